@@ -1,0 +1,50 @@
+/** Credentials × format → the text credproc prints. Pure. */
+import type { Format } from "./args.ts";
+import type { Credentials } from "./credentials.ts";
+
+/**
+ * RFC 3339 UTC with a literal `Z` and whole seconds, rounded down so it is never later than the instant STS
+ * gave (`2026-11-25T19:45:12Z`): Go rejects zone-less values, JS reads them as local time, Java is fragile
+ * with offsets; `Z` works everywhere.
+ */
+export function formatExpiration(expiration: Date): string {
+  return expiration.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The credential_process document, byte-identical to `jq ".Credentials + {Version: 1}"`. */
+export function processDocument(credentials: Credentials): string {
+  const doc: Record<string, string | number> = {
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+  };
+  if (credentials.sessionToken !== undefined) doc.SessionToken = credentials.sessionToken;
+  if (credentials.expiration !== undefined) doc.Expiration = formatExpiration(credentials.expiration);
+  doc.Version = 1;
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Renders credentials in `format`; the shell formats match `aws configure export-credentials --format`. */
+export function render(credentials: Credentials, format: Format): string {
+  if (format === "process") return processDocument(credentials);
+  const vars: [string, string][] = [
+    ["AWS_ACCESS_KEY_ID", credentials.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey],
+  ];
+  if (credentials.sessionToken !== undefined) vars.push(["AWS_SESSION_TOKEN", credentials.sessionToken]);
+  if (credentials.expiration !== undefined) {
+    // The AWS CLI writes the offset as +00:00 here; match it line for line.
+    vars.push([
+      "AWS_CREDENTIAL_EXPIRATION",
+      formatExpiration(credentials.expiration).replace(/Z$/, "+00:00"),
+    ]);
+  }
+  const line = LINE[format];
+  return vars.map(([name, value]) => `${line(name, value)}\n`).join("");
+}
+
+const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => string> = {
+  "env": (n, v) => `export ${n}=${v}`,
+  "env-no-export": (n, v) => `${n}=${v}`,
+  "powershell": (n, v) => `$Env:${n}="${v}"`,
+  "windows-cmd": (n, v) => `set ${n}=${v}`,
+};

@@ -1,0 +1,246 @@
+/**
+ * The plan: what credproc will do, as plain data — where the first credentials come from, which roles are
+ * assumed in order, and how STS is reached. Built by pure functions from the command, the environment snapshot
+ * and (for `--profile`) the loaded shared config; the cache key is derived from it.
+ */
+import type { AssumeOptions, Format, PolicySource, Tag, TokenSource } from "./args.ts";
+import { validateRegion } from "./args.ts";
+import { ConfigError, UsageError } from "./errors.ts";
+
+/** The environment variables credproc reads, snapshotted once by `main.ts`. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Names `main.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these). */
+export const ENV_NAMES = [
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_USE_FIPS_ENDPOINT",
+  "AWS_USE_DUALSTACK_ENDPOINT",
+  "AWS_STS_REGIONAL_ENDPOINTS",
+  "AWS_MAX_ATTEMPTS",
+  "AWS_RETRY_MODE",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "CREDPROC_MFA_TOKEN_CODE",
+  "CREDPROC_CACHE_DIR",
+  "XDG_CACHE_HOME",
+  "LOCALAPPDATA",
+  "HOME",
+  "USERPROFILE",
+] as const;
+
+/** Where the first credentials come from. */
+export type SourcePlan =
+  /** The SDK's default chain (env, shared files, SSO, web identity, container, instance metadata). */
+  | { readonly kind: "default-chain"; readonly profile?: string }
+  /** Keys written in a profile. */
+  | {
+    readonly kind: "static";
+    readonly profile: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  }
+  /** `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`. */
+  | { readonly kind: "environment" | "instance-metadata" | "container"; readonly profile?: string }
+  /** A profile with SSO settings; the SDK reads the SSO token cache. */
+  | { readonly kind: "sso"; readonly profile: string }
+  /** No source: the first hop is AssumeRoleWithWebIdentity. */
+  | { readonly kind: "none" };
+
+/** One role to assume. */
+export interface HopPlan {
+  readonly kind: "assume-role" | "web-identity";
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly durationSeconds?: number;
+  readonly externalId?: string;
+  /** MFA device; the code comes from `tokenCode` or the MFA code source. */
+  readonly serialNumber?: string;
+  readonly tokenCode?: string;
+  readonly policy?: PolicySource;
+  readonly policyArns?: readonly string[];
+  readonly tags?: readonly Tag[];
+  readonly transitiveTagKeys?: readonly string[];
+  readonly sourceIdentity?: string;
+  /** For `web-identity` hops. */
+  readonly webIdentity?: TokenSource;
+  /** The profile that defined this hop, for messages. */
+  readonly profile?: string;
+}
+
+/** aws-vault style: one GetSessionToken with MFA, then roles assumed with that session. */
+export interface MfaSessionPlan {
+  readonly serialNumber: string;
+  readonly tokenCode?: string;
+  readonly durationSeconds?: number;
+}
+
+/** STS endpoint settings. */
+export interface EndpointPlan {
+  readonly region: string;
+  readonly endpointUrl?: string;
+  readonly useFips: boolean;
+  readonly useDualstack: boolean;
+  readonly useGlobalEndpoint: boolean;
+}
+
+/** Everything needed to produce credentials. */
+export interface Plan {
+  readonly source: SourcePlan;
+  readonly mfaSession?: MfaSessionPlan;
+  readonly hops: readonly HopPlan[];
+  readonly endpoint: EndpointPlan;
+  readonly format: Format;
+  /** The profile named by `--profile`, if any. */
+  readonly profile?: string;
+}
+
+/** AWS caps a session assumed with role-session credentials ("role chaining") at one hour. */
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+
+/** The default session name: `credproc-<unix seconds>`. */
+export function defaultSessionName(now: Date): string {
+  return `credproc-${Math.floor(now.getTime() / 1000)}`;
+}
+
+/** Region: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */
+export function resolveRegion(flag: string | undefined, env: Env, profileRegion?: string): string {
+  if (flag !== undefined) return flag;
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"] as const) {
+    const value = env[name];
+    if (value !== undefined && value !== "") return validateRegion(value, name);
+  }
+  if (profileRegion !== undefined) return validateRegion(profileRegion, "region in the profile");
+  return "us-east-1";
+}
+
+/** Parses a boolean setting the way the SDK does (`true`/`false`, case-insensitive). */
+export function parseBool(value: string | undefined, what: string): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  const v = value.toLowerCase();
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw new ConfigError(what, `${JSON.stringify(value)} is not true or false`);
+}
+
+/** Endpoint settings from flags, the environment and (optionally) profile values. */
+export function resolveEndpoint(
+  options: Pick<AssumeOptions, "region" | "endpointUrl">,
+  env: Env,
+  profile: { region?: string; useFips?: string; useDualstack?: string; stsRegionalEndpoints?: string } = {},
+): EndpointPlan {
+  const regional = env.AWS_STS_REGIONAL_ENDPOINTS ?? profile.stsRegionalEndpoints;
+  if (regional !== undefined && regional !== "" && regional !== "regional" && regional !== "legacy") {
+    throw new ConfigError("sts_regional_endpoints", `${JSON.stringify(regional)} is not regional or legacy`);
+  }
+  return {
+    region: resolveRegion(options.region, env, profile.region),
+    endpointUrl: options.endpointUrl,
+    useFips: parseBool(env.AWS_USE_FIPS_ENDPOINT, "AWS_USE_FIPS_ENDPOINT") ??
+      parseBool(profile.useFips, "use_fips_endpoint") ?? false,
+    useDualstack: parseBool(env.AWS_USE_DUALSTACK_ENDPOINT, "AWS_USE_DUALSTACK_ENDPOINT") ??
+      parseBool(profile.useDualstack, "use_dualstack_endpoint") ?? false,
+    useGlobalEndpoint: regional === "legacy",
+  };
+}
+
+/**
+ * Applies the per-hop flags to a list of role ARNs: MFA, external id, source identity and session tags go to
+ * the first hop (tags marked transitive carry on); the session policies go to the last hop, the session the
+ * user receives; session name and duration go to every hop.
+ */
+export function hopsFromFlags(
+  options: AssumeOptions,
+  roleArns: readonly string[],
+  sessionName: string,
+): HopPlan[] {
+  return roleArns.map((roleArn, i) => {
+    const first = i === 0;
+    const last = i === roleArns.length - 1;
+    return {
+      kind: "assume-role",
+      roleArn,
+      roleSessionName: sessionName,
+      durationSeconds: options.durationSeconds,
+      externalId: first ? options.externalId : undefined,
+      serialNumber: first && !options.mfaSession ? options.serialNumber : undefined,
+      tokenCode: first && !options.mfaSession ? options.tokenCode : undefined,
+      sourceIdentity: first ? options.sourceIdentity : undefined,
+      tags: first ? options.tags : undefined,
+      transitiveTagKeys: first ? options.transitiveTagKeys : undefined,
+      policy: last ? options.policy : undefined,
+      policyArns: last ? options.policyArns : undefined,
+    };
+  });
+}
+
+/**
+ * Plan for the flag-only case (no `--profile`): the SDK's default chain (or web identity) supplies the first
+ * credentials, then each `--role-arn` is assumed in order.
+ */
+export function planFromFlags(options: AssumeOptions, env: Env, now: Date): Plan {
+  const sessionName = options.roleSessionName ?? defaultSessionName(now);
+  let hops = hopsFromFlags(options, options.roleArns, sessionName);
+  let source: SourcePlan = { kind: "default-chain", profile: env.AWS_PROFILE || undefined };
+  if (options.webIdentity !== undefined) {
+    if (hops.length === 0) throw new UsageError("--web-identity-token-file", "needs --role-arn");
+    hops = [
+      { ...hops[0], kind: "web-identity", webIdentity: options.webIdentity, externalId: undefined },
+      ...hops.slice(1),
+    ];
+    source = { kind: "none" };
+  }
+  const plan: Plan = {
+    source,
+    mfaSession: mfaSessionPlan(options),
+    hops,
+    endpoint: resolveEndpoint(options, env),
+    format: options.format,
+  };
+  checkPlan(plan);
+  return plan;
+}
+
+/** The `--mfa-session` part of a plan, if asked for. */
+export function mfaSessionPlan(options: AssumeOptions, profileSerial?: string): MfaSessionPlan | undefined {
+  if (!options.mfaSession) return undefined;
+  const serialNumber = options.serialNumber ?? profileSerial;
+  if (serialNumber === undefined) {
+    throw new UsageError("--mfa-session", "needs --serial-number (or mfa_serial in the profile)");
+  }
+  return { serialNumber, tokenCode: options.tokenCode, durationSeconds: options.mfaSessionDurationSeconds };
+}
+
+/** Checks rules that span hops, before any call is made. */
+export function checkPlan(plan: Plan): void {
+  if (plan.hops.length === 0) throw new UsageError("--role-arn", "no role to assume");
+  if (plan.mfaSession && plan.source.kind === "none") {
+    throw new UsageError(
+      "--mfa-session",
+      "cannot be combined with web identity (AssumeRoleWithWebIdentity takes no MFA)",
+    );
+  }
+  plan.hops.forEach((hop, i) => {
+    if (hop.kind === "web-identity" && i > 0) {
+      throw new ConfigError(
+        hop.profile ?? "--web-identity-token-file",
+        "web identity can only start a chain",
+      );
+    }
+    // The first hop is chained too when its source is itself a role session (a profile chain).
+    const chained = i > 0;
+    if (chained && hop.durationSeconds !== undefined && hop.durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+      throw new UsageError(
+        "--duration-seconds",
+        `${hop.durationSeconds} s is too long for ${hop.roleArn}: AWS caps role chaining (assuming a role with another role's credentials) at ${ROLE_CHAINING_MAX_SECONDS} s`,
+      );
+    }
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * The network allow list, as data. `deno.json`'s `permissions.default.net` is the enforcing copy; a test keeps
+ * this list, that one and the README's table identical. Checking a host here lets credproc refuse an
+ * `--endpoint-url` outside the list with a clear message before the sandbox would refuse the connection.
+ */
+
+/** DNS suffixes of every partition in the SDK's partition table (`dnsSuffix` and `dualStackDnsSuffix`). */
+export const AWS_DNS_SUFFIXES: readonly string[] = [
+  "amazonaws.com",
+  "amazonaws.com.cn",
+  "amazonaws.eu",
+  "c2s.ic.gov",
+  "sc2s.sgov.gov",
+  "cloud.adc-e.uk",
+  "csp.hci.ic.gov",
+  "api.aws",
+  "api.amazonwebservices.com.cn",
+  "api.amazonwebservices.eu",
+  "api.aws.ic.gov",
+  "api.aws.scloud",
+  "api.aws.hci.ic.gov",
+  "api.cloud-aws.adc-e.uk",
+];
+
+/** Instance metadata (IPv4, IPv6) and container credential endpoints (ECS, EKS Pod Identity v4/v6). */
+export const METADATA_HOSTS: readonly string[] = [
+  "169.254.169.254",
+  "169.254.170.2",
+  "169.254.170.23",
+  "[fd00:ec2::254]",
+  "[fd00:ec2::23]",
+];
+
+/** Loopback, for local STS emulators and container agents. */
+export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.0/8", "[::1]", "localhost"];
+
+/** The net allow list exactly as written in deno.json. */
+export const NET_ALLOW_LIST: readonly string[] = [
+  ...AWS_DNS_SUFFIXES.map((s) => `*.${s}`),
+  ...METADATA_HOSTS,
+  ...LOOPBACK_HOSTS,
+];
+
+/** Whether the sandbox lets credproc connect to `hostname` (as `URL.hostname` gives it). */
+export function isAllowedHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (AWS_DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
+  if (METADATA_HOSTS.includes(host) || host === "localhost" || host === "[::1]") return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) &&
+    host.split(".").every((n) => Number(n) <= 255);
+}
