@@ -419,5 +419,5 @@ function optional<T>(
 function parseArgsMessage(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   // node:util's messages end with advice meant for JavaScript callers; keep the first sentence.
-  return message.replace(/\. To specify .*$/s, "").replace(/\s+/g, " ").trim();
+  return message.replace(/(?<=[.?]) To specify .*$/s, "").replace(/\s+/g, " ").trim();
 }

@@ -4,7 +4,7 @@
  * and (for `--profile`) the loaded shared config; the cache key is derived from it.
  */
 import type { AssumeOptions, Format, PolicySource, Tag, TokenSource } from "./args.ts";
-import { validateRegion } from "./args.ts";
+import { REGION } from "./args.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 
 /** The environment variables credproc reads, snapshotted once by `main.ts`. */
@@ -115,10 +115,16 @@ export function resolveRegion(flag: string | undefined, env: Env, profileRegion?
   if (flag !== undefined) return flag;
   for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"] as const) {
     const value = env[name];
-    if (value !== undefined && value !== "") return validateRegion(value, name);
+    if (value !== undefined && value !== "") return configRegion(value, name);
   }
-  if (profileRegion !== undefined) return validateRegion(profileRegion, "region in the profile");
+  if (profileRegion !== undefined) return configRegion(profileRegion, "region in the profile");
   return "us-east-1";
+}
+
+/** A region from the environment or a profile: bad input, but not a flag, so no `--help` hint. */
+function configRegion(value: string, what: string): string {
+  if (REGION.test(value)) return value;
+  throw new ConfigError(what, `${JSON.stringify(value)} is not an AWS region such as us-east-1`);
 }
 
 /** Parses a boolean setting the way the SDK does (`true`/`false`, case-insensitive). */

@@ -2,10 +2,10 @@
  * Shared test harness: runs the real program as a subprocess (`deno run -P main.ts`, or the compiled binary
  * named by CREDPROC_BIN), makes temp homes, and starts real peers on loopback.
  */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT = fromFileUrl(new URL("../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The compiled binary under test, when the release workflow sets it. */
 export const CREDPROC_BIN = Deno.env.get("CREDPROC_BIN") || undefined;
 
