@@ -9,10 +9,30 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The compiled binary under test, when the release workflow sets it. */
 export const CREDPROC_BIN = Deno.env.get("CREDPROC_BIN") || undefined;
 
+/**
+ * Deno's module cache. A clean child environment with a temp HOME would otherwise point `deno run` at an
+ * empty cache and make it download npm packages again.
+ */
+export const DENO_DIR = Deno.env.get("DENO_DIR") ||
+  (Deno.build.os === "darwin"
+    ? `${Deno.env.get("HOME")}/Library/Caches/deno`
+    : Deno.build.os === "windows"
+    ? `${Deno.env.get("LOCALAPPDATA")}\\deno`
+    : `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`);
+
 /** argv prefix that runs credproc under the shipping permission set. */
 export function credprocCommand(): string[] {
   if (CREDPROC_BIN) return [CREDPROC_BIN];
-  return [Deno.execPath(), "run", "-q", "-P", "--no-prompt", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`];
+  return [
+    Deno.execPath(),
+    "run",
+    "-q",
+    "-P",
+    "--no-prompt",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}main.ts`,
+  ];
 }
 
 /** The line credproc prints to stdout/stderr and its exit code. */
@@ -62,6 +82,7 @@ export async function tempHome(): Promise<TempHome> {
       AWS_EC2_METADATA_DISABLED: "true",
       CREDPROC_CACHE_DIR: `${dir}/cache`,
       NO_COLOR: "1",
+      DENO_DIR,
       ...extra,
     }),
     cleanup,
@@ -171,7 +192,10 @@ export async function startMoto(): Promise<Moto> {
 }
 
 /** Keys for moto (it accepts any) and credproc's source in tests. */
-export const MOTO_KEYS = { AWS_ACCESS_KEY_ID: "AKIAMOTOEXAMPLE00001", AWS_SECRET_ACCESS_KEY: "moto-secret-example" };
+export const MOTO_KEYS = {
+  AWS_ACCESS_KEY_ID: "AKIAMOTOEXAMPLE00001",
+  AWS_SECRET_ACCESS_KEY: "moto-secret-example",
+};
 
 /** A role ARN used across tests. */
 export const ROLE = "arn:aws:iam::123456789012:role/deploy";
