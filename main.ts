@@ -3,13 +3,18 @@
  * parse → plan → provider → credentials → text on stdout.
  */
 import { type Command, parseCommand } from "./lib/args.ts";
+import { cachePlanProvider, checkNamedCacheDir, clearCache } from "./lib/cache.ts";
+import { resolveCacheDir } from "./lib/cache_dir.ts";
 import { chainProvider } from "./lib/chain.ts";
+import { loadSharedConfig, sharedConfigPaths } from "./lib/config_files.ts";
 import { CredprocError } from "./lib/errors.ts";
 import { loadPolicy, loadToken } from "./lib/inputs.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMfaCodeSource } from "./lib/mfa.ts";
 import { render } from "./lib/output.ts";
-import { type Env, ENV_NAMES, planFromFlags } from "./lib/plan.ts";
+import { type Env, ENV_NAMES, resolveRetry } from "./lib/plan.ts";
+import { resolvePlan } from "./lib/profile.ts";
+import { createTerminalPrompt } from "./lib/prompt.ts";
 import { sourceProvider } from "./lib/sources.ts";
 import { createStsCaller } from "./lib/sts.ts";
 import { USAGE } from "./lib/usage.ts";
@@ -22,8 +27,16 @@ async function writeAll(stream: { write(p: Uint8Array): Promise<number> }, text:
   for (let off = 0; off < bytes.length;) off += await stream.write(bytes.subarray(off));
 }
 
+/** Control and bidi characters from user input (paths, values) are shown escaped: one line, no terminal tricks. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
 function writeErr(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+  const safe = line.replace(
+    UNPRINTABLE,
+    (c) => ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+  Deno.stderr.writeSync(encoder.encode(`${safe}\n`));
 }
 
 /** Reads the variables credproc uses, once; a variable the sandbox refuses reads as unset. */
@@ -45,33 +58,53 @@ async function run(command: Command, log: Logger): Promise<string> {
       return USAGE;
     case "version":
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
-    case "cacheClear":
-      return "";
+    case "cacheClear": {
+      const cacheEnv = snapshotEnv([]);
+      await checkNamedCacheDir(command.cacheDir, cacheEnv);
+      const dir = resolveCacheDir(command.cacheDir, cacheEnv, Deno.build.os);
+      if (dir === undefined) {
+        throw new CredprocError("cache clear", "no cache directory (set HOME or --cache-dir)", 2);
+      }
+      const { removed, inUse } = await clearCache(dir, createLogger(command.verbose, writeErr));
+      return `credproc: removed ${removed} cache entr${removed === 1 ? "y" : "ies"} from ${dir}${
+        inUse ? ` (${inUse} lock${inUse === 1 ? "" : "s"} in use left)` : ""
+      }\n`;
+    }
     case "assume": {
       const { options } = command;
       const env = snapshotEnv(options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
-      const plan = planFromFlags(options, env, new Date());
+      const plan = resolvePlan(options, env, await loadSharedConfig(sharedConfigPaths(env)), new Date());
+      if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
       const timeoutMs = options.timeoutSeconds * 1000;
       const read = (path: string) => Deno.readTextFile(path);
       const provider = chainProvider(plan, {
         sts: createStsCaller({
           ...plan.endpoint,
           timeoutMs,
-          maxAttempts: 3,
-          retryMode: "standard",
+          ...resolveRetry(env),
         }, log),
         source: sourceProvider(plan.source, timeoutMs),
         mfaCode: createMfaCodeSource({
           tokenCode: options.tokenCode,
           envCode: env.CREDPROC_MFA_TOKEN_CODE,
           timeoutMs: options.mfaTimeoutSeconds * 1000,
+          prompt: createTerminalPrompt(),
           log,
         }),
         loadPolicy: (p) => loadPolicy(p, read),
         loadToken: (t) => loadToken(t, read, env),
         log,
       });
-      return render(await provider(), plan.format);
+      const cached = await cachePlanProvider(provider, {
+        plan,
+        env,
+        options,
+        loadPolicy: (p) => loadPolicy(p, read),
+        log,
+        warn: (message) => writeErr(log.scrub(`credproc: warning: ${message}`)),
+        inputs: { argv: Deno.args, cwd: Deno.cwd(), files: Object.values(sharedConfigPaths(env)) },
+      });
+      return render(await cached(), plan.format);
     }
     default: {
       const unreachable: never = command;
@@ -80,7 +113,7 @@ async function run(command: Command, log: Logger): Promise<string> {
   }
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   let log = createLogger(false, writeErr);
   try {
     const command = parseCommand(argv);

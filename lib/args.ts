@@ -304,7 +304,9 @@ export function validatePolicy(text: string, what: string): string {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(what, `not valid JSON (${(e as Error).message})`);
+    // V8 quotes the input in some messages ("…" is not valid JSON): never echo a file's contents to stderr.
+    const reason = (e as Error).message.replace(/,\s*".*" is not valid JSON$/s, "").replace(/\s+/g, " ");
+    throw new UsageError(what, `not valid JSON (${reason})`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new UsageError(what, "a policy document must be a JSON object");

@@ -7,7 +7,7 @@ import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { maskKeyId } from "./credentials.ts";
 import type { Logger } from "./log.ts";
 import type { MfaCodeSource } from "./mfa.ts";
-import type { HopPlan, Plan } from "./plan.ts";
+import type { HopPlan, MfaSessionPlan, Plan } from "./plan.ts";
 import type { StsCaller } from "./sts.ts";
 
 /** What the chain needs from the outside world. */
@@ -19,6 +19,11 @@ export interface ChainDeps {
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
   readonly loadToken: (source: TokenSource) => Promise<string>;
   readonly log: Logger;
+  /**
+   * Wraps the `--mfa-session` step (source → GetSessionToken) so it can be cached on its own: a hit then needs
+   * neither the source credentials nor an MFA code, and one code serves every role assumed with the session.
+   */
+  readonly wrapMfaSession?: (session: CredentialProvider, plan: MfaSessionPlan) => CredentialProvider;
 }
 
 /** The provider for a whole plan. */
@@ -29,19 +34,29 @@ export function chainProvider(plan: Plan, deps: ChainDeps): CredentialProvider {
     const policies = await Promise.all(
       plan.hops.map((h) => h.policy ? deps.loadPolicy(h.policy) : undefined),
     );
+    const source = async () => {
+      const c = await deps.source();
+      log.secret(c.secretAccessKey);
+      log.secret(c.sessionToken);
+      log.debug(`source credentials (${plan.source.kind}): ${maskKeyId(c.accessKeyId)}`);
+      return c;
+    };
     let current: Credentials | undefined;
-    if (plan.source.kind !== "none") {
-      current = await deps.source();
+    const mfaSession = plan.mfaSession;
+    if (mfaSession && plan.source.kind !== "none") {
+      const { serialNumber, durationSeconds } = mfaSession;
+      const session: CredentialProvider = async () => {
+        const from = await source();
+        const tokenCode = mfaSession.tokenCode ?? await deps.mfaCode(serialNumber);
+        const result = await deps.sts.getSessionToken(from, { serialNumber, tokenCode, durationSeconds });
+        return result.credentials;
+      };
+      current = await (deps.wrapMfaSession ? deps.wrapMfaSession(session, mfaSession) : session)();
       log.secret(current.secretAccessKey);
       log.secret(current.sessionToken);
-      log.debug(`source credentials (${plan.source.kind}): ${maskKeyId(current.accessKeyId)}`);
-    }
-    if (plan.mfaSession && current) {
-      const { serialNumber, durationSeconds } = plan.mfaSession;
-      const tokenCode = plan.mfaSession.tokenCode ?? await deps.mfaCode(serialNumber);
-      current =
-        (await deps.sts.getSessionToken(current, { serialNumber, tokenCode, durationSeconds })).credentials;
       log.debug(`MFA session ${maskKeyId(current.accessKeyId)} until ${current.expiration?.toISOString()}`);
+    } else if (plan.source.kind !== "none") {
+      current = await source();
     }
     for (const [i, hop] of plan.hops.entries()) {
       current = await runHop(hop, current, policies[i], deps);

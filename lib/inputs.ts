@@ -37,6 +37,10 @@ export async function loadToken(source: TokenSource, read: ReadTextFile, env: En
   const trimmed = token.trim();
   if (trimmed === "") throw new ConfigError(what, "the token is empty");
   if (/\s/.test(trimmed)) throw new ConfigError(what, "the token contains white space; expected one JWT");
+  // A JWT is printable ASCII; binary data (invalid UTF-8 decodes to U+FFFD) must not be sent as one.
+  if (/[^!-~]/.test(trimmed)) {
+    throw new ConfigError(what, "the token is not text (binary data or non-ASCII); expected one JWT");
+  }
   return trimmed;
 }
 
@@ -61,6 +65,7 @@ export function fileErrorReason(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory, not a file";
+  if (e instanceof Deno.errors.NotADirectory) return "a parent of the path is not a directory";
   const message = e instanceof Error ? e.message : String(e);
   if (/is a directory|EISDIR/i.test(message)) return "is a directory, not a file";
   if (/invalid data|stream did not contain valid UTF-8/i.test(message)) return "not a text file";

@@ -33,6 +33,8 @@ export const ENV_NAMES = [
   "LOCALAPPDATA",
   "HOME",
   "USERPROFILE",
+  "HOMEDRIVE",
+  "HOMEPATH",
 ] as const;
 
 /** Where the first credentials come from. */
@@ -98,8 +100,15 @@ export interface Plan {
   readonly hops: readonly HopPlan[];
   readonly endpoint: EndpointPlan;
   readonly format: Format;
-  /** The profile named by `--profile`, if any. */
+  /** The profile whose settings were used (`--profile`, else `AWS_PROFILE` or `[default]`), if any. */
   readonly profile?: string;
+  /**
+   * Whether the source credentials are themselves a role session (SSO): then the first hop is role chaining
+   * too. Credentials from GetSessionToken (`--mfa-session`) are not a role session.
+   */
+  readonly sourceIsRole?: boolean;
+  /** The profiles visited to build the plan, from the one named down to the source (for messages). */
+  readonly profiles?: readonly string[];
 }
 
 /** AWS caps a session assumed with role-session credentials ("role chaining") at one hour. */
@@ -134,6 +143,44 @@ export function parseBool(value: string | undefined, what: string): boolean | un
   if (v === "true") return true;
   if (v === "false") return false;
   throw new ConfigError(what, `${JSON.stringify(value)} is not true or false`);
+}
+
+/** Retry settings for STS calls. */
+export interface RetryPlan {
+  readonly maxAttempts: number;
+  readonly retryMode: "standard" | "adaptive";
+}
+
+/** Attempts per STS call when `AWS_MAX_ATTEMPTS` is unset (the SDK's standard mode default). */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** The most attempts credproc allows: `--timeout` is split between them. */
+export const MAX_MAX_ATTEMPTS = 10;
+
+/**
+ * Retries from `AWS_MAX_ATTEMPTS` (1–10, default 3) and `AWS_RETRY_MODE` (`standard`, `adaptive`; `legacy`,
+ * which SDK v3 no longer has, counts as `standard`). Garbage is bad input (exit 2), not silently ignored.
+ */
+export function resolveRetry(env: Env): RetryPlan {
+  const attempts = env.AWS_MAX_ATTEMPTS?.trim();
+  let maxAttempts = DEFAULT_MAX_ATTEMPTS;
+  if (attempts !== undefined && attempts !== "") {
+    if (!/^\d{1,3}$/.test(attempts) || Number(attempts) < 1 || Number(attempts) > MAX_MAX_ATTEMPTS) {
+      throw new ConfigError(
+        "AWS_MAX_ATTEMPTS",
+        `${JSON.stringify(env.AWS_MAX_ATTEMPTS)} is not a whole number from 1 to ${MAX_MAX_ATTEMPTS}`,
+      );
+    }
+    maxAttempts = Number(attempts);
+  }
+  const mode = env.AWS_RETRY_MODE?.trim().toLowerCase();
+  if (mode === undefined || mode === "" || mode === "standard" || mode === "legacy") {
+    return { maxAttempts, retryMode: "standard" };
+  }
+  if (mode === "adaptive") return { maxAttempts, retryMode: "adaptive" };
+  throw new ConfigError(
+    "AWS_RETRY_MODE",
+    `${JSON.stringify(env.AWS_RETRY_MODE)} is not standard, adaptive or legacy`,
+  );
 }
 
 /** Endpoint settings from flags, the environment and (optionally) profile values. */
@@ -227,6 +274,12 @@ export function mfaSessionPlan(options: AssumeOptions, profileSerial?: string): 
 /** Checks rules that span hops, before any call is made. */
 export function checkPlan(plan: Plan): void {
   if (plan.hops.length === 0) throw new UsageError("--role-arn", "no role to assume");
+  if (plan.mfaSession && ["sso", "instance-metadata", "container"].includes(plan.source.kind)) {
+    throw new UsageError(
+      "--mfa-session",
+      `needs long-term IAM user keys as the source: GetSessionToken does not accept the role credentials that ${plan.source.kind} gives`,
+    );
+  }
   if (plan.mfaSession && plan.source.kind === "none") {
     throw new UsageError(
       "--mfa-session",
@@ -240,11 +293,30 @@ export function checkPlan(plan: Plan): void {
         "web identity can only start a chain",
       );
     }
-    // The first hop is chained too when its source is itself a role session (a profile chain).
-    const chained = i > 0;
+    if (hop.kind === "web-identity") {
+      const unsupported = hop.serialNumber !== undefined
+        ? "--serial-number (MFA)"
+        : hop.externalId !== undefined
+        ? "--external-id"
+        : hop.sourceIdentity !== undefined
+        ? "--source-identity"
+        : hop.tags?.length
+        ? "--tag"
+        : undefined;
+      if (unsupported !== undefined) {
+        throw new UsageError(
+          unsupported.split(" ")[0],
+          `AssumeRoleWithWebIdentity (${hop.roleArn}) takes no ${unsupported}${
+            hop.profile ? ` (profile ${hop.profile})` : ""
+          }`,
+        );
+      }
+    }
+    // The first hop is chained too when its source is itself a role session (SSO).
+    const chained = i > 0 || (plan.sourceIsRole === true && plan.mfaSession === undefined);
     if (chained && hop.durationSeconds !== undefined && hop.durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
       throw new UsageError(
-        "--duration-seconds",
+        hop.profile ? `duration for ${hop.roleArn} (profile ${hop.profile})` : "--duration-seconds",
         `${hop.durationSeconds} s is too long for ${hop.roleArn}: AWS caps role chaining (assuming a role with another role's credentials) at ${ROLE_CHAINING_MAX_SECONDS} s`,
       );
     }

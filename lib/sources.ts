@@ -92,7 +92,11 @@ function mapSourceError(e: unknown, what: string, source: SourcePlan): CredprocE
     what,
     noneFound ? "none found (environment, shared files, SSO, container, instance metadata)" : text,
     {
-      hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a source with --profile NAME",
+      hint: source.kind === "sso"
+        ? `run aws sso login --profile ${source.profile} (the SSO token is missing or expired), then retry`
+        : source.kind === "environment"
+        ? "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (credential_source = Environment)"
+        : "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a source with --profile NAME",
       cause: e,
     },
   );

@@ -207,6 +207,24 @@ const STS_HINTS: Record<string, string> = {
 };
 
 const CONNECTION_HINT = "check --endpoint-url, --region and proxy settings (HTTPS_PROXY, NO_PROXY)";
+const BUSY_HINT =
+  "STS is throttling or failing: wait and retry (AWS_MAX_ATTEMPTS allows more attempts, --timeout more time)";
+const PROXY_PAGE_HINT =
+  "a proxy, firewall or captive portal answered instead of STS: check --endpoint-url and HTTPS_PROXY/NO_PROXY";
+const TLS_HINT =
+  "if a private CA or a TLS-inspecting proxy signs that certificate, point DENO_CERT (or NODE_EXTRA_CA_CERTS) at the CA's PEM file";
+
+/** STS codes that mean "try again later"; the SDK has already retried them. */
+const BUSY_CODES = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "InternalFailure",
+  "InternalError",
+  "ServiceUnavailable",
+  "IDPCommunicationError",
+]);
 
 /** Maps anything the SDK or fetch throws into a {@link CredprocError}, keeping STS codes and messages. */
 export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "timeoutMs">): CredprocError {
@@ -214,8 +232,8 @@ export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "t
   const err = e as {
     name?: string;
     message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $response?: unknown;
+    $metadata?: { httpStatusCode?: number; attempts?: number };
+    $response?: { headers?: Record<string, string | undefined> };
     cause?: unknown;
   };
   const denied = findNotCapable(e);
@@ -227,40 +245,104 @@ export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "t
       cause: e,
     });
   }
+  const attempts = err.$metadata?.attempts;
+  const tries = attempts !== undefined && attempts > 1 ? ` (after ${attempts} attempts)` : "";
   if (err.name === "AbortError" || err.name === "TimeoutError") {
-    return new NetworkError(what, `no answer within ${config.timeoutMs / 1000} s (--timeout)`, {
+    const n = attempts !== undefined && attempts > 1 ? `; ${attempts} attempts` : "";
+    return new NetworkError(what, `no answer within ${config.timeoutMs / 1000} s (--timeout${n})`, {
       hint: CONNECTION_HINT,
       cause: e,
     });
   }
   const status = err.$metadata?.httpStatusCode;
+  const message = oneLine(
+    (err.message ?? "").replace(/Deserialization error: to see the raw response.*$/s, ""),
+  );
   if (status !== undefined && err.name && err.name !== "Error" && /^[A-Za-z][A-Za-z0-9.]*$/.test(err.name)) {
-    if (isStsErrorBody(err)) {
-      return new StsError(what, err.name, oneLine(err.message ?? "no message"), {
-        hint: STS_HINTS[err.name],
+    if (isStsErrorBody(err) && err.name !== "TypeError") {
+      return new StsError(what, err.name, `${oneLine(err.message ?? "no message")}${tries}`, {
+        hint: STS_HINTS[err.name] ?? (BUSY_CODES.has(err.name) ? BUSY_HINT : undefined),
         cause: e,
       });
     }
-    return new NetworkError(
-      what,
-      `the endpoint answered HTTP ${status} with something that is not an STS response`,
-      {
-        hint: CONNECTION_HINT,
-        cause: e,
-      },
-    );
   }
   if (status !== undefined) {
+    const contentType = (err.$response?.headers?.["content-type"] ?? "").toLowerCase();
+    if (contentType.includes("html") || /<html|<!doctype html/i.test(message)) {
+      return new NetworkError(
+        what,
+        `the endpoint answered HTTP ${status} with an HTML page, not an STS response${tries}`,
+        { hint: PROXY_PAGE_HINT, cause: e },
+      );
+    }
+    if (
+      /error reading a body|body from connection|connection closed|unexpected end of file|IncompleteMessage/i
+        .test(message)
+    ) {
+      return new NetworkError(
+        what,
+        `the connection closed before the answer was complete (HTTP ${status})${tries}`,
+        { hint: CONNECTION_HINT, cause: e },
+      );
+    }
+    const xml = /XML parse error: ([^.]{1,80})/.exec(message)?.[1];
+    if (xml !== undefined) {
+      // The parser names tags, never their text: safe to show, and it tells truncated from garbage.
+      return new NetworkError(
+        what,
+        `the endpoint answered HTTP ${status} with XML that cannot be read (${xml})${tries}`,
+        { hint: CONNECTION_HINT, cause: e },
+      );
+    }
     return new NetworkError(
       what,
-      `could not read the endpoint's answer (HTTP ${status}): ${oneLine(err.message ?? "")}`,
-      {
-        hint: CONNECTION_HINT,
-        cause: e,
-      },
+      `the endpoint answered HTTP ${status} with something that is not an STS response${tries}`,
+      { hint: CONNECTION_HINT, cause: e },
     );
   }
-  return new NetworkError(what, `cannot reach the endpoint: ${oneLine(describe(e))}`, {
+  return connectionError(e, what);
+}
+
+/** A failure before any HTTP answer: refused, reset, DNS, TLS — said plainly, naming the host. */
+function connectionError(e: unknown, what: string): NetworkError {
+  const text = describe(e);
+  const target = /for url \((\w+):\/\/([^/)\s]+)/.exec(text);
+  const host = target?.[2] ?? "the endpoint";
+  if (/certificate|UnknownIssuer|CertNotValid|NotValidForName|tls handshake|SSL/i.test(text)) {
+    const reason = /invalid peer certificate: (\w+)/.exec(text)?.[1] ??
+      /certificate[^:]*: ([^:]+)$/.exec(text)?.[1];
+    return new NetworkError(
+      what,
+      `TLS: the certificate of ${host} is not trusted${reason ? ` (${oneLine(reason)})` : ""}`,
+      { hint: TLS_HINT, cause: e },
+    );
+  }
+  if (/Connection refused/i.test(text)) {
+    return new NetworkError(what, `cannot connect to ${host}: connection refused`, {
+      hint:
+        "nothing listens there, or the proxy in HTTPS_PROXY/HTTP_PROXY is down: check --endpoint-url and the proxy settings",
+      cause: e,
+    });
+  }
+  if (/dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(text)) {
+    return new NetworkError(what, `cannot resolve ${host.replace(/:\d+$/, "")}`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  if (/tunnel|proxy/i.test(text)) {
+    return new NetworkError(what, `the proxy refused to connect to ${host}: ${oneLine(text)}`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  if (/reset|broken pipe|connection closed|aborted/i.test(text)) {
+    return new NetworkError(what, `the connection to ${host} was closed before an answer came`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  return new NetworkError(what, `cannot reach ${host}: ${oneLine(text)}`, {
     hint: CONNECTION_HINT,
     cause: e,
   });

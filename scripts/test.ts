@@ -23,7 +23,10 @@ for await (const chunk of child.stdout) {
   pending = lines.pop() ?? "";
   for (const line of lines) {
     // deno test's summary: "ok | 12 passed (3 steps) | 0 failed (1s)" or "FAILED | 10 passed | 2 failed".
-    const m = /^(?:\x1b\[[0-9;]*m)*(?:ok|FAILED)(?:\x1b\[[0-9;]*m)* \| (\d+) passed.*\| (\d+) failed/.exec(line);
+    // deno-lint-ignore no-control-regex -- ANSI colour codes around the summary are matched on purpose
+    const m = /^(?:\x1b\[[0-9;]*m)*(?:ok|FAILED)(?:\x1b\[[0-9;]*m)* \| (\d+) passed.*\| (\d+) failed/.exec(
+      line,
+    );
     if (m) {
       passed += Number(m[1]);
       failed += Number(m[2]);

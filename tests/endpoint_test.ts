@@ -42,7 +42,9 @@ Deno.test("the shipping permission set allows no subprocess, no FFI, no remote i
   const p = config.permissions.default;
   assert.equal(p.run, false);
   assert.equal(p.ffi, false);
-  assert.deepEqual(p.import, []);
+  // `"import": []` still leaves Deno's default remote hosts (jsr.io, deno.land, esm.sh, …) in a compiled
+  // binary's sandbox; only a deny-all empties it (tests/compile_test.ts reads it back from the binary).
+  assert.deepEqual(p.import, { deny: true });
 });
 
 Deno.test("isAllowedHost", () => {

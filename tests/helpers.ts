@@ -31,7 +31,7 @@ export function credprocCommand(): string[] {
     "--no-prompt",
     "--config",
     `${ROOT}deno.json`,
-    `${ROOT}main.ts`,
+    `${ROOT}fast_main.ts`,
   ];
 }
 
@@ -202,5 +202,4 @@ export const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
 /** The credential_process document's shape, as a regular expression over the whole of stdout. */
 export const PROCESS_DOC =
-  // deno-lint-ignore no-regex-spaces -- the document's two-space indentation is what is being matched
   /^\{\n {2}"AccessKeyId": "[A-Z0-9]{16,}",\n {2}"SecretAccessKey": "[^"]+",\n {2}"SessionToken": "[^"]+",\n {2}"Expiration": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",\n {2}"Version": 1\n\}\n$/;

@@ -1,0 +1,71 @@
+/**
+ * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
+ * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
+ * that decide the plan, the working directory), finds the memo the full path left for exactly those inputs
+ * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in cache.ts), checks that the files the plan was read from
+ * (the shared config and credentials files, policy files) still hash the same, then reads and judges the
+ * entry under the same rules as the full path. Any doubt — no memo, a changed file, an entry inside the
+ * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
+ * parses, plans, locks and calls STS as usual (and writes the memo for next time).
+ *
+ * Imports only light modules (cache.ts, cache_key.ts, cache_dir.ts, output.ts and what they import); a test
+ * keeps it that way.
+ */
+import { fileHash, parseMemo, readEntry, readTrusted } from "./cache.ts";
+import { joinPath, type OsName, resolveCacheDir } from "./cache_dir.ts";
+import { INPUT_ENV_NAMES, inputsKey } from "./cache_key.ts";
+import type { Format } from "./args.ts";
+import { render } from "./output.ts";
+import type { Env } from "./plan.ts";
+
+/** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
+export interface FastPathIo {
+  readonly argv: readonly string[];
+  /** Reads one environment variable; `undefined` when unset or refused by the sandbox. */
+  readonly getEnv: (name: string) => string | undefined;
+  readonly cwd: string;
+  readonly os: OsName;
+  readonly uid: number | null;
+  /** Wall clock, epoch ms. */
+  readonly now: number;
+}
+
+/** `--cache-dir DIR` / `--cache-dir=DIR` from raw argv (the last one wins; args.ts refuses repeats anyway). */
+export function scanCacheDir(argv: readonly string[]): string | undefined {
+  let dir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") break;
+    if (a === "--cache-dir" && i + 1 < argv.length) dir = argv[++i];
+    else if (a.startsWith("--cache-dir=")) dir = a.slice("--cache-dir=".length);
+  }
+  return dir;
+}
+
+/** The text to print for a cache hit, or `undefined` to take the full path. Never throws. */
+export async function fastPath(io: FastPathIo): Promise<string | undefined> {
+  try {
+    const env: Record<string, string | undefined> = {};
+    for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
+    const dir = resolveCacheDir(scanCacheDir(io.argv), env as Env, io.os);
+    if (dir === undefined) return undefined;
+    const inputs = await inputsKey(io.argv, env, io.cwd);
+    const read = await readTrusted(joinPath(dir, `${inputs}.inputs.json`), io.uid);
+    if (!("text" in read)) return undefined;
+    const memo = parseMemo(JSON.parse(read.text), inputs);
+    if (typeof memo === "string") return undefined;
+    for (const file of memo.files) {
+      if (await fileHash(file.path) !== file.sha256) return undefined;
+    }
+    const entry = await readEntry(joinPath(dir, `${memo.key}.json`), {
+      key: memo.key,
+      now: io.now,
+      marginMs: memo.marginMs,
+      uid: io.uid,
+    });
+    if (!("verdict" in entry) || !entry.verdict.ok) return undefined;
+    return render(entry.verdict.credentials, memo.format as Format);
+  } catch {
+    return undefined;
+  }
+}

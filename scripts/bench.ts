@@ -1,0 +1,383 @@
+/**
+ * `deno task bench`: start-up and end-to-end cost of credproc, side by side in one run, against the STS
+ * stand-in on loopback. Every row is a whole process, timed by hyperfine (`apt-get install hyperfine`) or, if
+ * it is missing, by a plain spawn-and-wait timer; peak RSS comes from GNU time (`/usr/bin/time -f %M`).
+ *
+ * Rows:
+ * - floor: an empty Deno program, run the same way as credproc (`deno run -q -P --config deno.json`);
+ * - credproc cache hit, without and with a shared config file present (`~/.aws/config`: real users have one);
+ * - credproc cold call (`--refresh`: lock, STS AssumeRole, atomic write);
+ * - the seed pipeline `aws sts assume-role … | jq '.Credentials + {Version: 1}'`;
+ * - `aws configure export-credentials` for a profile with static keys (no STS at all: the CLI's floor).
+ *
+ * Options:
+ *   --runs N          timed runs per row (default 30)
+ *   --warmup N        untimed runs first (default 3)
+ *   --rss-runs N      runs under /usr/bin/time per row for peak RSS (default 5)
+ *   --bin PATH        time a compiled credproc instead of `deno run main.ts` (CREDPROC_BIN works too)
+ *   --floor-bin PATH  the floor for --bin: a compiled empty program (default: `deno run` of one)
+ *   --bundles         also time `deno bundle` outputs of main.ts (plain, --minify, --code-splitting) to see
+ *                     what `deno compile --bundle/--minify` may change, with their sizes
+ *   --json FILE       write the raw numbers
+ * The real `deno` binary is invoked (Deno.execPath()), never an npm wrapper.
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { startStandin } from "./sts_standin.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const DENO = Deno.realPathSync(Deno.execPath());
+const ROLE = "arn:aws:iam::123456789012:role/bench";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "30" },
+    warmup: { type: "string", default: "3" },
+    "rss-runs": { type: "string", default: "5" },
+    bin: { type: "string" },
+    "floor-bin": { type: "string" },
+    bundles: { type: "boolean", default: false },
+    json: { type: "string" },
+  },
+});
+const RUNS = Number(values.runs);
+const WARMUP = Number(values.warmup);
+const RSS_RUNS = Number(values["rss-runs"]);
+const BIN = values.bin ?? (Deno.env.get("CREDPROC_BIN") || undefined);
+
+interface Row {
+  name: string;
+  argv: string[];
+  /** Medians etc. in ms, filled in. */
+  median?: number;
+  mean?: number;
+  min?: number;
+  max?: number;
+  rssMiB?: number;
+  bytes?: number;
+}
+
+async function which(cmd: string): Promise<string | undefined> {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      const p = `${dir}/${cmd}`;
+      const st = await Deno.stat(p);
+      if (st.isFile && (st.mode ?? 0o111) & 0o111) return p;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+async function run(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** sh -c quoting for the one row that is a shell pipeline. */
+function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const hyperfine = await which("hyperfine");
+const gnuTime = (await Deno.stat("/usr/bin/time").catch(() => undefined))?.isFile
+  ? "/usr/bin/time"
+  : undefined;
+const aws = (await Deno.stat("/usr/bin/aws").catch(() => undefined)) ? "/usr/bin/aws" : await which("aws");
+const jq = await which("jq");
+
+await using standin = await startStandin();
+const work = await Deno.makeTempDir({ prefix: "credproc-bench-" });
+try {
+  const home = `${work}/home`;
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  const configFile = `${home}/.aws/config`;
+  const credentialsFile = `${home}/.aws/credentials`;
+  await Deno.writeTextFile(
+    configFile,
+    `[default]\nregion = us-east-1\n\n[profile bench-static]\nregion = us-east-1\n\n` +
+      `[profile bench]\ncredential_process = credproc --role-arn ${ROLE} --endpoint-url ${standin.url}\n`,
+  );
+  await Deno.writeTextFile(
+    credentialsFile,
+    `[bench-static]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
+  );
+  await Deno.writeTextFile(`${work}/empty.ts`, "");
+
+  const denoDir = Deno.env.get("DENO_DIR") ||
+    `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`;
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    DENO_DIR: denoDir,
+    NO_COLOR: "1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PAGER: "",
+    AWS_ACCESS_KEY_ID: standin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
+    AWS_REGION: "us-east-1",
+    AWS_CONFIG_FILE: `${work}/no-config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${work}/no-credentials`,
+    CREDPROC_CACHE_DIR: `${work}/cache`,
+  };
+  const withConfig = [`AWS_CONFIG_FILE=${configFile}`, `AWS_SHARED_CREDENTIALS_FILE=${credentialsFile}`];
+  // Every row goes through `env` so that the (tiny) cost of that exec is the same everywhere.
+  const e = (extra: string[], argv: string[]) => ["/usr/bin/env", ...extra, ...argv];
+
+  const denoRun = ["-q", "-P", "--no-prompt", "--config", `${ROOT}deno.json`];
+  const credproc = (entry: string[]) => (extra: string[]) => [
+    ...entry,
+    "--role-arn",
+    ROLE,
+    "--endpoint-url",
+    standin.url,
+    ...extra,
+  ];
+  const main = credproc(BIN ? [BIN] : [DENO, "run", ...denoRun, `${ROOT}main.ts`]);
+  const fast = credproc([DENO, "run", ...denoRun, `${ROOT}fast_main.ts`]);
+  const floor = values["floor-bin"] ? [values["floor-bin"]] : [DENO, "run", ...denoRun, `${work}/empty.ts`];
+  // The fast path only remembers inputs whose files are not brand new (see rememberInputs).
+  const past = new Date(Date.now() - 60_000);
+  for (const f of [configFile, credentialsFile]) await Deno.utime(f, past, past);
+
+  const rows: Row[] = [{ name: "floor: empty Deno program", argv: e([], floor) }];
+  if (!BIN) {
+    rows.push(
+      { name: "credproc cache hit (fast_main.ts)", argv: e([], fast([])) },
+      { name: "credproc cache hit (fast_main.ts), ~/.aws/config present", argv: e(withConfig, fast([])) },
+    );
+  }
+  rows.push(
+    { name: `credproc cache hit (${BIN ? "binary" : "main.ts"})`, argv: e([], main([])) },
+    {
+      name: `credproc cache hit (${BIN ? "binary" : "main.ts"}), ~/.aws/config present`,
+      argv: e(withConfig, main([])),
+    },
+    { name: "credproc cold call (--refresh)", argv: e([], main(["--refresh"])) },
+  );
+  if (aws && jq) {
+    const pipeline =
+      `${aws} sts assume-role --role-arn ${ROLE} --role-session-name bench --endpoint-url ${standin.url}` +
+      ` --output json | ${jq} ${sq(".Credentials + {Version: 1}")}`;
+    rows.push({ name: "seed: aws sts assume-role | jq", argv: e([], ["/bin/sh", "-c", pipeline]) });
+    const help = await run([aws, "configure", "export-credentials", "help"], env);
+    if (help.code === 0) {
+      rows.push({
+        name: "aws configure export-credentials (static keys)",
+        argv: e(withConfig, [aws, "configure", "export-credentials", "--profile", "bench-static"]),
+      });
+    }
+  }
+
+  if (values.bundles && !BIN) {
+    for (
+      const [label, flags] of [
+        ["bundle", []],
+        ["bundle --minify", ["--minify"]],
+        ["bundle --code-splitting --minify", ["--code-splitting", "--minify"]],
+      ] as [string, string[]][]
+    ) {
+      const out = `${work}/bundle-${label.replace(/\W+/g, "-")}`;
+      const split = flags.includes("--code-splitting");
+      const b = await run([
+        DENO,
+        "bundle",
+        "-q",
+        "--platform",
+        "deno",
+        "--config",
+        `${ROOT}deno.json`,
+        ...flags,
+        ...(split ? ["--outdir", out] : ["-o", `${out}/main.js`]),
+        `${ROOT}main.ts`,
+      ], { ...env, HOME: Deno.env.get("HOME") ?? home });
+      if (b.code !== 0) {
+        console.error(`deno bundle ${flags.join(" ")} failed:\n${b.err}`);
+        continue;
+      }
+      let bytes = 0;
+      for await (const f of Deno.readDir(out)) bytes += (await Deno.stat(`${out}/${f.name}`)).size;
+      const entry = credproc([DENO, "run", ...denoRun, `${out}/main.js`]);
+      rows.push({ name: `${label}: cache hit`, argv: e([], entry([])), bytes });
+      rows.push({ name: `${label}: cold call (--refresh)`, argv: e([], entry(["--refresh"])), bytes });
+    }
+  }
+
+  // Every row must work before it is timed; this also fills the cache (and the fast path's memo).
+  for (const row of rows) {
+    const r = await run(row.argv, env);
+    if (r.code !== 0 || (row.name !== rows[0].name && !/AccessKeyId|AWS_ACCESS_KEY_ID/.test(r.out))) {
+      throw new Error(`${row.name} does not work (exit ${r.code}):\n${r.err || r.out}`);
+    }
+  }
+  // A fast-path row must really be answered by the fast path: the full program reads
+  // CREDPROC_MFA_TOKEN_CODE, the fast path never does (Deno's permission audit log tells).
+  for (const row of rows.filter((r) => r.name.includes("fast_main"))) {
+    const audit = `${work}/audit.jsonl`;
+    await run(row.argv, { ...env, DENO_AUDIT_PERMISSIONS: audit });
+    if ((await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"')) {
+      throw new Error(`${row.name} ran the full program, not the fast path`);
+    }
+    await Deno.remove(audit);
+  }
+  const before = standin.count("AssumeRole");
+
+  console.error(
+    `timing ${rows.length} rows, ${RUNS} runs each after ${WARMUP} warm-up runs, with ${
+      hyperfine ? "hyperfine" : "a spawn-and-wait timer"
+    }…`,
+  );
+  if (hyperfine) {
+    const jsonPath = `${work}/hyperfine.json`;
+    const quote = (argv: string[]) => argv.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : sq(a)).join(" ");
+    const h = await new Deno.Command(hyperfine, {
+      args: [
+        "--shell=none",
+        "--style=none",
+        "--warmup",
+        String(WARMUP),
+        "--runs",
+        String(RUNS),
+        "--export-json",
+        jsonPath,
+        ...rows.flatMap((r) => ["-n", r.name, quote(r.argv)]),
+      ],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    if (!h.success) throw new Error("hyperfine failed");
+    const results = JSON.parse(await Deno.readTextFile(jsonPath)).results as {
+      command: string;
+      times: number[];
+      mean: number;
+      min: number;
+      max: number;
+    }[];
+    results.forEach((res, i) => {
+      rows[i].median = median(res.times) * 1000;
+      rows[i].mean = res.mean * 1000;
+      rows[i].min = res.min * 1000;
+      rows[i].max = res.max * 1000;
+    });
+  } else {
+    for (const row of rows) {
+      const times: number[] = [];
+      for (let i = 0; i < WARMUP + RUNS; i++) {
+        const t0 = performance.now();
+        await run(row.argv, env);
+        if (i >= WARMUP) times.push(performance.now() - t0);
+      }
+      row.median = median(times);
+      row.mean = times.reduce((a, b) => a + b, 0) / times.length;
+      row.min = Math.min(...times);
+      row.max = Math.max(...times);
+    }
+  }
+  if (gnuTime) {
+    for (const row of rows) {
+      let peak = 0;
+      for (let i = 0; i < RSS_RUNS; i++) {
+        const r = await run([gnuTime, "-f", "RSS_KIB=%M", ...row.argv], env);
+        const kib = Number(/RSS_KIB=(\d+)/.exec(r.err)?.[1] ?? 0);
+        peak = Math.max(peak, kib);
+      }
+      row.rssMiB = peak / 1024;
+    }
+  }
+
+  // The hit rows must really have been hits: every STS request is accounted for by the rows that call STS.
+  const stsCalls = standin.count("AssumeRole") - before;
+  const callingRows = rows.filter((r) => /cold|seed/.test(r.name)).length;
+  const expected = callingRows * (WARMUP + RUNS + (gnuTime ? RSS_RUNS : 0));
+  if (stsCalls !== expected) {
+    console.error(`warning: ${stsCalls} STS requests, expected ${expected}: a hit row may have missed`);
+  }
+
+  const floorMs = rows[0].median!;
+  const seed = rows.find((r) => r.name.startsWith("seed"));
+  const fmt = (n: number | undefined, d = 1) => n === undefined ? "n/a" : n.toFixed(d);
+  const lines = [
+    `| | median ms | min ms | × floor | seed ÷ this | peak RSS MiB |${values.bundles ? " JS bytes |" : ""}`,
+    `|---|---:|---:|---:|---:|---:|${values.bundles ? "---:|" : ""}`,
+    ...rows.map((r) =>
+      `| ${r.name.replaceAll("|", "\\|")} | ${fmt(r.median)} | ${fmt(r.min)} | ${
+        fmt(r.median! / floorMs, 2)
+      } | ${seed ? fmt(seed.median! / r.median!, 1) : "n/a"} | ${fmt(r.rssMiB)} |${
+        values.bundles ? ` ${r.bytes ?? ""} |` : ""
+      }`
+    ),
+  ];
+  const target = (name: string, ok: boolean | undefined, detail: string) =>
+    `- ${ok === undefined ? "n/a " : ok ? "PASS" : "MISS"} ${name}: ${detail}`;
+  const hit = rows[1];
+  const hitConfig = rows[2];
+  const cold = rows.find((r) => r.name.startsWith("credproc cold"))!;
+  const maxRss = Math.max(...rows.filter((r) => r.name.startsWith("credproc")).map((r) => r.rssMiB ?? 0));
+  const targets = [
+    target(
+      "hit ≤ 1.2× the floor",
+      hit.median! / floorMs <= 1.2,
+      `${fmt(hit.median! / floorMs, 2)}× (with ~/.aws/config: ${fmt(hitConfig.median! / floorMs, 2)}×)`,
+    ),
+    target(
+      "hit ≥ 10× faster than the seed pipeline",
+      seed && seed.median! / hit.median! >= 10,
+      seed
+        ? `${fmt(seed.median! / hit.median!)}× (with ~/.aws/config: ${
+          fmt(seed.median! / hitConfig.median!)
+        }×)`
+        : "no aws/jq",
+    ),
+    target(
+      "cold call ≥ 2.5× faster than the seed pipeline",
+      seed && seed.median! / cold.median! >= 2.5,
+      seed ? `${fmt(seed.median! / cold.median!)}×` : "no aws/jq",
+    ),
+    target(
+      "peak RSS ≤ 60 MiB",
+      gnuTime ? maxRss <= 60 : undefined,
+      gnuTime ? `${fmt(maxRss)} MiB (credproc rows)` : "no /usr/bin/time",
+    ),
+  ];
+  console.log(
+    [
+      `credproc benchmark — ${
+        new Date().toISOString().slice(0, 10)
+      }, deno ${Deno.version.deno}, ${Deno.build.target}, ${navigator.hardwareConcurrency} CPUs, ${
+        hyperfine ? "hyperfine" : "spawn timer"
+      }, ${RUNS} runs/row, STS stand-in on ${standin.url}`,
+      BIN ? `credproc: ${BIN}` : `credproc: ${DENO} run ${denoRun.join(" ")} main.ts`,
+      "",
+      ...lines,
+      "",
+      ...targets,
+      `- STS requests while timing: ${stsCalls}, all from the cold and seed rows (${expected} expected): the hit rows made ${
+        stsCalls - expected
+      }`,
+    ].join("\n"),
+  );
+  if (values.json) {
+    await Deno.writeTextFile(values.json, JSON.stringify({ rows, stsCalls, floorMs }, null, 2));
+  }
+} finally {
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
