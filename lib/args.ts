@@ -167,9 +167,8 @@ export function parseCommand(argv: readonly string[]): Command {
   );
   const profile = optional(one("profile"), "--profile", nonEmpty);
   const webIdentity = tokenSource(one("web-identity-token-file"), one("web-identity-token-env"));
-  if (roleArns.length === 0 && profile === undefined && webIdentity === undefined) {
-    throw new UsageError("--role-arn", "required (or --profile NAME with role_arn in the shared config)");
-  }
+  // No role flag at all is still valid: AWS_PROFILE or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE may name one,
+  // as for the SDK. Profile resolution says "--role-arn: required" when nothing does.
 
   const serialNumber = optional(
     one("serial-number"),

@@ -204,6 +204,11 @@ const STS_HINTS: Record<string, string> = {
     "the web identity token was rejected: check the role's OIDC provider, audience and subject",
   IDPRejectedClaim:
     "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+  // The SDK names some modeled errors with an "Exception" suffix that STS's wire code lacks.
+  InvalidIdentityTokenException:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+  IDPRejectedClaimException:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
 };
 
 const CONNECTION_HINT = "check --endpoint-url, --region and proxy settings (HTTPS_PROXY, NO_PROXY)";
@@ -260,8 +265,12 @@ export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "t
   );
   if (status !== undefined && err.name && err.name !== "Error" && /^[A-Za-z][A-Za-z0-9.]*$/.test(err.name)) {
     if (isStsErrorBody(err) && err.name !== "TypeError") {
-      return new StsError(what, err.name, `${oneLine(err.message ?? "no message")}${tries}`, {
-        hint: STS_HINTS[err.name] ?? (BUSY_CODES.has(err.name) ? BUSY_HINT : undefined),
+      // The wire code (`Code`) is what STS sent; the SDK's `name` may carry a modeled "Exception" suffix.
+      const code = typeof (e as { Code?: unknown }).Code === "string"
+        ? (e as { Code: string }).Code
+        : err.name;
+      return new StsError(what, code, `${oneLine(err.message ?? "no message")}${tries}`, {
+        hint: STS_HINTS[code] ?? STS_HINTS[err.name] ?? (BUSY_CODES.has(code) ? BUSY_HINT : undefined),
         cause: e,
       });
     }
