@@ -147,9 +147,9 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * The environment variables whose values decide the plan: `ENV_NAMES` in plan.ts less the MFA code (which
- * changes every 30 s and is not part of the key). Duplicated because plan.ts is too heavy to import on the
- * fast path; a test keeps the two lists in step.
+ * The environment variables whose values decide the plan. `ENV_NAMES` in plan.ts adds the MFA code (which
+ * changes every 30 s and is not part of the key); the list lives here because plan.ts is too heavy to
+ * import on the fast path.
  */
 export const INPUT_ENV_NAMES = [
   "AWS_REGION",

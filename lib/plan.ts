@@ -5,37 +5,17 @@
  */
 import type { AssumeOptions, Format, PolicySource, Tag, TokenSource } from "./args.ts";
 import { REGION } from "./args.ts";
+import { INPUT_ENV_NAMES } from "./cache_key.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 
 /** The environment variables credproc reads, snapshotted once by `main.ts`. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Names `main.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these). */
-export const ENV_NAMES = [
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_PROFILE",
-  "AWS_DEFAULT_PROFILE",
-  "AWS_USE_FIPS_ENDPOINT",
-  "AWS_USE_DUALSTACK_ENDPOINT",
-  "AWS_STS_REGIONAL_ENDPOINTS",
-  "AWS_MAX_ATTEMPTS",
-  "AWS_RETRY_MODE",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_CONFIG_FILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "CREDPROC_MFA_TOKEN_CODE",
-  "CREDPROC_CACHE_DIR",
-  "XDG_CACHE_HOME",
-  "LOCALAPPDATA",
-  "HOME",
-  "USERPROFILE",
-  "HOMEDRIVE",
-  "HOMEPATH",
-] as const;
+/**
+ * Names `main.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these): the
+ * ones that decide the plan, which the cache's fast path also hashes, plus the MFA code.
+ */
+export const ENV_NAMES = [...INPUT_ENV_NAMES, "CREDPROC_MFA_TOKEN_CODE"] as const;
 
 /** Where the first credentials come from. */
 export type SourcePlan =
