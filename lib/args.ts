@@ -61,7 +61,7 @@ export interface AssumeOptions {
   readonly refreshMarginSeconds?: number;
 }
 
-/** The parsed command line: a tagged union handled by an exhaustive switch in `main.ts`. */
+/** The parsed command line: a tagged union handled by an exhaustive switch in `lib/cli.ts`. */
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }

@@ -2,7 +2,7 @@
  * Loads the shared config and credentials files with the SDK family's own loader
  * (`@smithy/shared-ini-file-loader`, which re-exports `@smithy/core/config`), so credproc reads them exactly as
  * the SDK does. The loader costs ~35 ms to import, so it is imported only when one of the files exists; the
- * files' paths come from the environment snapshot `main.ts` takes, like everything else.
+ * files' paths come from the environment snapshot `lib/cli.ts` takes, like everything else.
  */
 import { ConfigError } from "./errors.ts";
 import { fileErrorReason } from "./inputs.ts";

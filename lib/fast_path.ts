@@ -8,10 +8,10 @@
  * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
- * Imports only light modules (cache.ts, cache_key.ts, cache_dir.ts, output.ts and what they import); a test
+ * Imports only light modules (cache_file.ts, cache_key.ts, cache_dir.ts, output.ts); a test
  * keeps it that way.
  */
-import { fileHash, parseMemo, readEntry, readTrusted } from "./cache.ts";
+import { fileHash, parseMemo, readEntry, readTrusted } from "./cache_file.ts";
 import { joinPath, type OsName, resolveCacheDir } from "./cache_dir.ts";
 import { INPUT_ENV_NAMES, inputsKey } from "./cache_key.ts";
 import type { Format } from "./args.ts";

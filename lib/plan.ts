@@ -8,11 +8,11 @@ import { REGION } from "./args.ts";
 import { INPUT_ENV_NAMES } from "./cache_key.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 
-/** The environment variables credproc reads, snapshotted once by `main.ts`. */
+/** The environment variables credproc reads, snapshotted once by `lib/cli.ts`. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Names `main.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these): the
+ * Names `lib/cli.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these): the
  * ones that decide the plan, which the cache's fast path also hashes, plus the MFA code.
  */
 export const ENV_NAMES = [...INPUT_ENV_NAMES, "CREDPROC_MFA_TOKEN_CODE"] as const;

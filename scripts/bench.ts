@@ -5,8 +5,11 @@
  *
  * Rows:
  * - floor: an empty Deno program, run the same way as credproc (`deno run -q -P --config deno.json`);
- * - credproc cache hit, without and with a shared config file present (`~/.aws/config`: real users have one);
+ * - credproc cache hit through the fast path, without and with a shared config file present (`~/.aws/config`:
+ *   real users have one), and the same hits through the full program (`--verbose` skips the fast path);
  * - credproc cold call (`--refresh`: lock, STS AssumeRole, atomic write);
+ * - reference: scripts/sdk_floor.ts, one AssumeRole through the SDK and nothing else — what any cold call
+ *   built on `@aws-sdk/client-sts` costs at least (its peak RSS is the floor for credproc's);
  * - the seed pipeline `aws sts assume-role … | jq '.Credentials + {Version: 1}'`;
  * - `aws configure export-credentials` for a profile with static keys (no STS at all: the CLI's floor).
  *
@@ -16,8 +19,6 @@
  *   --rss-runs N      runs under /usr/bin/time per row for peak RSS (default 5)
  *   --bin PATH        time a compiled credproc instead of `deno run main.ts` (CREDPROC_BIN works too)
  *   --floor-bin PATH  the floor for --bin: a compiled empty program (default: `deno run` of one)
- *   --bundles         also time `deno bundle` outputs of main.ts (plain, --minify, --code-splitting) to see
- *                     what `deno compile --bundle/--minify` may change, with their sizes
  *   --json FILE       write the raw numbers
  * The real `deno` binary is invoked (Deno.execPath()), never an npm wrapper.
  */
@@ -37,7 +38,6 @@ const { values } = parseArgs({
     "rss-runs": { type: "string", default: "5" },
     bin: { type: "string" },
     "floor-bin": { type: "string" },
-    bundles: { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -55,7 +55,6 @@ interface Row {
   min?: number;
   max?: number;
   rssMiB?: number;
-  bytes?: number;
 }
 
 async function which(cmd: string): Promise<string | undefined> {
@@ -149,28 +148,30 @@ try {
     standin.url,
     ...extra,
   ];
-  const main = credproc(BIN ? [BIN] : [DENO, "run", ...denoRun, `${ROOT}main.ts`]);
-  const fast = credproc([DENO, "run", ...denoRun, `${ROOT}fast_main.ts`]);
+  const program = credproc(BIN ? [BIN] : [DENO, "run", ...denoRun, `${ROOT}main.ts`]);
   const floor = values["floor-bin"] ? [values["floor-bin"]] : [DENO, "run", ...denoRun, `${work}/empty.ts`];
   // The fast path only remembers inputs whose files are not brand new (see rememberInputs).
   const past = new Date(Date.now() - 60_000);
   for (const f of [configFile, credentialsFile]) await Deno.utime(f, past, past);
 
-  const rows: Row[] = [{ name: "floor: empty Deno program", argv: e([], floor) }];
-  if (!BIN) {
-    rows.push(
-      { name: "credproc cache hit (fast_main.ts)", argv: e([], fast([])) },
-      { name: "credproc cache hit (fast_main.ts), ~/.aws/config present", argv: e(withConfig, fast([])) },
-    );
-  }
-  rows.push(
-    { name: `credproc cache hit (${BIN ? "binary" : "main.ts"})`, argv: e([], main([])) },
+  const rows: Row[] = [
+    { name: "floor: empty Deno program", argv: e([], floor) },
+    { name: "credproc cache hit (fast path)", argv: e([], program([])) },
+    { name: "credproc cache hit (fast path), ~/.aws/config present", argv: e(withConfig, program([])) },
+    // --verbose is never answered by the fast path (its memo is not written for it): the full program's hit.
+    { name: "credproc cache hit, full program (--verbose)", argv: e([], program(["--verbose"])) },
     {
-      name: `credproc cache hit (${BIN ? "binary" : "main.ts"}), ~/.aws/config present`,
-      argv: e(withConfig, main([])),
+      name: "credproc cache hit, full program (--verbose), ~/.aws/config present",
+      argv: e(withConfig, program(["--verbose"])),
     },
-    { name: "credproc cold call (--refresh)", argv: e([], main(["--refresh"])) },
-  );
+    { name: "credproc cold call (--refresh)", argv: e([], program(["--refresh"])) },
+  ];
+  if (!BIN) {
+    rows.push({
+      name: "reference: one AssumeRole through the SDK, nothing else (scripts/sdk_floor.ts)",
+      argv: e([], [DENO, "run", ...denoRun, `${ROOT}scripts/sdk_floor.ts`, ROLE, standin.url]),
+    });
+  }
   if (aws && jq) {
     const pipeline =
       `${aws} sts assume-role --role-arn ${ROLE} --role-session-name bench --endpoint-url ${standin.url}` +
@@ -185,40 +186,6 @@ try {
     }
   }
 
-  if (values.bundles && !BIN) {
-    for (
-      const [label, flags] of [
-        ["bundle", []],
-        ["bundle --minify", ["--minify"]],
-        ["bundle --code-splitting --minify", ["--code-splitting", "--minify"]],
-      ] as [string, string[]][]
-    ) {
-      const out = `${work}/bundle-${label.replace(/\W+/g, "-")}`;
-      const split = flags.includes("--code-splitting");
-      const b = await run([
-        DENO,
-        "bundle",
-        "-q",
-        "--platform",
-        "deno",
-        "--config",
-        `${ROOT}deno.json`,
-        ...flags,
-        ...(split ? ["--outdir", out] : ["-o", `${out}/main.js`]),
-        `${ROOT}main.ts`,
-      ], { ...env, HOME: Deno.env.get("HOME") ?? home });
-      if (b.code !== 0) {
-        console.error(`deno bundle ${flags.join(" ")} failed:\n${b.err}`);
-        continue;
-      }
-      let bytes = 0;
-      for await (const f of Deno.readDir(out)) bytes += (await Deno.stat(`${out}/${f.name}`)).size;
-      const entry = credproc([DENO, "run", ...denoRun, `${out}/main.js`]);
-      rows.push({ name: `${label}: cache hit`, argv: e([], entry([])), bytes });
-      rows.push({ name: `${label}: cold call (--refresh)`, argv: e([], entry(["--refresh"])), bytes });
-    }
-  }
-
   // Every row must work before it is timed; this also fills the cache (and the fast path's memo).
   for (const row of rows) {
     const r = await run(row.argv, env);
@@ -226,13 +193,14 @@ try {
       throw new Error(`${row.name} does not work (exit ${r.code}):\n${r.err || r.out}`);
     }
   }
-  // A fast-path row must really be answered by the fast path: the full program reads
-  // CREDPROC_MFA_TOKEN_CODE, the fast path never does (Deno's permission audit log tells).
-  for (const row of rows.filter((r) => r.name.includes("fast_main"))) {
+  // A fast-path row must really be answered by the fast path, a full-program row by the full program: the
+  // full program reads CREDPROC_MFA_TOKEN_CODE, the fast path never does (Deno's permission audit log tells).
+  for (const row of BIN ? [] : rows.filter((r) => r.name.startsWith("credproc cache hit"))) {
     const audit = `${work}/audit.jsonl`;
     await run(row.argv, { ...env, DENO_AUDIT_PERMISSIONS: audit });
-    if ((await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"')) {
-      throw new Error(`${row.name} ran the full program, not the fast path`);
+    const full = (await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"');
+    if (full !== row.name.includes("full program")) {
+      throw new Error(`${row.name} ran the ${full ? "full program" : "fast path"}`);
     }
     await Deno.remove(audit);
   }
@@ -306,7 +274,7 @@ try {
 
   // The hit rows must really have been hits: every STS request is accounted for by the rows that call STS.
   const stsCalls = standin.count("AssumeRole") - before;
-  const callingRows = rows.filter((r) => /cold|seed/.test(r.name)).length;
+  const callingRows = rows.filter((r) => /cold|seed|reference/.test(r.name)).length;
   const expected = callingRows * (WARMUP + RUNS + (gnuTime ? RSS_RUNS : 0));
   if (stsCalls !== expected) {
     console.error(`warning: ${stsCalls} STS requests, expected ${expected}: a hit row may have missed`);
@@ -316,14 +284,12 @@ try {
   const seed = rows.find((r) => r.name.startsWith("seed"));
   const fmt = (n: number | undefined, d = 1) => n === undefined ? "n/a" : n.toFixed(d);
   const lines = [
-    `| | median ms | min ms | × floor | seed ÷ this | peak RSS MiB |${values.bundles ? " JS bytes |" : ""}`,
-    `|---|---:|---:|---:|---:|---:|${values.bundles ? "---:|" : ""}`,
+    `| | median ms | min ms | × floor | seed ÷ this | peak RSS MiB |`,
+    `|---|---:|---:|---:|---:|---:|`,
     ...rows.map((r) =>
       `| ${r.name.replaceAll("|", "\\|")} | ${fmt(r.median)} | ${fmt(r.min)} | ${
         fmt(r.median! / floorMs, 2)
-      } | ${seed ? fmt(seed.median! / r.median!, 1) : "n/a"} | ${fmt(r.rssMiB)} |${
-        values.bundles ? ` ${r.bytes ?? ""} |` : ""
-      }`
+      } | ${seed ? fmt(seed.median! / r.median!, 1) : "n/a"} | ${fmt(r.rssMiB)} |`
     ),
   ];
   const target = (name: string, ok: boolean | undefined, detail: string) =>
@@ -331,6 +297,7 @@ try {
   const hit = rows[1];
   const hitConfig = rows[2];
   const cold = rows.find((r) => r.name.startsWith("credproc cold"))!;
+  const sdkFloor = rows.find((r) => r.name.startsWith("reference"));
   const maxRss = Math.max(...rows.filter((r) => r.name.startsWith("credproc")).map((r) => r.rssMiB ?? 0));
   const targets = [
     target(
@@ -370,7 +337,15 @@ try {
       ...lines,
       "",
       ...targets,
-      `- STS requests while timing: ${stsCalls}, all from the cold and seed rows (${expected} expected): the hit rows made ${
+      ...(sdkFloor?.rssMiB !== undefined && cold.rssMiB !== undefined
+        ? [
+          `- peak RSS of one bare SDK AssumeRole (the reference row): ${
+            fmt(sdkFloor.rssMiB)
+          } MiB; credproc's ` +
+          `cold call adds ${fmt(cold.rssMiB - sdkFloor.rssMiB)} MiB to it`,
+        ]
+        : []),
+      `- STS requests while timing: ${stsCalls}, all from the cold, reference and seed rows (${expected} expected): the hit rows made ${
         stsCalls - expected
       }`,
     ].join("\n"),

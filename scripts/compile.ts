@@ -43,12 +43,12 @@ export type Target = typeof TARGETS[number];
 export const RELEASE_TUNING: readonly string[] = [];
 
 /**
- * The program's entry point, and modules the module graph cannot see that must be embedded too. To ship the
- * cache fast path, set `fast_main.ts` and `["main.ts"]` (it imports main.ts through a non-literal specifier;
- * checked here: with `--include main.ts`, `--exclude-unused-npm` still embeds every SDK package).
+ * The program's entry point, and modules the module graph cannot see that must be embedded too: main.ts
+ * imports the full program through a non-literal specifier (the fast path), so lib/cli.ts must be included
+ * (checked here: with `--include lib/cli.ts`, `--exclude-unused-npm` still embeds every SDK package).
  */
-export const ENTRYPOINT = "fast_main.ts";
-export const INCLUDES: readonly string[] = ["main.ts"];
+export const ENTRYPOINT = "main.ts";
+export const INCLUDES: readonly string[] = ["lib/cli.ts"];
 
 export function isWindows(target: string): boolean {
   return target.includes("windows");

@@ -16,7 +16,7 @@ const credproc = [
   "--no-prompt",
   "--config",
   `${root}deno.json`,
-  `${root}fast_main.ts`,
+  `${root}main.ts`,
 ];
 
 const home = await Deno.makeTempDir({ prefix: "credproc-demo-" });

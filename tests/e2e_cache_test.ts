@@ -4,7 +4,8 @@
  * loopback, which counts the requests it receives.
  */
 import assert from "node:assert/strict";
-import { entryFor, writeEntry } from "../lib/cache.ts";
+import { writeEntry } from "../lib/cache.ts";
+import { entryFor } from "../lib/cache_file.ts";
 import { type Standin, startStandin } from "../scripts/sts_standin.ts";
 import {
   CREDPROC_BIN,
@@ -316,11 +317,11 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
   await entryPath(home.cacheDir);
 });
 
-Deno.test("fast path: main.ts's static import graph holds no npm package", {
+Deno.test("fast path: the full program's (lib/cli.ts) static import graph holds no npm package", {
   ignore: CREDPROC_BIN !== undefined,
 }, async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`],
+    args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}lib/cli.ts`],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -399,13 +400,13 @@ Deno.test("fast entry: a repeated call is answered before the full program is lo
     "--no-prompt",
     "--config",
     `${ROOT}deno.json`,
-    `${ROOT}fast_main.ts`,
+    `${ROOT}main.ts`,
   ];
   const audit = `${home.dir}/audit.jsonl`;
   const past = new Date(Date.now() - 60_000);
   await home.writeConfig("[default]\nregion = us-east-1\n");
   await Deno.utime(home.configFile, past, past);
-  /** Runs fast_main.ts; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE; the fast path never does). */
+  /** Runs main.ts; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE; the fast path never does). */
   const runFast = async (extra: string[] = []) => {
     await Deno.remove(audit).catch(() => {});
     const r = await runProcess(

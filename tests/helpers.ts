@@ -31,7 +31,7 @@ export function credprocCommand(): string[] {
     "--no-prompt",
     "--config",
     `${ROOT}deno.json`,
-    `${ROOT}fast_main.ts`,
+    `${ROOT}main.ts`,
   ];
 }
 

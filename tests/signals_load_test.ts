@@ -9,7 +9,7 @@
  *   and the fast path's inputs memo (no temp file, nothing else).
  */
 import assert from "node:assert/strict";
-import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../lib/cache.ts";
+import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../lib/cache_file.ts";
 import { acquireLock, LockTimeoutError } from "../lib/lock.ts";
 import {
   type Standin,
