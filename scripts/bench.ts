@@ -14,8 +14,8 @@
  * - `aws configure export-credentials` for a profile with static keys (no STS at all: the CLI's floor).
  *
  * Options:
- *   --runs N          timed runs per row (default 30)
- *   --warmup N        untimed runs first (default 3)
+ *   --runs N          timed rounds (default 30); each round runs every row once, interleaved
+ *   --warmup N        untimed rounds first (default 3)
  *   --rss-runs N      runs under /usr/bin/time per row for peak RSS (default 5)
  *   --bin PATH        time a compiled credproc instead of `deno run main.ts` (CREDPROC_BIN works too)
  *   --floor-bin PATH  the floor for --bin: a compiled empty program (default: `deno run` of one)
@@ -207,59 +207,52 @@ try {
   const before = standin.count("AssumeRole");
 
   console.error(
-    `timing ${rows.length} rows, ${RUNS} runs each after ${WARMUP} warm-up runs, with ${
+    `timing ${rows.length} rows, ${RUNS} interleaved rounds after ${WARMUP} warm-up rounds, with ${
       hyperfine ? "hyperfine" : "a spawn-and-wait timer"
     }…`,
   );
-  if (hyperfine) {
-    const jsonPath = `${work}/hyperfine.json`;
-    const quote = (argv: string[]) => argv.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : sq(a)).join(" ");
-    const h = await new Deno.Command(hyperfine, {
-      args: [
-        "--shell=none",
-        "--style=none",
-        "--warmup",
-        String(WARMUP),
-        "--runs",
-        String(RUNS),
-        "--export-json",
-        jsonPath,
-        ...rows.flatMap((r) => ["-n", r.name, quote(r.argv)]),
-      ],
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "inherit",
-    }).output();
-    if (!h.success) throw new Error("hyperfine failed");
-    const results = JSON.parse(await Deno.readTextFile(jsonPath)).results as {
-      command: string;
-      times: number[];
-      mean: number;
-      min: number;
-      max: number;
-    }[];
-    results.forEach((res, i) => {
-      rows[i].median = median(res.times) * 1000;
-      rows[i].mean = res.mean * 1000;
-      rows[i].min = res.min * 1000;
-      rows[i].max = res.max * 1000;
-    });
-  } else {
-    for (const row of rows) {
-      const times: number[] = [];
-      for (let i = 0; i < WARMUP + RUNS; i++) {
+  // Interleaved rounds: each round runs every row once, in order, so load that comes and goes on a shared
+  // machine falls on all rows alike instead of on whichever row ran during it (the ratios are what matter).
+  // hyperfine times each round (`--runs 1` per row) for its precision; without it, a spawn-and-wait timer.
+  const times: number[][] = rows.map(() => []);
+  const jsonPath = `${work}/hyperfine.json`;
+  const quote = (argv: string[]) => argv.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : sq(a)).join(" ");
+  for (let round = 0; round < WARMUP + RUNS; round++) {
+    const keep = round >= WARMUP;
+    if (hyperfine) {
+      const h = await new Deno.Command(hyperfine, {
+        args: [
+          "--shell=none",
+          "--style=none",
+          "--runs",
+          "1",
+          "--export-json",
+          jsonPath,
+          ...rows.flatMap((r) => ["-n", r.name, quote(r.argv)]),
+        ],
+        env,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!h.success) throw new Error(`hyperfine failed:\n${new TextDecoder().decode(h.stderr)}`);
+      const results = JSON.parse(await Deno.readTextFile(jsonPath)).results as { times: number[] }[];
+      if (keep) results.forEach((res, i) => times[i].push(res.times[0] * 1000));
+    } else {
+      for (const [i, row] of rows.entries()) {
         const t0 = performance.now();
         await run(row.argv, env);
-        if (i >= WARMUP) times.push(performance.now() - t0);
+        if (keep) times[i].push(performance.now() - t0);
       }
-      row.median = median(times);
-      row.mean = times.reduce((a, b) => a + b, 0) / times.length;
-      row.min = Math.min(...times);
-      row.max = Math.max(...times);
     }
   }
+  rows.forEach((row, i) => {
+    row.median = median(times[i]);
+    row.mean = times[i].reduce((a, b) => a + b, 0) / times[i].length;
+    row.min = Math.min(...times[i]);
+    row.max = Math.max(...times[i]);
+  });
   if (gnuTime) {
     for (const row of rows) {
       let peak = 0;
@@ -331,7 +324,7 @@ try {
         new Date().toISOString().slice(0, 10)
       }, deno ${Deno.version.deno}, ${Deno.build.target}, ${navigator.hardwareConcurrency} CPUs, ${
         hyperfine ? "hyperfine" : "spawn timer"
-      }, ${RUNS} runs/row, STS stand-in on ${standin.url}`,
+      }, ${RUNS} interleaved runs/row, STS stand-in on ${standin.url}`,
       BIN ? `credproc: ${BIN}` : `credproc: ${DENO} run ${denoRun.join(" ")} main.ts`,
       "",
       ...lines,
