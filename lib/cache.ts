@@ -32,7 +32,7 @@ import {
   readTrusted,
   TEMP_FILE,
 } from "./cache_file.ts";
-import { cacheKey, filePolicies, inputsKey } from "./cache_key.ts";
+import { cacheKey, filePolicies, inputsKey, mfaSessionKeyMaterial, sha256Hex } from "./cache_key.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { ConfigError } from "./errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
@@ -326,6 +326,24 @@ export async function cachePlanProvider(
       ],
     }, { uid: base.uid, startedAt, log: o.log });
     return credentials;
+  };
+}
+
+/**
+ * The `--mfa-session` step's own cache entry, for `ChainDeps.wrapMfaSession`: keyed by the source's
+ * identity, the MFA device, the session duration and the endpoint (see `mfaSessionKeyMaterial`), not by
+ * role, so one MFA code serves every role assumed with that session until it nears its end. Same
+ * directory, modes (`--no-cache`, `--refresh`), margin and lock as the role entries. The role entry's lock
+ * is held while this one is taken, never the other way round: no lock-order cycle.
+ */
+export function mfaSessionCache(o: PlanCacheOptions): (session: CredentialProvider) => CredentialProvider {
+  return (session) => async () => {
+    const material = mfaSessionKeyMaterial(o.plan, o.env);
+    if (material === undefined) return await session();
+    const key = await sha256Hex(material);
+    const dir = resolveCacheDir(o.options.cacheDir, o.env, o.os ?? Deno.build.os);
+    o.log.debug("cache: MFA session entry");
+    return await withFileCache(session, { ...baseOptions(o), dir, key })();
   };
 }
 

@@ -39,15 +39,36 @@ export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): 
       ? { serial: plan.mfaSession.serialNumber, duration: plan.mfaSession.durationSeconds }
       : undefined,
     hops: plan.hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
-    endpoint: {
-      region: plan.endpoint.region,
-      url: plan.endpoint.endpointUrl,
-      fips: plan.endpoint.useFips,
-      dualstack: plan.endpoint.useDualstack,
-      global: plan.endpoint.useGlobalEndpoint,
-    },
+    endpoint: endpointMaterial(plan),
   };
   return canonicalJson(doc);
+}
+
+/**
+ * The material of the `--mfa-session` step's own entry: who the source is, the MFA device, the session's
+ * duration and the endpoint — no role, no profile of the role — so every role assumed from the same source
+ * with the same device shares one session (and one MFA code). Undefined for a plan without an MFA session.
+ */
+export function mfaSessionKeyMaterial(plan: Plan, env: Env): string | undefined {
+  if (!plan.mfaSession) return undefined;
+  return canonicalJson({
+    v: CACHE_KEY_VERSION,
+    kind: "mfa-session",
+    source: sourceIdentity(plan.source, env),
+    serial: plan.mfaSession.serialNumber,
+    duration: plan.mfaSession.durationSeconds,
+    endpoint: endpointMaterial(plan),
+  });
+}
+
+function endpointMaterial(plan: Plan): Json {
+  return {
+    region: plan.endpoint.region,
+    url: plan.endpoint.endpointUrl,
+    fips: plan.endpoint.useFips,
+    dualstack: plan.endpoint.useDualstack,
+    global: plan.endpoint.useGlobalEndpoint,
+  };
 }
 
 /** The hex SHA-256 of {@link cacheKeyMaterial}. */

@@ -3,8 +3,8 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand } from "./args.ts";
-import { cachePlanProvider, checkNamedCacheDir, clearCache } from "./cache.ts";
+import { type Command, parseCommand, type PolicySource } from "./args.ts";
+import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "./cache.ts";
 import { resolveCacheDir } from "./cache_dir.ts";
 import { chainProvider } from "./chain.ts";
 import { loadSharedConfig, sharedConfigPaths } from "./config_files.ts";
@@ -77,6 +77,20 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
       if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
       const timeoutMs = options.timeoutSeconds * 1000;
       const read = (path: string) => Deno.readTextFile(path);
+      let warned = false;
+      const cacheOptions = {
+        plan,
+        env,
+        options,
+        loadPolicy: (p: PolicySource) => loadPolicy(p, read),
+        log,
+        // One warning per call, however many entries (role, MFA session) the cache could not use.
+        warn: (message: string) => {
+          if (!warned) writeErr(log.scrub(`credproc: warning: ${message}`));
+          warned = true;
+        },
+        inputs: { argv, cwd: io.cwd, files: Object.values(sharedConfigPaths(env)) },
+      };
       const provider = chainProvider(plan, {
         sts: createStsCaller({
           ...plan.endpoint,
@@ -94,16 +108,9 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
         loadPolicy: (p) => loadPolicy(p, read),
         loadToken: (t) => loadToken(t, read, env),
         log,
+        wrapMfaSession: mfaSessionCache(cacheOptions),
       });
-      const cached = await cachePlanProvider(provider, {
-        plan,
-        env,
-        options,
-        loadPolicy: (p) => loadPolicy(p, read),
-        log,
-        warn: (message) => writeErr(log.scrub(`credproc: warning: ${message}`)),
-        inputs: { argv, cwd: io.cwd, files: Object.values(sharedConfigPaths(env)) },
-      });
+      const cached = await cachePlanProvider(provider, cacheOptions);
       return render(await cached(), plan.format);
     }
     default: {

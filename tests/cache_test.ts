@@ -29,6 +29,7 @@ import {
   canonicalJson,
   INPUT_ENV_NAMES,
   inputsKey,
+  mfaSessionKeyMaterial,
   redactArgv,
 } from "../lib/cache_key.ts";
 import { fastPath, type FastPathIo, scanCacheDir } from "../lib/fast_path.ts";
@@ -147,6 +148,35 @@ Deno.test("key: every input that determines the credentials changes it", async (
     await cacheKey(plan(ms, env), env),
     await cacheKey(plan([...ms, "--mfa-session-duration", "3600"], env), env),
   );
+});
+
+Deno.test("MFA session key: shared by every role from one source and device; anything else separates it", () => {
+  const serial = "arn:aws:iam::123456789012:mfa/me";
+  const env: Env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000001", AWS_SECRET_ACCESS_KEY: "very-secret-value" };
+  const ms = (...args: string[]) => plan([...args, "--serial-number", serial, "--mfa-session"], env);
+  const base = mfaSessionKeyMaterial(ms("--role-arn", ROLE), env)!;
+  assert.match(base, /"kind":"mfa-session"/);
+  assert.ok(!base.includes("very-secret-value"));
+  assert.equal(mfaSessionKeyMaterial(plan(["--role-arn", ROLE], env), env), undefined, "no session, no key");
+  // Same session for another role, a chain, other role parameters, another output format.
+  for (
+    const other of [
+      ms("--role-arn", "arn:aws:iam::123456789012:role/other"),
+      ms("--role-arn", ROLE, "--role-arn", "arn:aws:iam::123456789012:role/other"),
+      ms("--role-arn", ROLE, "--external-id", "ext-1", "--duration-seconds", "1800", "--format", "env"),
+    ]
+  ) assert.equal(mfaSessionKeyMaterial(other, env), base);
+  // Another device, duration, endpoint or source: another session.
+  const variants = [
+    plan(["--role-arn", ROLE, "--serial-number", `${serial}2`, "--mfa-session"], env),
+    ms("--role-arn", ROLE, "--mfa-session-duration", "3600"),
+    ms("--role-arn", ROLE, "--region", "eu-west-1"),
+    ms("--role-arn", ROLE, "--endpoint-url", "http://127.0.0.1:9/"),
+  ];
+  const materials = new Set([base, ...variants.map((p) => mfaSessionKeyMaterial(p, env))]);
+  const otherKey: Env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000002" };
+  materials.add(mfaSessionKeyMaterial(ms("--role-arn", ROLE), otherKey));
+  assert.equal(materials.size, 6);
 });
 
 Deno.test("key: the source is the access key id when set, else the profile; never a secret", () => {

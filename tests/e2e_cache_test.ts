@@ -387,6 +387,41 @@ Deno.test("stampede with MFA: one GetSessionToken and one AssumeRole for 8 proce
   assert.equal(new Set(results.map((r) => r.stdout)).size, 1);
 });
 
+Deno.test("MFA session: cached on its own — another role needs no code; --refresh and --no-cache ask again", async () => {
+  const serial = "arn:aws:iam::123456789012:mfa/alice";
+  const other = "arn:aws:iam::123456789012:role/other";
+  await using standin = await startStandin({ mfa: { serial, code: "123456" } });
+  await using home = await tempHome();
+  const e = env(home, standin); // no CREDPROC_MFA_TOKEN_CODE, stdin is null: nobody to ask for a code
+  const ms = ["--serial-number", serial, "--mfa-session"];
+  const counts = () => [standin.count("GetSessionToken"), standin.count("AssumeRole")];
+
+  ok(await runCredproc(args(standin, [...ms, "--token-code", "123456"]), e));
+  assert.deepEqual(counts(), [1, 1]);
+
+  const second = await runCredproc(
+    ["--role-arn", other, "--endpoint-url", standin.url, "--region", "us-east-1", ...ms, "--verbose"],
+    e,
+  );
+  ok(second);
+  assert.deepEqual(counts(), [1, 2], "the second role used the cached session: no GetSessionToken, no code");
+  assert.match(second.stderr, /cache: MFA session entry\ncredproc: cache: hit .*\.json \(\d+ min left\)/);
+  const call = standin.requests.at(-1)!;
+  assert.equal(call.params.RoleArn, other);
+  assert.equal(standin.issued.get(call.accessKeyId!)?.action, "GetSessionToken");
+
+  for (const flag of ["--refresh", "--no-cache"]) {
+    const r = await runCredproc(args(standin, [...ms, flag]), e);
+    assert.equal(r.code, 1, `${flag}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, new RegExp(`^credproc: MFA code for ${serial}: no code given and no terminal`));
+    assert.deepEqual(counts(), [1, 2], `${flag} asks for a new session, so for a code, before any call`);
+  }
+  const names = [];
+  for await (const f of Deno.readDir(home.cacheDir)) if (/^[0-9a-f]{64}\.json$/.test(f.name)) names.push(f);
+  assert.equal(names.length, 3, "one session entry and one entry per role");
+});
+
 Deno.test("fast entry: a repeated call is answered before the full program is loaded", {
   ignore: CREDPROC_BIN !== undefined,
 }, async () => {
