@@ -42,8 +42,10 @@ function writeErr(line: string): void {
 }
 
 if (import.meta.main) {
+  // `deno task credproc -- --version` passes the `--` on: a leading one separates nothing here.
+  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
   const text = await fastPath({
-    argv: Deno.args,
+    argv,
     getEnv,
     cwd: Deno.cwd(),
     os: Deno.build.os,
@@ -55,6 +57,7 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const cli = await import(FULL_PROGRAM) as typeof import("./lib/cli.ts");
+
   // Nothing may escape as a stack trace: late rejections from SDK internals end the process the same way.
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();
@@ -64,5 +67,5 @@ if (import.meta.main) {
     const bytes = encoder.encode(t);
     for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
   };
-  Deno.exit(await cli.cli(Deno.args, { getEnv, cwd: Deno.cwd(), out, err: writeErr }));
+  Deno.exit(await cli.cli(argv, { getEnv, cwd: Deno.cwd(), out, err: writeErr, homeDir: cli.osHomeDir }));
 }

@@ -123,7 +123,10 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
       return await provider();
     }
     if (opts.dir === undefined) {
-      opts.warn("cache disabled: no cache directory (set HOME, CREDPROC_CACHE_DIR or --cache-dir)");
+      // A service started without HOME (systemd, cron, `env -i`): no cache, and no noise on stderr either.
+      log.debug(
+        "cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)",
+      );
       return await provider();
     }
     const path = joinPath(opts.dir, `${opts.key}.json`);

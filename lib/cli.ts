@@ -3,6 +3,7 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
+import { homedir } from "node:os";
 import { type Command, parseCommand, type PolicySource } from "./args.ts";
 import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "./cache.ts";
 import { resolveCacheDir } from "./cache_dir.ts";
@@ -30,6 +31,8 @@ export interface CliIo {
   readonly out: (text: string) => Promise<void>;
   /** Writes one diagnostic line (stderr), newline added. */
   readonly err: (line: string) => void;
+  /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
+  readonly homeDir?: () => string | undefined;
 }
 
 /** Control and bidi characters from user input (paths, values) are shown escaped: one line, no terminal tricks. */
@@ -42,6 +45,15 @@ export function printable(line: string): string {
     UNPRINTABLE,
     (c) => ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
   );
+}
+
+/** The account's home directory as the OS knows it (what the SDK falls back to without HOME). */
+export function osHomeDir(): string | undefined {
+  try {
+    return homedir() || undefined;
+  } catch {
+    return undefined; // refused by the sandbox, or no account entry
+  }
 }
 
 /** Reads the variables credproc uses, once. */
@@ -73,7 +85,8 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
     case "assume": {
       const { options } = command;
       const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
-      const plan = resolvePlan(options, env, await loadSharedConfig(sharedConfigPaths(env)), new Date());
+      const configPaths = sharedConfigPaths(env, io.homeDir?.());
+      const plan = resolvePlan(options, env, await loadSharedConfig(configPaths), new Date());
       if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
       const timeoutMs = options.timeoutSeconds * 1000;
       const read = (path: string) => Deno.readTextFile(path);
@@ -89,7 +102,7 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
           if (!warned) writeErr(log.scrub(`credproc: warning: ${message}`));
           warned = true;
         },
-        inputs: { argv, cwd: io.cwd, files: Object.values(sharedConfigPaths(env)) },
+        inputs: { argv, cwd: io.cwd, files: Object.values(configPaths) },
       };
       const provider = chainProvider(plan, {
         sts: createStsCaller({

@@ -17,10 +17,14 @@ export interface SharedConfigPaths {
 
 /**
  * `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` / `~/.aws/credentials`, with the
- * home directory from HOME, USERPROFILE or HOMEDRIVE+HOMEPATH (the SDK's order); `~/` is expanded.
+ * home directory from HOME, USERPROFILE or HOMEDRIVE+HOMEPATH (the SDK's order), else `fallbackHome` (the
+ * account's home from the OS, as the SDK's `os.homedir()` and botocore's `expanduser` find it when HOME is
+ * unset); `~/` is expanded. Without any home, a `~/` path stays as it is and names no file.
  */
-export function sharedConfigPaths(env: Env): SharedConfigPaths {
-  const home = env.HOME || env.USERPROFILE || (env.HOMEPATH ? `${env.HOMEDRIVE ?? "C:"}${env.HOMEPATH}` : "");
+export function sharedConfigPaths(env: Env, fallbackHome?: string): SharedConfigPaths {
+  const home = env.HOME || env.USERPROFILE ||
+    (env.HOMEPATH ? `${env.HOMEDRIVE ?? "C:"}${env.HOMEPATH}` : "") ||
+    fallbackHome || "";
   const expand = (path: string) => path.startsWith("~/") && home ? `${home}/${path.slice(2)}` : path;
   return {
     configPath: expand(env.AWS_CONFIG_FILE || "~/.aws/config"),

@@ -83,7 +83,7 @@ function mapSourceError(e: unknown, what: string, source: SourcePlan): CredprocE
       },
     );
   }
-  if (/Requires net access/.test(text)) {
+  if (/Requires \w+ access/.test(text)) {
     return new SandboxError(what, `blocked by the sandbox: ${text}`, { cause: e });
   }
   const noneFound = source.kind === "default-chain" &&

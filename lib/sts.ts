@@ -243,7 +243,11 @@ export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "t
   };
   const denied = findNotCapable(e);
   if (denied) {
-    const host = /net access to "([^"]+)"/.exec(denied.message)?.[1] ?? "the endpoint";
+    const host = /net access to "([^"]+)"/.exec(denied.message)?.[1];
+    // Anything else the sandbox refused is named as it is, not blamed on the endpoint.
+    if (host === undefined) {
+      return new SandboxError(what, `blocked by the sandbox: ${denied.message}`, { cause: e });
+    }
     return new SandboxError(what, `${host.replace(/:\d+$/, "")} is outside the allowed endpoints`, {
       hint:
         "credproc only reaches AWS endpoints, instance metadata and loopback (see the README's allow list)",

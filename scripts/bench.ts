@@ -139,7 +139,7 @@ try {
   // Every row goes through `env` so that the (tiny) cost of that exec is the same everywhere.
   const e = (extra: string[], argv: string[]) => ["/usr/bin/env", ...extra, ...argv];
 
-  const denoRun = ["-q", "-P", "--no-prompt", "--config", `${ROOT}deno.json`];
+  const denoRun = ["-q", "-P", "--no-prompt", "--cached-only", "--config", `${ROOT}deno.json`];
   const credproc = (entry: string[]) => (extra: string[]) => [
     ...entry,
     "--role-arn",

@@ -14,6 +14,7 @@ const credproc = [
   "-q",
   "-P",
   "--no-prompt",
+  "--cached-only",
   "--config",
   `${root}deno.json`,
   `${root}main.ts`,
@@ -34,6 +35,8 @@ try {
     // The temp HOME must not hide Deno's module cache from `deno run`.
     DENO_DIR: Deno.env.get("DENO_DIR") ||
       `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`,
+    // Deno's own update check would look up its download host; the demo reaches nothing beyond loopback.
+    DENO_NO_UPDATE_CHECK: "1",
   };
   const args = [
     "--role-arn",

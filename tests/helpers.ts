@@ -29,6 +29,7 @@ export function credprocCommand(): string[] {
     "-q",
     "-P",
     "--no-prompt",
+    "--cached-only",
     "--config",
     `${ROOT}deno.json`,
     `${ROOT}main.ts`,
@@ -83,6 +84,8 @@ export async function tempHome(): Promise<TempHome> {
       CREDPROC_CACHE_DIR: `${dir}/cache`,
       NO_COLOR: "1",
       DENO_DIR,
+      // Deno's own update check would look up its download host: nothing here may leave loopback.
+      DENO_NO_UPDATE_CHECK: "1",
       ...extra,
     }),
     cleanup,
