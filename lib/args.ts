@@ -4,62 +4,16 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.ts";
+import {
+  type AssumeOptions,
+  type Format,
+  FORMATS,
+  type PolicySource,
+  type Tag,
+  type TokenSource,
+} from "./model.ts";
 import { isAllowedHost } from "./sandbox.ts";
-
-/** Output formats; the names follow `aws configure export-credentials --format`. */
-export const FORMATS = ["process", "env", "env-no-export", "powershell", "windows-cmd"] as const;
-/** One of {@link FORMATS}. */
-export type Format = typeof FORMATS[number];
-
-/** A session tag from `--tag KEY=VALUE`. */
-export interface Tag {
-  readonly key: string;
-  readonly value: string;
-}
-
-/** Where a session policy comes from: inline JSON (already validated) or a file (validated once read). */
-export type PolicySource =
-  | { readonly kind: "inline"; readonly json: string }
-  | { readonly kind: "file"; readonly path: string };
-
-/** Where a web identity (OIDC) token comes from. */
-export type TokenSource =
-  | { readonly kind: "file"; readonly path: string }
-  | { readonly kind: "env"; readonly name: string };
-
-/** Cache behaviour: use it, bypass it, or force a new call and rewrite it. */
-export type CacheMode = "use" | "off" | "refresh";
-
-/** Everything the `assume` command needs, validated. */
-export interface AssumeOptions {
-  /** `--role-arn`, in order: each hop is assumed with the previous hop's credentials. */
-  readonly roleArns: readonly string[];
-  readonly roleSessionName?: string;
-  readonly durationSeconds?: number;
-  readonly externalId?: string;
-  readonly sourceIdentity?: string;
-  readonly serialNumber?: string;
-  readonly tokenCode?: string;
-  readonly policy?: PolicySource;
-  readonly policyArns: readonly string[];
-  readonly tags: readonly Tag[];
-  readonly transitiveTagKeys: readonly string[];
-  readonly region?: string;
-  readonly endpointUrl?: string;
-  readonly format: Format;
-  readonly verbose: boolean;
-  /** The longest one STS call may take, retries included. */
-  readonly timeoutSeconds: number;
-  readonly profile?: string;
-  readonly webIdentity?: TokenSource;
-  readonly mfaSession: boolean;
-  readonly mfaSessionDurationSeconds?: number;
-  /** How long the terminal prompt for an MFA code waits. */
-  readonly mfaTimeoutSeconds: number;
-  readonly cacheDir?: string;
-  readonly cacheMode: CacheMode;
-  readonly refreshMarginSeconds?: number;
-}
+import { REGION, validatePolicy } from "./validate.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `lib/cli.ts`. */
 export type Command =
@@ -80,16 +34,11 @@ const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
 const SERIAL_NUMBER = /^[\w+=\/:,.@-]{9,256}$/;
 const TOKEN_CODE = /^\d{6}$/;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
-/** AWS region names (`us-east-1`, `cn-north-1`, `us-gov-west-1`, `eu-isoe-west-1`) and STS's `aws-global`. */
-export const REGION = /^(?:[a-z]{2}(?:-[a-z]+)+-\d{1,2}|aws-global)$/;
 /** Env variables the sandbox lets credproc read, so the only ones `--web-identity-token-env` may name. */
 const TOKEN_ENV_NAME = /^(?:AWS|CREDPROC)_[A-Za-z0-9_]+$/;
 /** Managed session policies: `MaxItems: 10`; session tags: `MaxItems: 50` in the STS API. */
 const MAX_POLICY_ARNS = 10;
 const MAX_TAGS = 50;
-/** STS limits the session policy to 2048 characters once whitespace is removed. */
-export const MAX_POLICY_CHARS = 2048;
-
 const OPTIONS = {
   "role-arn": { type: "string", multiple: true },
   "role-session-name": { type: "string", multiple: true },
@@ -295,29 +244,6 @@ export function parseCommand(argv: readonly string[]): Command {
       ),
     },
   };
-}
-
-/** Validates a session policy document: JSON, at most 2048 characters without whitespace. Returns it minified. */
-export function validatePolicy(text: string, what: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    // V8 quotes the input in some messages ("…" is not valid JSON): never echo a file's contents to stderr.
-    const reason = (e as Error).message.replace(/,\s*".*" is not valid JSON$/s, "").replace(/\s+/g, " ");
-    throw new UsageError(what, `not valid JSON (${reason})`);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new UsageError(what, "a policy document must be a JSON object");
-  }
-  const minified = JSON.stringify(parsed);
-  if (minified.length > MAX_POLICY_CHARS) {
-    throw new UsageError(
-      what,
-      `policy is ${minified.length} characters without whitespace; STS allows ${MAX_POLICY_CHARS}`,
-    );
-  }
-  return minified;
 }
 
 /** Validates a region name (from a flag, the environment or a profile). */

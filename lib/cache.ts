@@ -14,8 +14,7 @@
  *
  * Nothing here imports the SDK or any other heavy module: a hit costs a stat, a read and a JSON parse.
  */
-import type { CacheMode, PolicySource } from "./args.ts";
-import { joinPath, type OsName, resolveCacheDir } from "./cache_dir.ts";
+import { joinPath, resolveCacheDir } from "./cache_dir.ts";
 import {
   CACHE_FORMAT_VERSION,
   type CacheEntry,
@@ -33,11 +32,10 @@ import {
   TEMP_FILE,
 } from "./cache_file.ts";
 import { cacheKey, filePolicies, inputsKey, mfaSessionKeyMaterial, sha256Hex } from "./cache_key.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { ConfigError } from "./errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
 import type { Logger } from "./log.ts";
-import type { Env, Plan } from "./plan.ts";
+import type { CacheMode, CredentialProvider, Credentials, Env, OsName, Plan, PolicySource } from "./model.ts";
 
 /** Options of {@link withFileCache}. */
 export interface FileCacheOptions {

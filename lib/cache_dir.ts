@@ -7,13 +7,10 @@
  * - macOS: `$HOME/Library/Caches/credproc`;
  * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
  */
-import type { Env } from "./plan.ts";
+import type { Env, OsName } from "./model.ts";
 
 /** The subdirectory name under the platform cache directory. */
 export const CACHE_SUBDIR = "credproc";
-
-/** `Deno.build.os` values (kept as a string so tests can pass any). */
-export type OsName = typeof Deno.build.os | string;
 
 /** Resolves the cache directory, or `undefined` when no home or cache directory is known. */
 export function resolveCacheDir(flag: string | undefined, env: Env, os: OsName): string | undefined {

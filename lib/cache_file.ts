@@ -4,7 +4,7 @@
  * nothing else. Never throws on a bad file: it says why the file is not trusted.
  */
 import { sha256Hex } from "./cache_key.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "./model.ts";
 
 /** Version of the file format; files of another version are ignored. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -252,7 +252,7 @@ export interface InputsMemo {
   readonly files: readonly { readonly path: string; readonly sha256: string | null }[];
 }
 
-/** Output formats the memo may name (`FORMATS` in args.ts, which is too heavy for the fast path). */
+/** Output formats the memo may name: a copy of `FORMATS` (model.ts) that a test keeps equal. */
 export const MEMO_FORMATS: readonly string[] = [
   "process",
   "env",

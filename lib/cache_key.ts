@@ -7,8 +7,14 @@
  * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
  * {@link cacheKey} hashes it with Web Crypto (no import: this runs on the fast path).
  */
-import type { PolicySource } from "./args.ts";
-import type { Env, HopPlan, Plan, SourcePlan } from "./plan.ts";
+import {
+  type Env,
+  type HopPlan,
+  INPUT_ENV_NAMES,
+  type Plan,
+  type PolicySource,
+  type SourcePlan,
+} from "./model.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
 export const CACHE_KEY_VERSION = 1;
@@ -166,36 +172,6 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
 // ---------------------------------------------------------------------------------------------------------
 // The inputs key: what the fast path looks up before parsing anything
 // ---------------------------------------------------------------------------------------------------------
-
-/**
- * The environment variables whose values decide the plan. `ENV_NAMES` in plan.ts adds the MFA code (which
- * changes every 30 s and is not part of the key); the list lives here because plan.ts is too heavy to
- * import on the fast path.
- */
-export const INPUT_ENV_NAMES = [
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_PROFILE",
-  "AWS_DEFAULT_PROFILE",
-  "AWS_USE_FIPS_ENDPOINT",
-  "AWS_USE_DUALSTACK_ENDPOINT",
-  "AWS_STS_REGIONAL_ENDPOINTS",
-  "AWS_MAX_ATTEMPTS",
-  "AWS_RETRY_MODE",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_CONFIG_FILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "CREDPROC_CACHE_DIR",
-  "XDG_CACHE_HOME",
-  "LOCALAPPDATA",
-  "HOME",
-  "USERPROFILE",
-  "HOMEDRIVE",
-  "HOMEPATH",
-] as const;
 
 /** Flags whose values are one-time secrets: left out of the inputs key (a new MFA code must still hit). */
 const SECRET_FLAGS = ["--token-code"];

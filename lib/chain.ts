@@ -2,12 +2,17 @@
  * Composes a plan into one provider: source → [MFA session] → hop 1 → hop 2 …, each step using the previous
  * step's credentials. Collaborators come in as arguments so tests run it with fakes and no network.
  */
-import type { PolicySource, TokenSource } from "./args.ts";
-import type { CredentialProvider, Credentials } from "./credentials.ts";
-import { maskKeyId } from "./credentials.ts";
-import type { Logger } from "./log.ts";
+import { type Logger, maskKeyId } from "./log.ts";
 import type { MfaCodeSource } from "./mfa.ts";
-import type { HopPlan, MfaSessionPlan, Plan } from "./plan.ts";
+import type {
+  CredentialProvider,
+  Credentials,
+  HopPlan,
+  MfaSessionPlan,
+  Plan,
+  PolicySource,
+  TokenSource,
+} from "./model.ts";
 import type { StsCaller } from "./sts.ts";
 
 /** What the chain needs from the outside world. */

@@ -3,7 +3,7 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand, type PolicySource } from "./args.ts";
+import { type Command, parseCommand } from "./args.ts";
 import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "./cache.ts";
 import { resolveCacheDir } from "./cache_dir.ts";
 import { chainProvider } from "./chain.ts";
@@ -13,7 +13,8 @@ import { loadPolicy, loadToken } from "./inputs.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMfaCodeSource } from "./mfa.ts";
 import { render } from "./output.ts";
-import { type Env, ENV_NAMES, resolveRetry } from "./plan.ts";
+import { type Env, ENV_NAMES, type PolicySource } from "./model.ts";
+import { resolveRetry } from "./plan.ts";
 import { resolvePlan } from "./profile.ts";
 import { createTerminalPrompt } from "./prompt.ts";
 import { sourceProvider } from "./sources.ts";

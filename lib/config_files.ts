@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "./errors.ts";
 import { fileErrorReason } from "./inputs.ts";
-import type { Env } from "./plan.ts";
+import type { Env } from "./model.ts";
 import type { ProfileSettings, SharedConfig } from "./profile.ts";
 
 /** Where the two files are. */

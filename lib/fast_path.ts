@@ -8,15 +8,14 @@
  * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
- * Imports only light modules (cache_file.ts, cache_key.ts, cache_dir.ts, output.ts); a test
- * keeps it that way.
+ * Imports only light modules (cache_file.ts, cache_key.ts, cache_dir.ts, output.ts and the type-and-constant
+ * leaf model.ts); a test keeps it that way.
  */
 import { fileHash, parseMemo, readEntry, readTrusted } from "./cache_file.ts";
-import { joinPath, type OsName, resolveCacheDir } from "./cache_dir.ts";
-import { INPUT_ENV_NAMES, inputsKey } from "./cache_key.ts";
-import type { Format } from "./args.ts";
+import { joinPath, resolveCacheDir } from "./cache_dir.ts";
+import { inputsKey } from "./cache_key.ts";
+import { type Env, type Format, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
-import type { Env } from "./plan.ts";
 
 /** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
 export interface FastPathIo {

@@ -4,15 +4,13 @@
  */
 import { MfaError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { MFA_ENV } from "./model.ts";
 
 /** Returns a 6-digit code for an MFA device. */
 export type MfaCodeSource = (serialNumber: string) => Promise<string>;
 
 /** Asks a person for a code; resolves `undefined` when there is no terminal to ask on. */
 export type MfaPrompt = (serialNumber: string, timeoutMs: number) => Promise<string | undefined>;
-
-/** The env variable that can carry a code (documented in the README). */
-export const MFA_ENV = "CREDPROC_MFA_TOKEN_CODE";
 
 const CODE = /^\d{6}$/;
 

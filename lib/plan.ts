@@ -3,93 +3,18 @@
  * assumed in order, and how STS is reached. Built by pure functions from the command, the environment snapshot
  * and (for `--profile`) the loaded shared config; the cache key is derived from it.
  */
-import type { AssumeOptions, Format, PolicySource, Tag, TokenSource } from "./args.ts";
-import { REGION } from "./args.ts";
-import { INPUT_ENV_NAMES } from "./cache_key.ts";
 import { ConfigError, UsageError } from "./errors.ts";
-
-/** The environment variables credproc reads, snapshotted once by `lib/cli.ts`. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Names `lib/cli.ts` snapshots (the token variable named by `--web-identity-token-env` is added to these): the
- * ones that decide the plan, which the cache's fast path also hashes, plus the MFA code.
- */
-export const ENV_NAMES = [...INPUT_ENV_NAMES, "CREDPROC_MFA_TOKEN_CODE"] as const;
-
-/** Where the first credentials come from. */
-export type SourcePlan =
-  /** The SDK's default chain (env, shared files, SSO, web identity, container, instance metadata). */
-  | { readonly kind: "default-chain"; readonly profile?: string }
-  /** Keys written in a profile. */
-  | {
-    readonly kind: "static";
-    readonly profile: string;
-    readonly accessKeyId: string;
-    readonly secretAccessKey: string;
-    readonly sessionToken?: string;
-  }
-  /** `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`. */
-  | { readonly kind: "environment" | "instance-metadata" | "container"; readonly profile?: string }
-  /** A profile with SSO settings; the SDK reads the SSO token cache. */
-  | { readonly kind: "sso"; readonly profile: string }
-  /** No source: the first hop is AssumeRoleWithWebIdentity. */
-  | { readonly kind: "none" };
-
-/** One role to assume. */
-export interface HopPlan {
-  readonly kind: "assume-role" | "web-identity";
-  readonly roleArn: string;
-  readonly roleSessionName: string;
-  readonly durationSeconds?: number;
-  readonly externalId?: string;
-  /** MFA device; the code comes from `tokenCode` or the MFA code source. */
-  readonly serialNumber?: string;
-  readonly tokenCode?: string;
-  readonly policy?: PolicySource;
-  readonly policyArns?: readonly string[];
-  readonly tags?: readonly Tag[];
-  readonly transitiveTagKeys?: readonly string[];
-  readonly sourceIdentity?: string;
-  /** For `web-identity` hops. */
-  readonly webIdentity?: TokenSource;
-  /** The profile that defined this hop, for messages. */
-  readonly profile?: string;
-}
-
-/** aws-vault style: one GetSessionToken with MFA, then roles assumed with that session. */
-export interface MfaSessionPlan {
-  readonly serialNumber: string;
-  readonly tokenCode?: string;
-  readonly durationSeconds?: number;
-}
-
-/** STS endpoint settings. */
-export interface EndpointPlan {
-  readonly region: string;
-  readonly endpointUrl?: string;
-  readonly useFips: boolean;
-  readonly useDualstack: boolean;
-  readonly useGlobalEndpoint: boolean;
-}
-
-/** Everything needed to produce credentials. */
-export interface Plan {
-  readonly source: SourcePlan;
-  readonly mfaSession?: MfaSessionPlan;
-  readonly hops: readonly HopPlan[];
-  readonly endpoint: EndpointPlan;
-  readonly format: Format;
-  /** The profile whose settings were used (`--profile`, else `AWS_PROFILE` or `[default]`), if any. */
-  readonly profile?: string;
-  /**
-   * Whether the source credentials are themselves a role session (SSO): then the first hop is role chaining
-   * too. Credentials from GetSessionToken (`--mfa-session`) are not a role session.
-   */
-  readonly sourceIsRole?: boolean;
-  /** The profiles visited to build the plan, from the one named down to the source (for messages). */
-  readonly profiles?: readonly string[];
-}
+import type {
+  AssumeOptions,
+  EndpointPlan,
+  Env,
+  HopPlan,
+  MfaSessionPlan,
+  Plan,
+  RetryPlan,
+  SourcePlan,
+} from "./model.ts";
+import { REGION } from "./validate.ts";
 
 /** AWS caps a session assumed with role-session credentials ("role chaining") at one hour. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
@@ -123,12 +48,6 @@ export function parseBool(value: string | undefined, what: string): boolean | un
   if (v === "true") return true;
   if (v === "false") return false;
   throw new ConfigError(what, `${JSON.stringify(value)} is not true or false`);
-}
-
-/** Retry settings for STS calls. */
-export interface RetryPlan {
-  readonly maxAttempts: number;
-  readonly retryMode: "standard" | "adaptive";
 }
 
 /** Attempts per STS call when `AWS_MAX_ATTEMPTS` is unset (the SDK's standard mode default). */

@@ -12,19 +12,9 @@
  * Every profile visited is kept in an immutable list that error messages quote, so a loop such as
  * `a → b → a` is reported with its whole path.
  */
-import type { AssumeOptions, TokenSource } from "./args.ts";
 import { ConfigError, UsageError } from "./errors.ts";
-import {
-  checkPlan,
-  defaultSessionName,
-  type Env,
-  type HopPlan,
-  hopsFromFlags,
-  mfaSessionPlan,
-  type Plan,
-  resolveEndpoint,
-  type SourcePlan,
-} from "./plan.ts";
+import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "./model.ts";
+import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan, resolveEndpoint } from "./plan.ts";
 
 /** One section's settings (`key = value`), as the SDK's loader returns them. */
 export type ProfileSettings = Readonly<Record<string, string | undefined>>;

@@ -12,7 +12,8 @@
  * discipline echoes and edits the line — so a timeout or Ctrl-C leaves no terminal state to restore.
  */
 import { MfaError } from "./errors.ts";
-import { MFA_ENV, type MfaPrompt } from "./mfa.ts";
+import type { MfaPrompt } from "./mfa.ts";
+import { MFA_ENV } from "./model.ts";
 
 /** A terminal to ask on. */
 export interface Terminal {

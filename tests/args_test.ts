@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AssumeOptions, parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/args.ts";
+import type { AssumeOptions } from "../lib/model.ts";
 import { UsageError } from "../lib/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";

@@ -3,7 +3,7 @@
  * file facts), then the wrapper and the lock against a real temp directory with a fake provider.
  */
 import assert from "node:assert/strict";
-import { type AssumeOptions, FORMATS, parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/args.ts";
 import {
   cachePlanProvider,
   clearCache,
@@ -27,17 +27,25 @@ import {
   cacheKey,
   cacheKeyMaterial,
   canonicalJson,
-  INPUT_ENV_NAMES,
   inputsKey,
   mfaSessionKeyMaterial,
   redactArgv,
 } from "../lib/cache_key.ts";
 import { fastPath, type FastPathIo, scanCacheDir } from "../lib/fast_path.ts";
 import { render } from "../lib/output.ts";
-import type { CredentialProvider, Credentials } from "../lib/credentials.ts";
 import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../lib/lock.ts";
 import { createLogger } from "../lib/log.ts";
-import { type Env, ENV_NAMES, type Plan, planFromFlags } from "../lib/plan.ts";
+import {
+  type AssumeOptions,
+  type CredentialProvider,
+  type Credentials,
+  type Env,
+  ENV_NAMES,
+  FORMATS,
+  INPUT_ENV_NAMES,
+  type Plan,
+} from "../lib/model.ts";
+import { planFromFlags } from "../lib/plan.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -936,6 +944,7 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
     "lib/cache_file.ts",
     "lib/cache_key.ts",
     "lib/fast_path.ts",
+    "lib/model.ts",
     "lib/output.ts",
     "main.ts",
   ]);

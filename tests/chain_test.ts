@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { type AssumeOptions, parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/args.ts";
 import { type ChainDeps, chainProvider } from "../lib/chain.ts";
-import type { Credentials } from "../lib/credentials.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMfaCodeSource } from "../lib/mfa.ts";
-import { type Plan, planFromFlags } from "../lib/plan.ts";
+import type { AssumeOptions, Credentials, Plan } from "../lib/model.ts";
+import { planFromFlags } from "../lib/plan.ts";
 import type { AssumeRoleParams, SessionTokenParams, StsCaller, WebIdentityParams } from "../lib/sts.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");

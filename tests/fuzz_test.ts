@@ -18,7 +18,8 @@ import fc from "fast-check";
 import { type Command, parseCommand } from "../lib/args.ts";
 import { CredprocError } from "../lib/errors.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../lib/config_files.ts";
-import { type Env, planFromFlags, resolveRetry } from "../lib/plan.ts";
+import type { Env } from "../lib/model.ts";
+import { planFromFlags, resolveRetry } from "../lib/plan.ts";
 import { resolvePlan } from "../lib/profile.ts";
 import { ROLE, runCredproc, tempHome } from "./helpers.ts";
 import {

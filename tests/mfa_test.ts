@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { MfaError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { createMfaCodeSource, MFA_ENV, type MfaPrompt } from "../lib/mfa.ts";
-import { type AssumeOptions, parseCommand } from "../lib/args.ts";
+import { createMfaCodeSource, type MfaPrompt } from "../lib/mfa.ts";
+import { parseCommand } from "../lib/args.ts";
 import { type ChainDeps, chainProvider } from "../lib/chain.ts";
-import type { Credentials } from "../lib/credentials.ts";
-import { type MfaSessionPlan, planFromFlags } from "../lib/plan.ts";
+import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../lib/model.ts";
+import { planFromFlags } from "../lib/plan.ts";
 import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../lib/prompt.ts";
 import type { StsCaller } from "../lib/sts.ts";
 

@@ -3,10 +3,10 @@
  * (lib/config_files.ts) with the SDK's loader.
  */
 import assert from "node:assert/strict";
-import { type AssumeOptions, parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/args.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../lib/config_files.ts";
 import { ConfigError, type CredprocError, UsageError } from "../lib/errors.ts";
-import type { Env, HopPlan, Plan } from "../lib/plan.ts";
+import type { AssumeOptions, Env, HopPlan, Plan } from "../lib/model.ts";
 import {
   emptySharedConfig,
   getProfile,
