@@ -1,5 +1,5 @@
 /**
- * The `--verbose` logger. It writes lines to a sink passed in (stderr in `lib/cli.ts`, a buffer in tests).
+ * The `--verbose` logger. It writes lines to a sink passed in (stderr in `lib/cli/cli.ts`, a buffer in tests).
  * It has no way to print a secret: every secret the program handles is registered with {@link Logger.secret}
  * and scrubbed from every line, and anything shaped like an access key id is masked.
  */

@@ -63,7 +63,7 @@ export interface AssumeOptions {
 
 // ── the environment ──────────────────────────────────────────────────────────────────────────────────
 
-/** The environment variables credproc reads, snapshotted once by the full program (`lib/cli.ts`). */
+/** The environment variables credproc reads, snapshotted once by the full program (`lib/cli/cli.ts`). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/cli/args.ts";
 import type { AssumeOptions } from "../lib/model.ts";
 import { UsageError } from "../lib/errors.ts";
 

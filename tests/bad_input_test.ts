@@ -507,14 +507,14 @@ export const ROWS: Row[] = [
     stderr: /^credproc: CREDPROC_MFA_TOKEN_CODE: must be 6 digits/,
   },
 
-  // ── shared config files (lib/profile.ts) ───────────────────────────────────────────────────────────────
+  // ── shared config files (lib/plan/) ───────────────────────────────────────────────────────────────
   {
     name: "a profile that is not in the config",
     args: ["--profile", "nope", "--endpoint-url", "{dead}"],
     files: { ".aws/config": "[profile dev]\nregion = us-east-1\n" },
     code: 2,
     stderr: /^credproc: profile nope: not found in .*\/\.aws\/config/,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
   {
     name: "a config file that is not INI (the profile's section header is broken)",
@@ -522,7 +522,7 @@ export const ROWS: Row[] = [
     files: { ".aws/config": `[profile dev\nrole_arn = ${ROLE}\nsource_profile = base\n` },
     code: 2,
     stderr: /^credproc: profile dev: not found in /,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
   {
     name: "an unknown credential_source",
@@ -531,7 +531,7 @@ export const ROWS: Row[] = [
     code: 2,
     stderr:
       /^credproc: profile dev: credential_source "Laptop" is not one of Environment, Ec2InstanceMetadata/,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
   {
     name: "a source_profile loop",
@@ -542,7 +542,7 @@ export const ROWS: Row[] = [
     },
     code: 2,
     stderr: /^credproc: profiles a → b → a: source_profile loop/,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
   {
     name: "a profile whose region is not a region",
@@ -553,7 +553,7 @@ export const ROWS: Row[] = [
     },
     code: 2,
     stderr: /^credproc: region in the profile: "mars" is not an AWS region/,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
   {
     name: "AWS_CONFIG_FILE that is a directory",
@@ -562,17 +562,17 @@ export const ROWS: Row[] = [
     files: { "confdir": { dir: true } },
     code: 2,
     stderr: /^credproc: config file .*confdir: is a directory, not a file$/,
-    needs: "lib/profile.ts",
+    needs: "lib/plan/planner.ts",
   },
 
-  // ── cache directory (lib/cache.ts) ─────────────────────────────────────────────────────────────────────
+  // ── cache directory (lib/cache/) ─────────────────────────────────────────────────────────────────────
   {
     name: "a cache directory that is a regular file",
     args: [...R, "--cache-dir", "{home}/cachefile"],
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: --cache-dir .*cachefile: not a directory/,
-    needs: "lib/cache.ts",
+    needs: "lib/cache/wrapper.ts",
   },
   {
     name: "CREDPROC_CACHE_DIR that is a regular file",
@@ -581,7 +581,7 @@ export const ROWS: Row[] = [
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: CREDPROC_CACHE_DIR .*cachefile: not a directory/,
-    needs: "lib/cache.ts",
+    needs: "lib/cache/wrapper.ts",
   },
   {
     name: "`cache clear` on a regular file",
@@ -589,7 +589,7 @@ export const ROWS: Row[] = [
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: --cache-dir .*cachefile: not a directory/,
-    needs: "lib/cache.ts",
+    needs: "lib/cache/wrapper.ts",
   },
 
   // ── not the input's fault (exit 1) ─────────────────────────────────────────────────────────────────────

@@ -3,7 +3,7 @@
  * file facts), then the wrapper and the lock against a real temp directory with a fake provider.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/args.ts";
+import { parseCommand } from "../lib/cli/args.ts";
 import {
   cachePlanProvider,
   clearCache,
@@ -11,7 +11,7 @@ import {
   rememberInputs,
   withFileCache,
   writeEntry,
-} from "../lib/cache.ts";
+} from "../lib/cache/wrapper.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
@@ -21,8 +21,8 @@ import {
   judgeFacts,
   MEMO_FORMATS,
   parseEntry,
-} from "../lib/cache_file.ts";
-import { platformCacheDir, resolveCacheDir } from "../lib/cache_dir.ts";
+} from "../lib/cache/store.ts";
+import { platformCacheDir, resolveCacheDir } from "../lib/cache/dir.ts";
 import {
   cacheKey,
   cacheKeyMaterial,
@@ -30,10 +30,10 @@ import {
   inputsKey,
   mfaSessionKeyMaterial,
   redactArgv,
-} from "../lib/cache_key.ts";
+} from "../lib/cache/key.ts";
 import { fastPath, type FastPathIo, scanCacheDir } from "../lib/fast_path.ts";
 import { render } from "../lib/output.ts";
-import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../lib/lock.ts";
+import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../lib/cache/lock.ts";
 import { createLogger } from "../lib/log.ts";
 import {
   type AssumeOptions,
@@ -45,7 +45,7 @@ import {
   INPUT_ENV_NAMES,
   type Plan,
 } from "../lib/model.ts";
-import { planFromFlags } from "../lib/plan.ts";
+import { planFromFlags } from "../lib/plan/hops.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -731,7 +731,7 @@ Deno.test("cache entries hold credentials exactly (round trip)", () => {
 // The fast path and its memo
 // ---------------------------------------------------------------------------------------------------------
 
-Deno.test("fast path lists stay in step with plan.ts and args.ts", () => {
+Deno.test("fast path lists stay in step with model.ts", () => {
   assert.deepEqual(
     [...INPUT_ENV_NAMES].sort(),
     ENV_NAMES.filter((n) => n !== "CREDPROC_MFA_TOKEN_CODE").sort(),
@@ -940,9 +940,9 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
   const root = new URL("../", import.meta.url).href;
   const names = [...seen].map((s) => s.replace(root, "")).sort();
   assert.deepEqual(names, [
-    "lib/cache_dir.ts",
-    "lib/cache_file.ts",
-    "lib/cache_key.ts",
+    "lib/cache/dir.ts",
+    "lib/cache/key.ts",
+    "lib/cache/store.ts",
     "lib/fast_path.ts",
     "lib/model.ts",
     "lib/output.ts",

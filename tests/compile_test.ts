@@ -25,7 +25,7 @@ import {
   remoteImportHostsAllowed,
 } from "../scripts/embedded_metadata.ts";
 import { sha256Hex, sha256sums } from "../scripts/archive.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/cli/version.ts";
 import { CREDPROC_BIN, runCredproc, runProcess, tempHome } from "./helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));

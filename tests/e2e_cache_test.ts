@@ -4,8 +4,8 @@
  * loopback, which counts the requests it receives.
  */
 import assert from "node:assert/strict";
-import { writeEntry } from "../lib/cache.ts";
-import { entryFor } from "../lib/cache_file.ts";
+import { writeEntry } from "../lib/cache/wrapper.ts";
+import { entryFor } from "../lib/cache/store.ts";
 import { type Standin, startStandin } from "../scripts/sts_standin.ts";
 import {
   CREDPROC_BIN,
@@ -317,11 +317,11 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
   await entryPath(home.cacheDir);
 });
 
-Deno.test("fast path: the full program's (lib/cli.ts) static import graph holds no npm package", {
+Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package", {
   ignore: CREDPROC_BIN !== undefined,
 }, async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}lib/cli.ts`],
+    args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}lib/cli/cli.ts`],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { isAllowedHost, NET_ALLOW_LIST } from "../lib/sandbox.ts";
-import { resolveStsEndpoint } from "../lib/sts.ts";
-import { resolveEndpoint, resolveRegion } from "../lib/plan.ts";
-import { VERSION } from "../lib/version.ts";
+import { resolveStsEndpoint } from "../lib/providers/sts.ts";
+import { resolveEndpoint, resolveRegion } from "../lib/plan/hops.ts";
+import { VERSION } from "../lib/cli/version.ts";
 import { ROOT } from "./helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
@@ -118,6 +118,6 @@ Deno.test("FIPS, dual-stack and legacy global endpoint settings", () => {
   });
 });
 
-Deno.test("lib/version.ts matches deno.json", () => {
+Deno.test("lib/cli/version.ts matches deno.json", () => {
   assert.equal(VERSION, config.version);
 });

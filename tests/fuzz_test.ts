@@ -15,12 +15,12 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Command, parseCommand } from "../lib/args.ts";
+import { type Command, parseCommand } from "../lib/cli/args.ts";
 import { CredprocError } from "../lib/errors.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../lib/config_files.ts";
+import { loadSharedConfig, sharedConfigPaths } from "../lib/plan/shared_config.ts";
 import type { Env } from "../lib/model.ts";
-import { planFromFlags, resolveRetry } from "../lib/plan.ts";
-import { resolvePlan } from "../lib/profile.ts";
+import { planFromFlags, resolveRetry } from "../lib/plan/hops.ts";
+import { resolvePlan } from "../lib/plan/planner.ts";
 import { ROLE, runCredproc, tempHome } from "./helpers.ts";
 import {
   assertNoCrash,

@@ -1,17 +1,17 @@
 /**
- * The MFA code source (lib/mfa.ts) and the terminal prompt (lib/prompt.ts) with fake terminals: order of
+ * The MFA code source (lib/providers/mfa.ts) and the terminal prompt (lib/providers/prompt.ts) with fake terminals: order of
  * sources, the prompt's text and where it goes, timeout, Ctrl-C, end of input, no terminal.
  */
 import assert from "node:assert/strict";
 import { MfaError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { createMfaCodeSource, type MfaPrompt } from "../lib/mfa.ts";
-import { parseCommand } from "../lib/args.ts";
-import { type ChainDeps, chainProvider } from "../lib/chain.ts";
+import { createMfaCodeSource, type MfaPrompt } from "../lib/providers/mfa.ts";
+import { parseCommand } from "../lib/cli/args.ts";
+import { type ChainDeps, chainProvider } from "../lib/providers/chain.ts";
 import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../lib/model.ts";
-import { planFromFlags } from "../lib/plan.ts";
-import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../lib/prompt.ts";
-import type { StsCaller } from "../lib/sts.ts";
+import { planFromFlags } from "../lib/plan/hops.ts";
+import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../lib/providers/prompt.ts";
+import type { StsCaller } from "../lib/providers/sts.ts";
 
 const SERIAL = "arn:aws:iam::123456789012:mfa/alice";
 const ROLE_A = "arn:aws:iam::111111111111:role/a";

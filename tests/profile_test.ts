@@ -1,10 +1,10 @@
 /**
- * Profile resolution (lib/profile.ts) as a pure function over loaded config data, and loading the files
- * (lib/config_files.ts) with the SDK's loader.
+ * Profile resolution (lib/plan/planner.ts) as a pure function over loaded config data, and loading the files
+ * (lib/plan/shared_config.ts) with the SDK's loader.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/args.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../lib/config_files.ts";
+import { parseCommand } from "../lib/cli/args.ts";
+import { loadSharedConfig, sharedConfigPaths } from "../lib/plan/shared_config.ts";
 import { ConfigError, type CredprocError, UsageError } from "../lib/errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan } from "../lib/model.ts";
 import {
@@ -14,7 +14,7 @@ import {
   resolvePlan,
   runsCredproc,
   type SharedConfig,
-} from "../lib/profile.ts";
+} from "../lib/plan/planner.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const DEFAULT_NAME = "credproc-1795608000";
@@ -642,7 +642,7 @@ Deno.test("AWS_PROFILE (or AWS_DEFAULT_PROFILE) with role_arn: its chain, then -
     ]]);
     assert.equal(p.profile, "top");
   }
-  // With no --role-arn (the lead's args.ts requires one today), the profile's chain alone.
+  // With no --role-arn (the flag parser requires one today), the profile's chain alone.
   assert.deepEqual(roles(plan(bare(), THREE, { AWS_PROFILE: "top" })).map((r) => r[1]), [ROLE_B, ROLE_C]);
 });
 
@@ -767,7 +767,7 @@ Deno.test("endpoint settings: flag, then environment, then the profile", () => {
   );
 });
 
-// ── loading the files (lib/config_files.ts) ─────────────────────────────────────────────────────────────
+// ── loading the files (lib/plan/shared_config.ts) ───────────────────────────────────────────────────────
 
 Deno.test("file paths: AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else under the home directory", () => {
   assert.deepEqual(sharedConfigPaths({ HOME: "/home/u" }), {

@@ -9,8 +9,8 @@
  *   and the fast path's inputs memo (no temp file, nothing else).
  */
 import assert from "node:assert/strict";
-import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../lib/cache_file.ts";
-import { acquireLock, LockTimeoutError } from "../lib/lock.ts";
+import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../lib/cache/store.ts";
+import { acquireLock, LockTimeoutError } from "../lib/cache/lock.ts";
 import {
   type Standin,
   STANDIN_ACCESS_KEY_ID,

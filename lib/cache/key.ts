@@ -14,12 +14,12 @@ import {
   type Plan,
   type PolicySource,
   type SourcePlan,
-} from "./model.ts";
+} from "../model.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
 export const CACHE_KEY_VERSION = 1;
 
-/** A default session name as `defaultSessionName` in plan.ts makes it (`credproc-<unix seconds>`). */
+/** A default session name as `defaultSessionName` in lib/plan/hops.ts makes it (`credproc-<unix seconds>`). */
 const DEFAULT_SESSION_NAME = /^credproc-\d+$/;
 
 /** What the key needs besides the plan and the environment. */

@@ -2,7 +2,7 @@
  * Composes a plan into one provider: source → [MFA session] → hop 1 → hop 2 …, each step using the previous
  * step's credentials. Collaborators come in as arguments so tests run it with fakes and no network.
  */
-import { type Logger, maskKeyId } from "./log.ts";
+import { type Logger, maskKeyId } from "../log.ts";
 import type { MfaCodeSource } from "./mfa.ts";
 import type {
   CredentialProvider,
@@ -12,7 +12,7 @@ import type {
   Plan,
   PolicySource,
   TokenSource,
-} from "./model.ts";
+} from "../model.ts";
 import type { StsCaller } from "./sts.ts";
 
 /** What the chain needs from the outside world. */

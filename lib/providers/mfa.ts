@@ -2,9 +2,9 @@
  * Where an MFA code comes from: `--token-code`, then CREDPROC_MFA_TOKEN_CODE, then a prompt on the
  * controlling terminal (`prompt`, injected), else a clear error. One code is asked for once per serial.
  */
-import { MfaError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import { MFA_ENV } from "./model.ts";
+import { MfaError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { MFA_ENV } from "../model.ts";
 
 /** Returns a 6-digit code for an MFA device. */
 export type MfaCodeSource = (serialNumber: string) => Promise<string>;

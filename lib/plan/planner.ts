@@ -1,6 +1,6 @@
 /**
  * Profile resolution: the loaded shared config + the command + the environment snapshot → {@link Plan}. Pure:
- * the files are read by `lib/config_files.ts`, so every rule here is unit-tested with plain objects.
+ * the files are read by `shared_config.ts`, so every rule here is unit-tested with plain objects.
  *
  * The rules are the AWS CLI's (botocore's `AssumeRoleProvider`):
  * - a profile with `role_arn` is assumed with the credentials of its `source_profile` (a chain of any depth),
@@ -12,9 +12,9 @@
  * Every profile visited is kept in an immutable list that error messages quote, so a loop such as
  * `a → b → a` is reported with its whole path.
  */
-import { ConfigError, UsageError } from "./errors.ts";
-import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "./model.ts";
-import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan, resolveEndpoint } from "./plan.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "../model.ts";
+import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan, resolveEndpoint } from "./hops.ts";
 
 /** One section's settings (`key = value`), as the SDK's loader returns them. */
 export type ProfileSettings = Readonly<Record<string, string | undefined>>;

@@ -1,9 +1,9 @@
 /**
  * argv → {@link Command}. Pure: no I/O, no environment. Every flag value is validated here, so a bad value
- * fails before anything is read or sent. Files named by flags (policy, token) are read later, in `lib/inputs.ts`.
+ * fails before anything is read or sent. Files named by flags (policy, token) are read later, in `lib/plan/referenced_files.ts`.
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 import {
   type AssumeOptions,
   type Format,
@@ -11,11 +11,11 @@ import {
   type PolicySource,
   type Tag,
   type TokenSource,
-} from "./model.ts";
-import { isAllowedHost } from "./sandbox.ts";
-import { REGION, validatePolicy } from "./validate.ts";
+} from "../model.ts";
+import { isAllowedHost } from "../sandbox.ts";
+import { REGION, validatePolicy } from "../validate.ts";
 
-/** The parsed command line: a tagged union handled by an exhaustive switch in `lib/cli.ts`. */
+/** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }

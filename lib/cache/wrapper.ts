@@ -14,7 +14,7 @@
  *
  * Nothing here imports the SDK or any other heavy module: a hit costs a stat, a read and a JSON parse.
  */
-import { joinPath, resolveCacheDir } from "./cache_dir.ts";
+import { joinPath, resolveCacheDir } from "./dir.ts";
 import {
   CACHE_FORMAT_VERSION,
   type CacheEntry,
@@ -30,18 +30,26 @@ import {
   readEntry,
   readTrusted,
   TEMP_FILE,
-} from "./cache_file.ts";
-import { cacheKey, filePolicies, inputsKey, mfaSessionKeyMaterial, sha256Hex } from "./cache_key.ts";
-import { ConfigError } from "./errors.ts";
+} from "./store.ts";
+import { cacheKey, filePolicies, inputsKey, mfaSessionKeyMaterial, sha256Hex } from "./key.ts";
+import { ConfigError } from "../errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
-import type { Logger } from "./log.ts";
-import type { CacheMode, CredentialProvider, Credentials, Env, OsName, Plan, PolicySource } from "./model.ts";
+import type { Logger } from "../log.ts";
+import type {
+  CacheMode,
+  CredentialProvider,
+  Credentials,
+  Env,
+  OsName,
+  Plan,
+  PolicySource,
+} from "../model.ts";
 
 /** Options of {@link withFileCache}. */
 export interface FileCacheOptions {
   /** The cache directory; `undefined` when none is known (then the cache is off, with a warning). */
   readonly dir: string | undefined;
-  /** The hex key from `cache_key.ts`. */
+  /** The hex key from `key.ts`. */
   readonly key: string;
   /** Reuse only while more than this remains (halved lifetime for shorter-lived credentials). */
   readonly marginMs: number;
@@ -258,7 +266,7 @@ export async function rememberInputs(
   }
 }
 
-/** Everything `lib/cli.ts` hands over to cache one plan's provider. */
+/** Everything `lib/cli/cli.ts` hands over to cache one plan's provider. */
 export interface PlanCacheOptions {
   readonly plan: Plan;
   readonly env: Env;
@@ -289,7 +297,7 @@ export interface PlanCacheOptions {
   readonly clock?: () => number;
 }
 
-/** The wiring `lib/cli.ts` uses: resolves directory, key, margin and lock wait, then {@link withFileCache}. */
+/** The wiring `lib/cli/cli.ts` uses: resolves directory, key, margin and lock wait, then {@link withFileCache}. */
 export async function cachePlanProvider(
   provider: CredentialProvider,
   o: PlanCacheOptions,

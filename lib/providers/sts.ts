@@ -3,9 +3,9 @@
  * SDK's endpoint resolution, standard retries bounded by a total timeout, and the three calls credproc makes.
  * The SDK is imported lazily so a cache hit never loads it.
  */
-import { CredprocError, NetworkError, SandboxError, StsError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import type { Credentials, Tag } from "./model.ts";
+import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Credentials, Tag } from "../model.ts";
 
 /** How to reach STS. */
 export interface StsConfig {

@@ -13,7 +13,7 @@
  * acquires the lock on the removed inode notices (the path no longer names its file) and starts over, so
  * two processes never both think they hold the lock.
  */
-import { CredprocError } from "./errors.ts";
+import { CredprocError } from "../errors.ts";
 
 /** A held lock. */
 export interface LockHandle {

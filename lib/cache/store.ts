@@ -1,10 +1,10 @@
 /**
  * Cache files on disk — entries and the fast path's input memos — and the rules for trusting them: the part
- * of the cache a hit needs, kept apart from the writing and locking in cache.ts so that the fast path loads
+ * of the cache a hit needs, kept apart from the writing and locking in wrapper.ts so that the fast path loads
  * nothing else. Never throws on a bad file: it says why the file is not trusted.
  */
-import { sha256Hex } from "./cache_key.ts";
-import type { Credentials } from "./model.ts";
+import { sha256Hex } from "./key.ts";
+import type { Credentials } from "../model.ts";
 
 /** Version of the file format; files of another version are ignored. */
 export const CACHE_FORMAT_VERSION = 1;

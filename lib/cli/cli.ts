@@ -4,21 +4,21 @@
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
 import { type Command, parseCommand } from "./args.ts";
-import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "./cache.ts";
-import { resolveCacheDir } from "./cache_dir.ts";
-import { chainProvider } from "./chain.ts";
-import { loadSharedConfig, sharedConfigPaths } from "./config_files.ts";
-import { CredprocError } from "./errors.ts";
-import { loadPolicy, loadToken } from "./inputs.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { createMfaCodeSource } from "./mfa.ts";
-import { render } from "./output.ts";
-import { type Env, ENV_NAMES, type PolicySource } from "./model.ts";
-import { resolveRetry } from "./plan.ts";
-import { resolvePlan } from "./profile.ts";
-import { createTerminalPrompt } from "./prompt.ts";
-import { sourceProvider } from "./sources.ts";
-import { createStsCaller } from "./sts.ts";
+import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
+import { resolveCacheDir } from "../cache/dir.ts";
+import { chainProvider } from "../providers/chain.ts";
+import { loadSharedConfig, sharedConfigPaths } from "../plan/shared_config.ts";
+import { CredprocError } from "../errors.ts";
+import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { createMfaCodeSource } from "../providers/mfa.ts";
+import { render } from "../output.ts";
+import { type Env, ENV_NAMES, type PolicySource } from "../model.ts";
+import { resolveRetry } from "../plan/hops.ts";
+import { resolvePlan } from "../plan/planner.ts";
+import { createTerminalPrompt } from "../providers/prompt.ts";
+import { sourceProvider } from "../providers/sources.ts";
+import { createStsCaller } from "../providers/sts.ts";
 import { USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
 

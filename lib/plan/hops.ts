@@ -3,7 +3,7 @@
  * assumed in order, and how STS is reached. Built by pure functions from the command, the environment snapshot
  * and (for `--profile`) the loaded shared config; the cache key is derived from it.
  */
-import { ConfigError, UsageError } from "./errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import type {
   AssumeOptions,
   EndpointPlan,
@@ -13,8 +13,8 @@ import type {
   Plan,
   RetryPlan,
   SourcePlan,
-} from "./model.ts";
-import { REGION } from "./validate.ts";
+} from "../model.ts";
+import { REGION } from "../validate.ts";
 
 /** AWS caps a session assumed with role-session credentials ("role chaining") at one hour. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;

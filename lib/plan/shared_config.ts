@@ -2,12 +2,12 @@
  * Loads the shared config and credentials files with the SDK family's own loader
  * (`@smithy/shared-ini-file-loader`, which re-exports `@smithy/core/config`), so credproc reads them exactly as
  * the SDK does. The loader costs ~35 ms to import, so it is imported only when one of the files exists; the
- * files' paths come from the environment snapshot `lib/cli.ts` takes, like everything else.
+ * files' paths come from the environment snapshot `lib/cli/cli.ts` takes, like everything else.
  */
-import { ConfigError } from "./errors.ts";
-import { fileErrorReason } from "./inputs.ts";
-import type { Env } from "./model.ts";
-import type { ProfileSettings, SharedConfig } from "./profile.ts";
+import { ConfigError } from "../errors.ts";
+import { fileErrorReason } from "./referenced_files.ts";
+import type { Env } from "../model.ts";
+import type { ProfileSettings, SharedConfig } from "./planner.ts";
 
 /** Where the two files are. */
 export interface SharedConfigPaths {

@@ -7,7 +7,7 @@
  * - macOS: `$HOME/Library/Caches/credproc`;
  * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
  */
-import type { Env, OsName } from "./model.ts";
+import type { Env, OsName } from "../model.ts";
 
 /** The subdirectory name under the platform cache directory. */
 export const CACHE_SUBDIR = "credproc";

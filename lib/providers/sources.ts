@@ -2,8 +2,8 @@
  * A plan's source → a credential provider. The SDK's own providers do the work (env, SSO token cache,
  * instance metadata, container endpoints, the default chain); they load lazily so a cache hit never pays.
  */
-import { CredentialsError, CredprocError, SandboxError } from "./errors.ts";
-import type { CredentialProvider, Credentials, SourcePlan } from "./model.ts";
+import { CredentialsError, CredprocError, SandboxError } from "../errors.ts";
+import type { CredentialProvider, Credentials, SourcePlan } from "../model.ts";
 import { describe } from "./sts.ts";
 
 /** Builds the provider for a source; `timeoutMs` bounds metadata-service calls. */

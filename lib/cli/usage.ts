@@ -1,6 +1,6 @@
 /** The `--help` text. */
 import { DEFAULT_MFA_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS } from "./args.ts";
-import { FORMATS } from "./model.ts";
+import { FORMATS } from "../model.ts";
 
 /** Usage, printed on stdout by `credproc --help`. */
 export const USAGE = `credproc — assume an AWS role and print credentials for credential_process

@@ -1,7 +1,7 @@
 /** Reads the files and variables that flags and profiles point at, and validates their contents. */
-import { ConfigError, CredprocError } from "./errors.ts";
-import type { Env, PolicySource, TokenSource } from "./model.ts";
-import { validatePolicy } from "./validate.ts";
+import { ConfigError, CredprocError } from "../errors.ts";
+import type { Env, PolicySource, TokenSource } from "../model.ts";
+import { validatePolicy } from "../validate.ts";
 
 /** Reads a text file; tests pass a fake. */
 export type ReadTextFile = (path: string) => Promise<string>;

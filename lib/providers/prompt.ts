@@ -1,5 +1,5 @@
 /**
- * The terminal MFA prompt, an {@link MfaPrompt} for `lib/mfa.ts`. Where it asks:
+ * The terminal MFA prompt, an {@link MfaPrompt} for `mfa.ts`. Where it asks:
  * - stdin is a terminal — botocore runs credential_process with stdout and stderr captured but stdin
  *   inherited, the Go SDK inherits stdin and stderr: the prompt is written to that terminal through fd 0
  *   (`node:tty`), the answer is read from stdin. (Writing to `/dev/tty` is not an option: Deno refuses it
@@ -11,9 +11,9 @@
  * Never stdout: that belongs to the credentials. The terminal stays in its normal (cooked) mode — the line
  * discipline echoes and edits the line — so a timeout or Ctrl-C leaves no terminal state to restore.
  */
-import { MfaError } from "./errors.ts";
+import { MfaError } from "../errors.ts";
 import type { MfaPrompt } from "./mfa.ts";
-import { MFA_ENV } from "./model.ts";
+import { MFA_ENV } from "../model.ts";
 
 /** A terminal to ask on. */
 export interface Terminal {
