@@ -45,7 +45,7 @@ import {
   INPUT_ENV_NAMES,
   type Plan,
 } from "../lib/model.ts";
-import { planFromFlags } from "../lib/plan/hops.ts";
+import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -59,8 +59,11 @@ function options(...args: string[]): AssumeOptions {
   return (c as { options: AssumeOptions }).options;
 }
 
+/** A config with an empty `[profile dev]`: the planner refuses an AWS_PROFILE that names no profile. */
+const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
+
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
-  return planFromFlags(options(...args), env, now);
+  return resolvePlan(options(...args), env, CONFIG, now);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -689,7 +692,7 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
 Deno.test("cachePlanProvider: key from plan + env, dir from flag/env, margin and mode from options", async () => {
   await using h = await harness();
   const opts = options("--role-arn", ROLE, "--refresh-margin", "60");
-  const p = planFromFlags(opts, {}, new Date(NOW));
+  const p = resolvePlan(opts, {}, emptySharedConfig(), new Date(NOW));
   const wrap = (o: Partial<AssumeOptions> = {}) =>
     cachePlanProvider(h.provider, {
       plan: p,

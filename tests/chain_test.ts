@@ -4,7 +4,7 @@ import { type ChainDeps, chainProvider } from "../lib/providers/chain.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMfaCodeSource } from "../lib/providers/mfa.ts";
 import type { AssumeOptions, Credentials, Plan } from "../lib/model.ts";
-import { planFromFlags } from "../lib/plan/hops.ts";
+import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
 import type {
   AssumeRoleParams,
   SessionTokenParams,
@@ -72,7 +72,12 @@ const C = "arn:aws:iam::333333333333:role/c";
 
 Deno.test("a three-hop chain assumes each role with the previous hop's credentials", async () => {
   const sts = fakeSts();
-  const plan = planFromFlags(options("--role-arn", A, "--role-arn", B, "--role-arn", C), {}, NOW);
+  const plan = resolvePlan(
+    options("--role-arn", A, "--role-arn", B, "--role-arn", C),
+    {},
+    emptySharedConfig(),
+    NOW,
+  );
   const creds = await chainProvider(plan, deps(sts))();
   assert.deepEqual(
     sts.calls.map((c) => [c.op, "by" in c ? c.by : "-", "roleArn" in c.params ? c.params.roleArn : ""]),
@@ -88,7 +93,7 @@ Deno.test("a three-hop chain assumes each role with the previous hop's credentia
 
 Deno.test("per-hop options: external id, MFA, tags on the first hop; policies on the last", async () => {
   const sts = fakeSts();
-  const plan = planFromFlags(
+  const plan = resolvePlan(
     options(
       "--role-arn",
       A,
@@ -116,6 +121,7 @@ Deno.test("per-hop options: external id, MFA, tags on the first hop; policies on
       "900",
     ),
     {},
+    emptySharedConfig(),
     NOW,
   );
   await chainProvider(plan, deps(sts))();
@@ -150,24 +156,31 @@ Deno.test("per-hop options: external id, MFA, tags on the first hop; policies on
 
 Deno.test("role chaining over one hour fails before any call", () => {
   assert.throws(
-    () => planFromFlags(options("--role-arn", A, "--role-arn", B, "--duration-seconds", "7200"), {}, NOW),
+    () =>
+      resolvePlan(
+        options("--role-arn", A, "--role-arn", B, "--duration-seconds", "7200"),
+        {},
+        emptySharedConfig(),
+        NOW,
+      ),
     /7200 s is too long for arn:aws:iam::222222222222:role\/b: AWS caps role chaining .* at 3600 s/,
   );
   // A single hop may ask for up to 12 hours.
   assert.equal(
-    planFromFlags(options("--role-arn", A, "--duration-seconds", "43200"), {}, NOW).hops.length,
+    resolvePlan(options("--role-arn", A, "--duration-seconds", "43200"), {}, emptySharedConfig(), NOW).hops
+      .length,
     1,
   );
 });
 
 Deno.test("default session name is credproc-<unix seconds>", () => {
-  const plan: Plan = planFromFlags(options("--role-arn", A), {}, NOW);
+  const plan: Plan = resolvePlan(options("--role-arn", A), {}, emptySharedConfig(), NOW);
   assert.equal(plan.hops[0].roleSessionName, `credproc-${NOW.getTime() / 1000}`);
 });
 
 Deno.test("--mfa-session: one GetSessionToken with the code, then roles with that session", async () => {
   const sts = fakeSts();
-  const plan = planFromFlags(
+  const plan = resolvePlan(
     options(
       "--role-arn",
       A,
@@ -178,6 +191,7 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then roles with tha
       "3600",
     ),
     {},
+    emptySharedConfig(),
     NOW,
   );
   const prompts: string[] = [];
@@ -209,9 +223,10 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then roles with tha
 Deno.test("web identity starts the chain without source credentials", async () => {
   const sts = fakeSts();
   let sourceCalled = false;
-  const plan = planFromFlags(
+  const plan = resolvePlan(
     options("--role-arn", A, "--role-arn", B, "--web-identity-token-file", "/t"),
     {},
+    emptySharedConfig(),
     NOW,
   );
   await chainProvider(plan, deps(sts, { source: () => (sourceCalled = true, Promise.resolve(SOURCE)) }))();
@@ -223,9 +238,10 @@ Deno.test("web identity starts the chain without source credentials", async () =
 
 Deno.test("no code and no terminal: a clear MFA error before any STS call", async () => {
   const sts = fakeSts();
-  const plan = planFromFlags(
+  const plan = resolvePlan(
     options("--role-arn", A, "--serial-number", "arn:aws:iam::1:mfa/me-device"),
     {},
+    emptySharedConfig(),
     NOW,
   );
   await assert.rejects(chainProvider(plan, deps(sts))(), (e: Error & { hint?: string }) => {
@@ -239,7 +255,12 @@ Deno.test("no code and no terminal: a clear MFA error before any STS call", asyn
 Deno.test("a bad policy file fails before the source is asked or STS is called", async () => {
   const sts = fakeSts();
   let sourceCalled = false;
-  const plan = planFromFlags(options("--role-arn", A, "--policy-file", "/p.json"), {}, NOW);
+  const plan = resolvePlan(
+    options("--role-arn", A, "--policy-file", "/p.json"),
+    {},
+    emptySharedConfig(),
+    NOW,
+  );
   await assert.rejects(
     chainProvider(
       plan,

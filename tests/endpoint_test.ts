@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { isAllowedHost, NET_ALLOW_LIST } from "../lib/sandbox.ts";
 import { resolveStsEndpoint } from "../lib/providers/sts.ts";
-import { resolveEndpoint, resolveRegion } from "../lib/plan/hops.ts";
+import { resolveEndpoint, resolveRegion } from "../lib/plan/endpoint.ts";
 import { VERSION } from "../lib/cli/version.ts";
 import { ROOT } from "./helpers.ts";
 

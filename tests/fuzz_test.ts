@@ -1,7 +1,7 @@
 /**
  * Property-based tests (fast-check) over argv arrays, environment values and shared-config contents.
  *
- * In process (cheap, many cases): `parseCommand` → `planFromFlags` → `resolveRetry` either produce a value or
+ * In process (cheap, many cases): `parseCommand` → `resolvePlan` → `resolveRetry` either produce a value or
  * throw a `CredprocError` with exit code 2 whose text is one line; nothing else may escape.
  *
  * As real subprocesses (the shipping permission set, against the STS stand-in on loopback): whatever the argv
@@ -19,8 +19,8 @@ import { type Command, parseCommand } from "../lib/cli/args.ts";
 import { CredprocError } from "../lib/errors.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../lib/plan/shared_config.ts";
 import type { Env } from "../lib/model.ts";
-import { planFromFlags, resolveRetry } from "../lib/plan/hops.ts";
-import { resolvePlan } from "../lib/plan/planner.ts";
+import { resolveRetry } from "../lib/plan/endpoint.ts";
+import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
 import { ROLE, runCredproc, tempHome } from "./helpers.ts";
 import {
   assertNoCrash,
@@ -223,7 +223,7 @@ Deno.test(`fuzz: parseCommand → plan → retries never throws anything but a o
       assert.ok(["help", "version", "assume", "cacheClear"].includes(command.kind));
       if (command.kind !== "assume") return;
       try {
-        planFromFlags(command.options, env, new Date());
+        resolvePlan(command.options, env, emptySharedConfig(), new Date());
         resolveRetry(env);
         ok++;
       } catch (e) {

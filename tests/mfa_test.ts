@@ -9,7 +9,7 @@ import { createMfaCodeSource, type MfaPrompt } from "../lib/providers/mfa.ts";
 import { parseCommand } from "../lib/cli/args.ts";
 import { type ChainDeps, chainProvider } from "../lib/providers/chain.ts";
 import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../lib/model.ts";
-import { planFromFlags } from "../lib/plan/hops.ts";
+import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
 import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../lib/providers/prompt.ts";
 import type { StsCaller } from "../lib/providers/sts.ts";
 
@@ -186,7 +186,12 @@ Deno.test("--mfa-session: the session step can be cached on its own (a hit needs
     SERIAL,
   ]);
   assert.equal(options.kind, "assume");
-  const plan = planFromFlags((options as { options: AssumeOptions }).options, {}, new Date());
+  const plan = resolvePlan(
+    (options as { options: AssumeOptions }).options,
+    {},
+    emptySharedConfig(),
+    new Date(),
+  );
   const calls: string[] = [];
   const issued = (id: string): Credentials => ({
     accessKeyId: id,

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { render } from "../output.ts";
 import { type Env, ENV_NAMES, type PolicySource } from "../model.ts";
-import { resolveRetry } from "../plan/hops.ts";
+import { resolveRetry } from "../plan/endpoint.ts";
 import { resolvePlan } from "../plan/planner.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
 import { sourceProvider } from "../providers/sources.ts";

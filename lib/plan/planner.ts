@@ -14,7 +14,8 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "../model.ts";
-import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan, resolveEndpoint } from "./hops.ts";
+import { resolveEndpoint } from "./endpoint.ts";
+import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
 
 /** One section's settings (`key = value`), as the SDK's loader returns them. */
 export type ProfileSettings = Readonly<Record<string, string | undefined>>;
