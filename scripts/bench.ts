@@ -24,7 +24,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { startStandin } from "./sts_standin.ts";
+import { startStandin } from "../tests/support/sts_standin/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DENO = Deno.realPathSync(Deno.execPath());

@@ -1,5 +1,5 @@
 /**
- * Sandbox audit. Every end-to-end scenario (tests/scenarios.ts) runs under the shipping permission set with
+ * Sandbox audit. Every end-to-end scenario (tests/support/scenarios.ts) runs under the shipping permission set with
  * Deno's permission audit log (`DENO_AUDIT_PERMISSIONS=<file>`; without `-A` it records every check), and:
  *
  * - every network check is for a host in the documented allow list (and, in tests, on loopback);
@@ -15,9 +15,13 @@
  * permission set, lib/sandbox.ts and the README's "## Sandbox" table.
  */
 import assert from "node:assert/strict";
-import { isAllowedHost, NET_ALLOW_LIST } from "../lib/sandbox.ts";
-import { STANDIN_ACCESS_KEY_ID, STANDIN_SECRET_ACCESS_KEY, startStandin } from "../scripts/sts_standin.ts";
-import { CREDPROC_BIN, ROLE, ROOT, runCredproc, tempHome } from "./helpers.ts";
+import { isAllowedHost, NET_ALLOW_LIST } from "../../lib/sandbox.ts";
+import {
+  STANDIN_ACCESS_KEY_ID,
+  STANDIN_SECRET_ACCESS_KEY,
+  startStandin,
+} from "../support/sts_standin/mod.ts";
+import { CREDPROC_BIN, ROLE, ROOT, runCredproc, tempHome } from "../support/helpers.ts";
 import {
   assertNoCrash,
   assertOneErrorLine,
@@ -29,8 +33,8 @@ import {
   readAudit,
   safeEnv,
   shippingPermissions,
-} from "./hardening_helpers.ts";
-import { runScenario, type ScenarioRun, SCENARIOS } from "./scenarios.ts";
+} from "../support/hardening_helpers.ts";
+import { runScenario, type ScenarioRun, SCENARIOS } from "../support/scenarios.ts";
 
 const perms = await shippingPermissions();
 

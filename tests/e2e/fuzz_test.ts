@@ -15,13 +15,13 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Command, parseCommand } from "../lib/cli/args.ts";
-import { CredprocError } from "../lib/errors.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../lib/plan/shared_config.ts";
-import type { Env } from "../lib/model.ts";
-import { resolveRetry } from "../lib/plan/endpoint.ts";
-import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
-import { ROLE, runCredproc, tempHome } from "./helpers.ts";
+import { type Command, parseCommand } from "../../lib/cli/args.ts";
+import { CredprocError } from "../../lib/errors.ts";
+import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_config.ts";
+import type { Env } from "../../lib/model.ts";
+import { resolveRetry } from "../../lib/plan/endpoint.ts";
+import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import {
   assertNoCrash,
   deadUrl,
@@ -30,8 +30,12 @@ import {
   pool,
   readAudit,
   safeEnv,
-} from "./hardening_helpers.ts";
-import { STANDIN_ACCESS_KEY_ID, STANDIN_SECRET_ACCESS_KEY, startStandin } from "../scripts/sts_standin.ts";
+} from "../support/hardening_helpers.ts";
+import {
+  STANDIN_ACCESS_KEY_ID,
+  STANDIN_SECRET_ACCESS_KEY,
+  startStandin,
+} from "../support/sts_standin/mod.ts";
 
 const LONG = Number(Deno.env.get("CREDPROC_FUZZ_RUNS") ?? "0");
 /** In-process cases per property. */

@@ -18,7 +18,7 @@ import {
   startMoto,
   type TempHome,
   tempHome,
-} from "./helpers.ts";
+} from "../support/helpers.ts";
 
 const AWS_V2 = "/usr/bin/aws";
 const NODE_CONSUMER = `${ROOT}tests/node-consumer`;

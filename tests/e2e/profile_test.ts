@@ -6,7 +6,7 @@
  * any request reaches STS.
  */
 import assert from "node:assert/strict";
-import { type Standin, startStandin } from "../scripts/sts_standin.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   credprocCommand,
   type Moto,
@@ -18,7 +18,7 @@ import {
   startMoto,
   type TempHome,
   tempHome,
-} from "./helpers.ts";
+} from "../support/helpers.ts";
 
 const AWS_V2 = "/usr/bin/aws";
 const ACCOUNT = "123456789012";

@@ -4,9 +4,9 @@
  * loopback, which counts the requests it receives.
  */
 import assert from "node:assert/strict";
-import { writeEntry } from "../lib/cache/wrapper.ts";
-import { entryFor } from "../lib/cache/store.ts";
-import { type Standin, startStandin } from "../scripts/sts_standin.ts";
+import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { entryFor } from "../../lib/cache/store.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   CREDPROC_BIN,
   credprocCommand,
@@ -18,7 +18,7 @@ import {
   runProcess,
   type TempHome,
   tempHome,
-} from "./helpers.ts";
+} from "../support/helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { TARGETS } from "../scripts/compile.ts";
-import { ROOT, runProcess } from "./helpers.ts";
+import { TARGETS } from "../../scripts/compile.ts";
+import { ROOT, runProcess } from "../support/helpers.ts";
 
 const WORKFLOW = `${ROOT}.github/workflows/release.yml`;
 const text = await Deno.readTextFile(WORKFLOW);

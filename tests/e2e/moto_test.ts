@@ -18,7 +18,7 @@ import {
   type TempHome,
   tempHome,
   waitForPort,
-} from "./helpers.ts";
+} from "../support/helpers.ts";
 
 const AWS_V2 = "/usr/bin/aws";
 const JQ_FILTER = ".Credentials + {Version: 1}";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { isAllowedHost, NET_ALLOW_LIST } from "../lib/sandbox.ts";
-import { resolveStsEndpoint } from "../lib/providers/sts.ts";
-import { resolveEndpoint, resolveRegion } from "../lib/plan/endpoint.ts";
-import { VERSION } from "../lib/cli/version.ts";
-import { ROOT } from "./helpers.ts";
+import { isAllowedHost, NET_ALLOW_LIST } from "../../lib/sandbox.ts";
+import { resolveStsEndpoint } from "../../lib/providers/sts.ts";
+import { resolveEndpoint, resolveRegion } from "../../lib/plan/endpoint.ts";
+import { VERSION } from "../../lib/cli/version.ts";
+import { ROOT } from "../support/helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 
@@ -43,7 +43,7 @@ Deno.test("the shipping permission set allows no subprocess, no FFI, no remote i
   assert.equal(p.run, false);
   assert.equal(p.ffi, false);
   // `"import": []` still leaves Deno's default remote hosts (jsr.io, deno.land, esm.sh, …) in a compiled
-  // binary's sandbox; only a deny-all empties it (tests/compile_test.ts reads it back from the binary).
+  // binary's sandbox; only a deny-all empties it (tests/release/compile_test.ts reads it back from the binary).
   assert.deepEqual(p.import, { deny: true });
 });
 

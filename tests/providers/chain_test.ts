@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/cli/args.ts";
-import { type ChainDeps, chainProvider } from "../lib/providers/chain.ts";
-import { createLogger } from "../lib/log.ts";
-import { createMfaCodeSource } from "../lib/providers/mfa.ts";
-import type { AssumeOptions, Credentials, Plan } from "../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
+import { parseCommand } from "../../lib/cli/args.ts";
+import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createMfaCodeSource } from "../../lib/providers/mfa.ts";
+import type { AssumeOptions, Credentials, Plan } from "../../lib/model.ts";
+import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import type {
   AssumeRoleParams,
   SessionTokenParams,
   StsCaller,
   WebIdentityParams,
-} from "../lib/providers/sts.ts";
+} from "../../lib/providers/sts.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const SOURCE: Credentials = { accessKeyId: "AKIASOURCE0000000001", secretAccessKey: "source-secret" };

@@ -5,7 +5,7 @@
  * a credential_process — and once through the real AWS CLI v2 doing exactly that.
  */
 import assert from "node:assert/strict";
-import { type Standin, startStandin } from "../scripts/sts_standin.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   credprocCommand,
   PROCESS_DOC,
@@ -13,7 +13,7 @@ import {
   runCredproc,
   type TempHome,
   tempHome,
-} from "./helpers.ts";
+} from "../support/helpers.ts";
 
 const AWS_V2 = "/usr/bin/aws";
 const ACCOUNT = "123456789012";

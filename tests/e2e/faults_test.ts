@@ -14,10 +14,10 @@ import {
   STANDIN_ACCESS_KEY_ID,
   STANDIN_SECRET_ACCESS_KEY,
   startStandin,
-} from "../scripts/sts_standin.ts";
-import { PROCESS_DOC, ROLE, runCredproc, tempHome } from "./helpers.ts";
-import { assertNoCrash, assertOneErrorLine, deadUrl, pool, safeEnv } from "./hardening_helpers.ts";
-import { hasOpenssl, makeTlsFixture, startConnectProxy, type TlsFixture } from "./net_fixtures.ts";
+} from "../support/sts_standin/mod.ts";
+import { PROCESS_DOC, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { assertNoCrash, assertOneErrorLine, deadUrl, pool, safeEnv } from "../support/hardening_helpers.ts";
+import { hasOpenssl, makeTlsFixture, startConnectProxy, type TlsFixture } from "../support/net_fixtures.ts";
 
 const WHAT = "^credproc: AssumeRole arn:aws:iam::123456789012:role\\/deploy: ";
 const line = (why: string) => new RegExp(`${WHAT}${why}$`);

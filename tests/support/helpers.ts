@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The compiled binary under test, when the release workflow sets it. */
 export const CREDPROC_BIN = Deno.env.get("CREDPROC_BIN") || undefined;
 

@@ -1,5 +1,5 @@
 /**
- * Tests of the STS stand-in (scripts/sts_standin.ts): the JS SDK, the AWS CLI v1 and v2 and raw requests
+ * Tests of the STS stand-in (tests/support/sts_standin/mod.ts): the JS SDK, the AWS CLI v1 and v2 and raw requests
  * against it, signature checks, faults, MFA, web identity and the control endpoints.
  */
 
@@ -22,11 +22,11 @@ import {
   STANDIN_USER_ARN,
   startStandin,
   STS_XMLNS,
-} from "../scripts/sts_standin.ts";
+} from "../support/sts_standin/mod.ts";
 
 const ROLE_ARN = "arn:aws:iam::111122223333:role/team/Deployer";
 const ROLE_SESSION_ARN = "arn:aws:sts::111122223333:assumed-role/Deployer/ci";
-const REPO = new URL("..", import.meta.url);
+const REPO = new URL("../..", import.meta.url);
 
 interface Creds {
   accessKeyId: string;
@@ -819,7 +819,7 @@ for (
 
 Deno.test("CLI entry: prints one JSON line, serves, and exits 0 on SIGTERM", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=dev", "--quiet", "scripts/sts_standin.ts"],
+    args: ["run", "-P=dev", "--quiet", "tests/support/sts_standin/mod.ts"],
     cwd: REPO,
     stdin: "null",
     stdout: "piped",

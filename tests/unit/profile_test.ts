@@ -3,10 +3,10 @@
  * (lib/plan/shared_config.ts) with the SDK's loader.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/cli/args.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../lib/plan/shared_config.ts";
-import { ConfigError, type CredprocError, UsageError } from "../lib/errors.ts";
-import type { AssumeOptions, Env, HopPlan, Plan } from "../lib/model.ts";
+import { parseCommand } from "../../lib/cli/args.ts";
+import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_config.ts";
+import { ConfigError, type CredprocError, UsageError } from "../../lib/errors.ts";
+import type { AssumeOptions, Env, HopPlan, Plan } from "../../lib/model.ts";
 import {
   emptySharedConfig,
   getProfile,
@@ -14,7 +14,7 @@ import {
   resolvePlan,
   runsCredproc,
   type SharedConfig,
-} from "../lib/plan/planner.ts";
+} from "../../lib/plan/planner.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const DEFAULT_NAME = "credproc-1795608000";

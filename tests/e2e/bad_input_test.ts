@@ -18,8 +18,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { ROLE, ROOT, runCredproc, tempHome } from "./helpers.ts";
-import { assertOneErrorLine, deadUrl, safeEnv } from "./hardening_helpers.ts";
+import { ROLE, ROOT, runCredproc, tempHome } from "../support/helpers.ts";
+import { assertOneErrorLine, deadUrl, safeEnv } from "../support/hardening_helpers.ts";
 
 /** A URL on loopback where nothing listens (a connection is refused at once). */
 const DEAD = deadUrl();

@@ -10,7 +10,7 @@
  * - Records every request and injects faults (STS errors, delays, hangs, broken bodies, HTML proxy pages).
  * - Can be driven over HTTP (`/__standin/...`) when started as a separate process.
  *
- * CLI: `deno run -P=dev scripts/sts_standin.ts [--port N]` prints one JSON line
+ * CLI: `deno run -P=dev tests/support/sts_standin/mod.ts [--port N]` prints one JSON line
  * `{"url":…,"accessKeyId":…,"secretAccessKey":…}` and serves until SIGINT/SIGTERM.
  *
  * @module
@@ -1543,7 +1543,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
 // CLI
 // ---------------------------------------------------------------------------------------------------------
 
-const USAGE = `usage: deno run -P=dev scripts/sts_standin.ts [options]
+const USAGE = `usage: deno run -P=dev tests/support/sts_standin/mod.ts [options]
 
 Starts the STS stand-in on 127.0.0.1, prints one JSON line {"url","accessKeyId","secretAccessKey"}
 and serves until SIGINT or SIGTERM.

@@ -10,7 +10,7 @@ import {
   STANDIN_SECRET_ACCESS_KEY,
   type StandinOptions,
   startStandin,
-} from "../scripts/sts_standin.ts";
+} from "./sts_standin/mod.ts";
 import { ROLE, runCredproc, type TempHome, tempHome } from "./helpers.ts";
 import { type AuditEntry, deadUrl, readAudit, safeEnv } from "./hardening_helpers.ts";
 

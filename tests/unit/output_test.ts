@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatExpiration, processDocument, render } from "../lib/output.ts";
+import { formatExpiration, processDocument, render } from "../../lib/output.ts";
 
 const creds = {
   accessKeyId: "ASIAEXAMPLEEXAMPLE01",

@@ -9,16 +9,23 @@
  *   and the fast path's inputs memo (no temp file, nothing else).
  */
 import assert from "node:assert/strict";
-import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../lib/cache/store.ts";
-import { acquireLock, LockTimeoutError } from "../lib/cache/lock.ts";
+import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../../lib/cache/store.ts";
+import { acquireLock, LockTimeoutError } from "../../lib/cache/lock.ts";
 import {
   type Standin,
   STANDIN_ACCESS_KEY_ID,
   STANDIN_SECRET_ACCESS_KEY,
   startStandin,
-} from "../scripts/sts_standin.ts";
-import { credprocCommand, PROCESS_DOC, ROLE, runCredproc, type TempHome, tempHome } from "./helpers.ts";
-import { deadUrl, pool, safeEnv } from "./hardening_helpers.ts";
+} from "../support/sts_standin/mod.ts";
+import {
+  credprocCommand,
+  PROCESS_DOC,
+  ROLE,
+  runCredproc,
+  type TempHome,
+  tempHome,
+} from "../support/helpers.ts";
+import { deadUrl, pool, safeEnv } from "../support/hardening_helpers.ts";
 
 function envFor(home: TempHome, standin: Standin): Record<string, string> {
   return home.env(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/cli/args.ts";
-import type { AssumeOptions } from "../lib/model.ts";
-import { UsageError } from "../lib/errors.ts";
+import { parseCommand } from "../../lib/cli/args.ts";
+import type { AssumeOptions } from "../../lib/model.ts";
+import { UsageError } from "../../lib/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 

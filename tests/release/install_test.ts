@@ -4,8 +4,8 @@
  * script may use plus a fake `uname`, a temp HOME and a temp TMPDIR, and no other environment.
  */
 import assert from "node:assert/strict";
-import { sha256sums, tarGz } from "../scripts/archive.ts";
-import { ROOT, runProcess } from "./helpers.ts";
+import { sha256sums, tarGz } from "../../scripts/archive.ts";
+import { ROOT, runProcess } from "../support/helpers.ts";
 
 const INSTALL_SH = `${ROOT}scripts/install.sh`;
 /** install.sh is for Linux and macOS (Windows has install.ps1, which no machine here can run). */

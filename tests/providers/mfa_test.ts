@@ -3,15 +3,15 @@
  * sources, the prompt's text and where it goes, timeout, Ctrl-C, end of input, no terminal.
  */
 import assert from "node:assert/strict";
-import { MfaError } from "../lib/errors.ts";
-import { createLogger } from "../lib/log.ts";
-import { createMfaCodeSource, type MfaPrompt } from "../lib/providers/mfa.ts";
-import { parseCommand } from "../lib/cli/args.ts";
-import { type ChainDeps, chainProvider } from "../lib/providers/chain.ts";
-import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
-import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../lib/providers/prompt.ts";
-import type { StsCaller } from "../lib/providers/sts.ts";
+import { MfaError } from "../../lib/errors.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createMfaCodeSource, type MfaPrompt } from "../../lib/providers/mfa.ts";
+import { parseCommand } from "../../lib/cli/args.ts";
+import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
+import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../../lib/model.ts";
+import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../../lib/providers/prompt.ts";
+import type { StsCaller } from "../../lib/providers/sts.ts";
 
 const SERIAL = "arn:aws:iam::123456789012:mfa/alice";
 const ROLE_A = "arn:aws:iam::111111111111:role/a";

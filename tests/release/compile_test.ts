@@ -15,7 +15,7 @@ import {
   packTarget,
   ROOT,
   TARGETS,
-} from "../scripts/compile.ts";
+} from "../../scripts/compile.ts";
 import {
   type EmbeddedPermissions,
   expectedPermissions,
@@ -23,10 +23,10 @@ import {
   readEmbeddedMetadata,
   readEmbeddedMetadataFile,
   remoteImportHostsAllowed,
-} from "../scripts/embedded_metadata.ts";
-import { sha256Hex, sha256sums } from "../scripts/archive.ts";
-import { VERSION } from "../lib/cli/version.ts";
-import { CREDPROC_BIN, runCredproc, runProcess, tempHome } from "./helpers.ts";
+} from "../../scripts/embedded_metadata.ts";
+import { sha256Hex, sha256sums } from "../../scripts/archive.ts";
+import { VERSION } from "../../lib/cli/version.ts";
+import { CREDPROC_BIN, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 const DEFAULT_SET: Record<string, unknown> = config.permissions.default;

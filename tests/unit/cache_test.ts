@@ -3,7 +3,7 @@
  * file facts), then the wrapper and the lock against a real temp directory with a fake provider.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../lib/cli/args.ts";
+import { parseCommand } from "../../lib/cli/args.ts";
 import {
   cachePlanProvider,
   clearCache,
@@ -11,7 +11,7 @@ import {
   rememberInputs,
   withFileCache,
   writeEntry,
-} from "../lib/cache/wrapper.ts";
+} from "../../lib/cache/wrapper.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
@@ -21,8 +21,8 @@ import {
   judgeFacts,
   MEMO_FORMATS,
   parseEntry,
-} from "../lib/cache/store.ts";
-import { platformCacheDir, resolveCacheDir } from "../lib/cache/dir.ts";
+} from "../../lib/cache/store.ts";
+import { platformCacheDir, resolveCacheDir } from "../../lib/cache/dir.ts";
 import {
   cacheKey,
   cacheKeyMaterial,
@@ -30,11 +30,11 @@ import {
   inputsKey,
   mfaSessionKeyMaterial,
   redactArgv,
-} from "../lib/cache/key.ts";
-import { fastPath, type FastPathIo, scanCacheDir } from "../lib/fast_path.ts";
-import { render } from "../lib/output.ts";
-import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../lib/cache/lock.ts";
-import { createLogger } from "../lib/log.ts";
+} from "../../lib/cache/key.ts";
+import { fastPath, type FastPathIo, scanCacheDir } from "../../lib/fast_path.ts";
+import { render } from "../../lib/output.ts";
+import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../../lib/cache/lock.ts";
+import { createLogger } from "../../lib/log.ts";
 import {
   type AssumeOptions,
   type CredentialProvider,
@@ -44,8 +44,8 @@ import {
   FORMATS,
   INPUT_ENV_NAMES,
   type Plan,
-} from "../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../lib/plan/planner.ts";
+} from "../../lib/model.ts";
+import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -920,7 +920,7 @@ Deno.test("memo: not written when a file changed after the process started; rewr
 
 Deno.test("fast path: its static import graph is light (no node: built-ins, no npm)", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("../main.ts", import.meta.url).href],
+    args: ["info", "--json", new URL("../../main.ts", import.meta.url).href],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -940,7 +940,7 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
       if (!d.isDynamic && d.code?.specifier) stack.push(d.code.specifier);
     }
   }
-  const root = new URL("../", import.meta.url).href;
+  const root = new URL("../../", import.meta.url).href;
   const names = [...seen].map((s) => s.replace(root, "")).sort();
   assert.deepEqual(names, [
     "lib/cache/dir.ts",

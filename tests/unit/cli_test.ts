@@ -1,8 +1,8 @@
 /** lib/cli/cli.ts with fake I/O: what reaches stdout and stderr, and the exit code, without a subprocess. */
 import assert from "node:assert/strict";
-import { cli, type CliIo, printable, reportUncaught } from "../lib/cli/cli.ts";
-import { StsError } from "../lib/errors.ts";
-import { VERSION } from "../lib/cli/version.ts";
+import { cli, type CliIo, printable, reportUncaught } from "../../lib/cli/cli.ts";
+import { StsError } from "../../lib/errors.ts";
+import { VERSION } from "../../lib/cli/version.ts";
 
 function fakeIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

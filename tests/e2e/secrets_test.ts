@@ -1,13 +1,13 @@
 /**
- * Secret hygiene. Every end-to-end scenario (tests/scenarios.ts) runs with `--verbose`, and neither the secret
+ * Secret hygiene. Every end-to-end scenario (tests/support/scenarios.ts) runs with `--verbose`, and neither the secret
  * access keys nor the session tokens the STS stand-in knows or issued — nor the web identity token or the MFA
  * code — may appear (whole, or any 16-character piece) on stderr, in the permission audit log, or in any file
  * outside the cache directory that credproc wrote.
  * Access key ids appear only masked (`ASIA…WXYZ`). Inside the cache directory, files holding secrets are 0600.
  */
 import assert from "node:assert/strict";
-import { pool } from "./hardening_helpers.ts";
-import { runScenario, SCENARIOS } from "./scenarios.ts";
+import { pool } from "../support/hardening_helpers.ts";
+import { runScenario, SCENARIOS } from "../support/scenarios.ts";
 
 const decoder = new TextDecoder();
 
