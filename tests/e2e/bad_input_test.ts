@@ -14,11 +14,9 @@
  *
  * Placeholders in args and env values: `{home}` is the row's temp HOME, `{dead}` a closed loopback URL.
  * `files` are written under `{home}` before the run: text, bytes, `{dir: true}`, `{size}` filler or `{text, mode}`.
- * Rows marked `needs` depend on a module another change adds; until it exists they show as ignored.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { ROLE, ROOT, runCredproc, tempHome } from "../support/helpers.ts";
+import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import { assertOneErrorLine, deadUrl, safeEnv } from "../support/hardening_helpers.ts";
 
 /** A URL on loopback where nothing listens (a connection is refused at once). */
@@ -45,8 +43,6 @@ export interface Row {
   code: 1 | 2;
   /** Matched against the first stderr line (the `credproc:` line). */
   stderr: RegExp;
-  /** A module another change adds; the row is ignored (and visibly so) until it exists. */
-  needs?: string;
   /** Skip with a reason (e.g. file modes mean nothing to root). */
   skip?: string;
 }
@@ -514,7 +510,6 @@ export const ROWS: Row[] = [
     files: { ".aws/config": "[profile dev]\nregion = us-east-1\n" },
     code: 2,
     stderr: /^credproc: profile nope: not found in .*\/\.aws\/config/,
-    needs: "lib/plan/planner.ts",
   },
   {
     name: "a config file that is not INI (the profile's section header is broken)",
@@ -522,7 +517,6 @@ export const ROWS: Row[] = [
     files: { ".aws/config": `[profile dev\nrole_arn = ${ROLE}\nsource_profile = base\n` },
     code: 2,
     stderr: /^credproc: profile dev: not found in /,
-    needs: "lib/plan/planner.ts",
   },
   {
     name: "an unknown credential_source",
@@ -531,7 +525,6 @@ export const ROWS: Row[] = [
     code: 2,
     stderr:
       /^credproc: profile dev: credential_source "Laptop" is not one of Environment, Ec2InstanceMetadata/,
-    needs: "lib/plan/planner.ts",
   },
   {
     name: "a source_profile loop",
@@ -542,7 +535,6 @@ export const ROWS: Row[] = [
     },
     code: 2,
     stderr: /^credproc: profiles a → b → a: source_profile loop/,
-    needs: "lib/plan/planner.ts",
   },
   {
     name: "a profile whose region is not a region",
@@ -553,7 +545,6 @@ export const ROWS: Row[] = [
     },
     code: 2,
     stderr: /^credproc: region in the profile: "mars" is not an AWS region/,
-    needs: "lib/plan/planner.ts",
   },
   {
     name: "AWS_CONFIG_FILE that is a directory",
@@ -562,7 +553,6 @@ export const ROWS: Row[] = [
     files: { "confdir": { dir: true } },
     code: 2,
     stderr: /^credproc: config file .*confdir: is a directory, not a file$/,
-    needs: "lib/plan/planner.ts",
   },
 
   // ── cache directory (lib/cache/) ─────────────────────────────────────────────────────────────────────
@@ -572,7 +562,6 @@ export const ROWS: Row[] = [
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: --cache-dir .*cachefile: not a directory/,
-    needs: "lib/cache/wrapper.ts",
   },
   {
     name: "CREDPROC_CACHE_DIR that is a regular file",
@@ -581,7 +570,6 @@ export const ROWS: Row[] = [
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: CREDPROC_CACHE_DIR .*cachefile: not a directory/,
-    needs: "lib/cache/wrapper.ts",
   },
   {
     name: "`cache clear` on a regular file",
@@ -589,7 +577,6 @@ export const ROWS: Row[] = [
     files: { "cachefile": "not a directory" },
     code: 2,
     stderr: /^credproc: --cache-dir .*cachefile: not a directory/,
-    needs: "lib/cache/wrapper.ts",
   },
 
   // ── not the input's fault (exit 1) ─────────────────────────────────────────────────────────────────────
@@ -630,10 +617,9 @@ async function writeFiles(home: string, files: Record<string, FileSpec>): Promis
 }
 
 for (const row of ROWS) {
-  const pending = row.needs !== undefined && !existsSync(`${ROOT}${row.needs}`);
   Deno.test({
-    name: `bad input: ${row.name} → exit ${row.code}${pending ? ` (needs ${row.needs})` : ""}`,
-    ignore: pending || row.skip !== undefined,
+    name: `bad input: ${row.name} → exit ${row.code}`,
+    ignore: row.skip !== undefined,
     async fn() {
       await using home = await tempHome();
       await writeFiles(home.dir, row.files ?? {});

@@ -18,6 +18,7 @@ import {
   runProcess,
   type TempHome,
   tempHome,
+  until,
 } from "../support/helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
@@ -255,14 +256,6 @@ function spawnCredproc(argv: string[], environment: Record<string, string>) {
       return { code: status.code, stdout: out, stderr, lines: stderr.split("\n").filter(Boolean), ms: 0 };
     },
   };
-}
-
-async function until(what: string, test: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 Deno.test("stampede: 20 processes on a cold cache make exactly one STS request and print the same", async () => {

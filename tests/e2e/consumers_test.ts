@@ -15,6 +15,7 @@ import {
   ROOT,
   runCredproc,
   runProcess,
+  shellQuote,
   startMoto,
   type TempHome,
   tempHome,
@@ -29,15 +30,6 @@ const PROFILE = "via-credproc";
 const DEFAULT_DURATION_MS = 3600_000;
 /** A session tag with a space, so the command line needs quoting that both botocore and /bin/sh undo. */
 const TAG = "team=platform ops";
-
-/**
- * Quotes one argument for `credential_process`. botocore splits the value with `shlex.split` (POSIX rules) and
- * runs it without a shell; the JS SDK hands the whole value to `/bin/sh -c`. POSIX single quotes mean the same
- * to both; a single quote inside is written `'\''`.
- */
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
 
 function credprocArgs(moto: Moto, session: string): string[] {
   return [

@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
+  assertDoc,
   credprocCommand,
   PROCESS_DOC,
   type Result,
   runCredproc,
+  shellQuote,
   type TempHome,
   tempHome,
 } from "../support/helpers.ts";
@@ -24,11 +26,6 @@ const CODE = "246810";
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUvYXBwIn0.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
 
-/** POSIX single quotes: what botocore's shlex.split and /bin/sh both undo. */
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
-
 function credprocLine(args: string[]): string {
   return [...credprocCommand(), ...args].map(shellQuote).join(" ");
 }
@@ -41,12 +38,6 @@ async function home(standin: Standin, config = ""): Promise<TempHome> {
     `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
   );
   return h;
-}
-
-function assertDoc(r: Result): void {
-  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, PROCESS_DOC);
 }
 
 function assertFails(r: Result, code: number, line: RegExp): void {

@@ -8,13 +8,14 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
+  assertDoc,
   credprocCommand,
   type Moto,
   MOTO_KEYS,
-  PROCESS_DOC,
   type Result,
   runCredproc,
   runProcess,
+  shellQuote,
   startMoto,
   type TempHome,
   tempHome,
@@ -24,11 +25,6 @@ const AWS_V2 = "/usr/bin/aws";
 const ACCOUNT = "123456789012";
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const assumed = (name: string, session: string) => `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/${session}`;
-
-/** POSIX single quotes: what botocore's shlex.split and /bin/sh both undo. */
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
 
 let consumers = 0;
 
@@ -61,12 +57,6 @@ async function callerArn(home: TempHome, moto: Moto, args: string[], env: Record
   );
   assert.equal(r.code, 0, `aws failed:\n${r.stderr}`);
   return JSON.parse(r.stdout).Arn as string;
-}
-
-function assertDoc(r: Result): void {
-  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, PROCESS_DOC);
 }
 
 /** Asserts exit 2, empty stdout, `credproc: <what>: <why>` matching `line`, and a quick end. */

@@ -24,6 +24,7 @@ import {
   runCredproc,
   type TempHome,
   tempHome,
+  until,
 } from "../support/helpers.ts";
 import { deadUrl, pool, safeEnv } from "../support/hardening_helpers.ts";
 
@@ -40,14 +41,6 @@ function envFor(home: TempHome, standin: Standin): Record<string, string> {
 const argsFor = (
   standin: Standin,
 ) => ["--role-arn", ROLE, "--endpoint-url", standin.url, "--role-session-name", "load"];
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function listDir(dir: string): Promise<string[]> {
   const names: string[] = [];

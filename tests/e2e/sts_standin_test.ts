@@ -723,7 +723,8 @@ Deno.test("control endpoints drive the log, the faults and the settings", async 
 // The AWS CLI (v2 and v1), the CLI entry point and TLS
 // ---------------------------------------------------------------------------------------------------------
 
-function which(cmd: string, args: string[], versionPrefix: string): boolean {
+/** Whether `cmd args` runs and its output starts with `versionPrefix` (the tool and the major version). */
+function reportsVersion(cmd: string, args: string[], versionPrefix: string): boolean {
   try {
     const out = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).outputSync();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -734,8 +735,8 @@ function which(cmd: string, args: string[], versionPrefix: string): boolean {
 }
 
 const AWS_V2 = "/usr/bin/aws";
-const HAS_AWS_V2 = which(AWS_V2, ["--version"], "aws-cli/2.");
-const HAS_AWS_V1 = which("python3", ["-m", "awscli", "--version"], "aws-cli/1.");
+const HAS_AWS_V2 = reportsVersion(AWS_V2, ["--version"], "aws-cli/2.");
+const HAS_AWS_V1 = reportsVersion("python3", ["-m", "awscli", "--version"], "aws-cli/1.");
 
 async function awsCli(argv: string[], standin: Standin, extraEnv: Record<string, string> = {}) {
   const home = await Deno.makeTempDir({ prefix: "standin-aws-home-" });
@@ -855,7 +856,7 @@ Deno.test("CLI entry: prints one JSON line, serves, and exits 0 on SIGTERM", asy
 
 Deno.test({
   name: "TLS: serves https with the given certificate",
-  ignore: !which("openssl", ["version"], "OpenSSL"),
+  ignore: !reportsVersion("openssl", ["version"], "OpenSSL"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "standin-tls-" });
     try {

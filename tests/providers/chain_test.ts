@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { parseCommand } from "../../lib/cli/args.ts";
+import { assumeOptions } from "../support/options.ts";
 import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMfaCodeSource } from "../../lib/providers/mfa.ts";
-import type { AssumeOptions, Credentials, Plan } from "../../lib/model.ts";
+import type { Credentials, Plan } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import type {
   AssumeRoleParams,
@@ -47,12 +47,6 @@ function fakeSts(): StsCaller & { calls: Call[] } {
   };
 }
 
-function options(...args: string[]): AssumeOptions {
-  const c = parseCommand(args);
-  assert.equal(c.kind, "assume");
-  return (c as { options: AssumeOptions }).options;
-}
-
 function deps(sts: StsCaller, extra: Partial<ChainDeps> = {}): ChainDeps {
   const log = createLogger(false, () => {});
   return {
@@ -73,7 +67,7 @@ const C = "arn:aws:iam::333333333333:role/c";
 Deno.test("a three-hop chain assumes each role with the previous hop's credentials", async () => {
   const sts = fakeSts();
   const plan = resolvePlan(
-    options("--role-arn", A, "--role-arn", B, "--role-arn", C),
+    assumeOptions("--role-arn", A, "--role-arn", B, "--role-arn", C),
     {},
     emptySharedConfig(),
     NOW,
@@ -94,7 +88,7 @@ Deno.test("a three-hop chain assumes each role with the previous hop's credentia
 Deno.test("per-hop options: external id, MFA, tags on the first hop; policies on the last", async () => {
   const sts = fakeSts();
   const plan = resolvePlan(
-    options(
+    assumeOptions(
       "--role-arn",
       A,
       "--role-arn",
@@ -158,7 +152,7 @@ Deno.test("role chaining over one hour fails before any call", () => {
   assert.throws(
     () =>
       resolvePlan(
-        options("--role-arn", A, "--role-arn", B, "--duration-seconds", "7200"),
+        assumeOptions("--role-arn", A, "--role-arn", B, "--duration-seconds", "7200"),
         {},
         emptySharedConfig(),
         NOW,
@@ -167,21 +161,22 @@ Deno.test("role chaining over one hour fails before any call", () => {
   );
   // A single hop may ask for up to 12 hours.
   assert.equal(
-    resolvePlan(options("--role-arn", A, "--duration-seconds", "43200"), {}, emptySharedConfig(), NOW).hops
+    resolvePlan(assumeOptions("--role-arn", A, "--duration-seconds", "43200"), {}, emptySharedConfig(), NOW)
+      .hops
       .length,
     1,
   );
 });
 
 Deno.test("default session name is credproc-<unix seconds>", () => {
-  const plan: Plan = resolvePlan(options("--role-arn", A), {}, emptySharedConfig(), NOW);
+  const plan: Plan = resolvePlan(assumeOptions("--role-arn", A), {}, emptySharedConfig(), NOW);
   assert.equal(plan.hops[0].roleSessionName, `credproc-${NOW.getTime() / 1000}`);
 });
 
 Deno.test("--mfa-session: one GetSessionToken with the code, then roles with that session", async () => {
   const sts = fakeSts();
   const plan = resolvePlan(
-    options(
+    assumeOptions(
       "--role-arn",
       A,
       "--mfa-session",
@@ -224,7 +219,7 @@ Deno.test("web identity starts the chain without source credentials", async () =
   const sts = fakeSts();
   let sourceCalled = false;
   const plan = resolvePlan(
-    options("--role-arn", A, "--role-arn", B, "--web-identity-token-file", "/t"),
+    assumeOptions("--role-arn", A, "--role-arn", B, "--web-identity-token-file", "/t"),
     {},
     emptySharedConfig(),
     NOW,
@@ -239,7 +234,7 @@ Deno.test("web identity starts the chain without source credentials", async () =
 Deno.test("no code and no terminal: a clear MFA error before any STS call", async () => {
   const sts = fakeSts();
   const plan = resolvePlan(
-    options("--role-arn", A, "--serial-number", "arn:aws:iam::1:mfa/me-device"),
+    assumeOptions("--role-arn", A, "--serial-number", "arn:aws:iam::1:mfa/me-device"),
     {},
     emptySharedConfig(),
     NOW,
@@ -256,7 +251,7 @@ Deno.test("a bad policy file fails before the source is asked or STS is called",
   const sts = fakeSts();
   let sourceCalled = false;
   const plan = resolvePlan(
-    options("--role-arn", A, "--policy-file", "/p.json"),
+    assumeOptions("--role-arn", A, "--policy-file", "/p.json"),
     {},
     emptySharedConfig(),
     NOW,

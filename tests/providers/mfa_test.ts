@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { MfaError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMfaCodeSource, type MfaPrompt } from "../../lib/providers/mfa.ts";
-import { parseCommand } from "../../lib/cli/args.ts";
+import { assumeOptions } from "../support/options.ts";
 import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
-import { type AssumeOptions, type Credentials, MFA_ENV, type MfaSessionPlan } from "../../lib/model.ts";
+import { type Credentials, MFA_ENV, type MfaSessionPlan } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../../lib/providers/prompt.ts";
 import type { StsCaller } from "../../lib/providers/sts.ts";
@@ -176,7 +176,7 @@ Deno.test("code source: the timeout given reaches the prompt", async () => {
 });
 
 Deno.test("--mfa-session: the session step can be cached on its own (a hit needs no source, code or call)", async () => {
-  const options = parseCommand([
+  const options = assumeOptions(
     "--role-arn",
     ROLE_A,
     "--role-arn",
@@ -184,14 +184,8 @@ Deno.test("--mfa-session: the session step can be cached on its own (a hit needs
     "--mfa-session",
     "--serial-number",
     SERIAL,
-  ]);
-  assert.equal(options.kind, "assume");
-  const plan = resolvePlan(
-    (options as { options: AssumeOptions }).options,
-    {},
-    emptySharedConfig(),
-    new Date(),
   );
+  const plan = resolvePlan(options, {}, emptySharedConfig(), new Date());
   const calls: string[] = [];
   const issued = (id: string): Credentials => ({
     accessKeyId: id,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { sha256sums, tarGz } from "../../scripts/archive.ts";
-import { ROOT, runProcess } from "../support/helpers.ts";
+import { ROOT, runProcess, which } from "../support/helpers.ts";
 
 const INSTALL_SH = `${ROOT}scripts/install.sh`;
 /** install.sh is for Linux and macOS (Windows has install.ps1, which no machine here can run). */
@@ -15,18 +15,6 @@ function shTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
   Deno.test({ name, ignore: WINDOWS, fn });
 }
 const enc = new TextEncoder();
-
-/** The real path of a tool on this machine's PATH, or undefined. */
-function which(name: string): string | undefined {
-  for (const d of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!d) continue;
-    try {
-      const st = Deno.statSync(`${d}/${name}`);
-      if (st.isFile && (st.mode ?? 0o111) & 0o111) return `${d}/${name}`;
-    } catch { /* not there */ }
-  }
-  return undefined;
-}
 
 const SH = which("sh") ?? "/bin/sh";
 /** What install.sh may call, besides the shell's builtins. */

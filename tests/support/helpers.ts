@@ -2,6 +2,7 @@
  * Shared test harness: runs the real program as a subprocess (`deno run -P main.ts`, or the compiled binary
  * named by CREDPROC_BIN), makes temp homes, and starts real peers on loopback.
  */
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
@@ -203,3 +204,44 @@ export const ROLE = "arn:aws:iam::123456789012:role/deploy";
 /** The credential_process document's shape, as a regular expression over the whole of stdout. */
 export const PROCESS_DOC =
   /^\{\n {2}"AccessKeyId": "[A-Z0-9]{16,}",\n {2}"SecretAccessKey": "[^"]+",\n {2}"SessionToken": "[^"]+",\n {2}"Expiration": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",\n {2}"Version": 1\n\}\n$/;
+
+/**
+ * Quotes one argument for `credential_process`. botocore splits the value with `shlex.split` (POSIX rules) and
+ * runs it without a shell; the JS SDK hands the whole value to `/bin/sh -c`. POSIX single quotes mean the same
+ * to both; a single quote inside is written `'\''`.
+ */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/** The path of an executable named `name` on PATH, or undefined (tests that need a tool skip without it). */
+export function which(name: string): string | undefined {
+  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    if (!d) continue;
+    try {
+      const st = Deno.statSync(`${d}/${name}`);
+      if (st.isFile && (st.mode ?? 0o111) & 0o111) return `${d}/${name}`;
+    } catch { /* not there */ }
+  }
+  return undefined;
+}
+
+/** Polls `ok` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  ok: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Asserts a successful run: exit 0, nothing on stderr, and a credential_process document on stdout. */
+export function assertDoc(r: Result): void {
+  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, PROCESS_DOC);
+}

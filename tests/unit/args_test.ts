@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
 import type { AssumeOptions } from "../../lib/model.ts";
 import { UsageError } from "../../lib/errors.ts";
+import { assumeOptions } from "../support/options.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
+/** The options of `--role-arn ROLE` plus `args`. */
 function assume(...args: string[]): AssumeOptions {
-  const command = parseCommand(["--role-arn", ROLE, ...args]);
-  assert.equal(command.kind, "assume");
-  return (command as { options: AssumeOptions }).options;
+  return assumeOptions("--role-arn", ROLE, ...args);
 }
 
 function rejects(args: string[], what: string, why: RegExp): void {

@@ -3,7 +3,7 @@
  * file facts), then the wrapper and the lock against a real temp directory with a fake provider.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../../lib/cli/args.ts";
+import { assumeOptions } from "../support/options.ts";
 import {
   cachePlanProvider,
   clearCache,
@@ -53,17 +53,11 @@ const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const KEY = "a".repeat(64);
 const UID = Deno.uid();
 
-function options(...args: string[]): AssumeOptions {
-  const c = parseCommand(args);
-  assert.equal(c.kind, "assume");
-  return (c as { options: AssumeOptions }).options;
-}
-
 /** A config with an empty `[profile dev]`: the planner refuses an AWS_PROFILE that names no profile. */
 const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
 
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
-  return resolvePlan(options(...args), env, CONFIG, now);
+  return resolvePlan(assumeOptions(...args), env, CONFIG, now);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -691,7 +685,7 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
 
 Deno.test("cachePlanProvider: key from plan + env, dir from flag/env, margin and mode from options", async () => {
   await using h = await harness();
-  const opts = options("--role-arn", ROLE, "--refresh-margin", "60");
+  const opts = assumeOptions("--role-arn", ROLE, "--refresh-margin", "60");
   const p = resolvePlan(opts, {}, emptySharedConfig(), new Date(NOW));
   const wrap = (o: Partial<AssumeOptions> = {}) =>
     cachePlanProvider(h.provider, {

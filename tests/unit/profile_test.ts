@@ -3,7 +3,7 @@
  * (lib/plan/shared_config.ts) with the SDK's loader.
  */
 import assert from "node:assert/strict";
-import { parseCommand } from "../../lib/cli/args.ts";
+import { assumeOptions } from "../support/options.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_config.ts";
 import { ConfigError, type CredprocError, UsageError } from "../../lib/errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan } from "../../lib/model.ts";
@@ -36,16 +36,9 @@ function cfg(configFile: Sections, credentialsFile: Sections = {}): SharedConfig
   };
 }
 
-/** Parses flags; `--role-arn` may be left out (then at least --profile or a token flag must be given). */
-function opts(...args: string[]): AssumeOptions {
-  const c = parseCommand(args);
-  assert.equal(c.kind, "assume");
-  return (c as { options: AssumeOptions }).options;
-}
-
 /** Options with no role, profile or token flag (parseCommand refuses that; the resolver must not). */
 function bare(...args: string[]): AssumeOptions {
-  return { ...opts("--role-arn", ROLE_R, ...args), roleArns: [] };
+  return { ...assumeOptions("--role-arn", ROLE_R, ...args), roleArns: [] };
 }
 
 function plan(options: AssumeOptions, config: SharedConfig = emptySharedConfig(), env: Env = {}): Plan {
@@ -83,7 +76,7 @@ const THREE = cfg({
 });
 
 Deno.test("a three-profile chain: the deepest keys are the source, then each role up the chain", () => {
-  const p = plan(opts("--profile", "top"), THREE);
+  const p = plan(assumeOptions("--profile", "top"), THREE);
   assert.deepEqual(p.source, {
     kind: "static",
     profile: "base",
@@ -111,7 +104,7 @@ Deno.test("keys in a source profile that also has role_arn end the chain (the AW
     mid: { ...KEYS, role_arn: ROLE_B, source_profile: "base" },
     base: { aws_access_key_id: "AKIANEVERUSED0000001", aws_secret_access_key: "x" },
   });
-  const p = plan(opts("--profile", "top"), config);
+  const p = plan(assumeOptions("--profile", "top"), config);
   assert.equal(p.source.kind, "static");
   assert.equal((p.source as { profile: string }).profile, "mid");
   assert.deepEqual(roles(p), [["assume-role", ROLE_C, "top"]]);
@@ -120,13 +113,16 @@ Deno.test("keys in a source profile that also has role_arn end the chain (the AW
 
 Deno.test("keys in the profile named count only at the chain's end: its role_arn wins", () => {
   const config = cfg({ top: { ...KEYS, role_arn: ROLE_C, source_profile: "base" }, base: { ...KEYS } });
-  assert.deepEqual(roles(plan(opts("--profile", "top"), config)), [["assume-role", ROLE_C, "top"]]);
-  assert.equal((plan(opts("--profile", "top"), config).source as { profile: string }).profile, "base");
+  assert.deepEqual(roles(plan(assumeOptions("--profile", "top"), config)), [["assume-role", ROLE_C, "top"]]);
+  assert.equal(
+    (plan(assumeOptions("--profile", "top"), config).source as { profile: string }).profile,
+    "base",
+  );
 });
 
 Deno.test("a profile may be its own source_profile when it holds keys", () => {
   const config = cfg({ me: { ...KEYS, role_arn: ROLE_A, source_profile: "me" } });
-  const p = plan(opts("--profile", "me"), config);
+  const p = plan(assumeOptions("--profile", "me"), config);
   assert.equal((p.source as { profile: string }).profile, "me");
   assert.deepEqual(roles(p), [["assume-role", ROLE_A, "me"]]);
 });
@@ -143,7 +139,7 @@ Deno.test("the credentials file's values win over the config file's for the same
   });
   assert.equal(getProfile(config, "nope"), undefined);
   assert.equal(getProfile(cfg({}), "__proto__"), undefined);
-  const p = plan(opts("--profile", "base", "--role-arn", ROLE_A), config);
+  const p = plan(assumeOptions("--profile", "base", "--role-arn", ROLE_A), config);
   assert.equal((p.source as { accessKeyId: string }).accessKeyId, "AKIACREDENTIALS00001");
 });
 
@@ -154,7 +150,12 @@ Deno.test("a loop a → b → a names every profile visited", () => {
     a: { role_arn: ROLE_A, source_profile: "b" },
     b: { role_arn: ROLE_B, source_profile: "a" },
   });
-  fails(() => plan(opts("--profile", "a"), config), ConfigError, "profiles a → b → a", /source_profile loop/);
+  fails(
+    () => plan(assumeOptions("--profile", "a"), config),
+    ConfigError,
+    "profiles a → b → a",
+    /source_profile loop/,
+  );
 });
 
 Deno.test("a loop further down (a → b → c → b) names the whole path", () => {
@@ -163,12 +164,17 @@ Deno.test("a loop further down (a → b → c → b) names the whole path", () =
     b: { role_arn: ROLE_B, source_profile: "c" },
     c: { role_arn: ROLE_C, source_profile: "b" },
   });
-  fails(() => plan(opts("--profile", "a"), config), ConfigError, "profiles a → b → c → b", /loop/);
+  fails(() => plan(assumeOptions("--profile", "a"), config), ConfigError, "profiles a → b → c → b", /loop/);
 });
 
 Deno.test("a profile naming itself without keys is a loop", () => {
   const config = cfg({ a: { role_arn: ROLE_A, source_profile: "a" } });
-  fails(() => plan(opts("--profile", "a"), config), ConfigError, "profiles a → a", /loop.*holds keys/);
+  fails(
+    () => plan(assumeOptions("--profile", "a"), config),
+    ConfigError,
+    "profiles a → a",
+    /loop.*holds keys/,
+  );
 });
 
 Deno.test("a missing source_profile names it and the profiles visited", () => {
@@ -177,7 +183,7 @@ Deno.test("a missing source_profile names it and the profiles visited", () => {
     b: { role_arn: ROLE_B, source_profile: "ghost" },
   });
   const e = fails(
-    () => plan(opts("--profile", "a"), config),
+    () => plan(assumeOptions("--profile", "a"), config),
     ConfigError,
     "profile b",
     /source_profile "ghost" does not exist \(profiles visited: a → b\)/,
@@ -188,7 +194,7 @@ Deno.test("a missing source_profile names it and the profiles visited", () => {
 Deno.test("role_arn without any source", () => {
   const config = cfg({ a: { role_arn: ROLE_A, source_profile: "b" }, b: { role_arn: ROLE_B } });
   fails(
-    () => plan(opts("--profile", "a"), config),
+    () => plan(assumeOptions("--profile", "a"), config),
     ConfigError,
     "profile b",
     /role_arn but no source_profile, credential_source or web_identity_token_file \(profiles visited: a → b\)/,
@@ -202,7 +208,7 @@ Deno.test("both source_profile and credential_source", () => {
     c: { ...KEYS },
   });
   fails(
-    () => plan(opts("--profile", "a"), config),
+    () => plan(assumeOptions("--profile", "a"), config),
     ConfigError,
     "profile b",
     /both source_profile and credential_source.*a → b/,
@@ -211,13 +217,13 @@ Deno.test("both source_profile and credential_source", () => {
 
 Deno.test("a profile that does not exist: --profile, AWS_PROFILE", () => {
   fails(
-    () => plan(opts("--profile", "nope"), THREE),
+    () => plan(assumeOptions("--profile", "nope"), THREE),
     ConfigError,
     "profile nope",
     /not found in \/h\/\.aws\/config/,
   );
   fails(
-    () => plan(opts("--role-arn", ROLE_A), THREE, { AWS_PROFILE: "nope" }),
+    () => plan(assumeOptions("--role-arn", ROLE_A), THREE, { AWS_PROFILE: "nope" }),
     ConfigError,
     "profile nope",
     /not found .*\(named by AWS_PROFILE\)/,
@@ -228,7 +234,7 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
   fails(
     () =>
       plan(
-        opts("--profile", "a"),
+        assumeOptions("--profile", "a"),
         cfg({ a: { role_arn: ROLE_A, source_profile: "b" }, b: { region: "us-east-1" } }),
       ),
     ConfigError,
@@ -238,7 +244,7 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
   fails(
     () =>
       plan(
-        opts("--profile", "a"),
+        assumeOptions("--profile", "a"),
         cfg({
           a: { role_arn: ROLE_A, source_profile: "b" },
           b: { aws_access_key_id: "AKIAONLYTHEID0000001" },
@@ -249,7 +255,11 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
     /partial credentials: aws_secret_access_key is missing/,
   );
   fails(
-    () => plan(opts("--profile", "a"), cfg({ a: { role_arn: "prod-role", source_profile: "b" }, b: KEYS })),
+    () =>
+      plan(
+        assumeOptions("--profile", "a"),
+        cfg({ a: { role_arn: "prod-role", source_profile: "b" }, b: KEYS }),
+      ),
     ConfigError,
     "profile a",
     /role_arn "prod-role" is not an IAM role ARN/,
@@ -257,7 +267,7 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
   fails(
     () =>
       plan(
-        opts("--profile", "a"),
+        assumeOptions("--profile", "a"),
         cfg({ a: { role_arn: ROLE_A, source_profile: "b", duration_seconds: "1h" }, b: KEYS }),
       ),
     ConfigError,
@@ -267,7 +277,7 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
   fails(
     () =>
       plan(
-        opts("--profile", "a"),
+        assumeOptions("--profile", "a"),
         cfg({ a: { role_arn: ROLE_A, source_profile: "b", region: "mars" }, b: KEYS }),
       ),
     ConfigError,
@@ -278,7 +288,7 @@ Deno.test("a source profile without credentials, partial keys, bad values", () =
 
 Deno.test("a profile with keys but no role_arn and no --role-arn: nothing to assume", () => {
   fails(
-    () => plan(opts("--profile", "base"), THREE),
+    () => plan(assumeOptions("--profile", "base"), THREE),
     UsageError,
     "--role-arn",
     /profile base has no role_arn/,
@@ -293,7 +303,7 @@ Deno.test("a source profile with credential_process: a clear error naming it, ne
     vault: { credential_process: "aws-vault exec x --json" },
   });
   const e1 = fails(
-    () => plan(opts("--profile", "a"), other),
+    () => plan(assumeOptions("--profile", "a"), other),
     ConfigError,
     "profile vault",
     /credential_process, which cannot run inside credproc's sandbox \(profiles visited: a → vault\)/,
@@ -305,7 +315,7 @@ Deno.test("a source profile with credential_process: a clear error naming it, ne
     prod: { credential_process: "/usr/local/bin/credproc --profile a" },
   });
   const e2 = fails(
-    () => plan(opts("--profile", "a"), self),
+    () => plan(assumeOptions("--profile", "a"), self),
     ConfigError,
     "profile prod",
     /runs credproc itself/,
@@ -319,7 +329,7 @@ Deno.test("AWS_PROFILE naming the profile that runs credproc is refused, not fol
     base: KEYS,
   });
   fails(
-    () => plan(opts("--role-arn", ROLE_A), config, { AWS_PROFILE: "prod" }),
+    () => plan(assumeOptions("--role-arn", ROLE_A), config, { AWS_PROFILE: "prod" }),
     ConfigError,
     "profile prod",
     /runs credproc itself/,
@@ -351,17 +361,21 @@ Deno.test("credential_source: Environment, Ec2InstanceMetadata, EcsContainer; an
     EcsContainer: "container",
   };
   for (const [value, kind] of Object.entries(expect)) {
-    const p = plan(opts("--profile", "a"), cfg({ a: { role_arn: ROLE_A, credential_source: value } }));
+    const p = plan(
+      assumeOptions("--profile", "a"),
+      cfg({ a: { role_arn: ROLE_A, credential_source: value } }),
+    );
     assert.deepEqual(p.source, { kind, profile: "a" });
     assert.deepEqual(roles(p), [["assume-role", ROLE_A, "a"]]);
     // Instance and task roles are not treated as role chaining: 12 hours may be asked for.
     plan(
-      opts("--profile", "a", "--duration-seconds", "43200"),
+      assumeOptions("--profile", "a", "--duration-seconds", "43200"),
       cfg({ a: { role_arn: ROLE_A, credential_source: value } }),
     );
   }
   fails(
-    () => plan(opts("--profile", "a"), cfg({ a: { role_arn: ROLE_A, credential_source: "Laptop" } })),
+    () =>
+      plan(assumeOptions("--profile", "a"), cfg({ a: { role_arn: ROLE_A, credential_source: "Laptop" } })),
     ConfigError,
     "profile a",
     /credential_source "Laptop" is not one of Environment, Ec2InstanceMetadata, EcsContainer/,
@@ -376,35 +390,35 @@ Deno.test("SSO profiles are a source of kind sso; the role above them is chained
     legacy: { sso_start_url: "https://corp.awsapps.com/start", sso_account_id: "1", sso_role_name: "Dev" },
     broken: { sso_session: "nope", sso_account_id: "1", sso_role_name: "Dev" },
   });
-  const p = plan(opts("--profile", "dev"), config);
+  const p = plan(assumeOptions("--profile", "dev"), config);
   assert.deepEqual(p.source, { kind: "sso", profile: "sso" });
   assert.equal(p.sourceIsRole, true);
   fails(
-    () => plan(opts("--profile", "dev", "--duration-seconds", "7200"), config),
+    () => plan(assumeOptions("--profile", "dev", "--duration-seconds", "7200"), config),
     UsageError,
     /profile dev/,
     /7200 s is too long .*role chaining/,
   );
   fails(
-    () => plan(opts("--profile", "dev", "--mfa-session", "--serial-number", MFA), config),
+    () => plan(assumeOptions("--profile", "dev", "--mfa-session", "--serial-number", MFA), config),
     UsageError,
     "--mfa-session",
     /long-term IAM user keys/,
   );
   fails(
-    () => plan(opts("--profile", "legacy", "--role-arn", ROLE_A), config),
+    () => plan(assumeOptions("--profile", "legacy", "--role-arn", ROLE_A), config),
     ConfigError,
     "profile legacy",
     /missing sso_region/,
   );
   fails(
-    () => plan(opts("--profile", "broken", "--role-arn", ROLE_A), config),
+    () => plan(assumeOptions("--profile", "broken", "--role-arn", ROLE_A), config),
     ConfigError,
     "profile broken",
     /no \[sso-session nope\] section/,
   );
   // An SSO profile itself as the source of --role-arn.
-  assert.deepEqual(plan(opts("--profile", "sso", "--role-arn", ROLE_B), config).source, {
+  assert.deepEqual(plan(assumeOptions("--profile", "sso", "--role-arn", ROLE_B), config).source, {
     kind: "sso",
     profile: "sso",
   });
@@ -415,7 +429,7 @@ Deno.test("a web identity profile starts the chain with no source; roles above i
     ci: { role_arn: ROLE_A, web_identity_token_file: "/run/token", role_session_name: "ci", mfa_serial: MFA },
     deploy: { role_arn: ROLE_B, source_profile: "ci" },
   });
-  const p = plan(opts("--profile", "deploy"), config);
+  const p = plan(assumeOptions("--profile", "deploy"), config);
   assert.deepEqual(p.source, { kind: "none" });
   assert.deepEqual(roles(p), [["web-identity", ROLE_A, "ci"], ["assume-role", ROLE_B, "deploy"]]);
   assert.deepEqual(p.hops[0].webIdentity, { kind: "file", path: "/run/token" });
@@ -423,13 +437,13 @@ Deno.test("a web identity profile starts the chain with no source; roles above i
   // The AWS CLI ignores mfa_serial for web identity.
   assert.equal(p.hops[0].serialNumber, undefined);
   fails(
-    () => plan(opts("--profile", "deploy", "--duration-seconds", "3601"), config),
+    () => plan(assumeOptions("--profile", "deploy", "--duration-seconds", "3601"), config),
     UsageError,
     /profile deploy/,
     /3601 s is too long/,
   );
   fails(
-    () => plan(opts("--profile", "a"), cfg({ a: { web_identity_token_file: "/t" } })),
+    () => plan(assumeOptions("--profile", "a"), cfg({ a: { web_identity_token_file: "/t" } })),
     ConfigError,
     "profile a",
     /web_identity_token_file but no role_arn/,
@@ -443,13 +457,13 @@ Deno.test("--web-identity-token-* with --profile replaces the token, or complete
     keyed: { role_arn: ROLE_C, source_profile: "base" },
     base: KEYS,
   });
-  const env = opts("--profile", "ci", "--web-identity-token-env", "AWS_CI_TOKEN");
+  const env = assumeOptions("--profile", "ci", "--web-identity-token-env", "AWS_CI_TOKEN");
   assert.deepEqual(plan(env, config).hops[0].webIdentity, { kind: "env", name: "AWS_CI_TOKEN" });
-  const p = plan(opts("--profile", "bare", "--web-identity-token-file", "/t"), config);
+  const p = plan(assumeOptions("--profile", "bare", "--web-identity-token-file", "/t"), config);
   assert.deepEqual(roles(p), [["web-identity", ROLE_B, "bare"]]);
   assert.equal(p.endpoint.region, "eu-west-2");
   fails(
-    () => plan(opts("--profile", "keyed", "--web-identity-token-file", "/t"), config),
+    () => plan(assumeOptions("--profile", "keyed", "--web-identity-token-file", "/t"), config),
     UsageError,
     "--web-identity-token-file",
     /profile keyed gets its first credentials from the keys in profile base/,
@@ -472,7 +486,7 @@ Deno.test("--profile alone: per-hop flags override the top hop's profile values 
     mid: { role_arn: ROLE_B, source_profile: "base", role_session_name: "mid-session", mfa_serial: MFA },
     base: KEYS,
   });
-  const noFlags = plan(opts("--profile", "top"), config);
+  const noFlags = plan(assumeOptions("--profile", "top"), config);
   assert.deepEqual(
     [noFlags.hops[1].roleSessionName, noFlags.hops[1].externalId, noFlags.hops[1].serialNumber],
     ["from-profile", "ext-profile", "arn:aws:iam::1:mfa/profile"],
@@ -480,7 +494,7 @@ Deno.test("--profile alone: per-hop flags override the top hop's profile values 
   assert.equal(noFlags.hops[1].durationSeconds, 900);
   assert.equal(noFlags.hops[1].sourceIdentity, "profile-id");
   const p = plan(
-    opts(
+    assumeOptions(
       "--profile",
       "top",
       "--role-session-name",
@@ -521,7 +535,7 @@ Deno.test("--profile alone: per-hop flags override the top hop's profile values 
 
 Deno.test("--profile P --role-arn R…: P's chain is the source and R… are assumed on top", () => {
   const p = plan(
-    opts(
+    assumeOptions(
       "--profile",
       "top",
       "--role-arn",
@@ -548,13 +562,13 @@ Deno.test("--profile P --role-arn R…: P's chain is the source and R… are ass
   assert.equal(p.hops[3].externalId, undefined);
   // Every flag hop is chained here.
   fails(
-    () => plan(opts("--profile", "top", "--role-arn", ROLE_A, "--duration-seconds", "7200"), THREE),
+    () => plan(assumeOptions("--profile", "top", "--role-arn", ROLE_A, "--duration-seconds", "7200"), THREE),
     UsageError,
     "--duration-seconds",
     /7200 s is too long for arn:aws:iam::111111111111:role\/a: AWS caps role chaining/,
   );
   // A profile with keys only: the first --role-arn is not chained.
-  plan(opts("--profile", "base", "--role-arn", ROLE_A, "--duration-seconds", "7200"), THREE);
+  plan(assumeOptions("--profile", "base", "--role-arn", ROLE_A, "--duration-seconds", "7200"), THREE);
 });
 
 Deno.test("the role chaining rule: a long duration is fine on the first hop, refused on chained hops", () => {
@@ -563,18 +577,27 @@ Deno.test("the role chaining rule: a long duration is fine on the first hop, ref
     two: { role_arn: ROLE_B, source_profile: "one", duration_seconds: "7200" },
     base: KEYS,
   });
-  assert.equal(plan(opts("--profile", "one"), config).hops[0].durationSeconds, 43200);
+  assert.equal(plan(assumeOptions("--profile", "one"), config).hops[0].durationSeconds, 43200);
   fails(
-    () => plan(opts("--profile", "two"), config),
+    () => plan(assumeOptions("--profile", "two"), config),
     UsageError,
     `duration for ${ROLE_B} (profile two)`,
     /7200 s.*3600 s/,
   );
-  plan(opts("--profile", "two", "--duration-seconds", "3600"), config);
+  plan(assumeOptions("--profile", "two", "--duration-seconds", "3600"), config);
   fails(
     () =>
       plan(
-        opts("--role-arn", ROLE_A, "--role-arn", ROLE_B, "--role-arn", ROLE_C, "--duration-seconds", "3700"),
+        assumeOptions(
+          "--role-arn",
+          ROLE_A,
+          "--role-arn",
+          ROLE_B,
+          "--role-arn",
+          ROLE_C,
+          "--duration-seconds",
+          "3700",
+        ),
       ),
     UsageError,
     "--duration-seconds",
@@ -588,19 +611,22 @@ Deno.test("--mfa-session: the serial comes from the flag or the top-most mfa_ser
     mid: { role_arn: ROLE_A, source_profile: "base", mfa_serial: MFA },
     base: KEYS,
   });
-  const p = plan(opts("--profile", "top", "--mfa-session", "--mfa-session-duration", "43200"), config);
+  const p = plan(
+    assumeOptions("--profile", "top", "--mfa-session", "--mfa-session-duration", "43200"),
+    config,
+  );
   assert.deepEqual(p.mfaSession, { serialNumber: MFA, tokenCode: undefined, durationSeconds: 43200 });
   assert.deepEqual(p.hops.map((h) => h.serialNumber), [undefined, undefined]);
   // GetSessionToken credentials are not a role session: the first role may last 12 hours.
-  plan(opts("--profile", "mid", "--mfa-session", "--duration-seconds", "43200"), config);
+  plan(assumeOptions("--profile", "mid", "--mfa-session", "--duration-seconds", "43200"), config);
   fails(
-    () => plan(opts("--profile", "base", "--role-arn", ROLE_A, "--mfa-session")),
+    () => plan(assumeOptions("--profile", "base", "--role-arn", ROLE_A, "--mfa-session")),
     ConfigError,
     "profile base",
     /not found/,
   );
   fails(
-    () => plan(opts("--profile", "base", "--role-arn", ROLE_A, "--mfa-session"), config),
+    () => plan(assumeOptions("--profile", "base", "--role-arn", ROLE_A, "--mfa-session"), config),
     UsageError,
     "--mfa-session",
     /needs --serial-number/,
@@ -610,7 +636,7 @@ Deno.test("--mfa-session: the serial comes from the flag or the top-most mfa_ser
 // ── without --profile ──────────────────────────────────────────────────────────────────────────────────
 
 Deno.test("no files, no env keys: the SDK's default chain", () => {
-  const p = plan(opts("--role-arn", ROLE_A));
+  const p = plan(assumeOptions("--role-arn", ROLE_A));
   assert.deepEqual(p.source, { kind: "default-chain", profile: undefined });
   assert.equal(p.profile, undefined);
   assert.equal(p.endpoint.region, "us-east-1");
@@ -621,7 +647,7 @@ Deno.test("keys in the environment win over AWS_PROFILE and [default], as in the
     default: { ...KEYS, region: "eu-central-1" },
     prod: { role_arn: ROLE_B, source_profile: "default", region: "eu-south-1" },
   });
-  const p = plan(opts("--role-arn", ROLE_A), config, {
+  const p = plan(assumeOptions("--role-arn", ROLE_A), config, {
     AWS_ACCESS_KEY_ID: "AKIAENV0000000000001",
     AWS_PROFILE: "prod",
   });
@@ -634,7 +660,7 @@ Deno.test("keys in the environment win over AWS_PROFILE and [default], as in the
 
 Deno.test("AWS_PROFILE (or AWS_DEFAULT_PROFILE) with role_arn: its chain, then --role-arn on top", () => {
   for (const env of [{ AWS_PROFILE: "top" }, { AWS_DEFAULT_PROFILE: "top" }]) {
-    const p = plan(opts("--role-arn", ROLE_A), THREE, env);
+    const p = plan(assumeOptions("--role-arn", ROLE_A), THREE, env);
     assert.deepEqual(roles(p), [["assume-role", ROLE_B, "mid"], ["assume-role", ROLE_C, "top"], [
       "assume-role",
       ROLE_A,
@@ -647,11 +673,11 @@ Deno.test("AWS_PROFILE (or AWS_DEFAULT_PROFILE) with role_arn: its chain, then -
 });
 
 Deno.test("[default] with keys is the source; [default] with only settings leaves the default chain", () => {
-  const withKeys = plan(opts("--role-arn", ROLE_A), cfg({ default: KEYS }));
+  const withKeys = plan(assumeOptions("--role-arn", ROLE_A), cfg({ default: KEYS }));
   assert.equal(withKeys.source.kind, "static");
   assert.equal(withKeys.profile, "default");
   const settingsOnly = plan(
-    opts("--role-arn", ROLE_A),
+    assumeOptions("--role-arn", ROLE_A),
     cfg({ default: { region: "sa-east-1", sts_regional_endpoints: "legacy" } }),
   );
   assert.deepEqual(settingsOnly.source, { kind: "default-chain", profile: undefined });
@@ -659,7 +685,8 @@ Deno.test("[default] with keys is the source; [default] with only settings leave
   assert.equal(settingsOnly.endpoint.useGlobalEndpoint, true);
   // AWS_PROFILE naming a profile with settings only: the default chain for that profile.
   assert.deepEqual(
-    plan(opts("--role-arn", ROLE_A), cfg({ x: { region: "us-west-2" } }), { AWS_PROFILE: "x" }).source,
+    plan(assumeOptions("--role-arn", ROLE_A), cfg({ x: { region: "us-west-2" } }), { AWS_PROFILE: "x" })
+      .source,
     { kind: "default-chain", profile: "x" },
   );
 });
@@ -677,18 +704,19 @@ Deno.test("AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN: a web identity hop, as th
   assert.equal(alone.hops[0].durationSeconds, 7200);
   assert.deepEqual(alone.hops[0].webIdentity, { kind: "file", path: "/var/run/token" });
   // With --role-arn, the environment's role is the source and the flags' roles are chained on top.
-  const chained = plan(opts("--role-arn", ROLE_B), emptySharedConfig(), env);
+  const chained = plan(assumeOptions("--role-arn", ROLE_B), emptySharedConfig(), env);
   assert.deepEqual(roles(chained), [["web-identity", ROLE_A, undefined], ["assume-role", ROLE_B, undefined]]);
   assert.equal(chained.hops[1].roleSessionName, DEFAULT_NAME);
   fails(
-    () => plan(opts("--role-arn", ROLE_B, "--duration-seconds", "7200"), emptySharedConfig(), env),
+    () => plan(assumeOptions("--role-arn", ROLE_B, "--duration-seconds", "7200"), emptySharedConfig(), env),
     UsageError,
     "--duration-seconds",
     /role chaining/,
   );
   // Keys in the environment come first (as in the AWS CLI).
   assert.equal(
-    plan(opts("--role-arn", ROLE_B), emptySharedConfig(), { ...env, AWS_ACCESS_KEY_ID: "AKIA1" }).source.kind,
+    plan(assumeOptions("--role-arn", ROLE_B), emptySharedConfig(), { ...env, AWS_ACCESS_KEY_ID: "AKIA1" })
+      .source.kind,
     "environment",
   );
   fails(
@@ -700,27 +728,30 @@ Deno.test("AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN: a web identity hop, as th
 });
 
 Deno.test("--web-identity-token-*: first --role-arn, else AWS_ROLE_ARN; no MFA on that hop", () => {
-  const p = plan(opts("--web-identity-token-env", "AWS_OIDC", "--role-arn", ROLE_A, "--role-arn", ROLE_B));
+  const p = plan(
+    assumeOptions("--web-identity-token-env", "AWS_OIDC", "--role-arn", ROLE_A, "--role-arn", ROLE_B),
+  );
   assert.deepEqual(roles(p), [["web-identity", ROLE_A, undefined], ["assume-role", ROLE_B, undefined]]);
   assert.deepEqual(p.hops[0].webIdentity, { kind: "env", name: "AWS_OIDC" });
-  const fromEnv = plan(opts("--web-identity-token-file", "/t"), emptySharedConfig(), {
+  const fromEnv = plan(assumeOptions("--web-identity-token-file", "/t"), emptySharedConfig(), {
     AWS_ROLE_ARN: ROLE_C,
   });
   assert.deepEqual(roles(fromEnv), [["web-identity", ROLE_C, undefined]]);
   fails(
-    () => plan(opts("--web-identity-token-file", "/t")),
+    () => plan(assumeOptions("--web-identity-token-file", "/t")),
     UsageError,
     "--web-identity-token-file",
     /needs --role-arn \(or AWS_ROLE_ARN\)/,
   );
   fails(
-    () => plan(opts("--web-identity-token-file", "/t", "--role-arn", ROLE_A, "--serial-number", MFA)),
+    () =>
+      plan(assumeOptions("--web-identity-token-file", "/t", "--role-arn", ROLE_A, "--serial-number", MFA)),
     UsageError,
     "--serial-number",
     /AssumeRoleWithWebIdentity .* takes no --serial-number/,
   );
   fails(
-    () => plan(opts("--web-identity-token-file", "/t", "--role-arn", ROLE_A, "--external-id", "xx")),
+    () => plan(assumeOptions("--web-identity-token-file", "/t", "--role-arn", ROLE_A, "--external-id", "xx")),
     UsageError,
     "--external-id",
     /takes no --external-id/,
@@ -737,7 +768,7 @@ Deno.test("endpoint settings: flag, then environment, then the profile", () => {
       sts_regional_endpoints: "regional",
     },
   });
-  const fromProfile = plan(opts("--profile", "p", "--role-arn", ROLE_A), config).endpoint;
+  const fromProfile = plan(assumeOptions("--profile", "p", "--role-arn", ROLE_A), config).endpoint;
   assert.deepEqual(fromProfile, {
     region: "eu-west-3",
     endpointUrl: undefined,
@@ -746,21 +777,27 @@ Deno.test("endpoint settings: flag, then environment, then the profile", () => {
     useGlobalEndpoint: false,
   });
   assert.equal(
-    plan(opts("--profile", "p", "--role-arn", ROLE_A), config, { AWS_REGION: "us-west-1" }).endpoint.region,
+    plan(assumeOptions("--profile", "p", "--role-arn", ROLE_A), config, { AWS_REGION: "us-west-1" }).endpoint
+      .region,
     "us-west-1",
   );
   assert.equal(
-    plan(opts("--profile", "p", "--role-arn", ROLE_A, "--region", "ca-central-1"), config).endpoint.region,
+    plan(assumeOptions("--profile", "p", "--role-arn", ROLE_A, "--region", "ca-central-1"), config).endpoint
+      .region,
     "ca-central-1",
   );
   assert.equal(
-    plan(opts("--profile", "p", "--role-arn", ROLE_A), config, { AWS_USE_FIPS_ENDPOINT: "false" }).endpoint
+    plan(assumeOptions("--profile", "p", "--role-arn", ROLE_A), config, { AWS_USE_FIPS_ENDPOINT: "false" })
+      .endpoint
       .useFips,
     false,
   );
   fails(
     () =>
-      plan(opts("--profile", "p", "--role-arn", ROLE_A), cfg({ p: { ...KEYS, use_fips_endpoint: "yes" } })),
+      plan(
+        assumeOptions("--profile", "p", "--role-arn", ROLE_A),
+        cfg({ p: { ...KEYS, use_fips_endpoint: "yes" } }),
+      ),
     ConfigError,
     "use_fips_endpoint",
     /"yes" is not true or false/,
@@ -838,7 +875,7 @@ Deno.test("the SDK's loader reads both files the way the SDK does", async () => 
       aws_access_key_id: KEYS.aws_access_key_id,
       aws_secret_access_key: "s",
     });
-    const p = plan(opts("--profile", "top"), config);
+    const p = plan(assumeOptions("--profile", "top"), config);
     assert.deepEqual(p.profiles, ["top", "base"]);
     assert.equal(p.endpoint.region, "us-east-1");
   } finally {
@@ -859,6 +896,6 @@ Deno.test("a config path that is a directory is an error, not an empty file", as
 });
 
 Deno.test("hops carry the profile that defined them", () => {
-  const hops: readonly HopPlan[] = plan(opts("--profile", "top"), THREE).hops;
+  const hops: readonly HopPlan[] = plan(assumeOptions("--profile", "top"), THREE).hops;
   assert.deepEqual(hops.map((h) => h.profile), ["mid", "top"]);
 });
