@@ -1,17 +1,17 @@
 /**
  * credproc's entry point, and the only module that touches Deno.args, the environment, stdout and the exit
  * code. A repeated call is answered from the cache by the fast path (lib/fast_path.ts) before the full program
- * (lib/cli.ts: flag parser, shared-config loader, SDK) is even loaded; anything else runs the full program.
+ * (lib/cli/cli.ts: flag parser, shared-config loader, SDK) is even loaded; anything else runs the full program.
  *
  * The full program is imported through a specifier in a variable, on purpose: `deno run` prepares the whole
  * graph of every literal import — dynamic ones too — at start-up, which costs a hit about 40 % more than the
- * fast path itself. `deno compile` must therefore be told to embed it: `--include lib/cli.ts`
+ * fast path itself. `deno compile` must therefore be told to embed it: `--include lib/cli/cli.ts`
  * (scripts/compile.ts does).
  */
 import { fastPath } from "./lib/fast_path.ts";
 
 /** Not a literal: keeps the full program out of the start-up module graph (see above). */
-const FULL_PROGRAM = "./lib/cli.ts";
+const FULL_PROGRAM = "./lib/cli/cli.ts";
 
 const encoder = new TextEncoder();
 
@@ -56,8 +56,7 @@ if (import.meta.main) {
     writeOut(text);
     Deno.exit(0);
   }
-  const cli = await import(FULL_PROGRAM) as typeof import("./lib/cli.ts");
-
+  const cli = await import(FULL_PROGRAM) as typeof import("./lib/cli/cli.ts");
   // Nothing may escape as a stack trace: late rejections from SDK internals end the process the same way.
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();

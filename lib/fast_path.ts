@@ -2,21 +2,20 @@
  * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
  * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
  * that decide the plan, the working directory), finds the memo the full path left for exactly those inputs
- * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in cache.ts), checks that the files the plan was read from
+ * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/store.ts), checks that the files the plan was read from
  * (the shared config and credentials files, policy files) still hash the same, then reads and judges the
  * entry under the same rules as the full path. Any doubt — no memo, a changed file, an entry inside the
  * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
- * Imports only light modules (cache_file.ts, cache_key.ts, cache_dir.ts, output.ts); a test
- * keeps it that way.
+ * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
+ * leaf model.ts); a test keeps it that way.
  */
-import { fileHash, parseMemo, readEntry, readTrusted } from "./cache_file.ts";
-import { joinPath, type OsName, resolveCacheDir } from "./cache_dir.ts";
-import { INPUT_ENV_NAMES, inputsKey } from "./cache_key.ts";
-import type { Format } from "./args.ts";
+import { fileHash, parseMemo, readEntry, readTrusted } from "./cache/store.ts";
+import { joinPath, resolveCacheDir } from "./cache/dir.ts";
+import { inputsKey } from "./cache/key.ts";
+import { type Env, type Format, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
-import type { Env } from "./plan.ts";
 
 /** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
 export interface FastPathIo {

@@ -1,10 +1,8 @@
 /**
- * The `--verbose` logger. It writes lines to a sink passed in (stderr in `lib/cli.ts`, a buffer in tests).
+ * The `--verbose` logger. It writes lines to a sink passed in (stderr in `lib/cli/cli.ts`, a buffer in tests).
  * It has no way to print a secret: every secret the program handles is registered with {@link Logger.secret}
  * and scrubbed from every line, and anything shaped like an access key id is masked.
  */
-import { maskKeyId } from "./credentials.ts";
-
 /** Diagnostics for `--verbose`. */
 export interface Logger {
   /** Writes one diagnostic line (when verbose). */
@@ -16,6 +14,12 @@ export interface Logger {
 }
 
 const KEY_ID = /\b(?:AKIA|ASIA|AIDA|AROA|ABIA|ACCA)[A-Z0-9]{8,}\b/g;
+
+/** Masks an access key id for logs: the 4-char prefix and last 4 chars stay (`ASIA…WXYZ`). */
+export function maskKeyId(accessKeyId: string): string {
+  if (accessKeyId.length <= 8) return "****";
+  return `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}`;
+}
 
 /** Creates a logger; `write` receives whole lines without the trailing newline. */
 export function createLogger(verbose: boolean, write: (line: string) => void): Logger {

@@ -1,6 +1,5 @@
 /** Credentials × format → the text credproc prints. Pure. */
-import type { Format } from "./args.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials, Format } from "./model.ts";
 
 /**
  * RFC 3339 UTC with a literal `Z` and whole seconds, rounded down so it is never later than the instant STS

@@ -24,7 +24,8 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { startStandin } from "./sts_standin.ts";
+import { which } from "../tests/support/helpers.ts";
+import { startStandin } from "../tests/support/sts_standin/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DENO = Deno.realPathSync(Deno.execPath());
@@ -57,17 +58,6 @@ interface Row {
   rssMiB?: number;
 }
 
-async function which(cmd: string): Promise<string | undefined> {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      const p = `${dir}/${cmd}`;
-      const st = await Deno.stat(p);
-      if (st.isFile && (st.mode ?? 0o111) & 0o111) return p;
-    } catch { /* next */ }
-  }
-  return undefined;
-}
-
 async function run(
   argv: string[],
   env: Record<string, string>,
@@ -94,12 +84,12 @@ function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-const hyperfine = await which("hyperfine");
+const hyperfine = which("hyperfine");
 const gnuTime = (await Deno.stat("/usr/bin/time").catch(() => undefined))?.isFile
   ? "/usr/bin/time"
   : undefined;
-const aws = (await Deno.stat("/usr/bin/aws").catch(() => undefined)) ? "/usr/bin/aws" : await which("aws");
-const jq = await which("jq");
+const aws = (await Deno.stat("/usr/bin/aws").catch(() => undefined)) ? "/usr/bin/aws" : which("aws");
+const jq = which("jq");
 
 await using standin = await startStandin();
 const work = await Deno.makeTempDir({ prefix: "credproc-bench-" });

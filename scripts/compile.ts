@@ -44,11 +44,11 @@ export const RELEASE_TUNING: readonly string[] = [];
 
 /**
  * The program's entry point, and modules the module graph cannot see that must be embedded too: main.ts
- * imports the full program through a non-literal specifier (the fast path), so lib/cli.ts must be included
- * (checked here: with `--include lib/cli.ts`, `--exclude-unused-npm` still embeds every SDK package).
+ * imports the full program through a non-literal specifier (the fast path), so lib/cli/cli.ts must be included
+ * (checked here: with `--include lib/cli/cli.ts`, `--exclude-unused-npm` still embeds every SDK package).
  */
 export const ENTRYPOINT = "main.ts";
-export const INCLUDES: readonly string[] = ["lib/cli.ts"];
+export const INCLUDES: readonly string[] = ["lib/cli/cli.ts"];
 
 export function isWindows(target: string): boolean {
   return target.includes("windows");

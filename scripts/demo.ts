@@ -4,7 +4,11 @@
  * `sts get-caller-identity` with credentials it gets through a temporary `credential_process` profile.
  * Nothing leaves 127.0.0.1.
  */
-import { STANDIN_ACCESS_KEY_ID, STANDIN_SECRET_ACCESS_KEY, startStandin } from "./sts_standin.ts";
+import {
+  STANDIN_ACCESS_KEY_ID,
+  STANDIN_SECRET_ACCESS_KEY,
+  startStandin,
+} from "../tests/support/sts_standin/mod.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const role = "arn:aws:iam::123456789012:role/demo";

@@ -1,0 +1,50 @@
+/**
+ * Where the credential cache lives. Pure: the flag, an environment snapshot and the OS name in, a path out.
+ *
+ * Order: `--cache-dir`, then `CREDPROC_CACHE_DIR`, then the platform's cache directory:
+ * - Linux and other Unix: `$XDG_CACHE_HOME/credproc` (only when absolute, as the XDG spec says), else
+ *   `$HOME/.cache/credproc`;
+ * - macOS: `$HOME/Library/Caches/credproc`;
+ * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
+ */
+import type { Env, OsName } from "../model.ts";
+
+/** The subdirectory name under the platform cache directory. */
+export const CACHE_SUBDIR = "credproc";
+
+/** Resolves the cache directory, or `undefined` when no home or cache directory is known. */
+export function resolveCacheDir(flag: string | undefined, env: Env, os: OsName): string | undefined {
+  if (flag !== undefined && flag !== "") return flag;
+  const explicit = env.CREDPROC_CACHE_DIR;
+  if (explicit !== undefined && explicit !== "") return explicit;
+  return platformCacheDir(env, os);
+}
+
+/** The platform's own cache directory with `credproc` appended. */
+export function platformCacheDir(env: Env, os: OsName): string | undefined {
+  const set = (v: string | undefined): v is string => v !== undefined && v !== "";
+  if (os === "windows") {
+    if (set(env.LOCALAPPDATA)) return `${trimSep(env.LOCALAPPDATA, "\\")}\\${CACHE_SUBDIR}`;
+    if (set(env.USERPROFILE)) return `${trimSep(env.USERPROFILE, "\\")}\\AppData\\Local\\${CACHE_SUBDIR}`;
+    return undefined;
+  }
+  if (os === "darwin") {
+    return set(env.HOME) ? `${trimSep(env.HOME, "/")}/Library/Caches/${CACHE_SUBDIR}` : undefined;
+  }
+  if (set(env.XDG_CACHE_HOME) && env.XDG_CACHE_HOME.startsWith("/")) {
+    return `${trimSep(env.XDG_CACHE_HOME, "/")}/${CACHE_SUBDIR}`;
+  }
+  return set(env.HOME) ? `${trimSep(env.HOME, "/")}/.cache/${CACHE_SUBDIR}` : undefined;
+}
+
+/** Joins a directory and a file name with the separator the directory already uses. */
+export function joinPath(dir: string, name: string): string {
+  const sep = /\\/.test(dir) && !dir.includes("/") ? "\\" : "/";
+  return `${trimSep(dir, sep)}${sep}${name}`;
+}
+
+function trimSep(path: string, sep: string): string {
+  let end = path.length;
+  while (end > 1 && (path[end - 1] === sep || path[end - 1] === "/")) end--;
+  return path.slice(0, end);
+}

@@ -1,0 +1,209 @@
+/**
+ * The cache key: a SHA-256 over a canonical, versioned JSON document of everything that determines the
+ * credentials a plan produces — the role chain and each hop's parameters, the MFA devices, the STS endpoint,
+ * the profile and an identity of the source credentials (a profile name or an access key id, never a secret).
+ * Changing any of them gives another key. MFA codes, output format and verbosity are not part of it.
+ *
+ * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
+ * {@link cacheKey} hashes it with Web Crypto (no import: this runs on the fast path).
+ */
+import {
+  type Env,
+  type HopPlan,
+  INPUT_ENV_NAMES,
+  type Plan,
+  type PolicySource,
+  type SourcePlan,
+} from "../model.ts";
+
+/** Bumped whenever the material's meaning changes, so old entries simply miss. */
+export const CACHE_KEY_VERSION = 1;
+
+/** A default session name as `defaultSessionName` in lib/plan/hops.ts makes it (`credproc-<unix seconds>`). */
+const DEFAULT_SESSION_NAME = /^credproc-\d+$/;
+
+/** What the key needs besides the plan and the environment. */
+export interface KeyInputs {
+  /** `--role-session-name` when given: a hop name equal to it always counts, even if it looks generated. */
+  readonly sessionName?: string;
+  /** The policy text of each hop (index-aligned with `plan.hops`), for policies read from files. */
+  readonly policies?: readonly (string | undefined)[];
+}
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json | undefined };
+
+/**
+ * The canonical document the key hashes, as a string. Exported for tests and `--verbose` reasoning; it holds
+ * no secret (only access key ids and names), but callers should still not print it.
+ */
+export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): string {
+  const doc: Json = {
+    v: CACHE_KEY_VERSION,
+    source: sourceIdentity(plan.source, env),
+    profile: plan.profile,
+    mfaSession: plan.mfaSession
+      ? { serial: plan.mfaSession.serialNumber, duration: plan.mfaSession.durationSeconds }
+      : undefined,
+    hops: plan.hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
+    endpoint: endpointMaterial(plan),
+  };
+  return canonicalJson(doc);
+}
+
+/**
+ * The material of the `--mfa-session` step's own entry: who the source is, the MFA device, the session's
+ * duration and the endpoint — no role, no profile of the role — so every role assumed from the same source
+ * with the same device shares one session (and one MFA code). Undefined for a plan without an MFA session.
+ */
+export function mfaSessionKeyMaterial(plan: Plan, env: Env): string | undefined {
+  if (!plan.mfaSession) return undefined;
+  return canonicalJson({
+    v: CACHE_KEY_VERSION,
+    kind: "mfa-session",
+    source: sourceIdentity(plan.source, env),
+    serial: plan.mfaSession.serialNumber,
+    duration: plan.mfaSession.durationSeconds,
+    endpoint: endpointMaterial(plan),
+  });
+}
+
+function endpointMaterial(plan: Plan): Json {
+  return {
+    region: plan.endpoint.region,
+    url: plan.endpoint.endpointUrl,
+    fips: plan.endpoint.useFips,
+    dualstack: plan.endpoint.useDualstack,
+    global: plan.endpoint.useGlobalEndpoint,
+  };
+}
+
+/** The hex SHA-256 of {@link cacheKeyMaterial}. */
+export async function cacheKey(plan: Plan, env: Env, inputs: KeyInputs = {}): Promise<string> {
+  return await sha256Hex(cacheKeyMaterial(plan, env, inputs));
+}
+
+/** Reads the text of every file policy in the plan (inline ones are already in it). */
+export async function filePolicies(
+  plan: Plan,
+  load: (source: PolicySource) => Promise<string>,
+): Promise<(string | undefined)[]> {
+  return await Promise.all(plan.hops.map((h) => h.policy?.kind === "file" ? load(h.policy) : undefined));
+}
+
+/**
+ * Who the first credentials belong to, without any secret: an access key id when one is known without
+ * I/O, else the profile (and the files it is read from) or the kind of source.
+ */
+export function sourceIdentity(source: SourcePlan, env: Env): Json {
+  const files = { config: env.AWS_CONFIG_FILE, credentials: env.AWS_SHARED_CREDENTIALS_FILE };
+  switch (source.kind) {
+    case "default-chain": {
+      const keyId = env.AWS_ACCESS_KEY_ID;
+      if (keyId !== undefined && keyId !== "") return { kind: source.kind, accessKeyId: keyId };
+      return {
+        kind: source.kind,
+        profile: source.profile ?? (env.AWS_PROFILE || "default"),
+        ...files,
+        // The default chain falls back to web identity from these variables.
+        webIdentityRole: env.AWS_ROLE_ARN || undefined,
+      };
+    }
+    case "static":
+      return { kind: source.kind, profile: source.profile, accessKeyId: source.accessKeyId };
+    case "environment":
+      return { kind: source.kind, profile: source.profile, accessKeyId: env.AWS_ACCESS_KEY_ID || undefined };
+    case "instance-metadata":
+    case "container":
+      return { kind: source.kind, profile: source.profile };
+    case "sso":
+      return { kind: source.kind, profile: source.profile, ...files };
+    case "none":
+      return { kind: source.kind };
+  }
+}
+
+function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {
+  const named = hop.roleSessionName === inputs.sessionName ||
+    !DEFAULT_SESSION_NAME.test(hop.roleSessionName);
+  return {
+    kind: hop.kind,
+    role: hop.roleArn,
+    // A generated name changes every second; keying on it would never hit.
+    session: named ? hop.roleSessionName : undefined,
+    duration: hop.durationSeconds,
+    externalId: hop.externalId,
+    serial: hop.serialNumber,
+    policy: hop.policy === undefined
+      ? undefined
+      : hop.policy.kind === "inline"
+      ? hop.policy.json
+      : { file: hop.policy.path, text: policyText },
+    policyArns: hop.policyArns?.length ? [...hop.policyArns] : undefined,
+    // Keys are case-insensitive in STS, but values are not: keep them as given, in the order given.
+    tags: hop.tags?.length ? hop.tags.map((t) => [t.key, t.value]) : undefined,
+    transitiveTagKeys: hop.transitiveTagKeys?.length ? [...hop.transitiveTagKeys] : undefined,
+    sourceIdentity: hop.sourceIdentity,
+    webIdentity: hop.webIdentity
+      ? hop.webIdentity.kind === "file" ? { file: hop.webIdentity.path } : { env: hop.webIdentity.name }
+      : undefined,
+  };
+}
+
+/** JSON with object keys sorted and `undefined` members dropped, so equal documents give equal text. */
+export function canonicalJson(value: Json | undefined): string {
+  if (value === undefined) return "null";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  const members = Object.keys(value).sort()
+    .filter((k) => value[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`);
+  return `{${members.join(",")}}`;
+}
+
+/** Hex SHA-256 of a string (UTF-8) or bytes. */
+export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The inputs key: what the fast path looks up before parsing anything
+// ---------------------------------------------------------------------------------------------------------
+
+/** Flags whose values are one-time secrets: left out of the inputs key (a new MFA code must still hit). */
+const SECRET_FLAGS = ["--token-code"];
+
+/** argv with the values of {@link SECRET_FLAGS} blanked, in both `--flag value` and `--flag=value` forms. */
+export function redactArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const eq = SECRET_FLAGS.find((f) => a.startsWith(`${f}=`));
+    if (eq) {
+      out.push(`${eq}=`);
+    } else if (SECRET_FLAGS.includes(a) && i + 1 < argv.length) {
+      out.push(a, "");
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * The hex SHA-256 of the raw inputs of one invocation — argv (MFA code blanked), the values of
+ * {@link INPUT_ENV_NAMES} and the working directory (relative paths in flags). Pure but for the hash.
+ * Together with the contents of the files the plan was built from (checked separately), it determines the
+ * plan, so it can stand for the plan's {@link cacheKey} without parsing flags or loading the shared config.
+ */
+export async function inputsKey(argv: readonly string[], env: Env, cwd: string): Promise<string> {
+  const vars: Record<string, string | undefined> = {};
+  for (const name of INPUT_ENV_NAMES) vars[name] = env[name];
+  return await sha256Hex(
+    canonicalJson({ v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd }),
+  );
+}

@@ -1,0 +1,350 @@
+/**
+ * argv → {@link Command}. Pure: no I/O, no environment. Every flag value is validated here, so a bad value
+ * fails before anything is read or sent. Files named by flags (policy, token) are read later, in `lib/plan/referenced_files.ts`.
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import {
+  type AssumeOptions,
+  type Format,
+  FORMATS,
+  type PolicySource,
+  type Tag,
+  type TokenSource,
+} from "../model.ts";
+import { isAllowedHost } from "../sandbox.ts";
+import { REGION, validatePolicy } from "../validate.ts";
+
+/** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
+export type Command =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "assume"; readonly options: AssumeOptions }
+  | { readonly kind: "cacheClear"; readonly cacheDir?: string; readonly verbose: boolean };
+
+/** Defaults that the usage text quotes. */
+export const DEFAULT_TIMEOUT_SECONDS = 20;
+export const DEFAULT_MFA_TIMEOUT_SECONDS = 60;
+
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,64}$/;
+const POLICY_ARN = /^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,128}$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
+const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
+const SERIAL_NUMBER = /^[\w+=\/:,.@-]{9,256}$/;
+const TOKEN_CODE = /^\d{6}$/;
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
+/** Env variables the sandbox lets credproc read, so the only ones `--web-identity-token-env` may name. */
+const TOKEN_ENV_NAME = /^(?:AWS|CREDPROC)_[A-Za-z0-9_]+$/;
+/** Managed session policies: `MaxItems: 10`; session tags: `MaxItems: 50` in the STS API. */
+const MAX_POLICY_ARNS = 10;
+const MAX_TAGS = 50;
+const OPTIONS = {
+  "role-arn": { type: "string", multiple: true },
+  "role-session-name": { type: "string", multiple: true },
+  "duration-seconds": { type: "string", multiple: true },
+  "external-id": { type: "string", multiple: true },
+  "source-identity": { type: "string", multiple: true },
+  "serial-number": { type: "string", multiple: true },
+  "token-code": { type: "string", multiple: true },
+  "policy": { type: "string", multiple: true },
+  "policy-file": { type: "string", multiple: true },
+  "policy-arn": { type: "string", multiple: true },
+  "tag": { type: "string", multiple: true },
+  "transitive-tag-key": { type: "string", multiple: true },
+  "region": { type: "string", multiple: true },
+  "endpoint-url": { type: "string", multiple: true },
+  "format": { type: "string", multiple: true },
+  "timeout": { type: "string", multiple: true },
+  "profile": { type: "string", multiple: true },
+  "web-identity-token-file": { type: "string", multiple: true },
+  "web-identity-token-env": { type: "string", multiple: true },
+  "mfa-session": { type: "boolean", multiple: true },
+  "mfa-session-duration": { type: "string", multiple: true },
+  "mfa-timeout": { type: "string", multiple: true },
+  "cache-dir": { type: "string", multiple: true },
+  "no-cache": { type: "boolean", multiple: true },
+  "refresh": { type: "boolean", multiple: true },
+  "refresh-margin": { type: "string", multiple: true },
+  "verbose": { type: "boolean", short: "v", multiple: true },
+  "help": { type: "boolean", short: "h", multiple: true },
+  "version": { type: "boolean", short: "V", multiple: true },
+} as const;
+
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "string" ? string[] : boolean[];
+};
+
+const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key"]);
+
+/** Parses and validates argv (without the program name). Throws {@link UsageError}. */
+export function parseCommand(argv: readonly string[]): Command {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    throw new UsageError("bad arguments", parseArgsMessage(e), { cause: e });
+  }
+  for (const [name, given] of Object.entries(values)) {
+    if (!REPEATABLE.has(name) && Array.isArray(given) && given.length > 1) {
+      throw new UsageError(`--${name}`, "given more than once");
+    }
+  }
+  const one = (name: keyof Values): string | undefined => (values[name] as string[] | undefined)?.[0];
+  const flag = (name: keyof Values): boolean => (values[name] as boolean[] | undefined)?.[0] === true;
+  const many = (name: keyof Values): string[] => (values[name] as string[] | undefined) ?? [];
+
+  if (flag("help")) return { kind: "help" };
+  if (flag("version")) return { kind: "version" };
+
+  const cacheDir = optional(one("cache-dir"), "--cache-dir", nonEmpty);
+  if (positionals.length > 0) {
+    if (positionals.length === 2 && positionals[0] === "cache" && positionals[1] === "clear") {
+      return { kind: "cacheClear", cacheDir, verbose: flag("verbose") };
+    }
+    throw new UsageError("bad arguments", `unexpected argument ${JSON.stringify(positionals[0])}`);
+  }
+
+  const roleArns = many("role-arn").map((arn) =>
+    check("--role-arn", arn, ROLE_ARN, "an IAM role ARN such as arn:aws:iam::123456789012:role/name")
+  );
+  const profile = optional(one("profile"), "--profile", nonEmpty);
+  const webIdentity = tokenSource(one("web-identity-token-file"), one("web-identity-token-env"));
+  // No role flag at all is still valid: AWS_PROFILE or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE may name one,
+  // as for the SDK. Profile resolution says "--role-arn: required" when nothing does.
+
+  const serialNumber = optional(
+    one("serial-number"),
+    "--serial-number",
+    (v) =>
+      check("--serial-number", v, SERIAL_NUMBER, "an MFA device ARN or serial number (9-256 characters)"),
+  );
+  const tokenCode = optional(
+    one("token-code"),
+    "--token-code",
+    (v) => check("--token-code", v, TOKEN_CODE, "6 digits"),
+  );
+  if (tokenCode !== undefined && serialNumber === undefined && profile === undefined) {
+    throw new UsageError("--token-code", "needs --serial-number (or a profile with mfa_serial)");
+  }
+
+  const tags = many("tag").map(parseTag);
+  if (tags.length > MAX_TAGS) {
+    throw new UsageError("--tag", `at most ${MAX_TAGS} session tags, got ${tags.length}`);
+  }
+  const seen = new Set<string>();
+  for (const t of tags) {
+    const k = t.key.toLowerCase();
+    if (seen.has(k)) {
+      throw new UsageError(
+        "--tag",
+        `tag key ${JSON.stringify(t.key)} given more than once (keys are case-insensitive)`,
+      );
+    }
+    seen.add(k);
+  }
+  const transitiveTagKeys = many("transitive-tag-key");
+  for (const key of transitiveTagKeys) {
+    if (!seen.has(key.toLowerCase())) {
+      throw new UsageError(
+        "--transitive-tag-key",
+        `${JSON.stringify(key)} does not name a tag given with --tag`,
+      );
+    }
+  }
+
+  const policyArns = many("policy-arn").map((arn) =>
+    check("--policy-arn", arn, POLICY_ARN, "an IAM policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess")
+  );
+  if (policyArns.length > MAX_POLICY_ARNS) {
+    throw new UsageError(
+      "--policy-arn",
+      `at most ${MAX_POLICY_ARNS} managed policies, got ${policyArns.length}`,
+    );
+  }
+  const inline = one("policy");
+  const policyFile = one("policy-file");
+  if (inline !== undefined && policyFile !== undefined) {
+    throw new UsageError("--policy", "give either --policy or --policy-file, not both");
+  }
+  const policy: PolicySource | undefined = inline !== undefined
+    ? { kind: "inline", json: validatePolicy(inline, "--policy") }
+    : policyFile !== undefined
+    ? { kind: "file", path: nonEmpty(policyFile, "--policy-file") }
+    : undefined;
+
+  const mfaSession = flag("mfa-session");
+  const mfaSessionDurationSeconds = optional(
+    one("mfa-session-duration"),
+    "--mfa-session-duration",
+    (v, n) => integer(v, n, 900, 129600),
+  );
+  if (mfaSessionDurationSeconds !== undefined && !mfaSession) {
+    throw new UsageError("--mfa-session-duration", "only makes sense with --mfa-session");
+  }
+
+  const noCache = flag("no-cache");
+  const refresh = flag("refresh");
+  if (noCache && refresh) throw new UsageError("--refresh", "cannot be combined with --no-cache");
+
+  return {
+    kind: "assume",
+    options: {
+      roleArns,
+      roleSessionName: optional(
+        one("role-session-name"),
+        "--role-session-name",
+        (v, n) => check(n, v, SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-"),
+      ),
+      durationSeconds: optional(
+        one("duration-seconds"),
+        "--duration-seconds",
+        (v, n) => integer(v, n, 900, 43200),
+      ),
+      externalId: optional(
+        one("external-id"),
+        "--external-id",
+        (v, n) => check(n, v, EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-"),
+      ),
+      sourceIdentity: optional(
+        one("source-identity"),
+        "--source-identity",
+        (v, n) => check(n, v, SOURCE_IDENTITY, "2-64 characters of letters, digits and +=,.@_-"),
+      ),
+      serialNumber,
+      tokenCode,
+      policy,
+      policyArns,
+      tags,
+      transitiveTagKeys,
+      region: optional(one("region"), "--region", validateRegion),
+      endpointUrl: optional(one("endpoint-url"), "--endpoint-url", validateEndpointUrl),
+      format: optional(one("format"), "--format", validateFormat) ?? "process",
+      verbose: flag("verbose"),
+      timeoutSeconds: optional(one("timeout"), "--timeout", (v, n) => integer(v, n, 1, 3600)) ??
+        DEFAULT_TIMEOUT_SECONDS,
+      profile,
+      webIdentity,
+      mfaSession,
+      mfaSessionDurationSeconds,
+      mfaTimeoutSeconds: optional(one("mfa-timeout"), "--mfa-timeout", (v, n) => integer(v, n, 1, 3600)) ??
+        DEFAULT_MFA_TIMEOUT_SECONDS,
+      cacheDir,
+      cacheMode: noCache ? "off" : refresh ? "refresh" : "use",
+      refreshMarginSeconds: optional(
+        one("refresh-margin"),
+        "--refresh-margin",
+        (v, n) => integer(v, n, 0, 43200),
+      ),
+    },
+  };
+}
+
+/** Validates a region name (from a flag, the environment or a profile). */
+export function validateRegion(value: string, what = "--region"): string {
+  return check(what, value, REGION, "an AWS region such as us-east-1");
+}
+
+function validateEndpointUrl(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(what, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new UsageError(what, `${JSON.stringify(value)} must use http or https`);
+  }
+  if (url.username !== "" || url.password !== "") throw new UsageError(what, "must not contain credentials");
+  if (!isAllowedHost(url.hostname)) {
+    throw new UsageError(what, `host ${url.hostname} is outside the allowed endpoints`, {
+      hint:
+        "the sandbox only reaches AWS endpoints (*.amazonaws.com and the other partitions), instance metadata and loopback",
+    });
+  }
+  return value;
+}
+
+function validateFormat(value: string, what: string): Format {
+  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  throw new UsageError(what, `${JSON.stringify(value)} is not one of ${FORMATS.join(", ")}`);
+}
+
+function tokenSource(file: string | undefined, env: string | undefined): TokenSource | undefined {
+  if (file !== undefined && env !== undefined) {
+    throw new UsageError(
+      "--web-identity-token-file",
+      "give either --web-identity-token-file or --web-identity-token-env, not both",
+    );
+  }
+  if (file !== undefined) return { kind: "file", path: nonEmpty(file, "--web-identity-token-file") };
+  if (env !== undefined) {
+    if (!TOKEN_ENV_NAME.test(env)) {
+      throw new UsageError(
+        "--web-identity-token-env",
+        `${
+          JSON.stringify(env)
+        } is not readable in the sandbox: name a variable starting with AWS_ or CREDPROC_`,
+      );
+    }
+    return { kind: "env", name: env };
+  }
+  return undefined;
+}
+
+function parseTag(text: string): Tag {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new UsageError("--tag", `${JSON.stringify(text)} is not KEY=VALUE`);
+  const key = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (key.length > 128 || !TAG_TEXT.test(key)) {
+    throw new UsageError(
+      "--tag",
+      `key ${JSON.stringify(key)} must be 1-128 letters, digits, spaces or _.:/=+-@`,
+    );
+  }
+  if (value.length > 256 || !TAG_TEXT.test(value)) {
+    throw new UsageError(
+      "--tag",
+      `value of ${JSON.stringify(key)} must be 0-256 letters, digits, spaces or _.:/=+-@`,
+    );
+  }
+  return { key, value };
+}
+
+function check(what: string, value: string, pattern: RegExp, expected: string): string {
+  if (!pattern.test(value)) throw new UsageError(what, `${JSON.stringify(value)} is not ${expected}`);
+  return value;
+}
+
+function integer(value: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(what, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+function nonEmpty(value: string, what: string): string {
+  if (value === "") throw new UsageError(what, "must not be empty");
+  return value;
+}
+
+function optional<T>(
+  value: string | undefined,
+  what: string,
+  validate: (v: string, what: string) => T,
+): T | undefined {
+  return value === undefined ? undefined : validate(value, what);
+}
+
+function parseArgsMessage(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  // node:util's messages end with advice meant for JavaScript callers; keep the first sentence.
+  return message.replace(/(?<=[.?]) To specify .*$/s, "").replace(/\s+/g, " ").trim();
+}

@@ -1,0 +1,59 @@
+/** The `--help` text. */
+import { DEFAULT_MFA_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS } from "./args.ts";
+import { FORMATS } from "../model.ts";
+
+/** Usage, printed on stdout by `credproc --help`. */
+export const USAGE = `credproc — assume an AWS role and print credentials for credential_process
+
+Usage:
+  credproc --role-arn ARN [options]          assume a role (repeat --role-arn to chain roles)
+  credproc --profile NAME [options]          assume the role a shared-config profile describes
+  credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
+  credproc --help | --version
+
+In ~/.aws/config:
+  [profile prod]
+  credential_process = credproc --role-arn arn:aws:iam::123456789012:role/deploy
+
+Role (flag names follow "aws sts assume-role"):
+  --role-arn ARN                 IAM role to assume; repeat to chain (each hop uses the previous one)
+  --role-session-name NAME       2-64 of [A-Za-z0-9+=,.@_-] (default credproc-<unix seconds>)
+  --duration-seconds N           900-43200 (chained hops: at most 3600)
+  --external-id ID               first hop only
+  --source-identity ID           first hop only
+  --policy JSON | --policy-file PATH
+                                 session policy for the last hop (max 2048 chars without whitespace)
+  --policy-arn ARN               managed session policy for the last hop (repeatable, max 10)
+  --tag KEY=VALUE                session tag on the first hop (repeatable, max 50)
+  --transitive-tag-key KEY       make a --tag transitive (repeatable)
+
+Source credentials:
+  --profile NAME                 role settings and source from the shared config files; flags override
+                                 (default source: the AWS SDK's default chain)
+  --web-identity-token-file PATH AssumeRoleWithWebIdentity with an OIDC token from a file
+  --web-identity-token-env NAME  ... or from an environment variable named AWS_* or CREDPROC_*
+
+MFA:
+  --serial-number ARN            MFA device (first hop, or the profile's mfa_serial)
+  --token-code CODE              6 digits; else $CREDPROC_MFA_TOKEN_CODE; else asked on the terminal
+  --mfa-timeout SECONDS          how long the terminal prompt waits (default ${DEFAULT_MFA_TIMEOUT_SECONDS})
+  --mfa-session                  one GetSessionToken with MFA, cached; roles are assumed with it
+  --mfa-session-duration N       900-129600 seconds (default 43200)
+
+Endpoint:
+  --region REGION                else AWS_REGION, AWS_DEFAULT_REGION, the profile's region, us-east-1
+  --endpoint-url URL             http(s) URL; must be an AWS endpoint or loopback (the sandbox allows no other)
+  --timeout SECONDS              longest one STS call may take, retries included (default ${DEFAULT_TIMEOUT_SECONDS})
+
+Cache:
+  --cache-dir DIR                else CREDPROC_CACHE_DIR, else the platform cache directory
+  --no-cache                     neither read nor write the cache
+  --refresh                      ignore a cached entry, call STS, rewrite the entry
+  --refresh-margin SECONDS       reuse cached credentials only while more than this remains (default 900)
+
+Output:
+  --format FORMAT                ${FORMATS.join(" | ")} (default process)
+  -v, --verbose                  diagnostics on stderr (key ids masked, never a secret)
+
+Exit codes: 0 success; 2 bad input (flags, values, files); 1 anything else.
+`;

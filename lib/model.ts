@@ -1,0 +1,205 @@
+/**
+ * The domain's nouns: what the command asks for ({@link AssumeOptions}), what the planner decides
+ * ({@link Plan}), what a provider returns ({@link Credentials}), and the few constants every layer shares.
+ * A leaf: it imports nothing, so any module may depend on it without pulling in a layer above.
+ */
+
+// ── the command ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Output formats; the names follow `aws configure export-credentials --format`. */
+export const FORMATS = ["process", "env", "env-no-export", "powershell", "windows-cmd"] as const;
+/** One of {@link FORMATS}. */
+export type Format = typeof FORMATS[number];
+
+/** A session tag from `--tag KEY=VALUE`. */
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Where a session policy comes from: inline JSON (already validated) or a file (validated once read). */
+export type PolicySource =
+  | { readonly kind: "inline"; readonly json: string }
+  | { readonly kind: "file"; readonly path: string };
+
+/** Where a web identity (OIDC) token comes from. */
+export type TokenSource =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "env"; readonly name: string };
+
+/** Cache behaviour: use it, bypass it, or force a new call and rewrite it. */
+export type CacheMode = "use" | "off" | "refresh";
+
+/** Everything the `assume` command needs, validated. */
+export interface AssumeOptions {
+  /** `--role-arn`, in order: each hop is assumed with the previous hop's credentials. */
+  readonly roleArns: readonly string[];
+  readonly roleSessionName?: string;
+  readonly durationSeconds?: number;
+  readonly externalId?: string;
+  readonly sourceIdentity?: string;
+  readonly serialNumber?: string;
+  readonly tokenCode?: string;
+  readonly policy?: PolicySource;
+  readonly policyArns: readonly string[];
+  readonly tags: readonly Tag[];
+  readonly transitiveTagKeys: readonly string[];
+  readonly region?: string;
+  readonly endpointUrl?: string;
+  readonly format: Format;
+  readonly verbose: boolean;
+  /** The longest one STS call may take, retries included. */
+  readonly timeoutSeconds: number;
+  readonly profile?: string;
+  readonly webIdentity?: TokenSource;
+  readonly mfaSession: boolean;
+  readonly mfaSessionDurationSeconds?: number;
+  /** How long the terminal prompt for an MFA code waits. */
+  readonly mfaTimeoutSeconds: number;
+  readonly cacheDir?: string;
+  readonly cacheMode: CacheMode;
+  readonly refreshMarginSeconds?: number;
+}
+
+// ── the environment ──────────────────────────────────────────────────────────────────────────────────
+
+/** The environment variables credproc reads, snapshotted once by the full program (`lib/cli/cli.ts`). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment variables whose values decide the plan: the planner reads them, and the cache's inputs key
+ * (which the fast path computes without planning) hashes exactly these, so a variable that shapes the plan
+ * also changes the key.
+ */
+export const INPUT_ENV_NAMES = [
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_USE_FIPS_ENDPOINT",
+  "AWS_USE_DUALSTACK_ENDPOINT",
+  "AWS_STS_REGIONAL_ENDPOINTS",
+  "AWS_MAX_ATTEMPTS",
+  "AWS_RETRY_MODE",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "CREDPROC_CACHE_DIR",
+  "XDG_CACHE_HOME",
+  "LOCALAPPDATA",
+  "HOME",
+  "USERPROFILE",
+  "HOMEDRIVE",
+  "HOMEPATH",
+] as const;
+
+/** The variable that can carry an MFA code: snapshotted with the rest, but no key hashes it (it changes every 30 s). */
+export const MFA_ENV = "CREDPROC_MFA_TOKEN_CODE";
+
+/**
+ * Names the full program snapshots (the token variable named by `--web-identity-token-env` is added to these):
+ * the ones that decide the plan plus the MFA code.
+ */
+export const ENV_NAMES = [...INPUT_ENV_NAMES, MFA_ENV] as const;
+
+/** `Deno.build.os` values (kept as a string so tests can pass any). */
+export type OsName = typeof Deno.build.os | string;
+
+// ── the plan ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** Where the first credentials come from. */
+export type SourcePlan =
+  /** The SDK's default chain (env, shared files, SSO, web identity, container, instance metadata). */
+  | { readonly kind: "default-chain"; readonly profile?: string }
+  /** Keys written in a profile. */
+  | {
+    readonly kind: "static";
+    readonly profile: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  }
+  /** `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`. */
+  | { readonly kind: "environment" | "instance-metadata" | "container"; readonly profile?: string }
+  /** A profile with SSO settings; the SDK reads the SSO token cache. */
+  | { readonly kind: "sso"; readonly profile: string }
+  /** No source: the first hop is AssumeRoleWithWebIdentity. */
+  | { readonly kind: "none" };
+
+/** One role to assume. */
+export interface HopPlan {
+  readonly kind: "assume-role" | "web-identity";
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly durationSeconds?: number;
+  readonly externalId?: string;
+  /** MFA device; the code comes from `tokenCode` or the MFA code source. */
+  readonly serialNumber?: string;
+  readonly tokenCode?: string;
+  readonly policy?: PolicySource;
+  readonly policyArns?: readonly string[];
+  readonly tags?: readonly Tag[];
+  readonly transitiveTagKeys?: readonly string[];
+  readonly sourceIdentity?: string;
+  /** For `web-identity` hops. */
+  readonly webIdentity?: TokenSource;
+  /** The profile that defined this hop, for messages. */
+  readonly profile?: string;
+}
+
+/** aws-vault style: one GetSessionToken with MFA, then roles assumed with that session. */
+export interface MfaSessionPlan {
+  readonly serialNumber: string;
+  readonly tokenCode?: string;
+  readonly durationSeconds?: number;
+}
+
+/** STS endpoint settings. */
+export interface EndpointPlan {
+  readonly region: string;
+  readonly endpointUrl?: string;
+  readonly useFips: boolean;
+  readonly useDualstack: boolean;
+  readonly useGlobalEndpoint: boolean;
+}
+
+/** Everything needed to produce credentials. */
+export interface Plan {
+  readonly source: SourcePlan;
+  readonly mfaSession?: MfaSessionPlan;
+  readonly hops: readonly HopPlan[];
+  readonly endpoint: EndpointPlan;
+  readonly format: Format;
+  /** The profile whose settings were used (`--profile`, else `AWS_PROFILE` or `[default]`), if any. */
+  readonly profile?: string;
+  /**
+   * Whether the source credentials are themselves a role session (SSO): then the first hop is role chaining
+   * too. Credentials from GetSessionToken (`--mfa-session`) are not a role session.
+   */
+  readonly sourceIsRole?: boolean;
+  /** The profiles visited to build the plan, from the one named down to the source (for messages). */
+  readonly profiles?: readonly string[];
+}
+
+/** Retry settings for STS calls. */
+export interface RetryPlan {
+  readonly maxAttempts: number;
+  readonly retryMode: "standard" | "adaptive";
+}
+
+// ── credentials ──────────────────────────────────────────────────────────────────────────────────────
+
+/** The credentials shape used everywhere inside credproc (the SDK's `AwsCredentialIdentity`). */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  /** When the credentials stop working; absent for long-term keys. */
+  readonly expiration?: Date;
+}
+
+/** A credential provider in the AWS SDK's style: call it to get credentials. */
+export type CredentialProvider = () => Promise<Credentials>;

@@ -1,0 +1,86 @@
+/**
+ * How STS is reached: the region, the endpoint variant (FIPS, dual-stack, global) and the retry settings,
+ * resolved from flags, the environment snapshot and the profile's values. Garbage is bad input (exit 2).
+ */
+import { ConfigError } from "../errors.ts";
+import type { AssumeOptions, EndpointPlan, Env, RetryPlan } from "../model.ts";
+import { REGION } from "../validate.ts";
+
+/** Region: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */
+export function resolveRegion(flag: string | undefined, env: Env, profileRegion?: string): string {
+  if (flag !== undefined) return flag;
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"] as const) {
+    const value = env[name];
+    if (value !== undefined && value !== "") return configRegion(value, name);
+  }
+  if (profileRegion !== undefined) return configRegion(profileRegion, "region in the profile");
+  return "us-east-1";
+}
+
+/** A region from the environment or a profile: bad input, but not a flag, so no `--help` hint. */
+function configRegion(value: string, what: string): string {
+  if (REGION.test(value)) return value;
+  throw new ConfigError(what, `${JSON.stringify(value)} is not an AWS region such as us-east-1`);
+}
+
+/** Parses a boolean setting the way the SDK does (`true`/`false`, case-insensitive). */
+export function parseBool(value: string | undefined, what: string): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  const v = value.toLowerCase();
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw new ConfigError(what, `${JSON.stringify(value)} is not true or false`);
+}
+
+/** Attempts per STS call when `AWS_MAX_ATTEMPTS` is unset (the SDK's standard mode default). */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** The most attempts credproc allows: `--timeout` is split between them. */
+export const MAX_MAX_ATTEMPTS = 10;
+
+/**
+ * Retries from `AWS_MAX_ATTEMPTS` (1–10, default 3) and `AWS_RETRY_MODE` (`standard`, `adaptive`; `legacy`,
+ * which SDK v3 no longer has, counts as `standard`). Garbage is bad input (exit 2), not silently ignored.
+ */
+export function resolveRetry(env: Env): RetryPlan {
+  const attempts = env.AWS_MAX_ATTEMPTS?.trim();
+  let maxAttempts = DEFAULT_MAX_ATTEMPTS;
+  if (attempts !== undefined && attempts !== "") {
+    if (!/^\d{1,3}$/.test(attempts) || Number(attempts) < 1 || Number(attempts) > MAX_MAX_ATTEMPTS) {
+      throw new ConfigError(
+        "AWS_MAX_ATTEMPTS",
+        `${JSON.stringify(env.AWS_MAX_ATTEMPTS)} is not a whole number from 1 to ${MAX_MAX_ATTEMPTS}`,
+      );
+    }
+    maxAttempts = Number(attempts);
+  }
+  const mode = env.AWS_RETRY_MODE?.trim().toLowerCase();
+  if (mode === undefined || mode === "" || mode === "standard" || mode === "legacy") {
+    return { maxAttempts, retryMode: "standard" };
+  }
+  if (mode === "adaptive") return { maxAttempts, retryMode: "adaptive" };
+  throw new ConfigError(
+    "AWS_RETRY_MODE",
+    `${JSON.stringify(env.AWS_RETRY_MODE)} is not standard, adaptive or legacy`,
+  );
+}
+
+/** Endpoint settings from flags, the environment and (optionally) profile values. */
+export function resolveEndpoint(
+  options: Pick<AssumeOptions, "region" | "endpointUrl">,
+  env: Env,
+  profile: { region?: string; useFips?: string; useDualstack?: string; stsRegionalEndpoints?: string } = {},
+): EndpointPlan {
+  const regional = env.AWS_STS_REGIONAL_ENDPOINTS ?? profile.stsRegionalEndpoints;
+  if (regional !== undefined && regional !== "" && regional !== "regional" && regional !== "legacy") {
+    throw new ConfigError("sts_regional_endpoints", `${JSON.stringify(regional)} is not regional or legacy`);
+  }
+  return {
+    region: resolveRegion(options.region, env, profile.region),
+    endpointUrl: options.endpointUrl,
+    useFips: parseBool(env.AWS_USE_FIPS_ENDPOINT, "AWS_USE_FIPS_ENDPOINT") ??
+      parseBool(profile.useFips, "use_fips_endpoint") ?? false,
+    useDualstack: parseBool(env.AWS_USE_DUALSTACK_ENDPOINT, "AWS_USE_DUALSTACK_ENDPOINT") ??
+      parseBool(profile.useDualstack, "use_dualstack_endpoint") ?? false,
+    useGlobalEndpoint: regional === "legacy",
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Loads the shared config and credentials files with the SDK family's own loader
+ * (`@smithy/shared-ini-file-loader`, which re-exports `@smithy/core/config`), so credproc reads them exactly as
+ * the SDK does. The loader costs ~35 ms to import, so it is imported only when one of the files exists; the
+ * files' paths come from the environment snapshot `lib/cli/cli.ts` takes, like everything else.
+ */
+import { ConfigError } from "../errors.ts";
+import { fileErrorReason } from "./referenced_files.ts";
+import type { Env } from "../model.ts";
+import type { ProfileSettings, SharedConfig } from "./planner.ts";
+
+/** Where the two files are. */
+export interface SharedConfigPaths {
+  readonly configPath: string;
+  readonly credentialsPath: string;
+}
+
+/**
+ * `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` / `~/.aws/credentials`, with the
+ * home directory from HOME, USERPROFILE or HOMEDRIVE+HOMEPATH (the SDK's order), else `fallbackHome` (the
+ * account's home from the OS, as the SDK's `os.homedir()` and botocore's `expanduser` find it when HOME is
+ * unset); `~/` is expanded. Without any home, a `~/` path stays as it is and names no file.
+ */
+export function sharedConfigPaths(env: Env, fallbackHome?: string): SharedConfigPaths {
+  const home = env.HOME || env.USERPROFILE ||
+    (env.HOMEPATH ? `${env.HOMEDRIVE ?? "C:"}${env.HOMEPATH}` : "") ||
+    fallbackHome || "";
+  const expand = (path: string) => path.startsWith("~/") && home ? `${home}/${path.slice(2)}` : path;
+  return {
+    configPath: expand(env.AWS_CONFIG_FILE || "~/.aws/config"),
+    credentialsPath: expand(env.AWS_SHARED_CREDENTIALS_FILE || "~/.aws/credentials"),
+  };
+}
+
+type ParsedIni = Record<string, ProfileSettings>;
+/** The loader's entry point, injectable for tests. */
+export type IniLoader = (
+  init: { filepath: string; configFilepath: string; ignoreCache: boolean },
+) => Promise<{
+  configFile: ParsedIni;
+  credentialsFile: ParsedIni;
+}>;
+
+async function sdkLoader(init: Parameters<IniLoader>[0]): ReturnType<IniLoader> {
+  const { loadSharedConfigFiles } = await import("@smithy/shared-ini-file-loader");
+  return await loadSharedConfigFiles(init);
+}
+
+/**
+ * Loads both files. A missing file is an empty one (as in the SDK); a file that exists but cannot be read is
+ * a {@link ConfigError} — the SDK's loader would silently treat it as empty.
+ */
+export async function loadSharedConfig(
+  paths: SharedConfigPaths,
+  load: IniLoader = sdkLoader,
+): Promise<SharedConfig> {
+  const [config, credentials] = await Promise.all([
+    exists(paths.configPath, "config file"),
+    exists(paths.credentialsPath, "credentials file"),
+  ]);
+  if (!config && !credentials) {
+    return { configFile: {}, credentialsFile: {}, ...paths };
+  }
+  let loaded: Awaited<ReturnType<IniLoader>>;
+  try {
+    loaded = await load({
+      filepath: credentials ? paths.credentialsPath : "",
+      configFilepath: config ? paths.configPath : "",
+      ignoreCache: true,
+    });
+  } catch (e) {
+    throw new ConfigError(
+      "shared config",
+      `cannot parse ${paths.configPath} or ${paths.credentialsPath}: ${fileErrorReason(e)}`,
+      { cause: e },
+    );
+  }
+  return {
+    configFile: config ? loaded.configFile : {},
+    credentialsFile: credentials ? loaded.credentialsFile : {},
+    ...paths,
+  };
+}
+
+/** Whether a file exists; throws when it exists but is not a readable regular file. */
+async function exists(path: string, what: string): Promise<boolean> {
+  if (path === "" || path.startsWith("~/")) return false;
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    (await Deno.open(path, { read: true })).close();
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new ConfigError(`${what} ${path}`, fileErrorReason(e), { cause: e });
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Where an MFA code comes from: `--token-code`, then CREDPROC_MFA_TOKEN_CODE, then a prompt on the
+ * controlling terminal (`prompt`, injected), else a clear error. One code is asked for once per serial.
+ */
+import { MfaError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { MFA_ENV } from "../model.ts";
+
+/** Returns a 6-digit code for an MFA device. */
+export type MfaCodeSource = (serialNumber: string) => Promise<string>;
+
+/** Asks a person for a code; resolves `undefined` when there is no terminal to ask on. */
+export type MfaPrompt = (serialNumber: string, timeoutMs: number) => Promise<string | undefined>;
+
+const CODE = /^\d{6}$/;
+
+/** Builds the code source. */
+export function createMfaCodeSource(opts: {
+  tokenCode?: string;
+  envCode?: string;
+  prompt?: MfaPrompt;
+  timeoutMs: number;
+  log: Logger;
+}): MfaCodeSource {
+  const asked = new Map<string, Promise<string>>();
+  return (serial) => {
+    let code = asked.get(serial);
+    if (!code) {
+      code = obtain(serial);
+      asked.set(serial, code);
+    }
+    return code;
+  };
+
+  async function obtain(serial: string): Promise<string> {
+    if (opts.tokenCode !== undefined) return opts.tokenCode;
+    if (opts.envCode !== undefined && opts.envCode !== "") {
+      if (!CODE.test(opts.envCode)) throw new MfaError(MFA_ENV, "must be 6 digits");
+      opts.log.secret(opts.envCode);
+      return opts.envCode;
+    }
+    const typed = opts.prompt ? await opts.prompt(serial, opts.timeoutMs) : undefined;
+    if (typed === undefined) {
+      throw new MfaError(`MFA code for ${serial}`, "no code given and no terminal to ask on", {
+        hint: `pass --token-code CODE or set ${MFA_ENV}`,
+      });
+    }
+    const code = typed.trim();
+    if (!CODE.test(code)) throw new MfaError(`MFA code for ${serial}`, "must be 6 digits");
+    return code;
+  }
+}

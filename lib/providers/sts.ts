@@ -1,0 +1,415 @@
+/**
+ * The STS client: Deno's `fetch` as the request handler (honours HTTPS_PROXY/NO_PROXY and custom CAs), the
+ * SDK's endpoint resolution, standard retries bounded by a total timeout, and the three calls credproc makes.
+ * The SDK is imported lazily so a cache hit never loads it.
+ */
+import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Credentials, Tag } from "../model.ts";
+
+/** How to reach STS. */
+export interface StsConfig {
+  readonly region: string;
+  /** Overrides endpoint resolution (local emulators, VPC endpoints). */
+  readonly endpointUrl?: string;
+  readonly useFips: boolean;
+  readonly useDualstack: boolean;
+  /** `sts_regional_endpoints = legacy` sends us-east-1 and other legacy regions to sts.amazonaws.com. */
+  readonly useGlobalEndpoint: boolean;
+  /** The longest one call may take, retries included. */
+  readonly timeoutMs: number;
+  /** Attempts per call (the SDK's standard retry mode). */
+  readonly maxAttempts: number;
+  readonly retryMode: "standard" | "adaptive";
+}
+
+/** AssumeRole parameters in credproc's own shape. */
+export interface AssumeRoleParams {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly durationSeconds?: number;
+  readonly externalId?: string;
+  readonly serialNumber?: string;
+  readonly tokenCode?: string;
+  readonly policy?: string;
+  readonly policyArns?: readonly string[];
+  readonly tags?: readonly Tag[];
+  readonly transitiveTagKeys?: readonly string[];
+  readonly sourceIdentity?: string;
+}
+
+/** AssumeRoleWithWebIdentity parameters. */
+export interface WebIdentityParams {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly webIdentityToken: string;
+  readonly durationSeconds?: number;
+  readonly policy?: string;
+  readonly policyArns?: readonly string[];
+}
+
+/** GetSessionToken parameters. */
+export interface SessionTokenParams {
+  readonly durationSeconds?: number;
+  readonly serialNumber?: string;
+  readonly tokenCode?: string;
+}
+
+/** What each call returns: credentials plus, for role calls, the assumed-role ARN (for `--verbose`). */
+export interface StsResult {
+  readonly credentials: Credentials;
+  readonly assumedRoleArn?: string;
+}
+
+/** The calls credproc makes; tests pass a fake. */
+export interface StsCaller {
+  assumeRole(source: Credentials, params: AssumeRoleParams): Promise<StsResult>;
+  assumeRoleWithWebIdentity(params: WebIdentityParams): Promise<StsResult>;
+  getSessionToken(source: Credentials, params: SessionTokenParams): Promise<StsResult>;
+}
+
+type Sdk = typeof import("@aws-sdk/client-sts");
+
+/** Creates the real STS caller; the SDK modules load on the first call. */
+export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
+  let loaded: Promise<[Sdk, typeof import("@smithy/fetch-http-handler")]> | undefined;
+  const load = () =>
+    loaded ??= Promise.all([import("@aws-sdk/client-sts"), import("@smithy/fetch-http-handler")]);
+
+  type Client = InstanceType<Sdk["STSClient"]>;
+  type Call = (client: Client, sdk: Sdk, options: { abortSignal: AbortSignal }) => Promise<StsResult>;
+
+  async function send(what: string, credentials: Credentials | undefined, call: Call): Promise<StsResult> {
+    const [sdk, { FetchHttpHandler }] = await load();
+    const client = new sdk.STSClient({
+      region: config.region,
+      endpoint: config.endpointUrl,
+      useFipsEndpoint: config.useFips,
+      useDualstackEndpoint: config.useDualstack,
+      useGlobalEndpoint: config.useGlobalEndpoint,
+      maxAttempts: config.maxAttempts,
+      retryMode: config.retryMode,
+      // AssumeRoleWithWebIdentity is unsigned; the SDK must not go looking for credentials of its own.
+      credentials: credentials ?? { accessKeyId: "", secretAccessKey: "" },
+      requestHandler: new FetchHttpHandler({
+        requestTimeout: Math.ceil(config.timeoutMs / config.maxAttempts),
+      }),
+    });
+    const started = performance.now();
+    try {
+      const result = await call(client, sdk, { abortSignal: AbortSignal.timeout(config.timeoutMs) });
+      log.secret(result.credentials.secretAccessKey);
+      log.secret(result.credentials.sessionToken);
+      log.debug(`${what}: ok in ${Math.round(performance.now() - started)} ms`);
+      return result;
+    } catch (e) {
+      log.debug(`${what}: failed after ${Math.round(performance.now() - started)} ms: ${describe(e)}`);
+      throw mapStsError(e, what, config);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  return {
+    assumeRole: (source, p) =>
+      send(`AssumeRole ${p.roleArn}`, source, async (client, sdk, options) =>
+        roleResult(
+          await client.send(
+            new sdk.AssumeRoleCommand({
+              RoleArn: p.roleArn,
+              RoleSessionName: p.roleSessionName,
+              DurationSeconds: p.durationSeconds,
+              ExternalId: p.externalId,
+              SerialNumber: p.serialNumber,
+              TokenCode: p.tokenCode,
+              Policy: p.policy,
+              PolicyArns: p.policyArns?.length ? p.policyArns.map((arn) => ({ arn })) : undefined,
+              Tags: p.tags?.length ? p.tags.map((t) => ({ Key: t.key, Value: t.value })) : undefined,
+              TransitiveTagKeys: p.transitiveTagKeys?.length ? [...p.transitiveTagKeys] : undefined,
+              SourceIdentity: p.sourceIdentity,
+            }),
+            options,
+          ),
+        )),
+    assumeRoleWithWebIdentity: (p) =>
+      send(`AssumeRoleWithWebIdentity ${p.roleArn}`, undefined, async (client, sdk, options) =>
+        roleResult(
+          await client.send(
+            new sdk.AssumeRoleWithWebIdentityCommand({
+              RoleArn: p.roleArn,
+              RoleSessionName: p.roleSessionName,
+              WebIdentityToken: p.webIdentityToken,
+              DurationSeconds: p.durationSeconds,
+              Policy: p.policy,
+              PolicyArns: p.policyArns?.length ? p.policyArns.map((arn) => ({ arn })) : undefined,
+            }),
+            options,
+          ),
+        )),
+    getSessionToken: (source, p) =>
+      send("GetSessionToken", source, async (client, sdk, options) => {
+        const output = await client.send(
+          new sdk.GetSessionTokenCommand({
+            DurationSeconds: p.durationSeconds,
+            SerialNumber: p.serialNumber,
+            TokenCode: p.tokenCode,
+          }),
+          options,
+        );
+        return { credentials: toCredentials(output.Credentials) };
+      }),
+  };
+}
+
+interface SdkCredentials {
+  AccessKeyId?: string;
+  SecretAccessKey?: string;
+  SessionToken?: string;
+  Expiration?: Date;
+}
+
+function roleResult(o: { Credentials?: SdkCredentials; AssumedRoleUser?: { Arn?: string } }): StsResult {
+  return { credentials: toCredentials(o.Credentials), assumedRoleArn: o.AssumedRoleUser?.Arn };
+}
+
+function toCredentials(c: SdkCredentials | undefined): Credentials {
+  if (
+    !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(c.Expiration instanceof Date) ||
+    isNaN(+c.Expiration)
+  ) {
+    throw new NetworkError("STS response", "the answer did not contain complete credentials");
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
+  };
+}
+
+/** Hints for STS error codes users hit most. */
+const STS_HINTS: Record<string, string> = {
+  AccessDenied:
+    "check that the role's trust policy allows the caller and the caller may call sts:AssumeRole on it",
+  ExpiredToken:
+    "the source credentials have expired: refresh them (new keys, aws sso login, a new token) and retry",
+  ExpiredTokenException:
+    "the source credentials have expired: refresh them (new keys, aws sso login, a new token) and retry",
+  InvalidClientTokenId:
+    "the source credentials are not valid for this partition or endpoint: check them and the region",
+  SignatureDoesNotMatch: "the source secret key does not match its access key id",
+  RegionDisabledException: "activate STS in this region (IAM account settings) or use another --region",
+  InvalidIdentityToken:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+  IDPRejectedClaim:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+  // The SDK names some modeled errors with an "Exception" suffix that STS's wire code lacks.
+  InvalidIdentityTokenException:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+  IDPRejectedClaimException:
+    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
+};
+
+const CONNECTION_HINT = "check --endpoint-url, --region and proxy settings (HTTPS_PROXY, NO_PROXY)";
+const BUSY_HINT =
+  "STS is throttling or failing: wait and retry (AWS_MAX_ATTEMPTS allows more attempts, --timeout more time)";
+const PROXY_PAGE_HINT =
+  "a proxy, firewall or captive portal answered instead of STS: check --endpoint-url and HTTPS_PROXY/NO_PROXY";
+const TLS_HINT =
+  "if a private CA or a TLS-inspecting proxy signs that certificate, point DENO_CERT (or NODE_EXTRA_CA_CERTS) at the CA's PEM file";
+
+/** STS codes that mean "try again later"; the SDK has already retried them. */
+const BUSY_CODES = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "InternalFailure",
+  "InternalError",
+  "ServiceUnavailable",
+  "IDPCommunicationError",
+]);
+
+/** Maps anything the SDK or fetch throws into a {@link CredprocError}, keeping STS codes and messages. */
+export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "timeoutMs">): CredprocError {
+  if (e instanceof CredprocError) return e;
+  const err = e as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number; attempts?: number };
+    $response?: { headers?: Record<string, string | undefined> };
+    cause?: unknown;
+  };
+  const denied = findNotCapable(e);
+  if (denied) {
+    const host = /net access to "([^"]+)"/.exec(denied.message)?.[1];
+    // Anything else the sandbox refused is named as it is, not blamed on the endpoint.
+    if (host === undefined) {
+      return new SandboxError(what, `blocked by the sandbox: ${denied.message}`, { cause: e });
+    }
+    return new SandboxError(what, `${host.replace(/:\d+$/, "")} is outside the allowed endpoints`, {
+      hint:
+        "credproc only reaches AWS endpoints, instance metadata and loopback (see the README's allow list)",
+      cause: e,
+    });
+  }
+  const attempts = err.$metadata?.attempts;
+  const tries = attempts !== undefined && attempts > 1 ? ` (after ${attempts} attempts)` : "";
+  if (err.name === "AbortError" || err.name === "TimeoutError") {
+    const n = attempts !== undefined && attempts > 1 ? `; ${attempts} attempts` : "";
+    return new NetworkError(what, `no answer within ${config.timeoutMs / 1000} s (--timeout${n})`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  const status = err.$metadata?.httpStatusCode;
+  const message = oneLine(
+    (err.message ?? "").replace(/Deserialization error: to see the raw response.*$/s, ""),
+  );
+  if (status !== undefined && err.name && err.name !== "Error" && /^[A-Za-z][A-Za-z0-9.]*$/.test(err.name)) {
+    if (isStsErrorBody(err) && err.name !== "TypeError") {
+      // The wire code (`Code`) is what STS sent; the SDK's `name` may carry a modeled "Exception" suffix.
+      const code = typeof (e as { Code?: unknown }).Code === "string"
+        ? (e as { Code: string }).Code
+        : err.name;
+      return new StsError(what, code, `${oneLine(err.message ?? "no message")}${tries}`, {
+        hint: STS_HINTS[code] ?? STS_HINTS[err.name] ?? (BUSY_CODES.has(code) ? BUSY_HINT : undefined),
+        cause: e,
+      });
+    }
+  }
+  if (status !== undefined) {
+    const contentType = (err.$response?.headers?.["content-type"] ?? "").toLowerCase();
+    if (contentType.includes("html") || /<html|<!doctype html/i.test(message)) {
+      return new NetworkError(
+        what,
+        `the endpoint answered HTTP ${status} with an HTML page, not an STS response${tries}`,
+        { hint: PROXY_PAGE_HINT, cause: e },
+      );
+    }
+    if (
+      /error reading a body|body from connection|connection closed|unexpected end of file|IncompleteMessage/i
+        .test(message)
+    ) {
+      return new NetworkError(
+        what,
+        `the connection closed before the answer was complete (HTTP ${status})${tries}`,
+        { hint: CONNECTION_HINT, cause: e },
+      );
+    }
+    const xml = /XML parse error: ([^.]{1,80})/.exec(message)?.[1];
+    if (xml !== undefined) {
+      // The parser names tags, never their text: safe to show, and it tells truncated from garbage.
+      return new NetworkError(
+        what,
+        `the endpoint answered HTTP ${status} with XML that cannot be read (${xml})${tries}`,
+        { hint: CONNECTION_HINT, cause: e },
+      );
+    }
+    return new NetworkError(
+      what,
+      `the endpoint answered HTTP ${status} with something that is not an STS response${tries}`,
+      { hint: CONNECTION_HINT, cause: e },
+    );
+  }
+  return connectionError(e, what);
+}
+
+/** A failure before any HTTP answer: refused, reset, DNS, TLS — said plainly, naming the host. */
+function connectionError(e: unknown, what: string): NetworkError {
+  const text = describe(e);
+  const target = /for url \((\w+):\/\/([^/)\s]+)/.exec(text);
+  const host = target?.[2] ?? "the endpoint";
+  if (/certificate|UnknownIssuer|CertNotValid|NotValidForName|tls handshake|SSL/i.test(text)) {
+    const reason = /invalid peer certificate: (\w+)/.exec(text)?.[1] ??
+      /certificate[^:]*: ([^:]+)$/.exec(text)?.[1];
+    return new NetworkError(
+      what,
+      `TLS: the certificate of ${host} is not trusted${reason ? ` (${oneLine(reason)})` : ""}`,
+      { hint: TLS_HINT, cause: e },
+    );
+  }
+  if (/Connection refused/i.test(text)) {
+    return new NetworkError(what, `cannot connect to ${host}: connection refused`, {
+      hint:
+        "nothing listens there, or the proxy in HTTPS_PROXY/HTTP_PROXY is down: check --endpoint-url and the proxy settings",
+      cause: e,
+    });
+  }
+  if (/dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(text)) {
+    return new NetworkError(what, `cannot resolve ${host.replace(/:\d+$/, "")}`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  if (/tunnel|proxy/i.test(text)) {
+    return new NetworkError(what, `the proxy refused to connect to ${host}: ${oneLine(text)}`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  if (/reset|broken pipe|connection closed|aborted/i.test(text)) {
+    return new NetworkError(what, `the connection to ${host} was closed before an answer came`, {
+      hint: CONNECTION_HINT,
+      cause: e,
+    });
+  }
+  return new NetworkError(what, `cannot reach ${host}: ${oneLine(text)}`, {
+    hint: CONNECTION_HINT,
+    cause: e,
+  });
+}
+
+/** The SDK names unparseable error bodies `Unknown`/`UnknownError`, and keeps the parsed body on `$response`. */
+function isStsErrorBody(err: { name?: string; message?: string }): boolean {
+  return err.name !== "Unknown" && err.name !== "UnknownError" && err.message !== "UnknownError";
+}
+
+function findNotCapable(e: unknown): Error | undefined {
+  for (let cur = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (cur instanceof Deno.errors.NotCapable || cur instanceof Deno.errors.PermissionDenied) {
+      return cur as Error;
+    }
+    if (cur instanceof Error && /Requires net access/.test(cur.message)) return cur;
+  }
+  return undefined;
+}
+
+/** A one-line description of an error and its causes, for `--verbose` and network failures. */
+export function describe(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur = e, depth = 0; cur && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const m = cur instanceof Error ? cur.message : String(cur);
+    if (m && !parts.includes(m)) parts.push(m);
+  }
+  return oneLine(parts.join(": ")) || "unknown error";
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * The STS URL the SDK would use for a region and endpoint settings. Sends nothing: it runs the SDK's
+ * endpoint rules only, so tests can check real regions without contacting them.
+ */
+export async function resolveStsEndpoint(
+  config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
+): Promise<string> {
+  const { STSClient } = await import("@aws-sdk/client-sts");
+  const client = new STSClient({
+    region: config.region,
+    credentials: { accessKeyId: "", secretAccessKey: "" },
+  });
+  try {
+    const endpoint = client.config.endpointProvider({
+      Region: config.region,
+      UseFIPS: config.useFips,
+      UseDualStack: config.useDualstack,
+      UseGlobalEndpoint: config.useGlobalEndpoint,
+    });
+    return endpoint.url.href;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,482 @@
+/**
+ * End to end for the credential cache and its cross-process lock: the real program as subprocesses (under the
+ * shipping permission set, or the compiled binary named by CREDPROC_BIN) against the STS stand-in on
+ * loopback, which counts the requests it receives.
+ */
+import assert from "node:assert/strict";
+import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { entryFor } from "../../lib/cache/store.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import {
+  CREDPROC_BIN,
+  credprocCommand,
+  PROCESS_DOC,
+  type Result,
+  ROLE,
+  ROOT,
+  runCredproc,
+  runProcess,
+  type TempHome,
+  tempHome,
+  until,
+} from "../support/helpers.ts";
+
+const IS_ROOT = Deno.uid() === 0;
+
+function args(standin: Standin, extra: string[] = []): string[] {
+  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
+}
+
+function env(home: TempHome, standin: Standin, extra: Record<string, string> = {}): Record<string, string> {
+  return home.env({
+    AWS_ACCESS_KEY_ID: standin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
+    ...extra,
+  });
+}
+
+function ok(r: Result): { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } {
+  assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
+  assert.match(r.stdout, PROCESS_DOC);
+  return JSON.parse(r.stdout);
+}
+
+/** The one cache entry in `dir` (asserts there is exactly one). */
+async function entryPath(dir: string): Promise<string> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (/^[0-9a-f]{64}\.json$/.test(e.name)) names.push(e.name);
+  assert.equal(names.length, 1, `expected one cache entry, found ${names.join(", ")}`);
+  return `${dir}/${names[0]}`;
+}
+
+Deno.test("cache: the second call is a hit; files are private; --verbose names the path, never the secrets", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const first = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+  const a = ok(first);
+  assert.equal(standin.count("AssumeRole"), 1);
+  const file = await entryPath(home.cacheDir);
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(home.cacheDir)).mode! & 0o777, 0o700);
+  assert.match(first.stderr, /cache: miss .*\.json \(no entry\)/);
+  assert.match(first.stderr, /cache: stored /);
+
+  const second = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(standin.count("AssumeRole"), 1, "the second call must not reach STS");
+  assert.ok(second.stderr.includes(`cache: hit ${file}`), second.stderr);
+  for (const text of [first.stderr, second.stderr]) {
+    assert.ok(!text.includes(a.SecretAccessKey) && !text.includes(a.SessionToken), text);
+    assert.ok(!text.includes(standin.secretAccessKey), text);
+  }
+  // A hit loads no SDK: nothing logged an STS call.
+  assert.ok(!/AssumeRole|source credentials/.test(second.stderr), second.stderr);
+
+  // Another format of the same credentials is a hit too; another role is a miss.
+  const envFormat = await runCredproc(args(standin, ["--format", "env"]), env(home, standin));
+  assert.equal(envFormat.code, 0);
+  assert.ok(envFormat.stdout.includes(`AWS_ACCESS_KEY_ID=${a.AccessKeyId}`));
+  assert.equal(standin.count("AssumeRole"), 1);
+  const other = await runCredproc(
+    [
+      "--role-arn",
+      "arn:aws:iam::123456789012:role/other",
+      "--endpoint-url",
+      standin.url,
+      "--region",
+      "us-east-1",
+    ],
+    env(home, standin),
+  );
+  assert.notEqual(ok(other).AccessKeyId, a.AccessKeyId);
+  assert.equal(standin.count("AssumeRole"), 2);
+});
+
+Deno.test("cache: --no-cache bypasses read and write; --refresh calls STS and rewrites the entry", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
+  ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
+  assert.equal(standin.count("AssumeRole"), 2);
+  await assert.rejects(Deno.lstat(home.cacheDir), Deno.errors.NotFound);
+
+  const cached = ok(await runCredproc(args(standin), env(home, standin)));
+  assert.equal(standin.count("AssumeRole"), 3);
+  const refreshed = ok(await runCredproc(args(standin, ["--refresh"]), env(home, standin)));
+  assert.equal(standin.count("AssumeRole"), 4);
+  assert.notEqual(refreshed.AccessKeyId, cached.AccessKeyId);
+  const after = ok(await runCredproc(args(standin), env(home, standin)));
+  assert.equal(after.AccessKeyId, refreshed.AccessKeyId);
+  assert.equal(standin.count("AssumeRole"), 4);
+  // --no-cache does not read the entry either.
+  const bypass = ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
+  assert.notEqual(bypass.AccessKeyId, refreshed.AccessKeyId);
+});
+
+Deno.test("cache: tampered entries are ignored and replaced", async (t) => {
+  const tampers: [string, (file: string, home: TempHome) => Promise<void>, RegExp][] = [
+    ["mode 0644", (f) => Deno.chmod(f, 0o644), /mode is 0644, not 0600/],
+    ["symlink", async (f, home) => {
+      const target = `${home.dir}/elsewhere.json`;
+      await Deno.copyFile(f, target);
+      await Deno.chmod(target, 0o600);
+      await Deno.remove(f);
+      await Deno.symlink(target, f);
+    }, /symbolic link/],
+    ["garbage", (f) => Deno.writeTextFile(f, "\u0000garbage{"), /not valid JSON/],
+    ["wrong shape", (f) => Deno.writeTextFile(f, '{"credproc":1,"key":"x"}'), /no valid key/],
+    ["expired", async (f) => {
+      const doc = JSON.parse(await Deno.readTextFile(f));
+      const now = Date.now();
+      await writeEntry(
+        f,
+        entryFor(doc.key, {
+          accessKeyId: doc.credentials.AccessKeyId,
+          secretAccessKey: doc.credentials.SecretAccessKey,
+          sessionToken: doc.credentials.SessionToken,
+          expiration: new Date(now - 60_000),
+        }, now - 3600_000),
+      );
+    }, /expired/],
+    ["inside the refresh margin", async (f) => {
+      const doc = JSON.parse(await Deno.readTextFile(f));
+      // An hour-long session with 10 minutes left (issued 50 minutes ago).
+      doc.issuedAt = new Date(Date.now() - 50 * 60_000).toISOString();
+      doc.credentials.Expiration = new Date(Date.now() + 10 * 60_000).toISOString();
+      await writeEntry(f, doc);
+    }, /within the refresh margin of 900 s/],
+  ];
+  if (IS_ROOT) tampers.push(["another owner", (f) => Deno.chown(f, 4242, 4242), /owned by uid 4242/]);
+
+  await using standin = await startStandin();
+  for (const [name, tamper, reason] of tampers) {
+    await t.step(name, async () => {
+      await using home = await tempHome();
+      standin.reset();
+      const first = ok(await runCredproc(args(standin), env(home, standin)));
+      const file = await entryPath(home.cacheDir);
+      await tamper(file, home);
+      const r = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+      const second = ok(r);
+      assert.equal(standin.count("AssumeRole"), 2, "the tampered entry must not be used");
+      assert.notEqual(second.AccessKeyId, first.AccessKeyId);
+      assert.match(r.stderr, reason);
+      assert.match(r.stderr, /it will be replaced/);
+      const st = await Deno.lstat(file);
+      assert.ok(
+        st.isFile && (st.mode! & 0o777) === 0o600 && st.uid === Deno.uid(),
+        "replaced by a good file",
+      );
+      assert.equal(ok(await runCredproc(args(standin), env(home, standin))).AccessKeyId, second.AccessKeyId);
+      assert.equal(standin.count("AssumeRole"), 2, "the replacement is used");
+    });
+  }
+});
+
+Deno.test("cache: a cache dir that cannot be created still prints credentials, with one warning", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  await Deno.writeTextFile(`${home.dir}/not-a-dir`, "");
+  const r = await runCredproc(
+    args(standin),
+    env(home, standin, { CREDPROC_CACHE_DIR: `${home.dir}/not-a-dir/cache` }),
+  );
+  ok(r);
+  assert.equal(r.lines.length, 1, r.stderr);
+  assert.match(r.lines[0], /^credproc: warning: cache disabled: cannot use .*not-a-dir\/cache: /);
+  // --cache-dir wins over the environment, and the same holds for it.
+  const flag = await runCredproc(
+    args(standin, ["--cache-dir", `${home.dir}/not-a-dir/x`]),
+    env(home, standin),
+  );
+  ok(flag);
+  assert.match(flag.stderr, /not-a-dir\/x/);
+});
+
+Deno.test("cache: a read-only cache dir still prints credentials", { ignore: IS_ROOT }, async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  await Deno.mkdir(home.cacheDir, { mode: 0o500 });
+  const r = await runCredproc(args(standin), env(home, standin));
+  ok(r);
+  assert.equal(r.lines.length, 1, r.stderr);
+  assert.match(r.lines[0], /warning: cache/);
+  await Deno.chmod(home.cacheDir, 0o700);
+});
+
+Deno.test("cache: the platform cache dir is used when CREDPROC_CACHE_DIR is unset", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const e = env(home, standin);
+  delete e.CREDPROC_CACHE_DIR;
+  ok(await runCredproc(args(standin), { ...e, XDG_CACHE_HOME: `${home.dir}/xdg` }));
+  await entryPath(`${home.dir}/xdg/credproc`);
+  ok(await runCredproc(args(standin), e));
+  await entryPath(`${home.dir}/.cache/credproc`);
+  assert.equal(standin.count("AssumeRole"), 2);
+});
+
+Deno.test("cache clear removes the entries; the next call is a miss", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  ok(await runCredproc(args(standin), env(home, standin)));
+  await Deno.writeTextFile(`${home.cacheDir}/keep-me.txt`, "not ours");
+  const r = await runCredproc(["cache", "clear"], env(home, standin));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `credproc: removed 1 cache entry from ${home.cacheDir}\n`);
+  const left = [];
+  for await (const e of Deno.readDir(home.cacheDir)) left.push(e.name);
+  assert.deepEqual(left, ["keep-me.txt"]);
+  ok(await runCredproc(args(standin), env(home, standin)));
+  assert.equal(standin.count("AssumeRole"), 2);
+});
+
+/** A credproc subprocess we can watch and kill. */
+function spawnCredproc(argv: string[], environment: Record<string, string>) {
+  const [cmd, ...pre] = credprocCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...pre, ...argv],
+    env: environment,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let stderr = "";
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  const stdout = new Response(child.stdout).text();
+  return {
+    child,
+    stderr: () => stderr,
+    async result(): Promise<Result> {
+      const [status, out] = await Promise.all([child.status, stdout, stderrDone]);
+      return { code: status.code, stdout: out, stderr, lines: stderr.split("\n").filter(Boolean), ms: 0 };
+    },
+  };
+}
+
+Deno.test("stampede: 20 processes on a cold cache make exactly one STS request and print the same", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  // Hold the first request long enough that every process is started and waiting before it is answered.
+  standin.pushFault({ kind: "delay", ms: 1500 });
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => runCredproc(args(standin, ["--verbose"]), env(home, standin))),
+  );
+  const elapsed = performance.now() - started;
+  const docs = results.map(ok);
+  assert.equal(standin.count("AssumeRole"), 1, `${standin.count("AssumeRole")} STS requests`);
+  assert.equal(standin.requests.length, 1);
+  for (const r of results) assert.equal(r.stdout, results[0].stdout);
+  assert.equal(new Set(docs.map((d) => d.AccessKeyId)).size, 1);
+  const waited = results.filter((r) => /cache: waiting for lock/.test(r.stderr)).length;
+  console.log(
+    `stampede: 20 processes, ${standin.count("AssumeRole")} STS request, ${waited} waited for the lock, ${
+      Math.round(elapsed)
+    } ms in all`,
+  );
+  assert.ok(waited >= 1, "at least one process waited for the lock");
+});
+
+Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  standin.pushFault({ kind: "hang" });
+  const holder = spawnCredproc(args(standin, ["--verbose"]), env(home, standin));
+  await until("the holder's STS request", () => standin.count("AssumeRole") === 1);
+  assert.match(holder.stderr(), /cache: lock .* acquired/);
+  const waiter = spawnCredproc(args(standin, ["--verbose"]), env(home, standin));
+  await until(
+    "the second process to wait for the lock",
+    () => /cache: waiting for lock/.test(waiter.stderr()),
+  );
+  const killedAt = performance.now();
+  holder.child.kill("SIGKILL");
+  const h = await holder.result();
+  assert.notEqual(h.code, 0);
+  const w = await waiter.result();
+  const afterKill = performance.now() - killedAt;
+  ok(w);
+  assert.equal(standin.count("AssumeRole"), 2, "the waiter made its own request once the holder died");
+  assert.match(w.stderr, /cache: lock .* acquired after \d+ ms/);
+  console.log(
+    `kill -9: the waiter got the lock and printed credentials ${Math.round(afterKill)} ms after the kill`,
+  );
+  assert.ok(afterKill < 10_000, `${afterKill} ms`);
+  await entryPath(home.cacheDir);
+});
+
+Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package", {
+  ignore: CREDPROC_BIN !== undefined,
+}, async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}lib/cli/cli.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { specifier: string; code?: { specifier?: string }; isDynamic?: boolean }[];
+    }[];
+    redirects: Record<string, string>;
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const stack = [...info.roots];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    const spec = info.redirects[s] ?? s;
+    if (seen.has(spec)) continue;
+    seen.add(spec);
+    for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
+      // Only code imports that run at start-up: dynamic imports and type-only imports do not.
+      if (d.isDynamic || !d.code?.specifier) continue;
+      stack.push(d.code.specifier);
+    }
+  }
+  const heavy = [...seen].filter((s) => !s.startsWith("file:") && !s.startsWith("node:"));
+  assert.deepEqual(heavy, [], `statically imported at start-up: ${heavy.join(", ")}`);
+  assert.ok(seen.size > 5 && seen.size < 40, `${seen.size} modules at start-up`);
+});
+
+Deno.test("fast path: a hit runs with no npm package available at all; a miss needs them", {
+  ignore: CREDPROC_BIN !== undefined,
+}, async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  ok(await runCredproc(args(standin), env(home, standin)));
+  // An empty Deno cache and a registry that refuses connections: any npm module load fails.
+  const emptyDenoDir = `${home.dir}/deno-dir`;
+  const noNpm = env(home, standin, { DENO_DIR: emptyDenoDir, NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" });
+  ok(await runCredproc(args(standin), noNpm));
+  assert.equal(standin.count("AssumeRole"), 1);
+  const miss = await runCredproc(args(standin, ["--no-cache"]), noNpm);
+  assert.notEqual(miss.code, 0, "the control: a miss must load the SDK and fail here");
+  assert.equal(standin.count("AssumeRole"), 1);
+});
+
+Deno.test("stampede with MFA: one GetSessionToken and one AssumeRole for 8 processes", async () => {
+  const serial = "arn:aws:iam::123456789012:mfa/alice";
+  await using standin = await startStandin({ mfa: { serial, code: "123456" } });
+  await using home = await tempHome();
+  standin.pushFault({ kind: "delay", ms: 1000 });
+  const e = env(home, standin, { CREDPROC_MFA_TOKEN_CODE: "123456" });
+  const results = await Promise.all(
+    Array.from(
+      { length: 8 },
+      () => runCredproc(args(standin, ["--serial-number", serial, "--mfa-session"]), e),
+    ),
+  );
+  results.forEach(ok);
+  assert.equal(standin.count("GetSessionToken"), 1);
+  assert.equal(standin.count("AssumeRole"), 1);
+  assert.equal(new Set(results.map((r) => r.stdout)).size, 1);
+});
+
+Deno.test("MFA session: cached on its own — another role needs no code; --refresh and --no-cache ask again", async () => {
+  const serial = "arn:aws:iam::123456789012:mfa/alice";
+  const other = "arn:aws:iam::123456789012:role/other";
+  await using standin = await startStandin({ mfa: { serial, code: "123456" } });
+  await using home = await tempHome();
+  const e = env(home, standin); // no CREDPROC_MFA_TOKEN_CODE, stdin is null: nobody to ask for a code
+  const ms = ["--serial-number", serial, "--mfa-session"];
+  const counts = () => [standin.count("GetSessionToken"), standin.count("AssumeRole")];
+
+  ok(await runCredproc(args(standin, [...ms, "--token-code", "123456"]), e));
+  assert.deepEqual(counts(), [1, 1]);
+
+  const second = await runCredproc(
+    ["--role-arn", other, "--endpoint-url", standin.url, "--region", "us-east-1", ...ms, "--verbose"],
+    e,
+  );
+  ok(second);
+  assert.deepEqual(counts(), [1, 2], "the second role used the cached session: no GetSessionToken, no code");
+  assert.match(second.stderr, /cache: MFA session entry\ncredproc: cache: hit .*\.json \(\d+ min left\)/);
+  const call = standin.requests.at(-1)!;
+  assert.equal(call.params.RoleArn, other);
+  assert.equal(standin.issued.get(call.accessKeyId!)?.action, "GetSessionToken");
+
+  for (const flag of ["--refresh", "--no-cache"]) {
+    const r = await runCredproc(args(standin, [...ms, flag]), e);
+    assert.equal(r.code, 1, `${flag}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, new RegExp(`^credproc: MFA code for ${serial}: no code given and no terminal`));
+    assert.deepEqual(counts(), [1, 2], `${flag} asks for a new session, so for a code, before any call`);
+  }
+  const names = [];
+  for await (const f of Deno.readDir(home.cacheDir)) if (/^[0-9a-f]{64}\.json$/.test(f.name)) names.push(f);
+  assert.equal(names.length, 3, "one session entry and one entry per role");
+});
+
+Deno.test("fast entry: a repeated call is answered before the full program is loaded", {
+  ignore: CREDPROC_BIN !== undefined,
+}, async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const fast = [
+    Deno.execPath(),
+    "run",
+    "-q",
+    "-P",
+    "--no-prompt",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}main.ts`,
+  ];
+  const audit = `${home.dir}/audit.jsonl`;
+  const past = new Date(Date.now() - 60_000);
+  await home.writeConfig("[default]\nregion = us-east-1\n");
+  await Deno.utime(home.configFile, past, past);
+  /** Runs main.ts; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE; the fast path never does). */
+  const runFast = async (extra: string[] = []) => {
+    await Deno.remove(audit).catch(() => {});
+    const r = await runProcess(
+      fast[0],
+      [...fast.slice(1), ...args(standin, extra)],
+      env(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
+    );
+    const log = await Deno.readTextFile(audit).catch(() => "");
+    return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
+  };
+  const first = await runFast();
+  ok(first.r);
+  assert.ok(first.full, "a cold call runs the full program");
+  const memos = [];
+  for await (const e of Deno.readDir(home.cacheDir)) if (e.name.endsWith(".inputs.json")) memos.push(e.name);
+  assert.equal(memos.length, 1);
+
+  const second = await runFast();
+  assert.equal(second.r.stdout, first.r.stdout);
+  assert.equal(second.r.stderr, "");
+  assert.ok(!second.full, "the second call is answered by the fast path");
+  assert.equal(standin.count("AssumeRole"), 1);
+
+  // Other argv: the full program runs (and hits the entry); the shared config changing does the same.
+  const other = await runFast(["--format", "env"]);
+  assert.ok(other.full);
+  assert.equal(standin.count("AssumeRole"), 1);
+  assert.ok(!(await runFast(["--format", "env"])).full, "remembered too now");
+  // The same settings with a comment: another file content, the same plan.
+  await home.writeConfig("# edited\n[default]\nregion = us-east-1\n");
+  await Deno.utime(home.configFile, past, past);
+  const changed = await runFast();
+  assert.ok(changed.full, "a changed config file sends the call down the full path");
+  assert.equal(changed.r.stdout, first.r.stdout, "…which still hits the same entry");
+  assert.ok(!(await runFast()).full);
+  assert.equal(standin.count("AssumeRole"), 1);
+
+  // --verbose always takes the full path (it has something to say), and is never remembered.
+  const verbose = await runFast(["--verbose"]);
+  assert.ok(verbose.full && /cache: hit/.test(verbose.r.stderr));
+  assert.ok((await runFast(["--verbose"])).full);
+  // A miss through the fast entry still locks, fetches and stores.
+  ok((await runFast(["--refresh"])).r);
+  assert.equal(standin.count("AssumeRole"), 2);
+});

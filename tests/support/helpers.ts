@@ -1,0 +1,250 @@
+/**
+ * Shared test harness: runs the real program as a subprocess (`deno run -P main.ts`, or the compiled binary
+ * named by CREDPROC_BIN), makes temp homes, and starts real peers on loopback.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The compiled binary under test, when the release workflow sets it. */
+export const CREDPROC_BIN = Deno.env.get("CREDPROC_BIN") || undefined;
+
+/**
+ * Deno's module cache. A clean child environment with a temp HOME would otherwise point `deno run` at an
+ * empty cache and make it download npm packages again.
+ */
+export const DENO_DIR = Deno.env.get("DENO_DIR") ||
+  (Deno.build.os === "darwin"
+    ? `${Deno.env.get("HOME")}/Library/Caches/deno`
+    : Deno.build.os === "windows"
+    ? `${Deno.env.get("LOCALAPPDATA")}\\deno`
+    : `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`);
+
+/** argv prefix that runs credproc under the shipping permission set. */
+export function credprocCommand(): string[] {
+  if (CREDPROC_BIN) return [CREDPROC_BIN];
+  return [
+    Deno.execPath(),
+    "run",
+    "-q",
+    "-P",
+    "--no-prompt",
+    "--cached-only",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}main.ts`,
+  ];
+}
+
+/** The line credproc prints to stdout/stderr and its exit code. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stderr split into lines, without empty ones. */
+  lines: string[];
+  ms: number;
+}
+
+/** A temporary HOME with an `.aws` directory; removed by `cleanup`. */
+export interface TempHome {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly credentialsFile: string;
+  readonly cacheDir: string;
+  writeConfig(text: string): Promise<void>;
+  writeCredentials(text: string): Promise<void>;
+  /** The base environment for a run: nothing from the test runner's own environment leaks in. */
+  env(extra?: Record<string, string>): Record<string, string>;
+  cleanup(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Creates a temp HOME. */
+export async function tempHome(): Promise<TempHome> {
+  const dir = await Deno.makeTempDir({ prefix: "credproc-test-" });
+  await Deno.mkdir(`${dir}/.aws`, { mode: 0o700 });
+  const configFile = `${dir}/.aws/config`;
+  const credentialsFile = `${dir}/.aws/credentials`;
+  const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  return {
+    dir,
+    configFile,
+    credentialsFile,
+    cacheDir: `${dir}/cache`,
+    writeConfig: (text) => Deno.writeTextFile(configFile, text),
+    writeCredentials: (text) => Deno.writeTextFile(credentialsFile, text),
+    env: (extra = {}) => ({
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: dir,
+      AWS_CONFIG_FILE: configFile,
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+      // Never let an SDK look for instance metadata: that address is not on loopback.
+      AWS_EC2_METADATA_DISABLED: "true",
+      CREDPROC_CACHE_DIR: `${dir}/cache`,
+      NO_COLOR: "1",
+      DENO_DIR,
+      // Deno's own update check would look up its download host: nothing here may leave loopback.
+      DENO_NO_UPDATE_CHECK: "1",
+      ...extra,
+    }),
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
+  };
+}
+
+/** Runs credproc with `args` and exactly `env` (no inherited variables), stdin closed. */
+export async function runCredproc(
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; signal?: AbortSignal } = {},
+): Promise<Result> {
+  const [cmd, ...pre] = credprocCommand();
+  return await runProcess(cmd, [...pre, ...args], env, opts);
+}
+
+/** Runs any program with an argv array, a clean environment and stdin closed. */
+export async function runProcess(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; signal?: AbortSignal; stdin?: string } = {},
+): Promise<Result> {
+  const started = performance.now();
+  const child = new Deno.Command(cmd, {
+    args,
+    env,
+    clearEnv: true,
+    cwd: opts.cwd,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: opts.signal,
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  return {
+    code: out.code,
+    stdout,
+    stderr,
+    lines: stderr.split("\n").filter((l) => l !== ""),
+    ms: performance.now() - started,
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Waits until something accepts connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** A running moto_server (an STS implementation nobody here wrote). */
+export interface Moto {
+  readonly url: string;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts `moto_server` on a free loopback port. */
+export async function startMoto(): Promise<Moto> {
+  const port = freePort();
+  const child = new Deno.Command("moto_server", {
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: { AWS_EC2_METADATA_DISABLED: "true" },
+  }).spawn();
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
+  }
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await child.status;
+  };
+  return { url: `http://127.0.0.1:${port}/`, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Keys for moto (it accepts any) and credproc's source in tests. */
+export const MOTO_KEYS = {
+  AWS_ACCESS_KEY_ID: "AKIAMOTOEXAMPLE00001",
+  AWS_SECRET_ACCESS_KEY: "moto-secret-example",
+};
+
+/** A role ARN used across tests. */
+export const ROLE = "arn:aws:iam::123456789012:role/deploy";
+
+/** The credential_process document's shape, as a regular expression over the whole of stdout. */
+export const PROCESS_DOC =
+  /^\{\n {2}"AccessKeyId": "[A-Z0-9]{16,}",\n {2}"SecretAccessKey": "[^"]+",\n {2}"SessionToken": "[^"]+",\n {2}"Expiration": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",\n {2}"Version": 1\n\}\n$/;
+
+/**
+ * Quotes one argument for `credential_process`. botocore splits the value with `shlex.split` (POSIX rules) and
+ * runs it without a shell; the JS SDK hands the whole value to `/bin/sh -c`. POSIX single quotes mean the same
+ * to both; a single quote inside is written `'\''`.
+ */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/** The path of an executable named `name` on PATH, or undefined (tests that need a tool skip without it). */
+export function which(name: string): string | undefined {
+  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    if (!d) continue;
+    try {
+      const st = Deno.statSync(`${d}/${name}`);
+      if (st.isFile && (st.mode ?? 0o111) & 0o111) return `${d}/${name}`;
+    } catch { /* not there */ }
+  }
+  return undefined;
+}
+
+/** Polls `ok` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  ok: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Asserts a successful run: exit 0, nothing on stderr, and a credential_process document on stdout. */
+export function assertDoc(r: Result): void {
+  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, PROCESS_DOC);
+}
