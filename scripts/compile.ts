@@ -85,6 +85,9 @@ export function compileArgs(
     "-P",
     "--no-prompt",
     "--frozen",
+    // Modules come from the cache `deno task setup` filled (main() runs it first): the build never resolves a
+    // package against the registry on its own, so a fresh cache is one clear step, not a silent download.
+    "--cached-only",
     // Only the npm packages the program's module graph reaches (package granularity): without it, test-only
     // packages from deno.json's imports (fast-check, pure-rand: 1.5 MB) ship inside the binary.
     "--exclude-unused-npm",
@@ -238,6 +241,11 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   if (denort) console.log(`compile: base binary for ${targets[0]} from DENORT_BIN=${denort}`);
+  const setup = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "--config", `${ROOT}deno.json`, "setup"],
+    stdin: "null",
+  }).spawn().status;
+  if (!setup.success) fail("compile: caching the program's modules failed (deno task setup, above)");
 
   const tuning = [...RELEASE_TUNING];
   if (values.bundle) tuning.push("--bundle");

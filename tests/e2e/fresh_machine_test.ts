@@ -85,6 +85,23 @@ Deno.test("install from source: the launcher runs under the AWS CLI v2's credent
   }
 });
 
+Deno.test("deno task demo: the README's first command prints a document and the AWS CLI signs with it", async () => {
+  const r = await runProcess(Deno.execPath(), ["task", "-q", "demo"], {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/nonexistent",
+    DENO_DIR,
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+  }, { cwd: ROOT });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  const lines = r.stdout.split("\n");
+  assert.match(lines[0], /^STS stand-in listening on http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.match(r.stdout, /\n\{\n {2}"AccessKeyId": "ASIA[A-Z0-9]{16}",\n/);
+  assert.match(r.stdout, /"Arn": "arn:aws:sts::123456789012:assumed-role\/demo\/demo"/);
+  assert.equal(lines.at(-2), "The stand-in saw 2 request(s), every signature verified: true");
+});
+
 Deno.test("deno task credproc -- --version: the leading -- is not an argument", async () => {
   const r = await runProcess(Deno.execPath(), ["task", "-q", "credproc", "--", "--version"], {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

@@ -90,8 +90,8 @@ Deno.test({
       const meta = readEmbeddedMetadata(binary);
       assertShippedSandbox(meta.permissions);
       assert.deepEqual(permissionProblems(meta, DEFAULT_SET), []);
-      // Deno's own default import hosts are there, and every one of them is denied.
-      assert.ok((meta.permissions.allow_import as string[]).length > 0);
+      // Built with --cached-only: not even Deno's default import hosts are allowed, and all imports are denied.
+      assert.deepEqual(meta.permissions.allow_import, []);
       assert.deepEqual(meta.permissions.deny_import, []);
       assert.deepEqual(meta.argv, []);
       assert.equal(meta.entrypoint_key, ENTRYPOINT);
