@@ -1,6 +1,6 @@
 /**
  * The network allow list, as data. `deno.json`'s `permissions.default.net` is the enforcing copy; a test keeps
- * this list, that one and the README's table identical. Checking a host here lets credproc refuse an
+ * this list, that one and the table in docs/sandbox.md identical. Checking a host here lets credproc refuse an
  * `--endpoint-url` outside the list with a clear message before the sandbox would refuse the connection.
  */
 

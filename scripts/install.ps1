@@ -17,7 +17,7 @@
   On any failure it exits 1 and leaves nothing behind; an existing credproc.exe is replaced only by a
   verified one that runs. Works in Windows PowerShell 5.1 and PowerShell 7.
 
-  Not tested automatically: the project's CI machines have no PowerShell (see docs/RELEASE_README_SECTIONS.md).
+  Not tested automatically: the project's CI machines have no PowerShell (see docs/release.md).
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File install.ps1 -Version 0.1.0

@@ -12,7 +12,7 @@
  *   must be byte-for-byte the same after the run (nothing created, changed or removed).
  *
  * Then direct escape attempts, each refused with a clear message, and a drift test between deno.json's
- * permission set, lib/sandbox.ts and the README's "## Sandbox" table.
+ * permission set, lib/sandbox.ts and the "## Permissions" table of docs/sandbox.md.
  */
 import assert from "node:assert/strict";
 import { isAllowedHost, NET_ALLOW_LIST } from "../../lib/sandbox.ts";
@@ -271,11 +271,11 @@ for (const a of ATTEMPTS) {
 
 // ── the documented permission set cannot drift ─────────────────────────────────────────────────────────
 
-/** The README's "## Sandbox" section: `| permission | granted | why |` rows, backticked entries per permission. */
-async function readmeSandbox(): Promise<Map<string, string[]>> {
-  const text = await Deno.readTextFile(`${ROOT}README.md`);
-  const start = text.indexOf("\n## Sandbox\n");
-  assert.ok(start >= 0, 'README.md has a "## Sandbox" section');
+/** docs/sandbox.md's "## Permissions" section: `| permission | granted | why |` rows, backticked entries per permission. */
+async function documentedPermissions(): Promise<Map<string, string[]>> {
+  const text = await Deno.readTextFile(`${ROOT}docs/sandbox.md`);
+  const start = text.indexOf("\n## Permissions\n");
+  assert.ok(start >= 0, 'docs/sandbox.md has a "## Permissions" section');
   const next = text.indexOf("\n## ", start + 1);
   const section = text.slice(start, next < 0 ? undefined : next);
   const out = new Map<string, string[]>();
@@ -292,23 +292,23 @@ async function readmeSandbox(): Promise<Map<string, string[]>> {
   return out;
 }
 
-Deno.test("the permission set in deno.json, lib/sandbox.ts and the README's Sandbox table agree", async () => {
-  const readme = await readmeSandbox();
+Deno.test("the permission set in deno.json, lib/sandbox.ts and docs/sandbox.md's Permissions table agree", async () => {
+  const documented = await documentedPermissions();
   assert.deepEqual(perms.net, [...NET_ALLOW_LIST], "deno.json net = lib/sandbox.ts NET_ALLOW_LIST");
-  assert.deepEqual(readme.get("net"), perms.net, "README net rows = deno.json net, in order");
+  assert.deepEqual(documented.get("net"), perms.net, "docs net rows = deno.json net, in order");
   assert.deepEqual(
-    [...(readme.get("env") ?? [])].sort(),
+    [...(documented.get("env") ?? [])].sort(),
     [...perms.env].sort(),
-    "README env rows = deno.json env",
+    "docs env rows = deno.json env",
   );
   assert.deepEqual(
-    [...(readme.get("sys") ?? [])].sort(),
+    [...(documented.get("sys") ?? [])].sort(),
     [...perms.sys].sort(),
-    "README sys rows = deno.json sys",
+    "docs sys rows = deno.json sys",
   );
   assert.equal(perms.run, false);
   assert.equal(perms.ffi, false);
-  assert.deepEqual(readme.get("run"), ["nothing"], "README: run, ffi, import → nothing");
-  assert.deepEqual(readme.get("ffi"), ["nothing"]);
-  assert.deepEqual(readme.get("import"), ["nothing"]);
+  assert.deepEqual(documented.get("run"), ["nothing"], "docs: run, ffi, import → nothing");
+  assert.deepEqual(documented.get("ffi"), ["nothing"]);
+  assert.deepEqual(documented.get("import"), ["nothing"]);
 });
