@@ -63,7 +63,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
       uid: io.uid,
     });
     if (!("verdict" in entry) || !entry.verdict.ok) return undefined;
-    return render(entry.verdict.credentials, memo.format as Format);
+    return render(entry.verdict.credentials, memo.format as Format, memo.accountId === true);
   } catch {
     return undefined;
   }

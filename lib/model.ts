@@ -48,6 +48,10 @@ export interface AssumeOptions {
   readonly endpointUrl?: string;
   readonly format: Format;
   readonly verbose: boolean;
+  /** `--include-account-id`: add the role's account id to the output (`AccountId`, `AWS_ACCOUNT_ID`). */
+  readonly includeAccountId?: boolean;
+  /** `--log-file`: also append the `--verbose` lines to this file. */
+  readonly logFile?: string;
   /** The longest one STS call may take, retries included. */
   readonly timeoutSeconds: number;
   readonly profile?: string;
@@ -88,6 +92,8 @@ export const INPUT_ENV_NAMES = [
   "AWS_ROLE_SESSION_NAME",
   "AWS_WEB_IDENTITY_TOKEN_FILE",
   "CREDPROC_CACHE_DIR",
+  // Not a plan input, but a call that logs must not be answered by the fast path (which logs nothing).
+  "CREDPROC_LOG_FILE",
   "XDG_CACHE_HOME",
   "LOCALAPPDATA",
   "HOME",
@@ -173,6 +179,8 @@ export interface Plan {
   readonly hops: readonly HopPlan[];
   readonly endpoint: EndpointPlan;
   readonly format: Format;
+  /** Whether the output carries the account id (`--include-account-id`); part of the cache key when set. */
+  readonly includeAccountId?: boolean;
   /** The profile whose settings were used (`--profile`, else `AWS_PROFILE` or `[default]`), if any. */
   readonly profile?: string;
   /**
@@ -199,6 +207,8 @@ export interface Credentials {
   readonly sessionToken?: string;
   /** When the credentials stop working; absent for long-term keys. */
   readonly expiration?: Date;
+  /** The 12-digit account of the assumed role, when STS named it (printed only with `--include-account-id`). */
+  readonly accountId?: string;
 }
 
 /** A credential provider in the AWS SDK's style: call it to get credentials. */

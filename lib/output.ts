@@ -11,7 +11,7 @@ export function formatExpiration(expiration: Date): string {
 }
 
 /** The credential_process document, byte-identical to `jq ".Credentials + {Version: 1}"`. */
-export function processDocument(credentials: Credentials): string {
+export function processDocument(credentials: Credentials, includeAccountId = false): string {
   const doc: Record<string, string | number> = {
     AccessKeyId: credentials.accessKeyId,
     SecretAccessKey: credentials.secretAccessKey,
@@ -19,12 +19,18 @@ export function processDocument(credentials: Credentials): string {
   if (credentials.sessionToken !== undefined) doc.SessionToken = credentials.sessionToken;
   if (credentials.expiration !== undefined) doc.Expiration = formatExpiration(credentials.expiration);
   doc.Version = 1;
+  // Last, after Version: without the flag the document stays byte-identical to the jq pipeline's.
+  if (includeAccountId && credentials.accountId !== undefined) doc.AccountId = credentials.accountId;
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-/** Renders credentials in `format`; the shell formats match `aws configure export-credentials --format`. */
-export function render(credentials: Credentials, format: Format): string {
-  if (format === "process") return processDocument(credentials);
+/**
+ * Renders credentials in `format`; the shell formats match `aws configure export-credentials --format`.
+ * With `includeAccountId`, the account id is the last key (`AccountId`) or line (`AWS_ACCOUNT_ID`, the
+ * variable botocore ≥ 1.37 and the other SDKs read).
+ */
+export function render(credentials: Credentials, format: Format, includeAccountId = false): string {
+  if (format === "process") return processDocument(credentials, includeAccountId);
   const vars: [string, string][] = [
     ["AWS_ACCESS_KEY_ID", credentials.accessKeyId],
     ["AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey],
@@ -36,6 +42,9 @@ export function render(credentials: Credentials, format: Format): string {
       "AWS_CREDENTIAL_EXPIRATION",
       formatExpiration(credentials.expiration).replace(/Z$/, "+00:00"),
     ]);
+  }
+  if (includeAccountId && credentials.accountId !== undefined) {
+    vars.push(["AWS_ACCOUNT_ID", credentials.accountId]);
   }
   const line = LINE[format];
   return vars.map(([name, value]) => `${line(name, value)}\n`).join("");

@@ -46,6 +46,9 @@ export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): 
       : undefined,
     hops: plan.hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
     endpoint: endpointMaterial(plan),
+    // Only when asked for: keys of calls without the flag stay as they were, and an entry stored without an
+    // account id is never served to a call that must print one.
+    accountId: plan.includeAccountId ? true : undefined,
   };
   return canonicalJson(doc);
 }

@@ -33,7 +33,29 @@ export interface CacheEntry {
     readonly SecretAccessKey: string;
     readonly SessionToken?: string;
     readonly Expiration: string;
+    /** The assumed role's account (entries written with `--include-account-id`). */
+    readonly AccountId?: string;
   };
+  /** What the entry is for, for `credproc cache list` (no secret; absent in entries of older versions). */
+  readonly meta?: EntryMeta;
+}
+
+/** The non-secret description `credproc cache list` shows; see lib/cache/list.ts. */
+export interface EntryMeta {
+  /** `role` (a role chain's final credentials) or `mfa-session` (a `--mfa-session` GetSessionToken). */
+  readonly kind: "role" | "mfa-session";
+  /** The role ARNs in order (empty for an MFA session). */
+  readonly roles: readonly string[];
+  readonly sessionName?: string;
+  readonly profile?: string;
+  /** The source's kind (`default-chain`, `static`, `sso`, …). */
+  readonly source: string;
+  readonly region: string;
+  readonly endpointUrl?: string;
+  /** The MFA device (the session's, or the first hop's). */
+  readonly mfaSerial?: string;
+  /** The refresh margin the writer used, in seconds. */
+  readonly marginSeconds: number;
 }
 
 /** What a cache file's `lstat`/`fstat` must show; a subset of `Deno.FileInfo` so tests can fake it. */
@@ -118,6 +140,7 @@ export function judgeEntry(
       secretAccessKey: c.SecretAccessKey,
       sessionToken: c.SessionToken,
       expiration: new Date(expiration),
+      ...(c.AccountId === undefined ? {} : { accountId: c.AccountId }),
     },
   };
 }
@@ -145,6 +168,9 @@ export function parseEntry(doc: unknown): CacheEntry | string {
   if (typeof c.Expiration !== "string" || !ISO_TIME.test(c.Expiration) || isNaN(Date.parse(c.Expiration))) {
     return "its Expiration is not valid";
   }
+  if (c.AccountId !== undefined && (typeof c.AccountId !== "string" || !/^\d{12}$/.test(c.AccountId))) {
+    return "its AccountId is not valid";
+  }
   if (Date.parse(c.Expiration) < Date.parse(doc.issuedAt)) return "it expires before it was issued";
   return doc as unknown as CacheEntry;
 }
@@ -154,7 +180,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The document written for fresh credentials. */
-export function entryFor(key: string, credentials: Credentials, issuedAt: number): CacheEntry {
+export function entryFor(
+  key: string,
+  credentials: Credentials,
+  issuedAt: number,
+  meta?: EntryMeta,
+): CacheEntry {
   return {
     credproc: CACHE_FORMAT_VERSION,
     key,
@@ -164,7 +195,9 @@ export function entryFor(key: string, credentials: Credentials, issuedAt: number
       SecretAccessKey: credentials.secretAccessKey,
       ...(credentials.sessionToken === undefined ? {} : { SessionToken: credentials.sessionToken }),
       Expiration: credentials.expiration!.toISOString(),
+      ...(credentials.accountId === undefined ? {} : { AccountId: credentials.accountId }),
     },
+    ...(meta === undefined ? {} : { meta }),
   };
 }
 
@@ -249,6 +282,8 @@ export interface InputsMemo {
   readonly key: string;
   readonly format: string;
   readonly marginMs: number;
+  /** `--include-account-id` was given (absent otherwise). */
+  readonly accountId?: true;
   readonly files: readonly { readonly path: string; readonly sha256: string | null }[];
 }
 
@@ -269,6 +304,7 @@ export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
   if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
   if (typeof doc.format !== "string" || !MEMO_FORMATS.includes(doc.format)) return "it has no valid format";
   if (typeof doc.marginMs !== "number" || !(doc.marginMs >= 0)) return "it has no valid margin";
+  if (doc.accountId !== undefined && doc.accountId !== true) return "it has no valid accountId";
   const files = doc.files;
   if (
     !Array.isArray(files) || files.length > 64 ||

@@ -22,6 +22,7 @@ import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   ENTRY_FILE,
   entryFor,
+  type EntryMeta,
   errorText,
   fileHash,
   type InputsMemo,
@@ -63,6 +64,8 @@ export interface FileCacheOptions {
   readonly mode: CacheMode;
   /** This process's uid, or null where unknown (Windows); files owned by anyone else are ignored. */
   readonly uid: number | null;
+  /** What the entry is for, written beside the credentials for `credproc cache list` (no secret). */
+  readonly meta?: EntryMeta;
 }
 
 /**
@@ -70,7 +73,7 @@ export interface FileCacheOptions {
  * ours, and not writable by anyone else (who could remove or replace entries). An existing directory's mode
  * is never changed — `--cache-dir /tmp` must not chmod /tmp. Returns why not, or undefined.
  */
-async function prepareDir(dir: string, uid: number | null): Promise<string | undefined> {
+export async function prepareDir(dir: string, uid: number | null): Promise<string | undefined> {
   try {
     let st: Deno.FileInfo;
     try {
@@ -189,7 +192,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         return credentials;
       }
       try {
-        await writeEntry(path, entryFor(opts.key, credentials, issuedAt));
+        await writeEntry(path, entryFor(opts.key, credentials, issuedAt, opts.meta));
         log.debug(`cache: stored ${path} (expires ${credentials.expiration.toISOString()})`);
       } catch (e) {
         warnOnce(`cache not written: ${path}: ${errorText(e)}`);
@@ -316,7 +319,12 @@ export async function cachePlanProvider(
   await checkNamedCacheDir(options.cacheDir, o.env);
   const dir = resolveCacheDir(options.cacheDir, o.env, o.os ?? Deno.build.os);
   const base = baseOptions(o);
-  const cached = withFileCache(provider, { ...base, dir, key });
+  const cached = withFileCache(provider, {
+    ...base,
+    dir,
+    key,
+    meta: entryMeta(o.plan, "role", base.marginMs),
+  });
   const { inputs } = o;
   if (inputs === undefined || dir === undefined || options.cacheMode !== "use" || options.verbose) {
     return cached;
@@ -329,6 +337,7 @@ export async function cachePlanProvider(
       key,
       format: options.format,
       marginMs: base.marginMs,
+      ...(o.plan.includeAccountId ? { accountId: true as const } : {}),
       files: [
         ...inputs.files,
         ...o.plan.hops.flatMap((h) => h.policy?.kind === "file" ? [h.policy.path] : []),
@@ -352,7 +361,30 @@ export function mfaSessionCache(o: PlanCacheOptions): (session: CredentialProvid
     const key = await sha256Hex(material);
     const dir = resolveCacheDir(o.options.cacheDir, o.env, o.os ?? Deno.build.os);
     o.log.debug("cache: MFA session entry");
-    return await withFileCache(session, { ...baseOptions(o), dir, key })();
+    const base = baseOptions(o);
+    return await withFileCache(session, {
+      ...base,
+      dir,
+      key,
+      meta: entryMeta(o.plan, "mfa-session", base.marginMs),
+    })();
+  };
+}
+
+/** The non-secret description of what an entry is for (see `EntryMeta`). */
+export function entryMeta(plan: Plan, kind: EntryMeta["kind"], marginMs: number): EntryMeta {
+  const last = plan.hops.at(-1);
+  const serial = kind === "mfa-session" ? plan.mfaSession?.serialNumber : plan.hops[0]?.serialNumber;
+  return {
+    kind,
+    roles: kind === "role" ? plan.hops.map((h) => h.roleArn) : [],
+    ...(kind === "role" && last ? { sessionName: last.roleSessionName } : {}),
+    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
+    source: plan.source.kind,
+    region: plan.endpoint.region,
+    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
+    ...(serial === undefined ? {} : { mfaSerial: serial }),
+    marginSeconds: Math.round(marginMs / 1000),
   };
 }
 

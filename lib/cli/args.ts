@@ -14,13 +14,17 @@ import {
 } from "../model.ts";
 import { isAllowedHost } from "../sandbox.ts";
 import { REGION, validatePolicy } from "../validate.ts";
+import { closest, suggestOption } from "./suggest.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
   | { readonly kind: "assume"; readonly options: AssumeOptions }
-  | { readonly kind: "cacheClear"; readonly cacheDir?: string; readonly verbose: boolean };
+  | { readonly kind: "cacheClear"; readonly cacheDir?: string; readonly verbose: boolean }
+  | { readonly kind: "cacheList"; readonly cacheDir?: string; readonly json: boolean }
+  /** `credproc cache` alone: the cache commands' usage. */
+  | { readonly kind: "cacheUsage" };
 
 /** Defaults that the usage text quotes. */
 export const DEFAULT_TIMEOUT_SECONDS = 20;
@@ -66,6 +70,9 @@ const OPTIONS = {
   "no-cache": { type: "boolean", multiple: true },
   "refresh": { type: "boolean", multiple: true },
   "refresh-margin": { type: "string", multiple: true },
+  "include-account-id": { type: "boolean", multiple: true },
+  "log-file": { type: "string", multiple: true },
+  "json": { type: "boolean", multiple: true },
   "verbose": { type: "boolean", short: "v", multiple: true },
   "help": { type: "boolean", short: "h", multiple: true },
   "version": { type: "boolean", short: "V", multiple: true },
@@ -77,8 +84,78 @@ type Values = {
 
 const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key"]);
 
+/** The words that may come first without dashes. */
+const SUBCOMMANDS = ["cache", "help"];
+const CACHE_SUBCOMMANDS = ["clear", "list"];
+
+/**
+ * What a look over raw argv finds before the strict parse: `--help`/`--version` (which win over any other
+ * mistake on the line), and the first option credproc does not know. Values of string options are skipped,
+ * as the parser will take them; nothing after `--` is an option.
+ */
+function scan(argv: readonly string[]): { help: boolean; version: boolean; unknown?: string } {
+  const shorts = new Map<string, string>();
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    if ("short" in o) shorts.set(o.short, name);
+  }
+  let help = false;
+  let version = false;
+  let unknown: string | undefined;
+  let firstPositional = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") {
+      if (firstPositional && a === "help") help = true;
+      firstPositional = false;
+      continue;
+    }
+    if (a.startsWith("--")) {
+      const name = a.slice(2).replace(/=.*$/s, "");
+      const option = (OPTIONS as Record<string, { type: string }>)[name];
+      if (option === undefined) {
+        unknown ??= a.replace(/=.*$/s, "");
+        continue;
+      }
+      if (name === "help") help = true;
+      if (name === "version") version = true;
+      if (option.type === "string" && !a.includes("=")) i++;
+      continue;
+    }
+    // `-v`, `-hV`: every letter a known short flag; anything else (`-role-arn`) is one unknown option.
+    const letters = [...a.slice(1)];
+    if (!letters.every((c) => shorts.has(c))) {
+      unknown ??= a;
+      continue;
+    }
+    if (letters.some((c) => shorts.get(c) === "help")) help = true;
+    if (letters.some((c) => shorts.get(c) === "version")) version = true;
+  }
+  return { help, version, unknown };
+}
+
+/** The usage error for an option credproc does not know, with a suggestion when one is close. */
+function unknownOption(arg: string): UsageError {
+  const suggestion = suggestOption(arg, Object.keys(OPTIONS));
+  return new UsageError("bad arguments", `unknown option ${JSON.stringify(arg)}`, {
+    hint: suggestion ? `did you mean ${suggestion}?` : "run credproc --help for usage",
+  });
+}
+
+/** The usage error for a word credproc does not expect, with a suggestion when one is close. */
+function unexpectedWord(word: string, known: readonly string[], prefix: string): UsageError {
+  const suggestion = closest(word, known);
+  return new UsageError("bad arguments", `unexpected argument ${JSON.stringify(word)}`, {
+    hint: suggestion ? `did you mean credproc ${prefix}${suggestion}?` : "run credproc --help for usage",
+  });
+}
+
 /** Parses and validates argv (without the program name). Throws {@link UsageError}. */
 export function parseCommand(argv: readonly string[]): Command {
+  const scanned = scan(argv);
+  if (scanned.help) return { kind: "help" };
+  if (scanned.version) return { kind: "version" };
+  if (scanned.unknown !== undefined) throw unknownOption(scanned.unknown);
   let values: Values;
   let positionals: string[];
   try {
@@ -105,11 +182,14 @@ export function parseCommand(argv: readonly string[]): Command {
 
   const cacheDir = optional(one("cache-dir"), "--cache-dir", nonEmpty);
   if (positionals.length > 0) {
-    if (positionals.length === 2 && positionals[0] === "cache" && positionals[1] === "clear") {
-      return { kind: "cacheClear", cacheDir, verbose: flag("verbose") };
-    }
-    throw new UsageError("bad arguments", `unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
+    if (positionals.length === 1) return { kind: "cacheUsage" };
+    if (positionals.length > 2) throw unexpectedWord(positionals[2], [], "");
+    if (positionals[1] === "clear") return { kind: "cacheClear", cacheDir, verbose: flag("verbose") };
+    if (positionals[1] === "list") return { kind: "cacheList", cacheDir, json: flag("json") };
+    throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ");
   }
+  if (flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
 
   const roleArns = many("role-arn").map((arn) =>
     check("--role-arn", arn, ROLE_ARN, "an IAM role ARN such as arn:aws:iam::123456789012:role/name")
@@ -227,6 +307,8 @@ export function parseCommand(argv: readonly string[]): Command {
       endpointUrl: optional(one("endpoint-url"), "--endpoint-url", validateEndpointUrl),
       format: optional(one("format"), "--format", validateFormat) ?? "process",
       verbose: flag("verbose"),
+      includeAccountId: flag("include-account-id"),
+      logFile: optional(one("log-file"), "--log-file", nonEmpty),
       timeoutSeconds: optional(one("timeout"), "--timeout", (v, n) => integer(v, n, 1, 3600)) ??
         DEFAULT_TIMEOUT_SECONDS,
       profile,

@@ -5,7 +5,16 @@
  */
 import { homedir } from "node:os";
 import { type Command, parseCommand } from "./args.ts";
-import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
+import {
+  cachePlanProvider,
+  checkNamedCacheDir,
+  clearCache,
+  currentUid,
+  mfaSessionCache,
+} from "../cache/wrapper.ts";
+import { formatListing, listCache, listingJson } from "../cache/list.ts";
+import { recordFailure } from "../failures.ts";
+import { scanCacheDir } from "../fast_path.ts";
 import { resolveCacheDir } from "../cache/dir.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../plan/shared_config.ts";
@@ -20,7 +29,7 @@ import { resolvePlan } from "../plan/planner.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
 import { sourceProvider } from "../providers/sources.ts";
 import { createStsCaller } from "../providers/sts.ts";
-import { USAGE } from "./usage.ts";
+import { CACHE_USAGE, USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
 
 /** What the program reads from and writes to the outside world; main.ts passes the real ones. */
@@ -57,6 +66,12 @@ export function osHomeDir(): string | undefined {
   }
 }
 
+/** The same call as a shell line, to run once in a terminal so the cache holds what an SDK will ask for. */
+function warmCommand(argv: readonly string[]): string {
+  const quote = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
+  return ["credproc", ...argv].map(quote).join(" ");
+}
+
 /** Reads the variables credproc uses, once. */
 function snapshotEnv(io: CliIo, extra: readonly string[]): Env {
   const env: Record<string, string | undefined> = {};
@@ -64,11 +79,28 @@ function snapshotEnv(io: CliIo, extra: readonly string[]): Env {
   return env;
 }
 
-async function run(command: Command, argv: readonly string[], io: CliIo, log: Logger): Promise<string> {
+async function run(
+  command: Command,
+  argv: readonly string[],
+  io: CliIo,
+  log: Logger & { readonly toFile: boolean },
+): Promise<string> {
   const writeErr = (line: string) => io.err(printable(line));
   switch (command.kind) {
     case "help":
       return USAGE;
+    case "cacheUsage":
+      return CACHE_USAGE;
+    case "cacheList": {
+      const cacheEnv = snapshotEnv(io, []);
+      await checkNamedCacheDir(command.cacheDir, cacheEnv);
+      const dir = resolveCacheDir(command.cacheDir, cacheEnv, Deno.build.os);
+      if (dir === undefined) {
+        throw new CredprocError("cache list", "no cache directory (set HOME or --cache-dir)", 2);
+      }
+      const listing = await listCache(dir, Date.now(), currentUid());
+      return command.json ? listingJson(listing) : formatListing(listing);
+    }
     case "version":
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
@@ -95,7 +127,8 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
       const cacheOptions = {
         plan,
         env,
-        options,
+        // A call that logs to a file takes the full path every time (the fast path logs nothing).
+        options: { ...options, verbose: options.verbose || log.toFile },
         loadPolicy: (p: PolicySource) => loadPolicy(p, read),
         log,
         // One warning per call, however many entries (role, MFA session) the cache could not use.
@@ -118,6 +151,8 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
           timeoutMs: options.mfaTimeoutSeconds * 1000,
           prompt: createTerminalPrompt(),
           log,
+          warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
+          mfaSession: options.mfaSession,
         }),
         loadPolicy: (p) => loadPolicy(p, read),
         loadToken: (t) => loadToken(t, read, env),
@@ -134,18 +169,81 @@ async function run(command: Command, argv: readonly string[], io: CliIo, log: Lo
   }
 }
 
+/** The variable naming a file that receives the `--verbose` lines (like `--log-file`). */
+export const LOG_FILE_ENV = "CREDPROC_LOG_FILE";
+
+/**
+ * Appends timestamped lines to the user's log file (0600 when created). Best effort and silent: a log file
+ * that cannot be written must never fail the call nor print anything; after the first failure it is left.
+ */
+function fileSink(path: string, clock: () => number): (line: string) => void {
+  let broken = false;
+  const encoder = new TextEncoder();
+  return (line) => {
+    if (broken) return;
+    try {
+      const stamped = `${new Date(clock()).toISOString()} ${printable(line)}\n`;
+      Deno.writeFileSync(path, encoder.encode(stamped), { append: true, create: true, mode: 0o600 });
+    } catch {
+      broken = true;
+    }
+  };
+}
+
 /** Runs one credproc invocation; returns the exit code. Never throws. */
 export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
   const writeErr = (line: string) => io.err(printable(line));
-  let log = createLogger(false, writeErr);
+  let toStderr = false;
+  let toFile: ((line: string) => void) | undefined;
+  const sink = (line: string) => {
+    if (toStderr) writeErr(line);
+    toFile?.(line);
+  };
+  let log = Object.assign(createLogger(false, writeErr), { toFile: false });
   try {
     const command = parseCommand(argv);
-    log = createLogger(command.kind === "assume" ? command.options.verbose : false, writeErr);
+    if (command.kind === "assume") {
+      const { options } = command;
+      const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
+      toStderr = options.verbose;
+      if (logFile !== undefined) toFile = fileSink(logFile, Date.now);
+      log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
+        toFile: toFile !== undefined,
+      });
+    }
     const text = await run(command, argv, io, log);
     await io.out(text);
     return 0;
   } catch (e) {
-    return report(e, log, writeErr);
+    const lines: string[] = [];
+    const code = report(e, log, (line) => {
+      lines.push(printable(line));
+      writeErr(line);
+    });
+    for (const line of lines) toFile?.(line);
+    // Bad arguments too: a consumer that hides stderr hides a mistyped credential_process line as well.
+    // Not for the cache commands (run in a terminal) nor under --no-cache (which writes nothing there).
+    const recordIn = argv.includes("--no-cache") || argv[0] === "cache"
+      ? undefined
+      : failureRecordDir(argv, io);
+    if (recordIn !== undefined) {
+      const why = await recordFailure(recordIn, {
+        time: new Date().toISOString(),
+        line: lines[0],
+        hint: lines[1]?.replace(/^hint: /, "") ?? null,
+      }, currentUid());
+      if (why !== undefined) log.debug(`failure record not written: ${why}`);
+    }
+    return code;
+  }
+}
+
+/** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
+function failureRecordDir(argv: readonly string[], io: CliIo): string | undefined {
+  try {
+    return resolveCacheDir(scanCacheDir(argv), snapshotEnv(io, []), Deno.build.os);
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,8 +8,10 @@ export const USAGE = `credproc — assume an AWS role and print credentials for 
 Usage:
   credproc --role-arn ARN [options]          assume a role (repeat --role-arn to chain roles)
   credproc --profile NAME [options]          assume the role a shared-config profile describes
+  credproc cache list [--json] [--cache-dir DIR]
+                                             what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
-  credproc --help | --version
+  credproc --help | --version | help
 
 In ~/.aws/config:
   [profile prod]
@@ -53,7 +55,25 @@ Cache:
 
 Output:
   --format FORMAT                ${FORMATS.join(" | ")} (default process)
+  --include-account-id           add the role's account: "AccountId" (last key) or AWS_ACCOUNT_ID
   -v, --verbose                  diagnostics on stderr (key ids masked, never a secret)
+  --log-file PATH                append the --verbose lines, timestamped, to PATH (else $CREDPROC_LOG_FILE);
+                                 for SDKs that hide credential_process's stderr
+
+Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
+"credproc cache list" shows the newest.
 
 Exit codes: 0 success; 2 bad input (flags, values, files); 1 anything else.
+`;
+
+/** `credproc cache` alone: the cache commands. */
+export const CACHE_USAGE = `Usage:
+  credproc cache list [--json] [--cache-dir DIR]
+      one row per cached entry (role or MFA session, session name, source, region, masked key id, time
+      left, whether the next call refreshes it), the directory's state and the recent failures;
+      --json prints the same as a stable JSON document (schema 1)
+  credproc cache clear [--cache-dir DIR] [-v]
+      remove credproc's cached credentials and memos (locks held by a running credproc stay)
+
+The directory: --cache-dir, else CREDPROC_CACHE_DIR, else the platform cache directory.
 `;

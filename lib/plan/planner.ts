@@ -103,6 +103,7 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
       : hops,
     endpoint: resolveEndpoint(options, env, endpointSettings),
     format: options.format,
+    ...(options.includeAccountId ? { includeAccountId: true } : {}),
     profile,
     profiles: base.visited.length > 0 ? base.visited : undefined,
   };

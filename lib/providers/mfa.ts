@@ -21,6 +21,13 @@ export function createMfaCodeSource(opts: {
   prompt?: MfaPrompt;
   timeoutMs: number;
   log: Logger;
+  /**
+   * The command that warms the cache from a terminal, for the hint when there is none (SDKs such as the JS v3
+   * `fromProcess` give credential_process no terminal); undefined when the cache is off.
+   */
+  warmCommand?: string;
+  /** Whether the call uses `--mfa-session` (then one code serves every role until the session nears its end). */
+  mfaSession?: boolean;
 }): MfaCodeSource {
   const asked = new Map<string, Promise<string>>();
   return (serial) => {
@@ -42,7 +49,11 @@ export function createMfaCodeSource(opts: {
     const typed = opts.prompt ? await opts.prompt(serial, opts.timeoutMs) : undefined;
     if (typed === undefined) {
       throw new MfaError(`MFA code for ${serial}`, "no code given and no terminal to ask on", {
-        hint: `pass --token-code CODE or set ${MFA_ENV}`,
+        hint: opts.warmCommand === undefined
+          ? `pass --token-code CODE or set ${MFA_ENV}`
+          : opts.mfaSession
+          ? `run \`${opts.warmCommand}\` once in a terminal: the MFA session it caches then serves every SDK`
+          : `run \`${opts.warmCommand}\` once in a terminal (with --mfa-session one code serves up to 12 h), or set ${MFA_ENV}`,
       });
     }
     const code = typed.trim();

@@ -6,6 +6,7 @@
 import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Credentials, Tag } from "../model.ts";
+import { explainTls } from "./tls_errors.ts";
 
 /** How to reach STS. */
 export interface StsConfig {
@@ -169,7 +170,17 @@ interface SdkCredentials {
 }
 
 function roleResult(o: { Credentials?: SdkCredentials; AssumedRoleUser?: { Arn?: string } }): StsResult {
-  return { credentials: toCredentials(o.Credentials), assumedRoleArn: o.AssumedRoleUser?.Arn };
+  const credentials = toCredentials(o.Credentials);
+  const accountId = accountOf(o.AssumedRoleUser?.Arn);
+  return {
+    credentials: accountId === undefined ? credentials : { ...credentials, accountId },
+    assumedRoleArn: o.AssumedRoleUser?.Arn,
+  };
+}
+
+/** The 12-digit account of an assumed-role ARN (`arn:aws:sts::123456789012:assumed-role/r/s`), if it is one. */
+export function accountOf(arn: string | undefined): string | undefined {
+  return /^arn:aws(?:-[a-z]+)*:sts::(\d{12}):assumed-role\//.exec(arn ?? "")?.[1];
 }
 
 function toCredentials(c: SdkCredentials | undefined): Credentials {
@@ -320,6 +331,8 @@ function connectionError(e: unknown, what: string): NetworkError {
   const text = describe(e);
   const target = /for url \((\w+):\/\/([^/)\s]+)/.exec(text);
   const host = target?.[2] ?? "the endpoint";
+  const tls = explainTls(text, target?.[1], host);
+  if (tls !== undefined) return new NetworkError(what, `TLS: ${tls.why}`, { hint: tls.hint, cause: e });
   if (/certificate|UnknownIssuer|CertNotValid|NotValidForName|tls handshake|SSL/i.test(text)) {
     const reason = /invalid peer certificate: (\w+)/.exec(text)?.[1] ??
       /certificate[^:]*: ([^:]+)$/.exec(text)?.[1];

@@ -61,7 +61,7 @@ export const ROWS: Row[] = [
     name: "an unknown flag",
     args: [...R, "--bogus"],
     code: 2,
-    stderr: /^credproc: bad arguments: Unknown option '--bogus'/,
+    stderr: /^credproc: bad arguments: unknown option "--bogus"$/,
   },
   {
     name: "a flag without its value",
@@ -76,10 +76,10 @@ export const ROWS: Row[] = [
     stderr: /^credproc: bad arguments: unexpected argument "assume"/,
   },
   {
-    name: "`cache` without `clear`",
-    args: ["cache"],
+    name: "`cache` with an unknown subcommand",
+    args: ["cache", "purge"],
     code: 2,
-    stderr: /^credproc: bad arguments: unexpected argument "cache"/,
+    stderr: /^credproc: bad arguments: unexpected argument "purge"$/,
   },
   {
     name: "a single-use flag given twice",

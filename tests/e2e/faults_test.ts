@@ -246,7 +246,9 @@ const CASES: FaultCase[] = [
     name: "https with an untrusted certificate",
     target: "tls",
     code: 1,
-    stderr: line("TLS: the certificate of 127\\.0\\.0\\.1:\\d+ is not trusted \\(UnknownIssuer\\)"),
+    stderr: line(
+      "TLS: the certificate of 127\\.0\\.0\\.1:\\d+ is not trusted: self-signed or from an unknown certificate authority",
+    ),
     hint: /^hint: .*point DENO_CERT \(or NODE_EXTRA_CA_CERTS\) at the CA's PEM file/,
     attempts: 0,
     ms: [0, 2000],

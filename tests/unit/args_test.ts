@@ -52,8 +52,15 @@ Deno.test("cache clear subcommand", () => {
     cacheDir: "/tmp/x",
     verbose: true,
   });
-  rejects(["cache"], "bad arguments", /unexpected argument "cache"/);
-  rejects(["cache", "purge"], "bad arguments", /unexpected argument "cache"/);
+  assert.deepEqual(parseCommand(["cache"]), { kind: "cacheUsage" });
+  assert.deepEqual(parseCommand(["cache", "list", "--json", "--cache-dir", "/tmp/x"]), {
+    kind: "cacheList",
+    cacheDir: "/tmp/x",
+    json: true,
+  });
+  rejects(["cache", "purge"], "bad arguments", /^unexpected argument "purge"$/);
+  rejects(["cache", "list", "extra"], "bad arguments", /^unexpected argument "extra"$/);
+  rejects(["--role-arn", ROLE, "--json"], "--json", /only makes sense with credproc cache list/);
 });
 
 Deno.test("role ARNs in every partition, with paths", () => {
@@ -253,7 +260,7 @@ Deno.test("cache flags", () => {
 });
 
 Deno.test("unknown flags, repeats, missing values, stray arguments", () => {
-  rejects(["--bogus"], "bad arguments", /Unknown option '--bogus'/);
+  rejects(["--bogus"], "bad arguments", /^unknown option "--bogus"$/);
   rejects(["--role-arn"], "bad arguments", /argument missing/);
   rejects(
     ["--role-arn", ROLE, "--region", "us-east-1", "--region", "eu-west-1"],

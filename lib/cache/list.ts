@@ -1,0 +1,289 @@
+/**
+ * `credproc cache list`: what the cache directory holds — one row per entry (what it is for, how long it
+ * lives, whether the next call refreshes it), whether the directory is usable, and the newest failures.
+ * Never a secret: entries are read only to describe them; access key ids are masked.
+ *
+ * The JSON form (`--json`) is for scripts and keeps its shape: every field is always present (`null` when not
+ * known), and `schema` changes only when a field changes meaning.
+ */
+import { joinPath } from "./dir.ts";
+import {
+  DEFAULT_REFRESH_MARGIN_SECONDS,
+  effectiveMarginMs,
+  ENTRY_FILE,
+  type EntryMeta,
+  parseEntry,
+  readTrusted,
+} from "./store.ts";
+import { type Failure, readFailures } from "../failures.ts";
+import { maskKeyId } from "../log.ts";
+
+/** The version of the JSON document below. */
+export const CACHE_LIST_SCHEMA = 1;
+/** How many failures the listing shows (the record keeps more). */
+export const LISTED_FAILURES = 5;
+
+/** The cache directory's state. */
+export interface DirStatus {
+  readonly path: string;
+  readonly exists: boolean;
+  /** Whether credproc can keep entries there (a missing directory is created on first use). */
+  readonly usable: boolean;
+  /** Why not, when not usable. */
+  readonly problem: string | null;
+  readonly ownerUid: number | null;
+  /** Octal, e.g. "0700". */
+  readonly mode: string | null;
+}
+
+/** One entry as listed. */
+export interface ListedEntry {
+  /** The file's key (its name without `.json`). */
+  readonly key: string;
+  /** `role`, `mfa-session`, or null for an entry written before credproc recorded it. */
+  readonly kind: EntryMeta["kind"] | null;
+  readonly roles: readonly string[];
+  readonly sessionName: string | null;
+  readonly profile: string | null;
+  readonly source: string | null;
+  readonly region: string | null;
+  readonly endpointUrl: string | null;
+  readonly mfaSerial: string | null;
+  /** Masked: `ASIA…WXYZ`. */
+  readonly accessKeyId: string | null;
+  readonly accountId: string | null;
+  readonly issuedAt: string | null;
+  readonly expiration: string | null;
+  /** Seconds until expiration (negative once expired). */
+  readonly remainingSeconds: number | null;
+  /** The margin this entry is judged with: reused only while more than this remains. */
+  readonly refreshMarginSeconds: number | null;
+  /**
+   * `valid`: the next call is served from it; `refresh`: the next call fetches new credentials (within the
+   * margin); `expired`; `unusable`: credproc will not trust the file (`problem` says why).
+   */
+  readonly status: "valid" | "refresh" | "expired" | "unusable";
+  readonly problem: string | null;
+}
+
+/** The whole listing. */
+export interface CacheListing {
+  readonly schema: typeof CACHE_LIST_SCHEMA;
+  readonly now: string;
+  readonly cacheDir: DirStatus;
+  readonly entries: readonly ListedEntry[];
+  /** The newest failures, oldest first (at most {@link LISTED_FAILURES}). */
+  readonly failures: readonly Failure[];
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
+}
+
+async function dirStatus(dir: string, uid: number | null): Promise<DirStatus> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(dir);
+  } catch (e) {
+    const missing = e instanceof Deno.errors.NotFound;
+    return {
+      path: dir,
+      exists: false,
+      usable: missing,
+      problem: missing ? null : `it cannot be examined (${e instanceof Error ? e.message : e})`,
+      ownerUid: null,
+      mode: null,
+    };
+  }
+  const mode = st.mode === null ? null : octal(st.mode);
+  let problem: string | null = null;
+  if (!st.isDirectory) problem = "it is not a directory";
+  else if (uid !== null && st.uid !== null && st.uid !== uid) {
+    problem = `it is owned by uid ${st.uid}, not ${uid}`;
+  } else if (st.mode !== null && (st.mode & 0o022) !== 0) problem = `it is writable by others (mode ${mode})`;
+  return { path: dir, exists: true, usable: problem === null, problem, ownerUid: st.uid, mode };
+}
+
+const UNKNOWN = {
+  kind: null,
+  roles: [],
+  sessionName: null,
+  profile: null,
+  source: null,
+  region: null,
+  endpointUrl: null,
+  mfaSerial: null,
+  accessKeyId: null,
+  accountId: null,
+  issuedAt: null,
+  expiration: null,
+  remainingSeconds: null,
+  refreshMarginSeconds: null,
+} as const;
+
+async function describeEntry(
+  dir: string,
+  name: string,
+  now: number,
+  uid: number | null,
+): Promise<ListedEntry> {
+  const key = name.slice(0, -".json".length);
+  const unusable = (problem: string): ListedEntry => ({ key, ...UNKNOWN, status: "unusable", problem });
+  const read = await readTrusted(joinPath(dir, name), uid);
+  if ("missing" in read) return unusable("it disappeared while being listed");
+  if ("problem" in read) return unusable(read.problem);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(read.text);
+  } catch {
+    return unusable("it is not valid JSON");
+  }
+  const entry = parseEntry(doc);
+  if (typeof entry === "string") return unusable(entry);
+  if (entry.key !== key) return unusable("it belongs to another key");
+  const meta = parseMeta(entry.meta);
+  const expiration = Date.parse(entry.credentials.Expiration);
+  const issuedAt = Date.parse(entry.issuedAt);
+  const marginMs = effectiveMarginMs(
+    (meta?.marginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000,
+    expiration - issuedAt,
+  );
+  const remainingMs = expiration - now;
+  return {
+    key,
+    kind: meta?.kind ?? null,
+    roles: meta?.roles ?? [],
+    sessionName: meta?.sessionName ?? null,
+    profile: meta?.profile ?? null,
+    source: meta?.source ?? null,
+    region: meta?.region ?? null,
+    endpointUrl: meta?.endpointUrl ?? null,
+    mfaSerial: meta?.mfaSerial ?? null,
+    accessKeyId: maskKeyId(entry.credentials.AccessKeyId),
+    accountId: entry.credentials.AccountId ?? null,
+    issuedAt: entry.issuedAt,
+    expiration: entry.credentials.Expiration,
+    remainingSeconds: Math.floor(remainingMs / 1000),
+    refreshMarginSeconds: Math.round(marginMs / 1000),
+    status: remainingMs <= 0 ? "expired" : remainingMs <= marginMs ? "refresh" : "valid",
+    problem: null,
+  };
+}
+
+const TEXT = /^[\x21-\x7e]{1,2048}$/;
+
+/** The entry's `meta`, if well formed (a damaged one only loses the description, not the entry). */
+function parseMeta(meta: unknown): EntryMeta | undefined {
+  if (meta === null || typeof meta !== "object") return undefined;
+  const m = meta as Record<string, unknown>;
+  const optional = (v: unknown) => v === undefined || (typeof v === "string" && TEXT.test(v));
+  if (
+    (m.kind !== "role" && m.kind !== "mfa-session") ||
+    !Array.isArray(m.roles) || m.roles.length > 64 ||
+    !m.roles.every((r) => typeof r === "string" && TEXT.test(r)) ||
+    !optional(m.sessionName) || !optional(m.profile) || !optional(m.endpointUrl) || !optional(m.mfaSerial) ||
+    typeof m.source !== "string" || !TEXT.test(m.source) || typeof m.region !== "string" ||
+    !TEXT.test(m.region) || typeof m.marginSeconds !== "number" || !(m.marginSeconds >= 0)
+  ) {
+    return undefined;
+  }
+  return m as unknown as EntryMeta;
+}
+
+/** Builds the listing of `dir` (read only: nothing is created or changed). */
+export async function listCache(dir: string, now: number, uid: number | null): Promise<CacheListing> {
+  const status = await dirStatus(dir, uid);
+  const names: string[] = [];
+  if (status.exists && status.problem !== "it is not a directory") {
+    try {
+      for await (const e of Deno.readDir(dir)) if (ENTRY_FILE.test(e.name)) names.push(e.name);
+    } catch { /* unreadable: the status says enough */ }
+  }
+  const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
+  entries.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  const failures = status.exists ? await readFailures(dir, uid) : [];
+  return {
+    schema: CACHE_LIST_SCHEMA,
+    now: new Date(now).toISOString(),
+    cacheDir: status,
+    entries,
+    failures: failures.slice(-LISTED_FAILURES),
+  };
+}
+
+/** MFA sessions first, then roles by what they are for; unusable files last. */
+function sortKey(e: ListedEntry): string {
+  const rank = e.status === "unusable" ? "9" : e.kind === "mfa-session" ? "0" : "1";
+  return `${rank} ${forText(e)} ${e.key}`;
+}
+
+/** What an entry is for, in one word or ARN chain. */
+function forText(e: ListedEntry): string {
+  if (e.kind === "mfa-session") return `MFA session ${e.mfaSerial ?? ""}`.trim();
+  if (e.roles.length > 0) return e.roles.join(" → ");
+  return e.status === "unusable" ? "-" : "(written by an older credproc)";
+}
+
+/** Seconds as `1h02m`, `14m05s`, `45s`; `expired` below zero. */
+export function duration(seconds: number): string {
+  if (seconds <= 0) return "expired";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+const NEXT: Record<ListedEntry["status"], string> = {
+  valid: "served from cache",
+  refresh: "refreshes (within margin)",
+  expired: "refreshes (expired)",
+  unusable: "replaced",
+};
+
+/** The listing as text for people. */
+export function formatListing(l: CacheListing): string {
+  const d = l.cacheDir;
+  const state = !d.exists
+    ? "does not exist yet (created on first use)"
+    : d.usable
+    ? `usable (owner uid ${d.ownerUid ?? "?"}, mode ${d.mode ?? "?"})`
+    : `NOT usable: ${d.problem}`;
+  const out = [`cache directory: ${d.path}`, `  ${state}`, ""];
+  if (l.entries.length === 0) {
+    out.push("no cached entries");
+  } else {
+    const rows = [["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"]];
+    for (const e of l.entries) {
+      const region = e.endpointUrl ? `${e.region ?? "-"} ${e.endpointUrl}` : e.region ?? "-";
+      rows.push([
+        `${forText(e)}${e.profile ? ` (profile ${e.profile})` : ""}`,
+        e.sessionName ?? "-",
+        e.source ?? "-",
+        region,
+        e.accessKeyId ?? "-",
+        e.remainingSeconds === null ? "-" : duration(e.remainingSeconds),
+        e.status === "unusable" ? `${NEXT.unusable}: ${e.problem}` : NEXT[e.status],
+      ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
+  }
+  out.push("");
+  if (l.failures.length === 0) {
+    out.push("no recorded failures");
+  } else {
+    out.push(`recent failures (newest last):`);
+    for (const f of l.failures) {
+      out.push(`${f.time}  ${f.line}`);
+      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${f.hint}`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** The listing as JSON for scripts (stable shape; see {@link CacheListing}). */
+export function listingJson(l: CacheListing): string {
+  return `${JSON.stringify(l, null, 2)}\n`;
+}

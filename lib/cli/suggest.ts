@@ -1,0 +1,57 @@
+/**
+ * "Did you mean …?" for the command line: the closest known name by edit distance (optimal string alignment:
+ * insertions, deletions, substitutions and swaps of two neighbours each cost 1). Pure.
+ */
+
+/** Edit distance between `a` and `b` (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => {
+    const row = new Array<number>(cols).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j < cols; j++) d[0][j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[rows - 1][cols - 1];
+}
+
+/**
+ * The known name closest to `given`, if it is close enough to be a typo: at most 2 edits, and at most a third
+ * of the name's length for longer ones (so `--tag` is not offered for `--foo`). Ties go to the first in `known`.
+ */
+export function closest(given: string, known: readonly string[]): string | undefined {
+  const word = given.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const distance = editDistance(word, name);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  if (best === undefined) return undefined;
+  const allowed = Math.max(1, Math.min(2, Math.floor(best.length / 3)));
+  return bestDistance <= allowed ? best : undefined;
+}
+
+/**
+ * A suggestion for an unknown option as typed (`--role-ar`, `-role-arn`, `--Role-Arn=x`): the option's name
+ * with its dashes and any `=value` taken off, matched against the long option names. Returns `--name`.
+ */
+export function suggestOption(arg: string, longNames: readonly string[]): string | undefined {
+  const name = arg.replace(/^-+/, "").replace(/=.*$/s, "");
+  if (name === "") return undefined;
+  const found = closest(name, longNames);
+  return found === undefined ? undefined : `--${found}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * The failure record: `<cache dir>/failures.json`, the last {@link MAX_FAILURES} failed calls, each the
+ * `credproc:` line (and hint) exactly as printed on stderr — already scrubbed of secrets — with its time.
+ * For consumers that swallow credential_process's stderr (the JS SDK v2, the AWS CRT): `credproc cache list`
+ * shows it. Trusted and written under the cache's rules (regular file, owner, 0600, atomic rename); it never
+ * grows past the bound. Recording is best effort: a problem is only said under `--verbose`.
+ */
+import { joinPath } from "./cache/dir.ts";
+import { errorText, MAX_ENTRY_BYTES, readTrusted } from "./cache/store.ts";
+import { prepareDir, writeFileAtomic } from "./cache/wrapper.ts";
+
+/** The record's file name in the cache directory. */
+export const FAILURES_FILE = "failures.json";
+/** How many failures are kept (the oldest go first). */
+export const MAX_FAILURES = 20;
+/** Longest line kept; longer ones are cut. The file also stays under the cache's size limit for files. */
+const MAX_LINE = 1000;
+
+/** One recorded failure. */
+export interface Failure {
+  /** ISO 8601 UTC. */
+  readonly time: string;
+  /** The `credproc: <what>: <why>` line. */
+  readonly line: string;
+  /** The `hint:` line's text, if there was one. */
+  readonly hint: string | null;
+}
+
+/** The file's document. */
+interface FailuresDoc {
+  readonly credproc: 1;
+  readonly failures: readonly Failure[];
+}
+
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
+
+function cut(text: string): string {
+  return text.length > MAX_LINE ? `${text.slice(0, MAX_LINE - 1)}…` : text;
+}
+
+/** Reads the record; a missing, untrusted or malformed file reads as empty. Never throws. */
+export async function readFailures(dir: string, uid: number | null): Promise<Failure[]> {
+  const read = await readTrusted(joinPath(dir, FAILURES_FILE), uid);
+  if (!("text" in read)) return [];
+  try {
+    const doc = JSON.parse(read.text) as Partial<FailuresDoc>;
+    if (doc?.credproc !== 1 || !Array.isArray(doc.failures)) return [];
+    return doc.failures.filter((f): f is Failure =>
+      f !== null && typeof f === "object" && typeof f.time === "string" && ISO_TIME.test(f.time) &&
+      typeof f.line === "string" && (f.hint === null || typeof f.hint === "string")
+    ).slice(-MAX_FAILURES).map((f) => ({ time: f.time, line: cut(f.line), hint: f.hint && cut(f.hint) }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Appends one failure, keeping the newest {@link MAX_FAILURES}; creates the directory (0700) if needed.
+ * Returns why nothing was recorded, or undefined. Never throws.
+ */
+export async function recordFailure(
+  dir: string,
+  failure: Failure,
+  uid: number | null,
+): Promise<string | undefined> {
+  try {
+    const problem = await prepareDir(dir, uid);
+    if (problem !== undefined) return `cannot use ${dir}: ${problem}`;
+    let failures = [...await readFailures(dir, uid), {
+      time: failure.time,
+      line: cut(failure.line),
+      hint: failure.hint === null ? null : cut(failure.hint),
+    }].slice(-MAX_FAILURES);
+    const encode = () => `${JSON.stringify({ credproc: 1, failures } satisfies FailuresDoc, null, 1)}\n`;
+    let text = encode();
+    // Readers refuse larger files: drop the oldest until it fits (only long non-ASCII lines get here).
+    while (new TextEncoder().encode(text).length > MAX_ENTRY_BYTES && failures.length > 1) {
+      failures = failures.slice(1);
+      text = encode();
+    }
+    await writeFileAtomic(joinPath(dir, FAILURES_FILE), text, false);
+    return undefined;
+  } catch (e) {
+    return errorText(e);
+  }
+}

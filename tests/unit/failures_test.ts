@@ -1,0 +1,108 @@
+/** The failure record: bounded, newest last, 0600, atomic; a bad file reads as empty and is replaced. */
+import assert from "node:assert/strict";
+import { FAILURES_FILE, MAX_FAILURES, readFailures, recordFailure } from "../../lib/failures.ts";
+import { currentUid } from "../../lib/cache/wrapper.ts";
+
+const uid = currentUid();
+
+function at(i: number): string {
+  return new Date(Date.UTC(2026, 10, 29, 12, 0, i)).toISOString();
+}
+
+Deno.test("failure record: 25 failures → the newest 20 kept, newest last, 0600, nothing else left behind", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = `${dir}/cache`;
+    for (let i = 1; i <= 25; i++) {
+      const why = await recordFailure(cache, {
+        time: at(i),
+        line: `credproc: AssumeRole r: failure ${i}`,
+        hint: i % 2 ? `hint ${i}` : null,
+      }, uid);
+      assert.equal(why, undefined);
+    }
+    const kept = await readFailures(cache, uid);
+    assert.equal(MAX_FAILURES, 20);
+    assert.equal(kept.length, 20);
+    assert.deepEqual(kept[0], { time: at(6), line: "credproc: AssumeRole r: failure 6", hint: null });
+    assert.deepEqual(kept.at(-1), {
+      time: at(25),
+      line: "credproc: AssumeRole r: failure 25",
+      hint: "hint 25",
+    });
+    assert.deepEqual(
+      kept.map((f) => f.line.split(" ").at(-1)),
+      Array.from({ length: 20 }, (_, i) => `${i + 6}`),
+    );
+    const names = [...Deno.readDirSync(cache)].map((e) => e.name);
+    assert.deepEqual(names, [FAILURES_FILE]); // no temp file left
+    const st = Deno.statSync(`${cache}/${FAILURES_FILE}`);
+    assert.equal(st.mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(cache).mode! & 0o777, 0o700);
+    const size = st.size;
+    // Another 100 do not make it grow: the bound holds.
+    for (let i = 26; i <= 125; i++) {
+      await recordFailure(
+        cache,
+        { time: at(i), line: `credproc: AssumeRole r: failure ${i}`, hint: null },
+        uid,
+      );
+    }
+    assert.equal((await readFailures(cache, uid)).length, 20);
+    assert.ok(Deno.statSync(`${cache}/${FAILURES_FILE}`).size <= size + 20 * 16, "grew past the bound");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("failure record: long lines are cut, the file stays within the cache's size limit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (let i = 0; i < 30; i++) {
+      await recordFailure(dir, {
+        time: at(i),
+        line: `credproc: x: ${"é".repeat(5000)}`,
+        hint: "h".repeat(5000),
+      }, uid);
+    }
+    const kept = await readFailures(dir, uid);
+    assert.ok(kept.length >= 1 && kept.length <= 20);
+    assert.equal(kept.at(-1)!.time, at(29));
+    assert.equal(kept.at(-1)!.line.length, 1000);
+    assert.ok(Deno.statSync(`${dir}/${FAILURES_FILE}`).size <= 64 * 1024);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("failure record: a damaged, foreign-mode or symlinked file reads as empty and is replaced", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/${FAILURES_FILE}`;
+    for (
+      const [text, mode] of [["not json", 0o600], [
+        '{"credproc":1,"failures":[{"time":"x"}]}',
+        0o600,
+      ]] as const
+    ) {
+      await Deno.writeTextFile(path, text, { mode });
+      await Deno.chmod(path, mode);
+      assert.deepEqual(await readFailures(dir, uid), []);
+    }
+    await Deno.chmod(path, 0o644);
+    const good = '{"credproc":1,"failures":[{"time":"2026-11-29T12:00:00.000Z","line":"l","hint":null}]}';
+    await Deno.writeTextFile(path, good);
+    assert.deepEqual(await readFailures(dir, uid), []); // 0644 is not trusted
+    await Deno.remove(path);
+    await Deno.symlink("/etc/passwd", path);
+    assert.deepEqual(await readFailures(dir, uid), []);
+    assert.equal(
+      await recordFailure(dir, { time: at(1), line: "credproc: a: b", hint: null }, uid),
+      undefined,
+    );
+    assert.equal(Deno.lstatSync(path).isSymlink, false); // replaced by rename, the target untouched
+    assert.deepEqual(await readFailures(dir, uid), [{ time: at(1), line: "credproc: a: b", hint: null }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

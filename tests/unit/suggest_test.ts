@@ -1,0 +1,104 @@
+/** The forgiving command line: did-you-mean for options and words, and --help/--version winning. */
+import assert from "node:assert/strict";
+import { parseCommand } from "../../lib/cli/args.ts";
+import { closest, editDistance } from "../../lib/cli/suggest.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+const ROLE = "arn:aws:iam::123456789012:role/deploy";
+
+/** The message and hint a command line fails with. */
+function failure(argv: string[]): [string, string, string | undefined] {
+  try {
+    parseCommand(argv);
+  } catch (e) {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.equal(e.exitCode, 2);
+    return [e.what, e.message, e.hint];
+  }
+  assert.fail(`${JSON.stringify(argv)} was accepted`);
+}
+
+Deno.test("did you mean: the table", () => {
+  const table: [string[], string, string][] = [
+    // [argv, message, hint]
+    [["--role-ar", ROLE], 'unknown option "--role-ar"', "did you mean --role-arn?"],
+    [["-role-arn", ROLE], 'unknown option "-role-arn"', "did you mean --role-arn?"],
+    [["--rolearn", ROLE], 'unknown option "--rolearn"', "did you mean --role-arn?"],
+    [["--Role-Arn", ROLE], 'unknown option "--Role-Arn"', "did you mean --role-arn?"],
+    [["--role-arn", ROLE, "--regoin", "us-east-1"], 'unknown option "--regoin"', "did you mean --region?"],
+    [
+      ["--role-arn", ROLE, "--region=x", "--profil=p"],
+      'unknown option "--profil"',
+      "did you mean --profile?",
+    ],
+    [["--role-arn", ROLE, "--no-cach"], 'unknown option "--no-cach"', "did you mean --no-cache?"],
+    [["--role-arn", ROLE, "--refesh"], 'unknown option "--refesh"', "did you mean --refresh?"],
+    [["--role-arn", ROLE, "--verbos"], 'unknown option "--verbos"', "did you mean --verbose?"],
+    [
+      ["--role-arn", ROLE, "--duration", "900"],
+      'unknown option "--duration"',
+      "run credproc --help for usage",
+    ],
+    [["--role-arn", ROLE, "--mfa-sesion"], 'unknown option "--mfa-sesion"', "did you mean --mfa-session?"],
+    [
+      ["--role-arn", ROLE, "--include-acount-id"],
+      'unknown option "--include-acount-id"',
+      "did you mean --include-account-id?",
+    ],
+    [["--role-arn", ROLE, "--bogus"], 'unknown option "--bogus"', "run credproc --help for usage"],
+    [["--role-arn", ROLE, "-x"], 'unknown option "-x"', "run credproc --help for usage"],
+    [["cahce", "list"], 'unexpected argument "cahce"', "did you mean credproc cache?"],
+    [["hepl"], 'unexpected argument "hepl"', "did you mean credproc help?"],
+    [["cache", "lsit"], 'unexpected argument "lsit"', "did you mean credproc cache list?"],
+    [["cache", "clean"], 'unexpected argument "clean"', "did you mean credproc cache clear?"],
+    [["--role-arn", ROLE, "assume"], 'unexpected argument "assume"', "run credproc --help for usage"],
+  ];
+  for (const [argv, message, hint] of table) {
+    assert.deepEqual(failure(argv), ["bad arguments", message, hint], JSON.stringify(argv));
+  }
+});
+
+Deno.test("did you mean: a value is never taken for an option, -- ends options", () => {
+  // `--role-session-name -x` is a (bad) value, not an unknown option: the parser says so.
+  assert.equal(failure(["--role-arn", ROLE, "--role-session-name", "--x"])[0], "bad arguments");
+  assert.doesNotMatch(failure(["--role-arn", ROLE, "--role-session-name", "--x"])[1], /unknown option/);
+  assert.deepEqual(failure(["--role-arn", ROLE, "--", "--bogus"]), [
+    "bad arguments",
+    'unexpected argument "--bogus"',
+    "run credproc --help for usage",
+  ]);
+});
+
+Deno.test("help and version win over any other mistake; `credproc help` is --help", () => {
+  for (
+    const argv of [
+      ["help"],
+      ["--help", "--bogus"],
+      ["--bogus", "--help"],
+      ["-role-arn", "x", "-h"],
+      ["--role-arn", "not-an-arn", "--duration-seconds", "soon", "--help"],
+      ["help", "--bogus"],
+      ["-vh"],
+      ["cache", "purge", "--help"],
+    ]
+  ) {
+    assert.deepEqual(parseCommand(argv), { kind: "help" }, JSON.stringify(argv));
+  }
+  for (
+    const argv of [["--version", "--bogus"], ["--role-ar", "x", "-V"], ["--region", "nowhere", "--version"]]
+  ) {
+    assert.deepEqual(parseCommand(argv), { kind: "version" }, JSON.stringify(argv));
+  }
+  // A value that happens to read "--help" is still a value (the parser refuses it as ambiguous).
+  assert.deepEqual(parseCommand(["--role-session-name", "help"]).kind, "assume");
+});
+
+Deno.test("edit distance and the closeness rule", () => {
+  assert.equal(editDistance("role-ar", "role-arn"), 1);
+  assert.equal(editDistance("regoin", "region"), 1); // a swap of neighbours is one edit
+  assert.equal(editDistance("", "abc"), 3);
+  assert.equal(editDistance("kitten", "sitting"), 3);
+  assert.equal(closest("tga", ["tag"]), "tag");
+  assert.equal(closest("foo", ["tag"]), undefined); // 3 letters allow one edit
+  assert.equal(closest("durations", ["duration-seconds"]), undefined);
+});
