@@ -200,7 +200,7 @@ export async function listCache(dir: string, now: number, uid: number | null): P
     } catch { /* unreadable: the status says enough */ }
   }
   const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
-  entries.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  entries.sort((a, b) => sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
   const failures = status.exists ? await readFailures(dir, uid) : [];
   return {
     schema: CACHE_LIST_SCHEMA,
@@ -214,7 +214,7 @@ export async function listCache(dir: string, now: number, uid: number | null): P
 /** MFA sessions first, then roles by what they are for; unusable files last. */
 function sortKey(e: ListedEntry): string {
   const rank = e.status === "unusable" ? "9" : e.kind === "mfa-session" ? "0" : "1";
-  return `${rank} ${forText(e)} ${e.key}`;
+  return `${rank} ${forDisplay(e)}\u0000${e.sessionName ?? ""}\u0000${e.key}`;
 }
 
 /** What an entry is for, in one word or ARN chain. */
@@ -222,6 +222,11 @@ function forText(e: ListedEntry): string {
   if (e.kind === "mfa-session") return `MFA session ${e.mfaSerial ?? ""}`.trim();
   if (e.roles.length > 0) return e.roles.join(" → ");
   return e.status === "unusable" ? "-" : "(written by an older credproc)";
+}
+
+/** What an entry is for, with the profile it came from. */
+function forDisplay(e: ListedEntry): string {
+  return `${forText(e)}${e.profile ? ` (profile ${e.profile})` : ""}`;
 }
 
 /** Seconds as `1h02m`, `14m05s`, `45s`; `expired` below zero. */
@@ -258,7 +263,7 @@ export function formatListing(l: CacheListing): string {
     for (const e of l.entries) {
       const region = e.endpointUrl ? `${e.region ?? "-"} ${e.endpointUrl}` : e.region ?? "-";
       rows.push([
-        `${forText(e)}${e.profile ? ` (profile ${e.profile})` : ""}`,
+        forDisplay(e),
         e.sessionName ?? "-",
         e.source ?? "-",
         region,

@@ -160,7 +160,7 @@ async function run(
         wrapMfaSession: mfaSessionCache(cacheOptions),
       });
       const cached = await cachePlanProvider(provider, cacheOptions);
-      return render(await cached(), plan.format);
+      return render(await cached(), plan.format, plan.includeAccountId === true);
     }
     default: {
       const unreachable: never = command;
@@ -215,6 +215,11 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
     await io.out(text);
     return 0;
   } catch (e) {
+    if (toFile === undefined && argv[0] !== "cache") {
+      // The command line itself was refused: the log file is still the one it (or the environment) names.
+      const named = scanFlag(argv, "--log-file") ?? (io.getEnv(LOG_FILE_ENV) || undefined);
+      if (named !== undefined) toFile = fileSink(named, Date.now);
+    }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
       lines.push(printable(line));
@@ -236,6 +241,18 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
     }
     return code;
   }
+}
+
+/** The value of `flag` in raw argv (`--flag V` or `--flag=V`), the last one; nothing after `--`. */
+function scanFlag(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") break;
+    if (a === flag && i + 1 < argv.length) value = argv[++i];
+    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
+  }
+  return value || undefined;
 }
 
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */

@@ -1,6 +1,7 @@
 // A consumer of credproc's output written against the AWS SDK for JavaScript v3 on Node: credentials come
 // only from the named profile's credential_process (fromProcess, which runs it through /bin/sh), then
-// STS GetCallerIdentity is signed with them. Prints one JSON line: {"Arn": …, "Expiration": …}.
+// STS GetCallerIdentity is signed with them. Prints one JSON line: {"Arn": …, "Expiration": …}, plus
+// "AccountId" when the SDK's resolved credentials carry one (credential_process printed `AccountId`).
 //
 //   node consumer.mjs --profile NAME [--endpoint URL] [--region REGION]
 //
@@ -39,7 +40,11 @@ try {
   const who = await client.send(new GetCallerIdentityCommand({}));
   client.destroy();
   const expiration = credentials.expiration?.toISOString() ?? null;
-  const line = JSON.stringify({ Arn: who.Arn, Expiration: expiration });
+  const line = JSON.stringify({
+    Arn: who.Arn,
+    Expiration: expiration,
+    ...(credentials.accountId ? { AccountId: credentials.accountId } : {}),
+  });
   process.stdout.write(`${line}\n`);
 } catch (e) {
   const message = e?.message ?? String(e);
