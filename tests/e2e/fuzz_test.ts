@@ -127,7 +127,7 @@ const VALUES: Record<string, { good: readonly string[]; bad: readonly string[] }
     bad: ["https://evil.test/", "ftp://127.0.0.1/", "http://u:p@127.0.0.1/", "sts.local"],
   },
 };
-const BOOL_FLAGS = ["--mfa-session", "--no-cache", "--refresh", "--verbose", "-v"];
+const BOOL_FLAGS = ["--mfa-session", "--no-cache", "--refresh", "--verbose", "-v", "--include-account-id"];
 const RARE_FLAGS = ["--help", "-h", "--version", "-V"];
 const UNKNOWN = ["--bogus", "-x", "--role_arn", "--ROLE-ARN", "---role-arn", "-", "--", "cache", "clear"];
 
@@ -224,7 +224,9 @@ Deno.test(`fuzz: parseCommand → plan → retries never throws anything but a o
         refused++;
         return;
       }
-      assert.ok(["help", "version", "assume", "cacheClear"].includes(command.kind));
+      assert.ok(
+        ["help", "version", "assume", "cacheClear", "cacheList", "cacheUsage"].includes(command.kind),
+      );
       if (command.kind !== "assume") return;
       try {
         resolvePlan(command.options, env, emptySharedConfig(), new Date());

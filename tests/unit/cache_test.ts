@@ -949,3 +949,13 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
     "main.ts",
   ]);
 });
+
+Deno.test("key: --include-account-id separates the entry; without it the key is what it always was", async () => {
+  const base = ["--role-arn", ROLE];
+  assert.doesNotMatch(cacheKeyMaterial(plan(base), {}), /accountId/);
+  assert.notEqual(
+    await cacheKey(plan([...base, "--include-account-id"]), {}),
+    await cacheKey(plan(base), {}),
+  );
+  assert.match(cacheKeyMaterial(plan([...base, "--include-account-id"]), {}), /"accountId":true/);
+});

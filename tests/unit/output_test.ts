@@ -55,3 +55,28 @@ Deno.test("shell formats match aws configure export-credentials", () => {
     `set AWS_ACCESS_KEY_ID=ASIAEXAMPLEEXAMPLE01\nset AWS_SECRET_ACCESS_KEY=se/cr+et\nset AWS_SESSION_TOKEN=to/ken==\nset AWS_CREDENTIAL_EXPIRATION=${exp}\n`,
   );
 });
+
+Deno.test("--include-account-id: AccountId is the last key, AWS_ACCOUNT_ID the last line; nothing without it", () => {
+  const withAccount = { ...creds, accountId: "123456789012" };
+  assert.equal(render(withAccount, "process"), render(creds, "process")); // the flag, not the data, decides
+  assert.equal(
+    render(withAccount, "process", true),
+    `{
+  "AccessKeyId": "ASIAEXAMPLEEXAMPLE01",
+  "SecretAccessKey": "se/cr+et",
+  "SessionToken": "to/ken==",
+  "Expiration": "2026-11-25T19:45:12Z",
+  "Version": 1,
+  "AccountId": "123456789012"
+}
+`,
+  );
+  assert.equal(
+    render(withAccount, "env", true),
+    "export AWS_ACCESS_KEY_ID=ASIAEXAMPLEEXAMPLE01\nexport AWS_SECRET_ACCESS_KEY=se/cr+et\n" +
+      "export AWS_SESSION_TOKEN=to/ken==\nexport AWS_CREDENTIAL_EXPIRATION=2026-11-25T19:45:12+00:00\n" +
+      "export AWS_ACCOUNT_ID=123456789012\n",
+  );
+  assert.ok(render(withAccount, "windows-cmd", true).endsWith("set AWS_ACCOUNT_ID=123456789012\n"));
+  assert.equal(render(creds, "process", true), render(creds, "process")); // no account known: nothing added
+});
