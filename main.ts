@@ -9,6 +9,7 @@
  * (scripts/compile.ts does).
  */
 import { fastPath } from "./lib/fast_path.ts";
+import { outputErrorReason } from "./lib/output.ts";
 
 /** Not a literal: keeps the full program out of the start-up module graph (see above). */
 const FULL_PROGRAM = "./lib/cli/cli.ts";
@@ -18,8 +19,11 @@ const encoder = new TextEncoder();
 function getEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
-  } catch {
-    return undefined; // refused by the sandbox: reads as unset
+  } catch (e) {
+    // Refused by the sandbox: reads as unset. Anything else (a value that is not valid UTF-8) is passed on,
+    // so that the full program reports it as bad input rather than silently ignoring the variable.
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) return undefined;
+    throw e;
   }
 }
 
@@ -38,7 +42,34 @@ function writeOut(text: string): void {
 
 function writeErr(line: string): void {
   const bytes = encoder.encode(`${line}\n`);
-  for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+  try {
+    for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+  } catch {
+    // stderr closed: the exit code still tells the caller.
+  }
+}
+
+/** Proxy variables Deno's fetch honours by itself (outside `--allow-net`): credproc decides them here. */
+const PLAIN_PROXY_VARS = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+/** Always reached directly: loopback, instance metadata, container endpoints. */
+const ALWAYS_DIRECT =
+  "localhost,127.0.0.0/8,::1,169.254.169.254,169.254.170.2,169.254.170.23,fd00:ec2::254,fd00:ec2::23";
+
+/**
+ * Before the first request: a plain-http request never goes through a proxy (it would carry a signed request
+ * and its answer in clear, to a host the allow list never saw), so HTTP_PROXY and ALL_PROXY are dropped;
+ * HTTPS_PROXY stays (a CONNECT tunnel, TLS end to end to AWS); loopback and metadata addresses are always
+ * direct (added to NO_PROXY). Deno's fetch reads these variables when it makes its first request.
+ */
+function pinProxies(): void {
+  try {
+    for (const name of PLAIN_PROXY_VARS) Deno.env.delete(name);
+    const user = [Deno.env.get("NO_PROXY"), Deno.env.get("no_proxy")].filter((v) => v).join(",");
+    Deno.env.delete("no_proxy");
+    Deno.env.set("NO_PROXY", user ? `${user},${ALWAYS_DIRECT}` : ALWAYS_DIRECT);
+  } catch {
+    // Refused by a narrower sandbox than deno.json's: then no proxy variable can be read by fetch either.
+  }
 }
 
 if (import.meta.main) {
@@ -53,9 +84,16 @@ if (import.meta.main) {
     now: Date.now(),
   });
   if (text !== undefined) {
-    writeOut(text);
+    try {
+      writeOut(text);
+    } catch (e) {
+      // A full device or a closed pipe: one line, exit 1, as on the full path (lib/cli/cli.ts).
+      writeErr(`credproc: stdout: cannot write the credentials: ${outputErrorReason(e)}`);
+      Deno.exit(1);
+    }
     Deno.exit(0);
   }
+  pinProxies();
   const cli = await import(FULL_PROGRAM) as typeof import("./lib/cli/cli.ts");
   // Nothing may escape as a stack trace: late rejections from SDK internals end the process the same way.
   globalThis.addEventListener("unhandledrejection", (ev) => {
@@ -66,5 +104,14 @@ if (import.meta.main) {
     const bytes = encoder.encode(t);
     for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
   };
-  Deno.exit(await cli.cli(argv, { getEnv, cwd: Deno.cwd(), out, err: writeErr, homeDir: cli.osHomeDir }));
+  Deno.exit(
+    await cli.cli(argv, {
+      getEnv,
+      cwd: Deno.cwd(),
+      out,
+      err: writeErr,
+      homeDir: cli.osHomeDir,
+      captureConsole: true,
+    }),
+  );
 }

@@ -11,9 +11,9 @@
  * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
  * leaf model.ts); a test keeps it that way.
  */
-import { fileHash, parseMemo, readEntry, readTrusted } from "./cache/store.ts";
+import { fileHash, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
 import { joinPath, resolveCacheDir } from "./cache/dir.ts";
-import { inputsKey } from "./cache/key.ts";
+import { inputSecretValues, inputsKey, secretsDigest } from "./cache/key.ts";
 import { type Env, type Format, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
 
@@ -48,13 +48,17 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
     const dir = resolveCacheDir(scanCacheDir(io.argv), env as Env, io.os);
     if (dir === undefined) return undefined;
-    const inputs = await inputsKey(io.argv, env, io.cwd);
+    // Secrets (source keys, web identity tokens) are part of the inputs, as a keyed digest: no key, no hit.
+    const digestKey = await readDigestKey(dir, io.uid);
+    if (digestKey === undefined) return undefined;
+    const secrets = await secretsDigest(digestKey, inputSecretValues(io.argv, io.getEnv));
+    const inputs = await inputsKey(io.argv, env, io.cwd, secrets);
     const read = await readTrusted(joinPath(dir, `${inputs}.inputs.json`), io.uid);
     if (!("text" in read)) return undefined;
     const memo = parseMemo(JSON.parse(read.text), inputs);
     if (typeof memo === "string") return undefined;
     for (const file of memo.files) {
-      if (await fileHash(file.path) !== file.sha256) return undefined;
+      if (await fileHash(file.path, digestKey) !== file.sha256) return undefined;
     }
     const entry = await readEntry(joinPath(dir, `${memo.key}.json`), {
       key: memo.key,

@@ -83,6 +83,14 @@ export const INPUT_ENV_NAMES = [
   "AWS_USE_FIPS_ENDPOINT",
   "AWS_USE_DUALSTACK_ENDPOINT",
   "AWS_STS_REGIONAL_ENDPOINTS",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+  "AWS_ENDPOINT_URL_SSO",
+  "AWS_ENDPOINT_URL_SSO_OIDC",
   "AWS_MAX_ATTEMPTS",
   "AWS_RETRY_MODE",
   "AWS_ACCESS_KEY_ID",
@@ -109,7 +117,13 @@ export const MFA_ENV = "CREDPROC_MFA_TOKEN_CODE";
  * Names the full program snapshots (the token variable named by `--web-identity-token-env` is added to these):
  * the ones that decide the plan plus the MFA code.
  */
-export const ENV_NAMES = [...INPUT_ENV_NAMES, MFA_ENV] as const;
+export const ENV_NAMES = [...INPUT_ENV_NAMES, MFA_ENV, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+
+/**
+ * Secret variables: snapshotted so the cache key can hold their keyed digest (never their value); the
+ * fast path digests the same ones (plus the variable `--web-identity-token-env` names).
+ */
+export const SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
 
 /** `Deno.build.os` values (kept as a string so tests can pass any). */
 export type OsName = typeof Deno.build.os | string;
@@ -166,7 +180,10 @@ export interface MfaSessionPlan {
 /** STS endpoint settings. */
 export interface EndpointPlan {
   readonly region: string;
+  /** The configured endpoint (flag, environment or profile; see `resolveEndpointUrl`), if any. */
   readonly endpointUrl?: string;
+  /** Where {@link EndpointPlan.endpointUrl} came from, for `--verbose` and messages. */
+  readonly endpointFrom?: string;
   readonly useFips: boolean;
   readonly useDualstack: boolean;
   readonly useGlobalEndpoint: boolean;
@@ -178,6 +195,8 @@ export interface Plan {
   readonly mfaSession?: MfaSessionPlan;
   readonly hops: readonly HopPlan[];
   readonly endpoint: EndpointPlan;
+  /** Retries of each STS call (from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE), decided once. */
+  readonly retry?: RetryPlan;
   readonly format: Format;
   /** Whether the output carries the account id (`--include-account-id`); part of the cache key when set. */
   readonly includeAccountId?: boolean;

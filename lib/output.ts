@@ -50,9 +50,37 @@ export function render(credentials: Credentials, format: Format, includeAccountI
   return vars.map(([name, value]) => `${line(name, value)}\n`).join("");
 }
 
+/**
+ * Characters no shell treats specially, and all that valid credentials contain (base64 and the expiration):
+ * such values are printed exactly as `aws configure export-credentials` prints them (unquoted, or in
+ * PowerShell's double quotes). Anything else — which STS answers are checked never to hold — is quoted for
+ * the shell it is meant for, so `eval "$(credproc --format env)"` can only ever set variables.
+ */
+const SAFE = /^[A-Za-z0-9+/=:._-]*$/;
+
 const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => string> = {
-  "env": (n, v) => `export ${n}=${v}`,
-  "env-no-export": (n, v) => `${n}=${v}`,
-  "powershell": (n, v) => `$Env:${n}="${v}"`,
-  "windows-cmd": (n, v) => `set ${n}=${v}`,
+  "env": (n, v) => `export ${n}=${SAFE.test(v) ? v : shQuote(v)}`,
+  "env-no-export": (n, v) => `${n}=${SAFE.test(v) ? v : shQuote(v)}`,
+  "powershell": (n, v) =>
+    SAFE.test(v) ? `$Env:${n}="${v}"` : `$Env:${n}='${v.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`,
+  "windows-cmd": (n, v) => {
+    if (SAFE.test(v)) return `set ${n}=${v}`;
+    // cmd.exe expands %…% and !…! even inside quotes and has no escape for a line break: refuse.
+    if (/[%!"^\p{Cc}\u2028\u2029]/u.test(v)) {
+      throw new Error(`${n} holds characters windows-cmd cannot quote; use another --format`);
+    }
+    return `set "${n}=${v}"`;
+  },
 };
+
+/** POSIX single quotes: nothing inside is special; a single quote is closed, escaped and reopened. */
+function shQuote(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Why stdout could not be written, in a few words (no stack, no path): shared by main.ts and the full path. */
+export function outputErrorReason(e: unknown): string {
+  if (e instanceof Deno.errors.BrokenPipe) return "the reader closed the pipe";
+  const message = e instanceof Error ? e.message : String(e);
+  return message.replace(/\s+/g, " ").replace(/ \(os error \d+\)$/, "").slice(0, 200);
+}

@@ -49,3 +49,44 @@ export function isAllowedHost(hostname: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) &&
     host.split(".").every((n) => Number(n) <= 255);
 }
+
+/** A region label as it appears in endpoint host names. */
+const REGION_LABEL = "[a-z]{2}(?:-[a-z]+)+-\\d{1,2}";
+const SUFFIXES = AWS_DNS_SUFFIXES.map((s) => s.replace(/\./g, "\\.")).join("|");
+/**
+ * The shapes of the endpoints credproc may be pointed at inside the partitions' DNS suffixes: STS (global,
+ * regional, FIPS, dual-stack, VPC interface endpoints), the SSO portal and SSO-OIDC. Other hosts under the
+ * same suffixes (EC2 public names, S3 websites, API Gateway…) can be controlled by anyone with an account.
+ */
+const SERVICE_HOST = new RegExp(
+  `^(?:sts\\.(?:${SUFFIXES})` +
+    `|(?:sts|sts-fips)\\.${REGION_LABEL}\\.(?:${SUFFIXES})` +
+    `|(?:vpce-[a-z0-9-]+\\.)?(?:sts|sts-fips)\\.${REGION_LABEL}\\.vpce\\.(?:${SUFFIXES})` +
+    `|portal\\.sso(?:-fips)?\\.${REGION_LABEL}\\.(?:${SUFFIXES})` +
+    `|(?:oidc|oidc-fips)\\.${REGION_LABEL}\\.(?:${SUFFIXES}))$`,
+);
+
+/**
+ * Why an endpoint URL may not be used, or undefined: http(s) only, no user info, and a host that is an STS /
+ * SSO / SSO-OIDC endpoint of a partition, an instance-metadata or container address, or loopback. The
+ * permission set in deno.json stays the outer wall; this is the inner, narrower one.
+ */
+export function endpointProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${JSON.stringify(value)} is not a URL`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `${JSON.stringify(value)} must use http or https`;
+  }
+  if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  const loopbackOrMetadata = METADATA_HOSTS.includes(host) || host === "localhost" || host === "[::1]" ||
+    (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((n) => Number(n) <= 255));
+  if (loopbackOrMetadata || SERVICE_HOST.test(host)) return undefined;
+  return isAllowedHost(host)
+    ? `host ${host} is not an STS, SSO or SSO-OIDC endpoint of an AWS partition`
+    : `host ${host} is outside the allowed endpoints`;
+}

@@ -15,9 +15,10 @@ export function validatePolicy(text: string, what: string): string {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    // V8 quotes the input in some messages ("…" is not valid JSON): never echo a file's contents to stderr.
-    const reason = (e as Error).message.replace(/,\s*".*" is not valid JSON$/s, "").replace(/\s+/g, " ");
-    throw new UsageError(what, `not valid JSON (${reason})`);
+    // V8's messages quote the input ("Unexpected token 'w', "wJalrXUtnF"... is not valid JSON"): a secret file
+    // named by mistake must never reach stderr, so only the position is kept.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new UsageError(what, `not valid JSON${at === undefined ? "" : ` (error at character ${at})`}`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new UsageError(what, "a policy document must be a JSON object");

@@ -13,11 +13,12 @@ import {
   INPUT_ENV_NAMES,
   type Plan,
   type PolicySource,
+  SECRET_ENV_NAMES,
   type SourcePlan,
 } from "../model.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
-export const CACHE_KEY_VERSION = 1;
+export const CACHE_KEY_VERSION = 2;
 
 /** A default session name as `defaultSessionName` in lib/plan/hops.ts makes it (`credproc-<unix seconds>`). */
 const DEFAULT_SESSION_NAME = /^credproc-\d+$/;
@@ -28,6 +29,11 @@ export interface KeyInputs {
   readonly sessionName?: string;
   /** The policy text of each hop (index-aligned with `plan.hops`), for policies read from files. */
   readonly policies?: readonly (string | undefined)[];
+  /**
+   * The keyed digest ({@link secretsDigest}) of the secret inputs — the source's secret key and session
+   * token, each web identity token — so that another secret never gets this secret's credentials.
+   */
+  readonly secrets?: string;
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json | undefined };
@@ -49,6 +55,7 @@ export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): 
     // Only when asked for: keys of calls without the flag stay as they were, and an entry stored without an
     // account id is never served to a call that must print one.
     accountId: plan.includeAccountId ? true : undefined,
+    secrets: inputs.secrets,
   };
   return canonicalJson(doc);
 }
@@ -58,7 +65,7 @@ export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): 
  * duration and the endpoint — no role, no profile of the role — so every role assumed from the same source
  * with the same device shares one session (and one MFA code). Undefined for a plan without an MFA session.
  */
-export function mfaSessionKeyMaterial(plan: Plan, env: Env): string | undefined {
+export function mfaSessionKeyMaterial(plan: Plan, env: Env, secrets?: string): string | undefined {
   if (!plan.mfaSession) return undefined;
   return canonicalJson({
     v: CACHE_KEY_VERSION,
@@ -67,6 +74,7 @@ export function mfaSessionKeyMaterial(plan: Plan, env: Env): string | undefined 
     serial: plan.mfaSession.serialNumber,
     duration: plan.mfaSession.durationSeconds,
     endpoint: endpointMaterial(plan),
+    secrets,
   });
 }
 
@@ -109,6 +117,9 @@ export function sourceIdentity(source: SourcePlan, env: Env): Json {
         ...files,
         // The default chain falls back to web identity from these variables.
         webIdentityRole: env.AWS_ROLE_ARN || undefined,
+        container: env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+          undefined,
+        imds: env.AWS_EC2_METADATA_SERVICE_ENDPOINT || undefined,
       };
     }
     case "static":
@@ -117,7 +128,14 @@ export function sourceIdentity(source: SourcePlan, env: Env): Json {
       return { kind: source.kind, profile: source.profile, accessKeyId: env.AWS_ACCESS_KEY_ID || undefined };
     case "instance-metadata":
     case "container":
-      return { kind: source.kind, profile: source.profile };
+      // Another metadata or container endpoint is another source.
+      return {
+        kind: source.kind,
+        profile: source.profile,
+        container: env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+          undefined,
+        imds: env.AWS_EC2_METADATA_SERVICE_ENDPOINT || undefined,
+      };
     case "sso":
       return { kind: source.kind, profile: source.profile, ...files };
     case "none":
@@ -203,10 +221,72 @@ export function redactArgv(argv: readonly string[]): string[] {
  * Together with the contents of the files the plan was built from (checked separately), it determines the
  * plan, so it can stand for the plan's {@link cacheKey} without parsing flags or loading the shared config.
  */
-export async function inputsKey(argv: readonly string[], env: Env, cwd: string): Promise<string> {
+export async function inputsKey(
+  argv: readonly string[],
+  env: Env,
+  cwd: string,
+  secrets = "",
+): Promise<string> {
   const vars: Record<string, string | undefined> = {};
   for (const name of INPUT_ENV_NAMES) vars[name] = env[name];
   return await sha256Hex(
-    canonicalJson({ v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd }),
+    canonicalJson({ v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd, secrets }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Secrets in keys: only as a keyed digest
+// ---------------------------------------------------------------------------------------------------------
+
+/** The file in the cache directory that holds the random digest key (64 hex characters, mode 0600). */
+export const DIGEST_KEY_FILE = "digest.key";
+
+/** Imports a digest key from its file's text (64 hex characters); undefined if it is not one. */
+export async function importDigestKey(text: string): Promise<CryptoKey | undefined> {
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/** Hex HMAC-SHA-256 of a string (UTF-8) or bytes. */
+export async function hmacHex(key: CryptoKey, data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes));
+  let hex = "";
+  for (const b of mac) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/**
+ * The keyed digest of a list of secret values (absent ones count as absent): what a key holds instead of
+ * the secrets. Without the per-cache key the digest cannot be tested against guesses.
+ */
+export async function secretsDigest(
+  key: CryptoKey,
+  values: readonly (string | undefined)[],
+): Promise<string> {
+  return await hmacHex(key, canonicalJson(values.map((v) => v ?? null)));
+}
+
+/** `--web-identity-token-env NAME` from raw argv (the fast path digests that variable's value too). */
+export function scanTokenEnv(argv: readonly string[]): string | undefined {
+  let name: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") break;
+    if (a === "--web-identity-token-env" && i + 1 < argv.length) name = argv[++i];
+    else if (a.startsWith("--web-identity-token-env=")) name = a.slice("--web-identity-token-env=".length);
+  }
+  return name;
+}
+
+/** The secret environment values an invocation's inputs key digests (see `SECRET_ENV_NAMES`). */
+export function inputSecretValues(argv: readonly string[], getEnv: (name: string) => string | undefined) {
+  const tokenEnv = scanTokenEnv(argv);
+  return [
+    ...SECRET_ENV_NAMES.map((n) => getEnv(n)),
+    tokenEnv === undefined ? undefined : getEnv(tokenEnv),
+  ];
 }

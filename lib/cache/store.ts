@@ -3,7 +3,8 @@
  * of the cache a hit needs, kept apart from the writing and locking in wrapper.ts so that the fast path loads
  * nothing else. Never throws on a bad file: it says why the file is not trusted.
  */
-import { sha256Hex } from "./key.ts";
+import { joinPath } from "./dir.ts";
+import { DIGEST_KEY_FILE, hmacHex, importDigestKey } from "./key.ts";
 import type { Credentials } from "../model.ts";
 
 /** Version of the file format; files of another version are ignored. */
@@ -20,7 +21,9 @@ export const ENTRY_FILE = /^[0-9a-f]{64}\.json$/;
 export const LOCK_FILE = /^[0-9a-f]{64}\.lock$/;
 /** The fast path's memo of an invocation's inputs (see {@link InputsMemo}). */
 export const MEMO_FILE = /^[0-9a-f]{64}\.inputs\.json$/;
-export const TEMP_FILE = /^[0-9a-f]{64}\.(?:inputs\.)?json\.[0-9a-z]+\.tmp$/;
+export const TEMP_FILE = /^(?:[0-9a-f]{64}\.(?:inputs\.|failure\.)?json|digest\.key)\.[0-9a-z]+\.tmp$/;
+/** A failed lock holder's short-lived record, reported by the callers that waited for it (no secrets). */
+export const FAILURE_FILE = /^[0-9a-f]{64}\.failure\.json$/;
 
 /** The on-disk document. Field names of `credentials` follow the credential_process output. */
 export interface CacheEntry {
@@ -318,16 +321,32 @@ export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
   return doc as unknown as InputsMemo;
 }
 
-/** The SHA-256 of a file's content, `null` if it does not exist; throws if it cannot be read. */
-export async function fileHash(path: string): Promise<string | null> {
+/** The most a memo's file may hold (the shared config's cap): anything larger sends the call to the full path. */
+const MAX_HASHED_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The keyed digest (HMAC-SHA-256 with the cache's digest key, see `key.ts`) of a file's content, `null` if it
+ * does not exist; throws if it cannot be read, is not a regular file (a FIFO would block) or is too large.
+ * Keyed, because some of these files hold secrets (credentials file, web identity token).
+ */
+export async function fileHash(path: string, digestKey: CryptoKey): Promise<string | null> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
+    const info = Deno.statSync(path);
+    if (!info.isFile) throw new Error(`${path} is not a regular file`);
+    if (info.size > MAX_HASHED_FILE_BYTES) throw new Error(`${path} is too large`);
     bytes = Deno.readFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
     throw e;
   }
-  return await sha256Hex(bytes);
+  return await hmacHex(digestKey, bytes);
+}
+
+/** Reads the cache's digest key (see `DIGEST_KEY_FILE` in key.ts) under the entry trust rules; undefined if none. */
+export async function readDigestKey(dir: string, uid: number | null): Promise<CryptoKey | undefined> {
+  const read = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), uid);
+  return "text" in read ? await importDigestKey(read.text) : undefined;
 }
 
 /** An error as one line of text. */

@@ -24,16 +24,28 @@ import {
   entryFor,
   type EntryMeta,
   errorText,
+  FAILURE_FILE,
   fileHash,
   type InputsMemo,
   LOCK_FILE,
   MEMO_FILE,
+  readDigestKey,
   readEntry,
   readTrusted,
+  readTrustedSync,
   TEMP_FILE,
 } from "./store.ts";
-import { cacheKey, filePolicies, inputsKey, mfaSessionKeyMaterial, sha256Hex } from "./key.ts";
-import { ConfigError } from "../errors.ts";
+import {
+  cacheKey,
+  DIGEST_KEY_FILE,
+  filePolicies,
+  inputSecretValues,
+  inputsKey,
+  mfaSessionKeyMaterial,
+  secretsDigest,
+  sha256Hex,
+} from "./key.ts";
+import { ConfigError, CredprocError } from "../errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import type {
@@ -164,8 +176,12 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     // While another process holds the lock, its result can be read without the lock (writes are atomic):
     // waiters return as soon as the entry appears instead of queueing for the lock one by one.
     let early: Credentials | undefined;
+    // A holder that failed leaves a short-lived failure record: waiters report it instead of retrying.
+    const failurePath = joinPath(opts.dir, `${opts.key}.failure.json`);
+    let shared: CredprocError | undefined;
     const ready = async () =>
-      (early = await lookup(path, opts, "hit while waiting", notBefore, true)) !== undefined;
+      (early = await lookup(path, opts, "hit while waiting", notBefore, true)) !== undefined ||
+      (shared = readFailure(failurePath, opts, startedAt)) !== undefined;
     let lock: LockHandle | undefined;
     try {
       lock = await opts.lock(lockPath, ready);
@@ -174,6 +190,10 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
       warnOnce(`cache lock unavailable, fetching without it: ${lockPath}: ${errorText(e)}`);
     }
     if (lock === undefined && early !== undefined) return early;
+    if (lock === undefined && shared !== undefined) {
+      log.debug(`cache: another credproc failed just now (${failurePath}); reporting its failure`);
+      throw shared;
+    }
     try {
       if (lock) {
         log.debug(
@@ -184,8 +204,21 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         // Another process may have written the entry just before we got the lock: look again.
         const again = await lookup(path, opts, "hit after waiting", notBefore);
         if (again) return again;
+        const failed = readFailure(failurePath, opts, startedAt);
+        if (failed) {
+          log.debug(`cache: another credproc failed just now (${failurePath}); reporting its failure`);
+          throw failed;
+        }
       }
-      const credentials = await provider();
+      let credentials: Credentials;
+      try {
+        credentials = await provider();
+      } catch (e) {
+        if (lock && e instanceof CredprocError && e.exitCode === 1 && !(e instanceof LockTimeoutError)) {
+          await writeFailure(failurePath, opts, e);
+        }
+        throw e;
+      }
       const issuedAt = opts.clock();
       if (credentials.expiration === undefined || credentials.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");
@@ -202,6 +235,64 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
       lock?.release();
     }
   };
+}
+
+/** How long a failure record is reported to callers that started after it was written. */
+export const FAILURE_TTL_MS = 10_000;
+/** The longest text kept in a failure record's fields. */
+const MAX_FAILURE_TEXT = 2000;
+
+/**
+ * Writes `<key>.failure.json` (0600, atomic): the failed step, its one-line reason and hint, and when —
+ * already scrubbed of every registered secret, so the record holds none. Best effort.
+ */
+async function writeFailure(path: string, opts: FileCacheOptions, e: CredprocError): Promise<void> {
+  const scrub = (t: string | undefined) =>
+    t === undefined ? undefined : opts.log.scrub(t).slice(0, MAX_FAILURE_TEXT);
+  const doc = {
+    credproc: CACHE_FORMAT_VERSION,
+    key: opts.key,
+    at: opts.clock(),
+    what: scrub(e.what),
+    message: scrub(e.message),
+    hint: scrub(e.hint),
+  };
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(doc)}\n`, false);
+    opts.log.debug(`cache: failure recorded in ${path} for the callers waiting`);
+  } catch (err) {
+    opts.log.debug(`cache: could not record the failure in ${path}: ${errorText(err)}`);
+  }
+}
+
+/**
+ * The failure another credproc recorded for this key, as the error to report — when it was written after
+ * this call started (it was waiting for that holder), or less than {@link FAILURE_TTL_MS} ago (it arrived
+ * just after). With `--refresh`, only the former. Anything else, or any doubt: undefined (call STS).
+ */
+function readFailure(path: string, opts: FileCacheOptions, startedAt: number): CredprocError | undefined {
+  const read = readTrustedSync(path, opts.uid);
+  if (!("text" in read)) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(read.text);
+  } catch {
+    return undefined;
+  }
+  const d = doc as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === "string" && v !== "" && v.length <= MAX_FAILURE_TEXT;
+  if (
+    d === null || typeof d !== "object" || d.credproc !== CACHE_FORMAT_VERSION || d.key !== opts.key ||
+    typeof d.at !== "number" || !text(d.what) || !text(d.message) || (d.hint !== undefined && !text(d.hint))
+  ) {
+    return undefined;
+  }
+  const now = opts.clock();
+  const at = d.at;
+  if (at > now + 1000) return undefined;
+  const fresh = at >= startedAt || (opts.mode === "use" && now - at < FAILURE_TTL_MS);
+  if (!fresh) return undefined;
+  return new CredprocError(d.what as string, d.message as string, 1, { hint: d.hint as string | undefined });
 }
 
 /** Reads the entry and returns its credentials when usable; logs the outcome. */
@@ -247,7 +338,12 @@ async function lookup(
 export async function rememberInputs(
   dir: string,
   memo: Omit<InputsMemo, "credproc" | "files"> & { readonly files: readonly string[] },
-  o: { readonly uid: number | null; readonly startedAt: number; readonly log: Logger },
+  o: {
+    readonly uid: number | null;
+    readonly startedAt: number;
+    readonly log: Logger;
+    readonly digestKey: CryptoKey;
+  },
 ): Promise<void> {
   const path = joinPath(dir, `${memo.inputs}.inputs.json`);
   try {
@@ -259,7 +355,7 @@ export async function rememberInputs(
         o.log.debug(`cache: ${file} changed just now; not remembering these inputs`);
         return;
       }
-      files.push({ path: file, sha256: await fileHash(file) });
+      files.push({ path: file, sha256: await fileHash(file, o.digestKey) });
     }
     const doc: InputsMemo = { credproc: CACHE_FORMAT_VERSION, ...memo, files };
     const text = `${JSON.stringify(doc)}\n`;
@@ -296,6 +392,11 @@ export interface PlanCacheOptions {
     readonly files: readonly string[];
   };
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
+  /**
+   * The secret inputs (source secret key and session token, web identity tokens), for the key's keyed
+   * digest; read once by the caller and shared with the call itself.
+   */
+  readonly secretValues?: () => Promise<readonly (string | undefined)[]>;
   readonly log: Logger;
   readonly warn: (message: string) => void;
   readonly os?: OsName;
@@ -312,13 +413,17 @@ export async function cachePlanProvider(
   if (options.cacheMode === "off") {
     return withFileCache(provider, { ...baseOptions(o), dir: undefined, key: "" });
   }
+  await checkNamedCacheDir(options.cacheDir, o.env);
+  const base = baseOptions(o);
+  const named = resolveCacheDir(options.cacheDir, o.env, o.os ?? Deno.build.os);
+  const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, base.uid, o.log);
+  if (digestKey === undefined) return withFileCache(provider, { ...base, dir: undefined, key: "" });
+  const dir = named!;
   const key = await cacheKey(o.plan, o.env, {
     sessionName: options.roleSessionName,
     policies: await filePolicies(o.plan, o.loadPolicy),
+    secrets: await secretsDigest(digestKey, await (o.secretValues?.() ?? [])),
   });
-  await checkNamedCacheDir(options.cacheDir, o.env);
-  const dir = resolveCacheDir(options.cacheDir, o.env, o.os ?? Deno.build.os);
-  const base = baseOptions(o);
   const cached = withFileCache(provider, {
     ...base,
     dir,
@@ -326,14 +431,15 @@ export async function cachePlanProvider(
     meta: entryMeta(o.plan, "role", base.marginMs),
   });
   const { inputs } = o;
-  if (inputs === undefined || dir === undefined || options.cacheMode !== "use" || options.verbose) {
+  if (inputs === undefined || options.cacheMode !== "use" || options.verbose) {
     return cached;
   }
   const startedAt = base.clock() - performance.now();
   return async () => {
     const credentials = await cached();
+    const secrets = await secretsDigest(digestKey, inputSecretValues(inputs.argv, (n) => o.env[n]));
     await rememberInputs(dir, {
-      inputs: await inputsKey(inputs.argv, o.env, inputs.cwd),
+      inputs: await inputsKey(inputs.argv, o.env, inputs.cwd, secrets),
       key,
       format: options.format,
       marginMs: base.marginMs,
@@ -341,10 +447,53 @@ export async function cachePlanProvider(
       files: [
         ...inputs.files,
         ...o.plan.hops.flatMap((h) => h.policy?.kind === "file" ? [h.policy.path] : []),
+        ...o.plan.hops.flatMap((h) => h.webIdentity?.kind === "file" ? [h.webIdentity.path] : []),
       ],
-    }, { uid: base.uid, startedAt, log: o.log });
+    }, { uid: base.uid, startedAt, log: o.log, digestKey });
     return credentials;
   };
+}
+
+/** The cache's digest key, made on first use; undefined (cache off, said under `--verbose`) when impossible. */
+async function digestKeyOrNone(dir: string, uid: number | null, log: Logger): Promise<CryptoKey | undefined> {
+  try {
+    return await ensureDigestKey(dir, uid);
+  } catch (e) {
+    log.debug(`cache: off: cannot use ${dir}: ${errorText(e)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads the cache directory's digest key (`digest.key`: 32 random bytes as hex, 0600, ours), creating it on
+ * first use. Created without ever replacing a good one: written to a temp file, then hard-linked into place
+ * (a parallel first run keeps the winner's key); an untrusted file there (wrong mode or owner) is replaced.
+ */
+export async function ensureDigestKey(dir: string, uid: number | null): Promise<CryptoKey> {
+  const existing = await readDigestKey(dir, uid);
+  if (existing) return existing;
+  const problem = await prepareDir(dir, uid);
+  if (problem !== undefined) throw new Error(problem);
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const path = joinPath(dir, DIGEST_KEY_FILE);
+  const suffix = crypto.getRandomValues(new Uint32Array(2)).reduce((a, n) => a + n.toString(36), "");
+  const temp = `${path}.${suffix}.tmp`;
+  try {
+    await Deno.writeTextFile(temp, `${hex}\n`, { createNew: true, mode: 0o600 });
+    if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600);
+    try {
+      await Deno.link(temp, path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (await readDigestKey(dir, uid) === undefined) await Deno.rename(temp, path);
+    }
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+  const key = await readDigestKey(dir, uid);
+  if (key === undefined) throw new Error(`${path} cannot be read back`);
+  return key;
 }
 
 /**
@@ -356,10 +505,14 @@ export async function cachePlanProvider(
  */
 export function mfaSessionCache(o: PlanCacheOptions): (session: CredentialProvider) => CredentialProvider {
   return (session) => async () => {
-    const material = mfaSessionKeyMaterial(o.plan, o.env);
+    if (!o.plan.mfaSession || o.options.cacheMode === "off") return await session();
+    const named = resolveCacheDir(o.options.cacheDir, o.env, o.os ?? Deno.build.os);
+    const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, currentUid(), o.log);
+    const secrets = digestKey && await secretsDigest(digestKey, await (o.secretValues?.() ?? []));
+    const material = mfaSessionKeyMaterial(o.plan, o.env, secrets);
     if (material === undefined) return await session();
     const key = await sha256Hex(material);
-    const dir = resolveCacheDir(o.options.cacheDir, o.env, o.os ?? Deno.build.os);
+    const dir = digestKey === undefined ? undefined : named;
     o.log.debug("cache: MFA session entry");
     const base = baseOptions(o);
     return await withFileCache(session, {
@@ -450,7 +603,7 @@ export async function clearCache(
   }
   for (const name of names.sort()) {
     const path = joinPath(dir, name);
-    if (ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name)) {
+    if (ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name) || FAILURE_FILE.test(name)) {
       await Deno.remove(path).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });

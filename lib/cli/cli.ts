@@ -18,16 +18,17 @@ import { scanCacheDir } from "../fast_path.ts";
 import { resolveCacheDir } from "../cache/dir.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../plan/shared_config.ts";
-import { CredprocError } from "../errors.ts";
-import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
+import { ConfigError, CredprocError } from "../errors.ts";
+import { loadPolicy, loadToken, readRegularFile } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
-import { render } from "../output.ts";
-import { type Env, ENV_NAMES, type PolicySource } from "../model.ts";
+import { outputErrorReason, render } from "../output.ts";
+import { type Env, ENV_NAMES, type Plan, type PolicySource, type TokenSource } from "../model.ts";
+import { createDeadline } from "../providers/deadline.ts";
 import { resolveRetry } from "../plan/endpoint.ts";
 import { resolvePlan } from "../plan/planner.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
-import { sourceProvider } from "../providers/sources.ts";
+import { type SdkLogger, sourceProvider } from "../providers/sources.ts";
 import { createStsCaller } from "../providers/sts.ts";
 import { CACHE_USAGE, USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
@@ -43,6 +44,11 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
   readonly homeDir?: () => string | undefined;
+  /**
+   * Route `console` (which SDK internals write warnings to) into `--verbose` for the run: nothing but
+   * credproc's own lines may reach stderr. main.ts sets it; in-process tests leave their console alone.
+   */
+  readonly captureConsole?: boolean;
 }
 
 /** Control and bidi characters from user input (paths, values) are shown escaped: one line, no terminal tricks. */
@@ -72,11 +78,45 @@ function warmCommand(argv: readonly string[]): string {
   return ["credproc", ...argv].map(quote).join(" ");
 }
 
-/** Reads the variables credproc uses, once. */
+/** Reads the variables credproc uses, once. A value that is not valid UTF-8 is bad input (exit 2). */
 function snapshotEnv(io: CliIo, extra: readonly string[]): Env {
   const env: Record<string, string | undefined> = {};
-  for (const name of [...ENV_NAMES, ...extra]) env[name] = io.getEnv(name);
+  for (const name of [...ENV_NAMES, ...extra]) {
+    try {
+      env[name] = io.getEnv(name);
+    } catch {
+      throw new ConfigError(name, "its value is not valid UTF-8");
+    }
+  }
   return env;
+}
+
+/** A one-argument loader that runs once per argument: a file is read once and the same text used everywhere. */
+function once<A, R>(load: (a: A) => Promise<R>, id: (a: A) => string): (a: A) => Promise<R> {
+  const seen = new Map<string, Promise<R>>();
+  return (a) => {
+    const k = id(a);
+    let p = seen.get(k);
+    if (p === undefined) seen.set(k, p = load(a));
+    return p;
+  };
+}
+
+/** The proxy in force, for `--verbose` (without user info). */
+function proxyLine(io: CliIo): string {
+  let proxy: string | undefined;
+  try {
+    proxy = io.getEnv("HTTPS_PROXY") || io.getEnv("https_proxy") || undefined;
+  } catch {
+    proxy = undefined;
+  }
+  if (proxy === undefined) return "proxy: none (HTTPS_PROXY unset)";
+  let shown = "(not a URL)";
+  try {
+    const u = new URL(proxy);
+    shown = `${u.protocol}//${u.host}`;
+  } catch { /* shown as not a URL */ }
+  return `proxy: https endpoints through ${shown} (CONNECT); plain http, loopback and metadata always direct`;
 }
 
 async function run(
@@ -118,44 +158,65 @@ async function run(
     case "assume": {
       const { options } = command;
       const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
+      log.secret(options.tokenCode);
       const configPaths = sharedConfigPaths(env, io.homeDir?.());
       const plan = resolvePlan(options, env, await loadSharedConfig(configPaths), new Date());
       if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
+      log.debug(
+        plan.endpoint.endpointUrl === undefined
+          ? `endpoint: STS in ${plan.endpoint.region} (the SDK's endpoint rules)`
+          : `endpoint: ${plan.endpoint.endpointUrl} (from ${plan.endpoint.endpointFrom})`,
+      );
+      log.debug(proxyLine(io));
       const timeoutMs = options.timeoutSeconds * 1000;
-      const read = (path: string) => Deno.readTextFile(path);
-      let warned = false;
+      const deadline = createDeadline(timeoutMs);
+      // Each file is read once (stat first, bounded) and the same text serves the cache key and the call.
+      const loadPolicyOnce = once(
+        (p: PolicySource) => loadPolicy(p, readRegularFile),
+        (p) => p.kind === "file" ? `file:${p.path}` : `inline:${p.json}`,
+      );
+      const loadTokenOnce = once(
+        (t: TokenSource) => loadToken(t, readRegularFile, env),
+        (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
+      );
+      const secretValues = async () => {
+        const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
+        tokens.forEach((t) => log.secret(t));
+        return [...sourceSecrets(plan.source, env), ...tokens];
+      };
       const cacheOptions = {
         plan,
         env,
         // A call that logs to a file takes the full path every time (the fast path logs nothing).
         options: { ...options, verbose: options.verbose || log.toFile },
-        loadPolicy: (p: PolicySource) => loadPolicy(p, read),
+        loadPolicy: loadPolicyOnce,
+        secretValues,
         log,
-        // One warning per call, however many entries (role, MFA session) the cache could not use.
-        warn: (message: string) => {
-          if (!warned) writeErr(log.scrub(`credproc: warning: ${message}`));
-          warned = true;
-        },
+        // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
+        warn: (message: string) => log.debug(`cache: warning: ${message}`),
         inputs: { argv, cwd: io.cwd, files: Object.values(configPaths) },
       };
+      const mfaCode = createMfaCodeSource({
+        tokenCode: options.tokenCode,
+        envCode: env.CREDPROC_MFA_TOKEN_CODE,
+        timeoutMs: options.mfaTimeoutSeconds * 1000,
+        prompt: createTerminalPrompt(),
+        log,
+        warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
+        mfaSession: options.mfaSession,
+      });
       const provider = chainProvider(plan, {
         sts: createStsCaller({
           ...plan.endpoint,
           timeoutMs,
-          ...resolveRetry(env),
+          deadline,
+          ...(plan.retry ?? resolveRetry(env)),
         }, log),
-        source: sourceProvider(plan.source, timeoutMs),
-        mfaCode: createMfaCodeSource({
-          tokenCode: options.tokenCode,
-          envCode: env.CREDPROC_MFA_TOKEN_CODE,
-          timeoutMs: options.mfaTimeoutSeconds * 1000,
-          prompt: createTerminalPrompt(),
-          log,
-          warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
-          mfaSession: options.mfaSession,
-        }),
-        loadPolicy: (p) => loadPolicy(p, read),
-        loadToken: (t) => loadToken(t, read, env),
+        source: sourceProvider(plan.source, deadline, sdkLogger(log)),
+        // A person typing a code is not a network step: that time does not count against --timeout.
+        mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
+        loadPolicy: loadPolicyOnce,
+        loadToken: loadTokenOnce,
         log,
         wrapMfaSession: mfaSessionCache(cacheOptions),
       });
@@ -211,8 +272,20 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
         toFile: toFile !== undefined,
       });
     }
-    const text = await run(command, argv, io, log);
-    await io.out(text);
+    const restore = io.captureConsole ? captureConsole(log) : undefined;
+    let text: string;
+    try {
+      text = await run(command, argv, io, log);
+    } finally {
+      restore?.();
+    }
+    try {
+      await io.out(text);
+    } catch (e) {
+      throw new CredprocError("stdout", `cannot write the credentials: ${outputErrorReason(e)}`, 1, {
+        cause: e,
+      });
+    }
     return 0;
   } catch (e) {
     if (toFile === undefined && argv[0] !== "cache") {
@@ -262,6 +335,38 @@ function failureRecordDir(argv: readonly string[], io: CliIo): string | undefine
   } catch {
     return undefined;
   }
+}
+
+/** The secret values of the source (for the cache key's keyed digest): keys in the profile or the environment. */
+function sourceSecrets(source: Plan["source"], env: Env): (string | undefined)[] {
+  switch (source.kind) {
+    case "static":
+      return [source.secretAccessKey, source.sessionToken];
+    case "environment":
+    case "default-chain":
+      return [env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN];
+    default:
+      return [];
+  }
+}
+
+/** A logger for the SDK's providers: every line goes to `--verbose`, none to stderr. */
+function sdkLogger(log: Logger): SdkLogger {
+  const line = (level: string) => (...content: unknown[]) =>
+    log.debug(`sdk ${level}: ${content.map((c) => c instanceof Error ? c.message : String(c)).join(" ")}`);
+  return { debug: () => {}, info: () => {}, warn: line("warning"), error: line("error") };
+}
+
+/** Sends `console` output (SDK internals warn there) to `--verbose` until the returned function is called. */
+function captureConsole(log: Logger): () => void {
+  const c = console as unknown as Record<string, unknown>;
+  const names = ["log", "info", "warn", "error", "debug", "trace"];
+  const saved = names.map((n) => c[n]);
+  for (const n of names) {
+    c[n] = (...content: unknown[]) =>
+      log.debug(`sdk ${n}: ${content.map((x) => x instanceof Error ? x.message : String(x)).join(" ")}`);
+  }
+  return () => names.forEach((n, i) => c[n] = saved[i]);
 }
 
 /**

@@ -2,7 +2,8 @@
  * How STS is reached: the region, the endpoint variant (FIPS, dual-stack, global) and the retry settings,
  * resolved from flags, the environment snapshot and the profile's values. Garbage is bad input (exit 2).
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import { endpointProblem } from "../sandbox.ts";
 import type { AssumeOptions, EndpointPlan, Env, RetryPlan } from "../model.ts";
 import { REGION } from "../validate.ts";
 
@@ -64,19 +65,75 @@ export function resolveRetry(env: Env): RetryPlan {
   );
 }
 
+/** The profile values endpoint resolution reads. */
+export interface ProfileEndpointSettings {
+  region?: string;
+  useFips?: string;
+  useDualstack?: string;
+  stsRegionalEndpoints?: string;
+  /** `endpoint_url` in the profile. */
+  endpointUrl?: string;
+  /** `sts = \n endpoint_url = …` in the profile's `[services NAME]` section. */
+  servicesEndpointUrl?: string;
+  /** The `services` section's name, for messages. */
+  services?: string;
+  ignoreConfiguredEndpointUrls?: string;
+}
+
+/**
+ * The STS endpoint URL, in the AWS CLI's order: `--endpoint-url`; then, unless
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the profile's `ignore_configured_endpoint_urls`) is true,
+ * `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `[services]` section (`sts = endpoint_url = …`),
+ * the profile's `endpoint_url`. Whatever wins must have the shape of an STS endpoint, a metadata address or
+ * loopback (exit 2, naming where it came from). `undefined`: the SDK's endpoint rules pick the URL from the
+ * region and the FIPS / dual-stack / global settings.
+ */
+export function resolveEndpointUrl(
+  flag: string | undefined,
+  env: Env,
+  profile: ProfileEndpointSettings = {},
+): { url?: string; from?: string } {
+  const candidates: [string | undefined, string][] = [[flag, "--endpoint-url"]];
+  const ignore = parseBool(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") ??
+    parseBool(profile.ignoreConfiguredEndpointUrls, "ignore_configured_endpoint_urls") ?? false;
+  if (!ignore) {
+    candidates.push(
+      [env.AWS_ENDPOINT_URL_STS, "AWS_ENDPOINT_URL_STS"],
+      [env.AWS_ENDPOINT_URL, "AWS_ENDPOINT_URL"],
+      [profile.servicesEndpointUrl, `sts endpoint_url in [services ${profile.services ?? ""}]`],
+      [profile.endpointUrl, "endpoint_url in the profile"],
+    );
+  }
+  for (const [value, from] of candidates) {
+    const url = value?.trim();
+    if (url === undefined || url === "") continue;
+    const problem = endpointProblem(url);
+    if (problem !== undefined) {
+      if (from === "--endpoint-url") throw new UsageError(from, problem);
+      throw new ConfigError(from, problem, {
+        hint: "credproc only calls STS endpoints of AWS partitions, instance metadata and loopback",
+      });
+    }
+    return { url, from };
+  }
+  return {};
+}
+
 /** Endpoint settings from flags, the environment and (optionally) profile values. */
 export function resolveEndpoint(
   options: Pick<AssumeOptions, "region" | "endpointUrl">,
   env: Env,
-  profile: { region?: string; useFips?: string; useDualstack?: string; stsRegionalEndpoints?: string } = {},
+  profile: ProfileEndpointSettings = {},
 ): EndpointPlan {
+  const configured = resolveEndpointUrl(options.endpointUrl, env, profile);
   const regional = env.AWS_STS_REGIONAL_ENDPOINTS ?? profile.stsRegionalEndpoints;
   if (regional !== undefined && regional !== "" && regional !== "regional" && regional !== "legacy") {
     throw new ConfigError("sts_regional_endpoints", `${JSON.stringify(regional)} is not regional or legacy`);
   }
   return {
     region: resolveRegion(options.region, env, profile.region),
-    endpointUrl: options.endpointUrl,
+    endpointUrl: configured.url,
+    endpointFrom: configured.from,
     useFips: parseBool(env.AWS_USE_FIPS_ENDPOINT, "AWS_USE_FIPS_ENDPOINT") ??
       parseBool(profile.useFips, "use_fips_endpoint") ?? false,
     useDualstack: parseBool(env.AWS_USE_DUALSTACK_ENDPOINT, "AWS_USE_DUALSTACK_ENDPOINT") ??

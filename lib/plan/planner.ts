@@ -14,7 +14,7 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "../model.ts";
-import { resolveEndpoint } from "./endpoint.ts";
+import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
 
 /** One section's settings (`key = value`), as the SDK's loader returns them. */
@@ -57,6 +57,9 @@ const CREDENTIAL_SOURCES: Readonly<Record<string, SourcePlan["kind"]>> = {
   EcsContainer: "container",
 };
 
+/** The longest `source_profile` chain credproc follows (the AWS CLI has no limit; real chains have 2–4). */
+export const MAX_PROFILE_CHAIN = 32;
+
 /** The shape of an IAM role ARN (STS checks the rest); catches `role_arn = prod-role` typos before a call. */
 const ROLE_ARN_SHAPE = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
 
@@ -87,7 +90,7 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
     ? [...base.hops, ...hopsFromFlags(options, options.roleArns, options.roleSessionName ?? ctx.defaultName)]
     : withTopFlags(base.hops, options, base);
 
-  const endpointSettings = settings === undefined ? {} : endpointFromProfile(settings);
+  const endpointSettings = settings === undefined ? {} : endpointFromProfile(config, settings);
   const mfaSession = mfaSessionPlan(options, topSerial(hops));
   const plan: Plan = {
     source: base.source,
@@ -102,6 +105,7 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
       )
       : hops,
     endpoint: resolveEndpoint(options, env, endpointSettings),
+    retry: resolveRetry(env),
     format: options.format,
     ...(options.includeAccountId ? { includeAccountId: true } : {}),
     profile,
@@ -186,6 +190,16 @@ interface Resolved {
 function resolveProfile(ctx: Context, name: string, visited: readonly string[], asSource: boolean): Resolved {
   const s = getProfile(ctx.config, name)!;
   const path = [...visited, name];
+  // Bounds the recursion by a constant, not by the input: a generated chain of thousands of profiles is
+  // refused with a message instead of exhausting the stack.
+  if (path.length > MAX_PROFILE_CHAIN) {
+    throw new ConfigError(
+      `profile ${path[0]}`,
+      `its source_profile chain is longer than ${MAX_PROFILE_CHAIN} profiles (${
+        chain(path.slice(0, 3))
+      } → …)`,
+    );
+  }
   const keys = staticKeys(name, s, path);
   if (asSource && keys !== undefined) return { source: keys, hops: [], sourceIsRole: false, visited: path };
 
@@ -487,12 +501,20 @@ function topSerial(hops: readonly HopPlan[]): string | undefined {
   return hops.findLast((h) => h.serialNumber !== undefined)?.serialNumber;
 }
 
-function endpointFromProfile(s: ProfileSettings) {
+function endpointFromProfile(config: SharedConfig, s: ProfileSettings): ProfileEndpointSettings {
+  const services = s.services;
+  const section = services === undefined ? undefined : config.configFile[`services.${services}`];
   return {
     region: s.region,
     useFips: s.use_fips_endpoint,
     useDualstack: s.use_dualstack_endpoint,
     stsRegionalEndpoints: s.sts_regional_endpoints,
+    endpointUrl: s.endpoint_url,
+    servicesEndpointUrl: section && Object.hasOwn(section, "sts.endpoint_url")
+      ? section["sts.endpoint_url"]
+      : undefined,
+    services,
+    ignoreConfiguredEndpointUrls: s.ignore_configured_endpoint_urls,
   };
 }
 

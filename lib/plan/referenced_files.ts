@@ -3,13 +3,56 @@ import { ConfigError, CredprocError } from "../errors.ts";
 import type { Env, PolicySource, TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
 
-/** Reads a text file; tests pass a fake. */
-export type ReadTextFile = (path: string) => Promise<string>;
+/** Reads a text file of at most `maxBytes`; tests pass a fake. */
+export type ReadTextFile = (path: string, maxBytes: number) => Promise<string>;
 
 /** Policies larger than this are refused before reading the whole file (STS allows 2048 characters). */
-const MAX_POLICY_FILE_BYTES = 256 * 1024;
+export const MAX_POLICY_FILE_BYTES = 256 * 1024;
 /** OIDC tokens are a few KiB; refuse anything absurd rather than sending it. */
-const MAX_TOKEN_BYTES = 64 * 1024;
+export const MAX_TOKEN_BYTES = 64 * 1024;
+/** Shared config and credentials files: large organisations have thousands of profiles, not megabytes. */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/** The file is not a regular file (a FIFO, a device, a socket, a directory): refused before it is opened. */
+export class NotRegularFileError extends Error {}
+/** The file is larger than the cap for its kind. */
+export class FileTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * Reads a regular file of at most `maxBytes` as UTF-8: `stat` first (a FIFO would block the open, a device
+ * such as /dev/zero never ends), then reads at most `maxBytes + 1` bytes, so memory stays bounded even if the
+ * file grows or is swapped in between.
+ */
+export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
+  const info = await Deno.stat(path);
+  if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+  if (!info.isFile) throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
+  if (info.size > maxBytes) throw new FileTooLargeError(maxBytes);
+  const file = await Deno.open(path, { read: true });
+  try {
+    if (!(await file.stat()).isFile) {
+      throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
+    }
+    const buf = new Uint8Array(maxBytes + 1);
+    let off = 0;
+    while (off < buf.length) {
+      const n = await file.read(buf.subarray(off));
+      if (n === null) break;
+      off += n;
+    }
+    if (off > maxBytes) throw new FileTooLargeError(maxBytes);
+    return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, off));
+  } catch (e) {
+    if (e instanceof TypeError) throw new Error("stream did not contain valid UTF-8");
+    throw e;
+  } finally {
+    file.close();
+  }
+}
 
 /** A session policy as the minified JSON text to send. */
 export async function loadPolicy(source: PolicySource, read: ReadTextFile): Promise<string> {
@@ -29,6 +72,9 @@ export async function loadToken(source: TokenSource, read: ReadTextFile, env: En
   const token = source.kind === "file"
     ? await readFileChecked(source.path, "web identity token file", read, MAX_TOKEN_BYTES)
     : env[source.name];
+  if (source.kind === "env" && token !== undefined && token.length > MAX_TOKEN_BYTES) {
+    throw new ConfigError(`web identity token in ${source.name}`, `larger than ${MAX_TOKEN_BYTES} bytes`);
+  }
   const what = source.kind === "file"
     ? `web identity token file ${source.path}`
     : `web identity token in ${source.name}`;
@@ -51,7 +97,7 @@ async function readFileChecked(
 ): Promise<string> {
   let text: string;
   try {
-    text = await read(path);
+    text = await read(path, maxBytes);
   } catch (e) {
     throw new ConfigError(`${what} ${path}`, fileErrorReason(e), { cause: e });
   }
@@ -61,6 +107,7 @@ async function readFileChecked(
 
 /** A short reason for a failed file read. */
 export function fileErrorReason(e: unknown): string {
+  if (e instanceof NotRegularFileError || e instanceof FileTooLargeError) return e.message;
   if (e instanceof Deno.errors.NotFound) return "no such file";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory, not a file";

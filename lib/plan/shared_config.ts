@@ -5,7 +5,12 @@
  * files' paths come from the environment snapshot `lib/cli/cli.ts` takes, like everything else.
  */
 import { ConfigError } from "../errors.ts";
-import { fileErrorReason } from "./referenced_files.ts";
+import {
+  fileErrorReason,
+  FileTooLargeError,
+  MAX_CONFIG_FILE_BYTES,
+  NotRegularFileError,
+} from "./referenced_files.ts";
 import type { Env } from "../model.ts";
 import type { ProfileSettings, SharedConfig } from "./planner.ts";
 
@@ -88,6 +93,9 @@ async function exists(path: string, what: string): Promise<boolean> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    // A FIFO would block the open (and the SDK's read), a device such as /dev/zero never ends.
+    if (!info.isFile) throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
+    if (info.size > MAX_CONFIG_FILE_BYTES) throw new FileTooLargeError(MAX_CONFIG_FILE_BYTES);
     (await Deno.open(path, { read: true })).close();
     return true;
   } catch (e) {

@@ -4,10 +4,27 @@
  */
 import { CredentialsError, CredprocError, SandboxError } from "../errors.ts";
 import type { CredentialProvider, Credentials, SourcePlan } from "../model.ts";
+import type { Deadline } from "./deadline.ts";
 import { describe } from "./sts.ts";
 
-/** Builds the provider for a source; `timeoutMs` bounds metadata-service calls. */
-export function sourceProvider(source: SourcePlan, timeoutMs: number): CredentialProvider {
+/** A logger for the SDK's own providers: they must never write to stderr; their lines go to `--verbose`. */
+export interface SdkLogger {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+}
+
+/**
+ * Builds the provider for a source. Every network step of it (SSO portal, container endpoint, instance
+ * metadata, the default chain's lookups) is bounded by `deadline`: whatever the SDK's own timeouts do, the
+ * step fails with one line when the budget runs out.
+ */
+export function sourceProvider(
+  source: SourcePlan,
+  deadline: Deadline,
+  logger?: SdkLogger,
+): CredentialProvider {
   const what = source.kind === "default-chain"
     ? `source credentials${source.profile ? ` (profile ${source.profile})` : ""}`
     : `source credentials (${source.kind}${
@@ -15,11 +32,14 @@ export function sourceProvider(source: SourcePlan, timeoutMs: number): Credentia
     })`;
   const wrap = (load: () => Promise<CredentialProvider>): CredentialProvider => async () => {
     try {
-      return normalize(await (await load())());
+      const provider = await load();
+      return normalize(await deadline.race(what, provider(), SOURCE_TIMEOUT_HINT[source.kind]));
     } catch (e) {
       throw mapSourceError(e, what, source);
     }
   };
+  // The SDK's per-request timeouts, from what is left (the race above is the real bound).
+  const perRequest = () => Math.max(1, Math.ceil(deadline.remaining() / 2));
   switch (source.kind) {
     case "static":
       return () =>
@@ -30,32 +50,54 @@ export function sourceProvider(source: SourcePlan, timeoutMs: number): Credentia
         });
     case "default-chain":
       return wrap(async () =>
-        (await import("@aws-sdk/credential-provider-node")).defaultProvider({ profile: source.profile })
+        (await import("@aws-sdk/credential-provider-node")).defaultProvider({
+          profile: source.profile,
+          logger,
+          timeout: perRequest(),
+          maxRetries: 1,
+        })
       );
     case "environment":
-      return wrap(async () => (await import("@aws-sdk/credential-provider-env")).fromEnv());
+      return wrap(async () => (await import("@aws-sdk/credential-provider-env")).fromEnv({ logger }));
     case "instance-metadata":
       return wrap(async () =>
         (await import("@smithy/credential-provider-imds")).fromInstanceMetadata({
-          timeout: timeoutMs,
+          timeout: perRequest(),
           maxRetries: 1,
+          logger,
         })
       );
     case "container":
       return wrap(async () =>
         (await import("@smithy/credential-provider-imds")).fromContainerMetadata({
-          timeout: timeoutMs,
+          timeout: perRequest(),
           maxRetries: 1,
+          logger,
         })
       );
     case "sso":
       return wrap(async () =>
-        (await import("@aws-sdk/credential-provider-sso")).fromSSO({ profile: source.profile })
+        (await import("@aws-sdk/credential-provider-sso")).fromSSO({
+          profile: source.profile,
+          logger,
+          clientConfig: { logger, maxAttempts: 1 },
+        })
       );
     case "none":
       return () => Promise.reject(new Error("this plan has no source credentials"));
   }
 }
+
+const SOURCE_TIMEOUT_HINT: Partial<Record<SourcePlan["kind"], string>> = {
+  "instance-metadata":
+    "the instance metadata service is not answering (AWS_EC2_METADATA_SERVICE_ENDPOINT); allow more time with --timeout",
+  "container":
+    "the container credentials endpoint is not answering (AWS_CONTAINER_CREDENTIALS_FULL_URI); allow more time with --timeout",
+  "sso":
+    "the SSO portal is not answering; check sso_region and AWS_ENDPOINT_URL_SSO, or allow more time with --timeout",
+  "default-chain":
+    "a credential source (container endpoint, instance metadata, SSO) is not answering; name the source with --profile or allow more time with --timeout",
+};
 
 function normalize(
   c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date },

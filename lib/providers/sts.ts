@@ -7,6 +7,7 @@ import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.t
 import type { Logger } from "../log.ts";
 import type { Credentials, Tag } from "../model.ts";
 import { explainTls } from "./tls_errors.ts";
+import type { Deadline } from "./deadline.ts";
 
 /** How to reach STS. */
 export interface StsConfig {
@@ -22,7 +23,18 @@ export interface StsConfig {
   /** Attempts per call (the SDK's standard retry mode). */
   readonly maxAttempts: number;
   readonly retryMode: "standard" | "adaptive";
+  /** The call's share of the overall deadline (source resolution and every hop draw from one budget). */
+  readonly deadline?: Deadline;
 }
+
+/** STS answers are a few KiB; a body larger than this is refused while it streams in (exit 1). */
+export const MAX_STS_RESPONSE_BYTES = 256 * 1024;
+
+/** What a valid STS answer's fields look like (checked before anything is printed or cached). */
+export const ACCESS_KEY_ID_SHAPE = /^[A-Z0-9]{16,128}$/;
+/** Base64-like (STS uses the standard alphabet), bounded. */
+export const SECRET_KEY_SHAPE = /^[A-Za-z0-9+/=]{16,256}$/;
+export const SESSION_TOKEN_SHAPE = /^[A-Za-z0-9+/=]{16,16384}$/;
 
 /** AssumeRole parameters in credproc's own shape. */
 export interface AssumeRoleParams {
@@ -82,9 +94,18 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
 
   async function send(what: string, credentials: Credentials | undefined, call: Call): Promise<StsResult> {
     const [sdk, { FetchHttpHandler }] = await load();
+    const budget = config.deadline ? config.deadline.remaining() : config.timeoutMs;
+    if (budget <= 0) {
+      throw new NetworkError(what, `no answer within ${config.timeoutMs / 1000} s (--timeout)`, {
+        hint: CONNECTION_HINT,
+      });
+    }
+    // The endpoint is credproc's decision (lib/plan/endpoint.ts): without a configured one, the SDK's endpoint
+    // rules are run here, so the client never looks for AWS_ENDPOINT_URL* or endpoint_url on its own.
+    const endpoint = config.endpointUrl ?? rulesEndpoint(sdk, config);
     const client = new sdk.STSClient({
       region: config.region,
-      endpoint: config.endpointUrl,
+      endpoint,
       useFipsEndpoint: config.useFips,
       useDualstackEndpoint: config.useDualstack,
       useGlobalEndpoint: config.useGlobalEndpoint,
@@ -92,13 +113,14 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
       retryMode: config.retryMode,
       // AssumeRoleWithWebIdentity is unsigned; the SDK must not go looking for credentials of its own.
       credentials: credentials ?? { accessKeyId: "", secretAccessKey: "" },
-      requestHandler: new FetchHttpHandler({
-        requestTimeout: Math.ceil(config.timeoutMs / config.maxAttempts),
-      }),
+      requestHandler: cappedHandler(
+        new FetchHttpHandler({ requestTimeout: Math.ceil(budget / config.maxAttempts) }),
+        what,
+      ),
     });
     const started = performance.now();
     try {
-      const result = await call(client, sdk, { abortSignal: AbortSignal.timeout(config.timeoutMs) });
+      const result = await call(client, sdk, { abortSignal: AbortSignal.timeout(budget) });
       log.secret(result.credentials.secretAccessKey);
       log.secret(result.credentials.sessionToken);
       log.debug(`${what}: ok in ${Math.round(performance.now() - started)} ms`);
@@ -162,6 +184,57 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
   };
 }
 
+/** The parts of a smithy HTTP handler credproc touches. */
+interface Handler {
+  handle(
+    request: never,
+    options?: never,
+  ): Promise<{ response: { headers: Record<string, string>; body?: unknown } }>;
+  destroy?(): void;
+}
+
+/**
+ * Wraps the fetch handler so that an answer larger than {@link MAX_STS_RESPONSE_BYTES} fails while it streams
+ * in (a declared Content-Length at once): memory stays bounded whatever the endpoint sends.
+ */
+function cappedHandler<H extends Handler>(inner: H, what: string): H {
+  const tooLarge = () =>
+    new NetworkError(
+      what,
+      `the answer is larger than ${MAX_STS_RESPONSE_BYTES / 1024} KiB; not an STS response`,
+      {
+        hint: CONNECTION_HINT,
+      },
+    );
+  const handle = async (request: never, options?: never) => {
+    const out = await inner.handle(request, options);
+    const { response } = out;
+    const declared = Number(response.headers?.["content-length"]);
+    if (declared > MAX_STS_RESPONSE_BYTES) throw tooLarge();
+    const body = response.body;
+    if (body instanceof ReadableStream) {
+      let seen = 0;
+      response.body = body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            seen += chunk.byteLength;
+            if (seen > MAX_STS_RESPONSE_BYTES) controller.error(tooLarge());
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
+    return out;
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "handle") return handle;
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 interface SdkCredentials {
   AccessKeyId?: string;
   SecretAccessKey?: string;
@@ -183,12 +256,26 @@ export function accountOf(arn: string | undefined): string | undefined {
   return /^arn:aws(?:-[a-z]+)*:sts::(\d{12}):assumed-role\//.exec(arn ?? "")?.[1];
 }
 
-function toCredentials(c: SdkCredentials | undefined): Credentials {
+function toCredentials(c: SdkCredentials | undefined, now = Date.now()): Credentials {
   if (
     !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(c.Expiration instanceof Date) ||
     isNaN(+c.Expiration)
   ) {
     throw new NetworkError("STS response", "the answer did not contain complete credentials");
+  }
+  // Never echo the values: they may be secrets, or text crafted for a terminal or a shell.
+  const bad = (field: string, why: string) =>
+    new NetworkError("STS response", `${field} ${why}; nothing was printed or cached`, {
+      hint:
+        "the endpoint is not a genuine STS, or something between rewrote its answer: check --endpoint-url and the proxy",
+    });
+  if (!ACCESS_KEY_ID_SHAPE.test(c.AccessKeyId)) {
+    throw bad("AccessKeyId", "is not 16 to 128 upper-case letters and digits");
+  }
+  if (!SECRET_KEY_SHAPE.test(c.SecretAccessKey)) throw bad("SecretAccessKey", "is not a base64-like key");
+  if (!SESSION_TOKEN_SHAPE.test(c.SessionToken)) throw bad("SessionToken", "is not a base64-like token");
+  if (c.Expiration.getTime() <= now) {
+    throw bad("Expiration", `is in the past (${c.Expiration.toISOString()})`);
   }
   return {
     accessKeyId: c.AccessKeyId,
@@ -243,7 +330,9 @@ const BUSY_CODES = new Set([
 
 /** Maps anything the SDK or fetch throws into a {@link CredprocError}, keeping STS codes and messages. */
 export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "timeoutMs">): CredprocError {
-  if (e instanceof CredprocError) return e;
+  for (let cur = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (cur instanceof CredprocError) return cur;
+  }
   const err = e as {
     name?: string;
     message?: string;
@@ -400,6 +489,27 @@ export function describe(e: unknown): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/** The URL the SDK's endpoint rules give for these settings (no I/O). */
+function rulesEndpoint(
+  sdk: Sdk,
+  config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
+): string {
+  const probe = new sdk.STSClient({
+    region: config.region,
+    credentials: { accessKeyId: "", secretAccessKey: "" },
+  });
+  try {
+    return probe.config.endpointProvider({
+      Region: config.region,
+      UseFIPS: config.useFips,
+      UseDualStack: config.useDualstack,
+      UseGlobalEndpoint: config.useGlobalEndpoint,
+    }).url.href;
+  } finally {
+    probe.destroy();
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { assumeOptions } from "../support/options.ts";
 import {
   cachePlanProvider,
   clearCache,
+  ensureDigestKey,
   type FileCacheOptions,
   rememberInputs,
   withFileCache,
@@ -27,9 +28,11 @@ import {
   cacheKey,
   cacheKeyMaterial,
   canonicalJson,
+  inputSecretValues,
   inputsKey,
   mfaSessionKeyMaterial,
   redactArgv,
+  secretsDigest,
 } from "../../lib/cache/key.ts";
 import { fastPath, type FastPathIo, scanCacheDir } from "../../lib/fast_path.ts";
 import { render } from "../../lib/output.ts";
@@ -44,6 +47,7 @@ import {
   FORMATS,
   INPUT_ENV_NAMES,
   type Plan,
+  SECRET_ENV_NAMES,
 } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 
@@ -109,7 +113,7 @@ Deno.test("key: a versioned hex SHA-256, equal for equal inputs, independent of 
     await cacheKey(plan([...base, ...mfa, "--token-code", "123456"]), {}),
     await cacheKey(plan([...base, ...mfa, "--token-code", "654321"]), {}),
   );
-  assert.match(cacheKeyMaterial(plan(base), {}), /^\{"endpoint":.*"v":1\}$/);
+  assert.match(cacheKeyMaterial(plan(base), {}), /^\{"endpoint":.*"v":2\}$/);
 });
 
 Deno.test("key: every input that determines the credentials changes it", async () => {
@@ -701,7 +705,9 @@ Deno.test("cachePlanProvider: key from plan + env, dir from flag/env, margin and
   await (await wrap())();
   const names = [];
   for await (const e of Deno.readDir(h.cacheDir)) names.push(e.name);
-  const key = await cacheKey(p, { CREDPROC_CACHE_DIR: h.cacheDir });
+  // Secrets are keyed with the directory's own digest key (none here: the digest of an empty list).
+  const digest = await secretsDigest(await ensureDigestKey(h.cacheDir, UID), []);
+  const key = await cacheKey(p, { CREDPROC_CACHE_DIR: h.cacheDir }, { secrets: digest });
   assert.ok(names.includes(`${key}.json`), names.join());
   h.clock.now += 58 * MIN; // 2 min left, margin 1 min: still a hit
   await (await wrap())();
@@ -710,7 +716,9 @@ Deno.test("cachePlanProvider: key from plan + env, dir from flag/env, margin and
   assert.equal(h.calls(), 2);
   await (await wrap({ cacheDir: `${h.dir}/other` }))();
   assert.equal(h.calls(), 3);
-  assert.ok((await Deno.lstat(`${h.dir}/other/${key}.json`)).isFile);
+  const other = [];
+  for await (const e of Deno.readDir(`${h.dir}/other`)) other.push(e.name);
+  assert.equal(other.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).length, 1, other.join());
 });
 
 Deno.test("cache entries hold credentials exactly (round trip)", () => {
@@ -732,8 +740,11 @@ Deno.test("cache entries hold credentials exactly (round trip)", () => {
 Deno.test("fast path lists stay in step with model.ts", () => {
   assert.deepEqual(
     [...INPUT_ENV_NAMES].sort(),
-    ENV_NAMES.filter((n) => n !== "CREDPROC_MFA_TOKEN_CODE").sort(),
-    "INPUT_ENV_NAMES must be ENV_NAMES less the MFA code: a variable that shapes the plan must change the inputs key",
+    ENV_NAMES.filter((n) =>
+      n !== "CREDPROC_MFA_TOKEN_CODE" && !(SECRET_ENV_NAMES as readonly string[]).includes(n)
+    )
+      .sort(),
+    "INPUT_ENV_NAMES must be ENV_NAMES less the MFA code and the secrets (digested apart): a variable that shapes the plan must change the inputs key",
   );
   assert.deepEqual([...MEMO_FORMATS].sort(), [...FORMATS].sort());
 });
@@ -795,7 +806,13 @@ async function fastHarness() {
   };
   await Deno.mkdir(cacheDir, { mode: 0o700 });
   await writeEntry(`${cacheDir}/${KEY}.json`, entryFor(KEY, credentials, NOW));
-  const inputs = await inputsKey(argv, env, dir);
+  const digestKey = await ensureDigestKey(cacheDir, UID);
+  const inputs = await inputsKey(
+    argv,
+    env,
+    dir,
+    await secretsDigest(digestKey, inputSecretValues(argv, (n) => env[n])),
+  );
   const remember = (format = "process") =>
     rememberInputs(cacheDir, {
       inputs,
@@ -803,7 +820,7 @@ async function fastHarness() {
       format,
       marginMs: 15 * MIN,
       files: [configFile, `${dir}/missing-credentials`],
-    }, { uid: UID, startedAt: Date.now() + 10_000, log: createLogger(false, () => {}) });
+    }, { uid: UID, startedAt: Date.now() + 10_000, log: createLogger(false, () => {}), digestKey });
   await remember();
   return {
     dir,
@@ -813,6 +830,7 @@ async function fastHarness() {
     io,
     inputs,
     remember,
+    digestKey,
     memoPath: `${cacheDir}/${inputs}.inputs.json`,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
@@ -903,6 +921,7 @@ Deno.test("memo: not written when a file changed after the process started; rewr
     uid: UID,
     startedAt: Date.now() - 60_000, // the config file is newer than this process
     log: createLogger(true, (l) => lines.push(l)),
+    digestKey: f.digestKey,
   });
   await assert.rejects(Deno.lstat(f.memoPath), Deno.errors.NotFound);
   assert.match(lines.join("\n"), /changed just now/);

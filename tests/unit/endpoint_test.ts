@@ -104,6 +104,7 @@ Deno.test("FIPS, dual-stack and legacy global endpoint settings", () => {
   assert.deepEqual(e, {
     region: "us-east-1",
     endpointUrl: undefined,
+    endpointFrom: undefined,
     useFips: true,
     useDualstack: false,
     useGlobalEndpoint: true,

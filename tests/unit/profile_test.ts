@@ -772,6 +772,7 @@ Deno.test("endpoint settings: flag, then environment, then the profile", () => {
   assert.deepEqual(fromProfile, {
     region: "eu-west-3",
     endpointUrl: undefined,
+    endpointFrom: undefined,
     useFips: true,
     useDualstack: true,
     useGlobalEndpoint: false,
