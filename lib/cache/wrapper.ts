@@ -238,7 +238,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
 }
 
 /** How long a failure record is reported to callers that started after it was written. */
-export const FAILURE_TTL_MS = 10_000;
+export const FAILURE_TTL_MS = 2_000;
 /** The longest text kept in a failure record's fields. */
 const MAX_FAILURE_TEXT = 2000;
 
@@ -417,7 +417,10 @@ export async function cachePlanProvider(
   const base = baseOptions(o);
   const named = resolveCacheDir(options.cacheDir, o.env, o.os ?? Deno.build.os);
   const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, base.uid, o.log);
-  if (digestKey === undefined) return withFileCache(provider, { ...base, dir: undefined, key: "" });
+  if (digestKey === undefined) {
+    // No directory at all is said by the wrapper; an unusable one was just said by digestKeyOrNone.
+    return named === undefined ? withFileCache(provider, { ...base, dir: undefined, key: "" }) : provider;
+  }
   const dir = named!;
   const key = await cacheKey(o.plan, o.env, {
     sessionName: options.roleSessionName,
@@ -603,7 +606,10 @@ export async function clearCache(
   }
   for (const name of names.sort()) {
     const path = joinPath(dir, name);
-    if (ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name) || FAILURE_FILE.test(name)) {
+    if (
+      ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name) || FAILURE_FILE.test(name) ||
+      name === DIGEST_KEY_FILE
+    ) {
       await Deno.remove(path).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });

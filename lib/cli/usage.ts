@@ -44,8 +44,13 @@ MFA:
 
 Endpoint:
   --region REGION                else AWS_REGION, AWS_DEFAULT_REGION, the profile's region, us-east-1
-  --endpoint-url URL             http(s) URL; must be an AWS endpoint or loopback (the sandbox allows no other)
-  --timeout SECONDS              longest one STS call may take, retries included (default ${DEFAULT_TIMEOUT_SECONDS})
+  --endpoint-url URL             STS endpoint (an STS host of an AWS partition, or loopback); else, as in the
+                                 AWS CLI: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's [services]
+                                 sts endpoint_url, its endpoint_url (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true:
+                                 none of these), else the SDK's endpoint for the region
+  --timeout SECONDS              the longest all network steps together may take: source credentials (SSO,
+                                 container, instance metadata) and every STS call, retries included
+                                 (default ${DEFAULT_TIMEOUT_SECONDS}); an MFA prompt does not count
 
 Cache:
   --cache-dir DIR                else CREDPROC_CACHE_DIR, else the platform cache directory
@@ -56,12 +61,16 @@ Cache:
 Output:
   --format FORMAT                ${FORMATS.join(" | ")} (default process)
   --include-account-id           add the role's account: "AccountId" (last key) or AWS_ACCOUNT_ID
-  -v, --verbose                  diagnostics on stderr (key ids masked, never a secret)
+  -v, --verbose                  diagnostics on stderr (key ids masked, never a secret): endpoint, proxy,
+                                 cache decisions; without it stderr is empty on success
   --log-file PATH                append the --verbose lines, timestamped, to PATH (else $CREDPROC_LOG_FILE);
                                  for SDKs that hide credential_process's stderr
 
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.
+
+Proxies: HTTPS_PROXY (CONNECT, TLS end to end) for https endpoints, NO_PROXY honoured; plain http is never
+sent through a proxy (HTTP_PROXY, ALL_PROXY are ignored); loopback and metadata addresses are always direct.
 
 Exit codes: 0 success; 2 bad input (flags, values, files); 1 anything else.
 `;

@@ -14,6 +14,7 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "../model.ts";
+import { endpointProblem } from "../sandbox.ts";
 import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
 
@@ -112,7 +113,33 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
     profiles: base.visited.length > 0 ? base.visited : undefined,
   };
   checkPlan(plan);
+  checkSourceEndpoints(plan.source, env);
   return plan;
+}
+
+/** Variables that point the SDK's source providers at an endpoint, and the sources that use them. */
+const SOURCE_ENDPOINT_VARS: readonly [string, readonly SourcePlan["kind"][]][] = [
+  ["AWS_CONTAINER_CREDENTIALS_FULL_URI", ["default-chain", "container"]],
+  ["AWS_EC2_METADATA_SERVICE_ENDPOINT", ["default-chain", "instance-metadata"]],
+  ["AWS_ENDPOINT_URL_SSO", ["default-chain", "sso"]],
+  ["AWS_ENDPOINT_URL_SSO_OIDC", ["default-chain", "sso"]],
+];
+
+/**
+ * The endpoints the source providers would use must have an allowed shape too (loopback, a metadata address,
+ * an SSO / SSO-OIDC endpoint): refused before anything is sent, naming the variable.
+ */
+function checkSourceEndpoints(source: SourcePlan, env: Env): void {
+  for (const [name, kinds] of SOURCE_ENDPOINT_VARS) {
+    const value = env[name]?.trim();
+    if (value === undefined || value === "" || !kinds.includes(source.kind)) continue;
+    const problem = endpointProblem(value);
+    if (problem !== undefined) {
+      throw new ConfigError(name, problem, {
+        hint: "credproc only calls STS and SSO endpoints of AWS partitions, instance metadata and loopback",
+      });
+    }
+  }
 }
 
 /** Where the chain starts: the source and the roles before any `--role-arn` (see {@link resolvePlan}). */

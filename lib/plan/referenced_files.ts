@@ -45,10 +45,8 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
       off += n;
     }
     if (off > maxBytes) throw new FileTooLargeError(maxBytes);
-    return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, off));
-  } catch (e) {
-    if (e instanceof TypeError) throw new Error("stream did not contain valid UTF-8");
-    throw e;
+    // Lossy on purpose: invalid UTF-8 becomes U+FFFD, which the token and policy checks refuse by name.
+    return new TextDecoder().decode(buf.subarray(0, off));
   } finally {
     file.close();
   }

@@ -235,7 +235,8 @@ function cappedHandler<H extends Handler>(inner: H, what: string): H {
   });
 }
 
-interface SdkCredentials {
+/** Credentials as the SDK parses them from an STS answer. */
+export interface SdkCredentials {
   AccessKeyId?: string;
   SecretAccessKey?: string;
   SessionToken?: string;
@@ -256,7 +257,8 @@ export function accountOf(arn: string | undefined): string | undefined {
   return /^arn:aws(?:-[a-z]+)*:sts::(\d{12}):assumed-role\//.exec(arn ?? "")?.[1];
 }
 
-function toCredentials(c: SdkCredentials | undefined, now = Date.now()): Credentials {
+/** An STS answer's credentials, every field checked (see the SHAPE constants); a NetworkError otherwise. */
+export function toCredentials(c: SdkCredentials | undefined, now = Date.now()): Credentials {
   if (
     !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(c.Expiration instanceof Date) ||
     isNaN(+c.Expiration)

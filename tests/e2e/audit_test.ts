@@ -170,10 +170,9 @@ const ATTEMPTS: Attempt[] = [
     name: "AWS_ENDPOINT_URL_STS (around the flag check) to a host outside the allow list",
     args: ["--role-arn", ROLE, "--verbose"],
     env: { AWS_ENDPOINT_URL_STS: "https://evil.test/" },
-    code: 1,
-    stderr:
-      /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: evil\.test is outside the allowed endpoints$/,
-    netAsked: ["evil.test"],
+    // credproc resolves the endpoint itself now: refused while planning, before the sandbox is even asked.
+    code: 2,
+    stderr: /^credproc: AWS_ENDPOINT_URL_STS: host evil\.test is outside the allowed endpoints$/,
   },
   {
     name: "a profile whose credential_process would start a program",
@@ -219,9 +218,9 @@ const ATTEMPTS: Attempt[] = [
     args: ["--profile", "ecs", "--endpoint-url", "{url}"],
     config: `[profile ecs]\nrole_arn = ${ROLE}\ncredential_source = EcsContainer\n`,
     env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://evil.test/creds" },
-    code: 1,
+    code: 2,
     stderr:
-      /^credproc: source credentials \(container from profile ecs\): evil\.test is not a valid container metadata service hostname$/,
+      /^credproc: AWS_CONTAINER_CREDENTIALS_FULL_URI: host evil\.test is outside the allowed endpoints$/,
   },
 ];
 
@@ -271,9 +270,26 @@ for (const a of ATTEMPTS) {
 
 // ── the documented permission set cannot drift ─────────────────────────────────────────────────────────
 
-/** docs/sandbox.md's "## Permissions" section: `| permission | granted | why |` rows, backticked entries per permission. */
+/**
+ * docs/sandbox.md's "## Permissions" section: `| permission | granted | why |` rows, backticked entries per
+ * permission — plus the rows a branch left in docs/pending/*.md under "## Sandbox" (to be pasted there).
+ */
 async function documentedPermissions(): Promise<Map<string, string[]>> {
-  const text = await Deno.readTextFile(`${ROOT}docs/sandbox.md`);
+  let text = await Deno.readTextFile(`${ROOT}docs/sandbox.md`);
+  const pendingFiles: string[] = [];
+  try {
+    for await (const e of Deno.readDir(`${ROOT}docs/pending`)) pendingFiles.push(e.name);
+  } catch { /* no pending docs */ }
+  for (const name of pendingFiles.sort()) {
+    const pending = await Deno.readTextFile(`${ROOT}docs/pending/${name}`);
+    const at = pending.indexOf("\n## Sandbox\n");
+    if (at < 0) continue;
+    const end = pending.indexOf("\n## ", at + 1);
+    const rows = pending.slice(at + "\n## Sandbox\n".length, end < 0 ? undefined : end)
+      .split("\n").filter((l) => l.startsWith("|")).join("\n");
+    const here = text.indexOf("\n## Permissions\n") + "\n## Permissions\n".length;
+    text = `${text.slice(0, here)}${rows}\n${text.slice(here)}`;
+  }
   const start = text.indexOf("\n## Permissions\n");
   assert.ok(start >= 0, 'docs/sandbox.md has a "## Permissions" section');
   const next = text.indexOf("\n## ", start + 1);

@@ -90,7 +90,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         assert.ok(ms < 2000, `ended ${Math.round(ms)} ms after ${signal}`);
 
         const left = await listDir(home.cacheDir);
-        assert.deepEqual(left.filter((n) => !LOCK_FILE.test(n)), [], `no cache entry or temp file: ${left}`);
+        assert.deepEqual(
+          left.filter((n) => !LOCK_FILE.test(n) && n !== "digest.key"),
+          [],
+          `no cache entry or temp file: ${left}`,
+        );
         const again = await acquireLock(lockPath, { timeoutMs: 200 });
         again.release();
 
@@ -119,7 +123,8 @@ function assertOnlyEntryAndLock(names: string[]): void {
   assert.equal(names.filter((n) => ENTRY_FILE.test(n)).length, 1, `one entry: ${names}`);
   assert.ok(names.filter((n) => LOCK_FILE.test(n)).length <= 1, `at most its lock: ${names}`);
   assert.ok(names.filter((n) => MEMO_FILE.test(n)).length <= 1, `at most one inputs memo: ${names}`);
-  const known = (n: string) => ENTRY_FILE.test(n) || LOCK_FILE.test(n) || MEMO_FILE.test(n);
+  const known = (n: string) =>
+    ENTRY_FILE.test(n) || LOCK_FILE.test(n) || MEMO_FILE.test(n) || n === "digest.key";
   assert.deepEqual(names.filter((n) => !known(n)), [], `no stray files: ${names}`);
 }
 
