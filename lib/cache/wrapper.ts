@@ -152,6 +152,9 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     }
     const path = joinPath(opts.dir, `${opts.key}.json`);
     const startedAt = opts.clock();
+    // When this process was launched: a failure recorded after that is one this call was racing with (a crowd
+    // started together); one recorded before it is history, and a new call (a retry) must try for itself.
+    const launchedAt = startedAt - performance.now();
     if (opts.mode === "use") {
       const hit = await lookup(path, opts, "hit");
       if (hit) return hit;
@@ -181,7 +184,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     let shared: CredprocError | undefined;
     const ready = async () =>
       (early = await lookup(path, opts, "hit while waiting", notBefore, true)) !== undefined ||
-      (shared = readFailure(failurePath, opts, startedAt)) !== undefined;
+      (shared = readFailure(failurePath, opts, launchedAt)) !== undefined;
     let lock: LockHandle | undefined;
     try {
       lock = await opts.lock(lockPath, ready);
@@ -204,7 +207,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         // Another process may have written the entry just before we got the lock: look again.
         const again = await lookup(path, opts, "hit after waiting", notBefore);
         if (again) return again;
-        const failed = readFailure(failurePath, opts, startedAt);
+        const failed = readFailure(failurePath, opts, launchedAt);
         if (failed) {
           log.debug(`cache: another credproc failed just now (${failurePath}); reporting its failure`);
           throw failed;
@@ -237,8 +240,6 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
   };
 }
 
-/** How long a failure record is reported to callers that started after it was written. */
-export const FAILURE_TTL_MS = 2_000;
 /** The longest text kept in a failure record's fields. */
 const MAX_FAILURE_TEXT = 2000;
 
@@ -266,11 +267,12 @@ async function writeFailure(path: string, opts: FileCacheOptions, e: CredprocErr
 }
 
 /**
- * The failure another credproc recorded for this key, as the error to report — when it was written after
- * this call started (it was waiting for that holder), or less than {@link FAILURE_TTL_MS} ago (it arrived
- * just after). With `--refresh`, only the former. Anything else, or any doubt: undefined (call STS).
+ * The failure another credproc recorded for this key, as the error to report — only when it was recorded
+ * after this process was launched (`launchedAt`): the callers of a crowd share the holder's failure, while a
+ * call made after a failure (a retry once the cause is fixed) never gets the old answer. Any doubt: undefined
+ * (call STS).
  */
-function readFailure(path: string, opts: FileCacheOptions, startedAt: number): CredprocError | undefined {
+function readFailure(path: string, opts: FileCacheOptions, launchedAt: number): CredprocError | undefined {
   const read = readTrustedSync(path, opts.uid);
   if (!("text" in read)) return undefined;
   let doc: unknown;
@@ -290,8 +292,7 @@ function readFailure(path: string, opts: FileCacheOptions, startedAt: number): C
   const now = opts.clock();
   const at = d.at;
   if (at > now + 1000) return undefined;
-  const fresh = at >= startedAt || (opts.mode === "use" && now - at < FAILURE_TTL_MS);
-  if (!fresh) return undefined;
+  if (at < launchedAt) return undefined;
   return new CredprocError(d.what as string, d.message as string, 1, { hint: d.hint as string | undefined });
 }
 

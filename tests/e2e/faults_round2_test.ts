@@ -148,6 +148,12 @@ Deno.test("a crowd shares a failure: N callers against a refusing STS make at mo
   const path = `${home.cacheDir}/${records[0]}`;
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
   assert.doesNotMatch(await Deno.readTextFile(path), /crowd-secret-value/);
+  // A call made after the failure (a retry once the cause is fixed) tries for itself, at once.
+  const before = sts.requests();
+  sts.answer = { kind: "credentials" };
+  const retry = await runCredproc(["--role-arn", ROLE, "--timeout", "5"], env);
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.equal(sts.requests(), before + 1);
 });
 
 Deno.test("a crowd shares a hang: 6 callers against a hung STS with --timeout 3 finish within about 3 s", async () => {
