@@ -270,26 +270,9 @@ for (const a of ATTEMPTS) {
 
 // ── the documented permission set cannot drift ─────────────────────────────────────────────────────────
 
-/**
- * docs/sandbox.md's "## Permissions" section: `| permission | granted | why |` rows, backticked entries per
- * permission — plus the rows a branch left in docs/pending/*.md under "## Sandbox" (to be pasted there).
- */
+/** docs/sandbox.md's "## Permissions" section: `| permission | granted | why |` rows, backticked entries per permission. */
 async function documentedPermissions(): Promise<Map<string, string[]>> {
-  let text = await Deno.readTextFile(`${ROOT}docs/sandbox.md`);
-  const pendingFiles: string[] = [];
-  try {
-    for await (const e of Deno.readDir(`${ROOT}docs/pending`)) pendingFiles.push(e.name);
-  } catch { /* no pending docs */ }
-  for (const name of pendingFiles.sort()) {
-    const pending = await Deno.readTextFile(`${ROOT}docs/pending/${name}`);
-    const at = pending.indexOf("\n## Sandbox\n");
-    if (at < 0) continue;
-    const end = pending.indexOf("\n## ", at + 1);
-    const rows = pending.slice(at + "\n## Sandbox\n".length, end < 0 ? undefined : end)
-      .split("\n").filter((l) => l.startsWith("|")).join("\n");
-    const here = text.indexOf("\n## Permissions\n") + "\n## Permissions\n".length;
-    text = `${text.slice(0, here)}${rows}\n${text.slice(here)}`;
-  }
+  const text = await Deno.readTextFile(`${ROOT}docs/sandbox.md`);
   const start = text.indexOf("\n## Permissions\n");
   assert.ok(start >= 0, 'docs/sandbox.md has a "## Permissions" section');
   const next = text.indexOf("\n## ", start + 1);

@@ -4,8 +4,11 @@
 // "AccountId" when the SDK's resolved credentials carry one (credential_process printed `AccountId`).
 //
 //   node consumer.mjs --profile NAME [--endpoint URL] [--region REGION]
+//   node consumer.mjs --default-chain [--endpoint URL] [--region REGION]
 //
 // Without --endpoint the SDK's own endpoint settings apply (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL).
+// --default-chain leaves the credentials to the client's default provider chain (AWS_PROFILE picks the
+// profile), the way most applications use the SDK.
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 
@@ -20,17 +23,21 @@ const { values } = parseArgs({
     profile: { type: "string" },
     endpoint: { type: "string" },
     region: { type: "string", default: "us-east-1" },
+    "default-chain": { type: "boolean", default: false },
   },
   strict: true,
 });
-if (!values.profile) {
-  process.stderr.write("consumer: --profile NAME is required\n");
+if (!values.profile === !values["default-chain"]) {
+  process.stderr.write("consumer: --profile NAME or --default-chain is required\n");
   process.exit(2);
 }
 
 try {
-  // Resolve once, explicitly from the profile: keys in the environment are never looked at.
-  const credentials = await fromProcess({ profile: values.profile })();
+  // Resolve once, explicitly from the profile: keys in the environment are never looked at. With
+  // --default-chain, the client's own chain (environment, SSO, shared files with credential_process, …).
+  const credentials = values.profile
+    ? await fromProcess({ profile: values.profile })()
+    : await new STSClient({ region: values.region }).config.credentials();
   const client = new STSClient({
     region: values.region,
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
