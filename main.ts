@@ -110,8 +110,7 @@ if (import.meta.main) {
       cwd: Deno.cwd(),
       out,
       err: writeErr,
-      homeDir: cli.osHomeDir,
       captureConsole: true,
-    }),
+    }, cli.realDeps()),
   );
 }

@@ -196,7 +196,11 @@ export interface Plan {
   readonly hops: readonly HopPlan[];
   readonly endpoint: EndpointPlan;
   /** Retries of each STS call (from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE), decided once. */
-  readonly retry?: RetryPlan;
+  readonly retry: RetryPlan;
+  /** Where the cache lives; `undefined` when no directory is known (then the cache is off, with a warning). */
+  readonly cacheDir?: CacheDirPlan;
+  /** What the environment says about the source credentials, read once (the cache key's source identity). */
+  readonly sourceEnv: SourceEnv;
   readonly format: Format;
   /** Whether the output carries the account id (`--include-account-id`); part of the cache key when set. */
   readonly includeAccountId?: boolean;
@@ -209,6 +213,41 @@ export interface Plan {
   readonly sourceIsRole?: boolean;
   /** The profiles visited to build the plan, from the one named down to the source (for messages). */
   readonly profiles?: readonly string[];
+}
+
+/** The cache directory and who named it. */
+export interface CacheDirPlan {
+  readonly path: string;
+  /**
+   * `--cache-dir` or `CREDPROC_CACHE_DIR` when named explicitly (a file there is then bad input, exit 2);
+   * `undefined` for the platform's own cache directory.
+   */
+  readonly namedBy?: "--cache-dir" | "CREDPROC_CACHE_DIR";
+}
+
+/**
+ * The environment's raw values that identify the source credentials (and, for the key's keyed digest only,
+ * their secrets). The SDK's providers read the same variables themselves when they run.
+ */
+export interface SourceEnv {
+  /** `AWS_ACCESS_KEY_ID` */
+  readonly accessKeyId?: string;
+  /** `AWS_SECRET_ACCESS_KEY`: never printed; only its keyed digest enters a cache key. */
+  readonly secretAccessKey?: string;
+  /** `AWS_SESSION_TOKEN`: as the secret key. */
+  readonly sessionToken?: string;
+  /** `AWS_PROFILE` */
+  readonly profile?: string;
+  /** `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE` */
+  readonly configFile?: string;
+  readonly credentialsFile?: string;
+  /** `AWS_ROLE_ARN` (the default chain falls back to web identity with it) */
+  readonly roleArn?: string;
+  /** `AWS_CONTAINER_CREDENTIALS_FULL_URI`, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` */
+  readonly containerFullUri?: string;
+  readonly containerRelativeUri?: string;
+  /** `AWS_EC2_METADATA_SERVICE_ENDPOINT` */
+  readonly imdsEndpoint?: string;
 }
 
 /** Retry settings for STS calls. */

@@ -7,17 +7,26 @@
  * - macOS: `$HOME/Library/Caches/credproc`;
  * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
  */
-import type { Env, OsName } from "../model.ts";
+import type { CacheDirPlan, Env, OsName } from "../model.ts";
 
 /** The subdirectory name under the platform cache directory. */
 export const CACHE_SUBDIR = "credproc";
 
-/** Resolves the cache directory, or `undefined` when no home or cache directory is known. */
-export function resolveCacheDir(flag: string | undefined, env: Env, os: OsName): string | undefined {
-  if (flag !== undefined && flag !== "") return flag;
+/**
+ * The cache directory and who named it, or `undefined` when no home or cache directory is known. The one
+ * resolution: the planner, the cache commands, the failure record and the fast path all call it.
+ */
+export function planCacheDir(flag: string | undefined, env: Env, os: OsName): CacheDirPlan | undefined {
+  if (flag !== undefined && flag !== "") return { path: flag, namedBy: "--cache-dir" };
   const explicit = env.CREDPROC_CACHE_DIR;
-  if (explicit !== undefined && explicit !== "") return explicit;
-  return platformCacheDir(env, os);
+  if (explicit !== undefined && explicit !== "") return { path: explicit, namedBy: "CREDPROC_CACHE_DIR" };
+  const path = platformCacheDir(env, os);
+  return path === undefined ? undefined : { path };
+}
+
+/** The path of {@link planCacheDir}. */
+export function resolveCacheDir(flag: string | undefined, env: Env, os: OsName): string | undefined {
+  return planCacheDir(flag, env, os)?.path;
 }
 
 /** The platform's own cache directory with `credproc` appended. */

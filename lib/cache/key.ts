@@ -14,7 +14,6 @@ import {
   type Plan,
   type PolicySource,
   SECRET_ENV_NAMES,
-  type SourcePlan,
 } from "../model.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
@@ -42,10 +41,10 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
  * The canonical document the key hashes, as a string. Exported for tests and `--verbose` reasoning; it holds
  * no secret (only access key ids and names), but callers should still not print it.
  */
-export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): string {
+export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
   const doc: Json = {
     v: CACHE_KEY_VERSION,
-    source: sourceIdentity(plan.source, env),
+    source: sourceIdentity(plan),
     profile: plan.profile,
     mfaSession: plan.mfaSession
       ? { serial: plan.mfaSession.serialNumber, duration: plan.mfaSession.durationSeconds }
@@ -65,12 +64,12 @@ export function cacheKeyMaterial(plan: Plan, env: Env, inputs: KeyInputs = {}): 
  * duration and the endpoint — no role, no profile of the role — so every role assumed from the same source
  * with the same device shares one session (and one MFA code). Undefined for a plan without an MFA session.
  */
-export function mfaSessionKeyMaterial(plan: Plan, env: Env, secrets?: string): string | undefined {
+export function mfaSessionKeyMaterial(plan: Plan, secrets?: string): string | undefined {
   if (!plan.mfaSession) return undefined;
   return canonicalJson({
     v: CACHE_KEY_VERSION,
     kind: "mfa-session",
-    source: sourceIdentity(plan.source, env),
+    source: sourceIdentity(plan),
     serial: plan.mfaSession.serialNumber,
     duration: plan.mfaSession.durationSeconds,
     endpoint: endpointMaterial(plan),
@@ -89,8 +88,8 @@ function endpointMaterial(plan: Plan): Json {
 }
 
 /** The hex SHA-256 of {@link cacheKeyMaterial}. */
-export async function cacheKey(plan: Plan, env: Env, inputs: KeyInputs = {}): Promise<string> {
-  return await sha256Hex(cacheKeyMaterial(plan, env, inputs));
+export async function cacheKey(plan: Plan, inputs: KeyInputs = {}): Promise<string> {
+  return await sha256Hex(cacheKeyMaterial(plan, inputs));
 }
 
 /** Reads the text of every file policy in the plan (inline ones are already in it). */
@@ -105,42 +104,68 @@ export async function filePolicies(
  * Who the first credentials belong to, without any secret: an access key id when one is known without
  * I/O, else the profile (and the files it is read from) or the kind of source.
  */
-export function sourceIdentity(source: SourcePlan, env: Env): Json {
-  const files = { config: env.AWS_CONFIG_FILE, credentials: env.AWS_SHARED_CREDENTIALS_FILE };
+export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
+  const { source, sourceEnv: env } = plan;
+  const files = { config: env.configFile, credentials: env.credentialsFile };
+  // Another metadata or container endpoint is another source.
+  const endpoints = {
+    container: env.containerFullUri || env.containerRelativeUri || undefined,
+    imds: env.imdsEndpoint || undefined,
+  };
   switch (source.kind) {
     case "default-chain": {
-      const keyId = env.AWS_ACCESS_KEY_ID;
+      const keyId = env.accessKeyId;
       if (keyId !== undefined && keyId !== "") return { kind: source.kind, accessKeyId: keyId };
       return {
         kind: source.kind,
-        profile: source.profile ?? (env.AWS_PROFILE || "default"),
+        profile: source.profile ?? (env.profile || "default"),
         ...files,
         // The default chain falls back to web identity from these variables.
-        webIdentityRole: env.AWS_ROLE_ARN || undefined,
-        container: env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
-          undefined,
-        imds: env.AWS_EC2_METADATA_SERVICE_ENDPOINT || undefined,
+        webIdentityRole: env.roleArn || undefined,
+        ...endpoints,
       };
     }
     case "static":
       return { kind: source.kind, profile: source.profile, accessKeyId: source.accessKeyId };
     case "environment":
-      return { kind: source.kind, profile: source.profile, accessKeyId: env.AWS_ACCESS_KEY_ID || undefined };
+      return { kind: source.kind, profile: source.profile, accessKeyId: env.accessKeyId || undefined };
     case "instance-metadata":
     case "container":
-      // Another metadata or container endpoint is another source.
-      return {
-        kind: source.kind,
-        profile: source.profile,
-        container: env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
-          undefined,
-        imds: env.AWS_EC2_METADATA_SERVICE_ENDPOINT || undefined,
-      };
+      return { kind: source.kind, profile: source.profile, ...endpoints };
     case "sso":
       return { kind: source.kind, profile: source.profile, ...files };
     case "none":
       return { kind: source.kind };
+    default:
+      return unhandledSource(source);
   }
+}
+
+/**
+ * The source's secret values (for the key's keyed digest, never stored): keys written in the profile, or the
+ * environment's for the sources that read it.
+ */
+export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string | undefined)[] {
+  const { source, sourceEnv } = plan;
+  switch (source.kind) {
+    case "static":
+      return [source.secretAccessKey, source.sessionToken];
+    case "environment":
+    case "default-chain":
+      return [sourceEnv.secretAccessKey, sourceEnv.sessionToken];
+    case "sso":
+    case "instance-metadata":
+    case "container":
+    case "none":
+      return [];
+    default:
+      return unhandledSource(source);
+  }
+}
+
+/** A source kind a switch above does not name: a compile error (`never`), and a loud failure if it ever runs. */
+function unhandledSource(source: never): never {
+  throw new Error(`unhandled source kind ${JSON.stringify(source)}`);
 }
 
 function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {

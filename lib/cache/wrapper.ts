@@ -14,7 +14,7 @@
  *
  * Nothing here imports the SDK or any other heavy module: a hit costs a stat, a read and a JSON parse.
  */
-import { joinPath, resolveCacheDir } from "./dir.ts";
+import { joinPath } from "./dir.ts";
 import {
   CACHE_FORMAT_VERSION,
   type CacheEntry,
@@ -39,7 +39,6 @@ import {
   cacheKey,
   DIGEST_KEY_FILE,
   filePolicies,
-  inputSecretValues,
   inputsKey,
   mfaSessionKeyMaterial,
   secretsDigest,
@@ -49,11 +48,11 @@ import { ConfigError, CredprocError } from "../errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import type {
+  CacheDirPlan,
   CacheMode,
   CredentialProvider,
   Credentials,
   Env,
-  OsName,
   Plan,
   PolicySource,
 } from "../model.ts";
@@ -372,10 +371,8 @@ export async function rememberInputs(
 /** Everything `lib/cli/cli.ts` hands over to cache one plan's provider. */
 export interface PlanCacheOptions {
   readonly plan: Plan;
-  readonly env: Env;
   /** The assume options that concern the cache. */
   readonly options: {
-    readonly cacheDir?: string;
     readonly cacheMode: CacheMode;
     readonly refreshMarginSeconds?: number;
     readonly mfaTimeoutSeconds: number;
@@ -390,6 +387,10 @@ export interface PlanCacheOptions {
   readonly inputs?: {
     readonly argv: readonly string[];
     readonly cwd: string;
+    /** The values of `INPUT_ENV_NAMES`, as the fast path hashes them. */
+    readonly env: Env;
+    /** The secret values the fast path digests (`inputSecretValues`), read with the rest of the snapshot. */
+    readonly secretValues: readonly (string | undefined)[];
     readonly files: readonly string[];
   };
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
@@ -400,9 +401,10 @@ export interface PlanCacheOptions {
   readonly secretValues?: () => Promise<readonly (string | undefined)[]>;
   readonly log: Logger;
   readonly warn: (message: string) => void;
-  readonly os?: OsName;
-  readonly uid?: number | null;
-  readonly clock?: () => number;
+  /** This process's uid, or null where unknown (Windows); files owned by anyone else are ignored. */
+  readonly uid: number | null;
+  /** Wall clock in epoch ms. */
+  readonly clock: () => number;
 }
 
 /** The wiring `lib/cli/cli.ts` uses: resolves directory, key, margin and lock wait, then {@link withFileCache}. */
@@ -414,16 +416,16 @@ export async function cachePlanProvider(
   if (options.cacheMode === "off") {
     return withFileCache(provider, { ...baseOptions(o), dir: undefined, key: "" });
   }
-  await checkNamedCacheDir(options.cacheDir, o.env);
+  await checkNamedCacheDir(o.plan.cacheDir);
   const base = baseOptions(o);
-  const named = resolveCacheDir(options.cacheDir, o.env, o.os ?? Deno.build.os);
+  const named = o.plan.cacheDir?.path;
   const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, base.uid, o.log);
   if (digestKey === undefined) {
     // No directory at all is said by the wrapper; an unusable one was just said by digestKeyOrNone.
     return named === undefined ? withFileCache(provider, { ...base, dir: undefined, key: "" }) : provider;
   }
   const dir = named!;
-  const key = await cacheKey(o.plan, o.env, {
+  const key = await cacheKey(o.plan, {
     sessionName: options.roleSessionName,
     policies: await filePolicies(o.plan, o.loadPolicy),
     secrets: await secretsDigest(digestKey, await (o.secretValues?.() ?? [])),
@@ -441,9 +443,9 @@ export async function cachePlanProvider(
   const startedAt = base.clock() - performance.now();
   return async () => {
     const credentials = await cached();
-    const secrets = await secretsDigest(digestKey, inputSecretValues(inputs.argv, (n) => o.env[n]));
+    const secrets = await secretsDigest(digestKey, inputs.secretValues);
     await rememberInputs(dir, {
-      inputs: await inputsKey(inputs.argv, o.env, inputs.cwd, secrets),
+      inputs: await inputsKey(inputs.argv, inputs.env, inputs.cwd, secrets),
       key,
       format: options.format,
       marginMs: base.marginMs,
@@ -510,10 +512,10 @@ export async function ensureDigestKey(dir: string, uid: number | null): Promise<
 export function mfaSessionCache(o: PlanCacheOptions): (session: CredentialProvider) => CredentialProvider {
   return (session) => async () => {
     if (!o.plan.mfaSession || o.options.cacheMode === "off") return await session();
-    const named = resolveCacheDir(o.options.cacheDir, o.env, o.os ?? Deno.build.os);
-    const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, currentUid(), o.log);
+    const named = o.plan.cacheDir?.path;
+    const digestKey = named === undefined ? undefined : await digestKeyOrNone(named, o.uid, o.log);
     const secrets = digestKey && await secretsDigest(digestKey, await (o.secretValues?.() ?? []));
-    const material = mfaSessionKeyMaterial(o.plan, o.env, secrets);
+    const material = mfaSessionKeyMaterial(o.plan, secrets);
     if (material === undefined) return await session();
     const key = await sha256Hex(material);
     const dir = digestKey === undefined ? undefined : named;
@@ -550,21 +552,15 @@ export function entryMeta(plan: Plan, kind: EntryMeta["kind"], marginMs: number)
  * directory is bad input (exit 2): the wrong path was named. A directory that merely cannot be created or
  * written stays a warning (see {@link withFileCache}).
  */
-export async function checkNamedCacheDir(flag: string | undefined, env: Env): Promise<void> {
-  const named = flag
-    ? ["--cache-dir", flag]
-    : env.CREDPROC_CACHE_DIR
-    ? ["CREDPROC_CACHE_DIR", env.CREDPROC_CACHE_DIR]
-    : [];
-  const [what, dir] = named;
-  if (dir === undefined) return;
+export async function checkNamedCacheDir(dir: CacheDirPlan | undefined): Promise<void> {
+  if (dir?.namedBy === undefined) return;
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(dir);
+    info = await Deno.stat(dir.path);
   } catch {
     return;
   }
-  if (!info.isDirectory) throw new ConfigError(`${what} ${dir}`, "not a directory");
+  if (!info.isDirectory) throw new ConfigError(`${dir.namedBy} ${dir.path}`, "not a directory");
 }
 
 function baseOptions(o: PlanCacheOptions): Omit<FileCacheOptions, "dir" | "key"> {
@@ -572,23 +568,14 @@ function baseOptions(o: PlanCacheOptions): Omit<FileCacheOptions, "dir" | "key">
   const timeoutMs = (DEFAULT_LOCK_WAIT_SECONDS + options.mfaTimeoutSeconds) * 1000;
   return {
     marginMs: (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000,
-    clock: o.clock ?? Date.now,
+    clock: o.clock,
     lock: (path, ready) =>
       acquireLock(path, { timeoutMs, ready, onWait: () => log.debug(`cache: waiting for lock ${path}`) }),
     log,
     warn: o.warn,
     mode: options.cacheMode,
-    uid: o.uid !== undefined ? o.uid : currentUid(),
+    uid: o.uid,
   };
-}
-
-/** This process's uid; null on Windows or where the sandbox refuses `sys: uid`. */
-export function currentUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
 }
 
 /** `credproc cache clear`: removes credproc's own files from the cache directory; returns what it did. */

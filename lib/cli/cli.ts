@@ -3,35 +3,29 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { homedir } from "node:os";
 import { type Command, parseCommand } from "./args.ts";
-import {
-  cachePlanProvider,
-  checkNamedCacheDir,
-  clearCache,
-  currentUid,
-  mfaSessionCache,
-} from "../cache/wrapper.ts";
+import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
 import { recordFailure } from "../failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
-import { resolveCacheDir } from "../cache/dir.ts";
+import { planCacheDir } from "../cache/dir.ts";
+import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../plan/shared_config.ts";
+import { sharedConfigPaths } from "../plan/shared_config.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
-import { loadPolicy, loadToken, readRegularFile } from "../plan/referenced_files.ts";
+import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { outputErrorReason, render } from "../output.ts";
-import { type Env, ENV_NAMES, type Plan, type PolicySource, type TokenSource } from "../model.ts";
+import { type Env, ENV_NAMES, type PolicySource, type TokenSource } from "../model.ts";
 import { createDeadline } from "../providers/deadline.ts";
-import { resolveRetry } from "../plan/endpoint.ts";
 import { resolvePlan } from "../plan/planner.ts";
-import { createTerminalPrompt } from "../providers/prompt.ts";
-import { type SdkLogger, sourceProvider } from "../providers/sources.ts";
-import { createStsCaller } from "../providers/sts.ts";
+import type { SdkLogger } from "../providers/sources.ts";
+import type { CliDeps } from "./deps.ts";
 import { CACHE_USAGE, USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
+
+export { type CliDeps, realDeps } from "./deps.ts";
 
 /** What the program reads from and writes to the outside world; main.ts passes the real ones. */
 export interface CliIo {
@@ -42,8 +36,6 @@ export interface CliIo {
   readonly out: (text: string) => Promise<void>;
   /** Writes one diagnostic line (stderr), newline added. */
   readonly err: (line: string) => void;
-  /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
-  readonly homeDir?: () => string | undefined;
   /**
    * Route `console` (which SDK internals write warnings to) into `--verbose` for the run: nothing but
    * credproc's own lines may reach stderr. main.ts sets it; in-process tests leave their console alone.
@@ -61,15 +53,6 @@ export function printable(line: string): string {
     UNPRINTABLE,
     (c) => ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
   );
-}
-
-/** The account's home directory as the OS knows it (what the SDK falls back to without HOME). */
-export function osHomeDir(): string | undefined {
-  try {
-    return homedir() || undefined;
-  } catch {
-    return undefined; // refused by the sandbox, or no account entry
-  }
 }
 
 /** The same call as a shell line, to run once in a terminal so the cache holds what an SDK will ask for. */
@@ -119,10 +102,27 @@ function proxyLine(io: CliIo): string {
   return `proxy: https endpoints through ${shown} (CONNECT); plain http, loopback and metadata always direct`;
 }
 
+/**
+ * The cache directory a cache command works on (`--cache-dir`, `CREDPROC_CACHE_DIR`, the platform's); a named
+ * path that is not a directory, or no directory at all, is bad input.
+ */
+async function commandCacheDir(
+  what: string,
+  flag: string | undefined,
+  io: CliIo,
+  os: string,
+): Promise<string> {
+  const dir = planCacheDir(flag, snapshotEnv(io, []), os);
+  await checkNamedCacheDir(dir);
+  if (dir === undefined) throw new CredprocError(what, "no cache directory (set HOME or --cache-dir)", 2);
+  return dir.path;
+}
+
 async function run(
   command: Command,
   argv: readonly string[],
   io: CliIo,
+  deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
 ): Promise<string> {
   const writeErr = (line: string) => io.err(printable(line));
@@ -132,24 +132,14 @@ async function run(
     case "cacheUsage":
       return CACHE_USAGE;
     case "cacheList": {
-      const cacheEnv = snapshotEnv(io, []);
-      await checkNamedCacheDir(command.cacheDir, cacheEnv);
-      const dir = resolveCacheDir(command.cacheDir, cacheEnv, Deno.build.os);
-      if (dir === undefined) {
-        throw new CredprocError("cache list", "no cache directory (set HOME or --cache-dir)", 2);
-      }
-      const listing = await listCache(dir, Date.now(), currentUid());
+      const dir = await commandCacheDir("cache list", command.cacheDir, io, deps.os);
+      const listing = await listCache(dir, deps.clock(), deps.uid());
       return command.json ? listingJson(listing) : formatListing(listing);
     }
     case "version":
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
-      const cacheEnv = snapshotEnv(io, []);
-      await checkNamedCacheDir(command.cacheDir, cacheEnv);
-      const dir = resolveCacheDir(command.cacheDir, cacheEnv, Deno.build.os);
-      if (dir === undefined) {
-        throw new CredprocError("cache clear", "no cache directory (set HOME or --cache-dir)", 2);
-      }
+      const dir = await commandCacheDir("cache clear", command.cacheDir, io, deps.os);
       const { removed, inUse } = await clearCache(dir, createLogger(command.verbose, writeErr));
       return `credproc: removed ${removed} cache entr${removed === 1 ? "y" : "ies"} from ${dir}${
         inUse ? ` (${inUse} lock${inUse === 1 ? "" : "s"} in use left)` : ""
@@ -159,8 +149,9 @@ async function run(
       const { options } = command;
       const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
       log.secret(options.tokenCode);
-      const configPaths = sharedConfigPaths(env, io.homeDir?.());
-      const plan = resolvePlan(options, env, await loadSharedConfig(configPaths), new Date());
+      const configPaths = sharedConfigPaths(env, deps.homeDir());
+      const config = await deps.loadSharedConfig(configPaths);
+      const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
       if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
       log.debug(
         plan.endpoint.endpointUrl === undefined
@@ -172,21 +163,20 @@ async function run(
       const deadline = createDeadline(timeoutMs);
       // Each file is read once (stat first, bounded) and the same text serves the cache key and the call.
       const loadPolicyOnce = once(
-        (p: PolicySource) => loadPolicy(p, readRegularFile),
+        (p: PolicySource) => loadPolicy(p, deps.readFile),
         (p) => p.kind === "file" ? `file:${p.path}` : `inline:${p.json}`,
       );
       const loadTokenOnce = once(
-        (t: TokenSource) => loadToken(t, readRegularFile, env),
+        (t: TokenSource) => loadToken(t, deps.readFile, env),
         (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
       );
       const secretValues = async () => {
         const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
         tokens.forEach((t) => log.secret(t));
-        return [...sourceSecrets(plan.source, env), ...tokens];
+        return [...sourceSecrets(plan), ...tokens];
       };
       const cacheOptions = {
         plan,
-        env,
         // A call that logs to a file takes the full path every time (the fast path logs nothing).
         options: { ...options, verbose: options.verbose || log.toFile },
         loadPolicy: loadPolicyOnce,
@@ -194,25 +184,28 @@ async function run(
         log,
         // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
         warn: (message: string) => log.debug(`cache: warning: ${message}`),
-        inputs: { argv, cwd: io.cwd, files: Object.values(configPaths) },
+        inputs: {
+          argv,
+          cwd: io.cwd,
+          env,
+          secretValues: inputSecretValues(argv, (name) => env[name]),
+          files: Object.values(configPaths),
+        },
+        uid: deps.uid(),
+        clock: deps.clock,
       };
       const mfaCode = createMfaCodeSource({
         tokenCode: options.tokenCode,
         envCode: env.CREDPROC_MFA_TOKEN_CODE,
         timeoutMs: options.mfaTimeoutSeconds * 1000,
-        prompt: createTerminalPrompt(),
+        prompt: deps.prompt(),
         log,
         warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
         mfaSession: options.mfaSession,
       });
       const provider = chainProvider(plan, {
-        sts: createStsCaller({
-          ...plan.endpoint,
-          timeoutMs,
-          deadline,
-          ...(plan.retry ?? resolveRetry(env)),
-        }, log),
-        source: sourceProvider(plan.source, deadline, sdkLogger(log)),
+        sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
+        source: deps.source(plan.source, deadline, sdkLogger(log)),
         // A person typing a code is not a network step: that time does not count against --timeout.
         mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
         loadPolicy: loadPolicyOnce,
@@ -252,7 +245,7 @@ function fileSink(path: string, clock: () => number): (line: string) => void {
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
-export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const writeErr = (line: string) => io.err(printable(line));
   let toStderr = false;
   let toFile: ((line: string) => void) | undefined;
@@ -267,7 +260,7 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
-      if (logFile !== undefined) toFile = fileSink(logFile, Date.now);
+      if (logFile !== undefined) toFile = fileSink(logFile, deps.clock);
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
       });
@@ -275,7 +268,7 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
     const restore = io.captureConsole ? captureConsole(log) : undefined;
     let text: string;
     try {
-      text = await run(command, argv, io, log);
+      text = await run(command, argv, io, deps, log);
     } finally {
       restore?.();
     }
@@ -291,7 +284,7 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
     if (toFile === undefined && argv[0] !== "cache") {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
       const named = scanFlag(argv, "--log-file") ?? (io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, Date.now);
+      if (named !== undefined) toFile = fileSink(named, deps.clock);
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
@@ -303,13 +296,13 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
     // Not for the cache commands (run in a terminal) nor under --no-cache (which writes nothing there).
     const recordIn = argv.includes("--no-cache") || argv[0] === "cache"
       ? undefined
-      : failureRecordDir(argv, io);
+      : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
       const why = await recordFailure(recordIn, {
-        time: new Date().toISOString(),
+        time: new Date(deps.clock()).toISOString(),
         line: lines[0],
         hint: lines[1]?.replace(/^hint: /, "") ?? null,
-      }, currentUid());
+      }, deps.uid());
       if (why !== undefined) log.debug(`failure record not written: ${why}`);
     }
     return code;
@@ -329,24 +322,11 @@ function scanFlag(argv: readonly string[], flag: string): string | undefined {
 }
 
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
-function failureRecordDir(argv: readonly string[], io: CliIo): string | undefined {
+function failureRecordDir(argv: readonly string[], io: CliIo, os: string): string | undefined {
   try {
-    return resolveCacheDir(scanCacheDir(argv), snapshotEnv(io, []), Deno.build.os);
+    return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;
   } catch {
     return undefined;
-  }
-}
-
-/** The secret values of the source (for the cache key's keyed digest): keys in the profile or the environment. */
-function sourceSecrets(source: Plan["source"], env: Env): (string | undefined)[] {
-  switch (source.kind) {
-    case "static":
-      return [source.secretAccessKey, source.sessionToken];
-    case "environment":
-    case "default-chain":
-      return [env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN];
-    default:
-      return [];
   }
 }
 

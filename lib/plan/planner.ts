@@ -13,7 +13,17 @@
  * `a → b → a` is reported with its whole path.
  */
 import { ConfigError, UsageError } from "../errors.ts";
-import type { AssumeOptions, Env, HopPlan, Plan, SourcePlan, TokenSource } from "../model.ts";
+import type {
+  AssumeOptions,
+  Env,
+  HopPlan,
+  OsName,
+  Plan,
+  SourceEnv,
+  SourcePlan,
+  TokenSource,
+} from "../model.ts";
+import { planCacheDir } from "../cache/dir.ts";
 import { endpointProblem } from "../sandbox.ts";
 import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
@@ -74,7 +84,13 @@ const ROLE_ARN_SHAPE = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
  *   own credentials; else the SDK's default chain (container, instance metadata).
  * The endpoint settings (`region`, `sts_regional_endpoints`, FIPS, dual-stack) come from the profile used.
  */
-export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConfig, now: Date): Plan {
+export function resolvePlan(
+  options: AssumeOptions,
+  env: Env,
+  config: SharedConfig,
+  now: Date,
+  os: OsName,
+): Plan {
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
   const fromEnv = explicit === undefined
@@ -107,6 +123,8 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
       : hops,
     endpoint: resolveEndpoint(options, env, endpointSettings),
     retry: resolveRetry(env),
+    cacheDir: planCacheDir(options.cacheDir, env, os),
+    sourceEnv: sourceEnv(env),
     format: options.format,
     ...(options.includeAccountId ? { includeAccountId: true } : {}),
     profile,
@@ -115,6 +133,22 @@ export function resolvePlan(options: AssumeOptions, env: Env, config: SharedConf
   checkPlan(plan);
   checkSourceEndpoints(plan.source, env);
   return plan;
+}
+
+/** The environment's word on the source credentials, read once here (see {@link SourceEnv}). */
+function sourceEnv(env: Env): SourceEnv {
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    sessionToken: env.AWS_SESSION_TOKEN,
+    profile: env.AWS_PROFILE,
+    configFile: env.AWS_CONFIG_FILE,
+    credentialsFile: env.AWS_SHARED_CREDENTIALS_FILE,
+    roleArn: env.AWS_ROLE_ARN,
+    containerFullUri: env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+    containerRelativeUri: env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+    imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT,
+  };
 }
 
 /** Variables that point the SDK's source providers at an endpoint, and the sources that use them. */

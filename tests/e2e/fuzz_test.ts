@@ -229,7 +229,7 @@ Deno.test(`fuzz: parseCommand → plan → retries never throws anything but a o
       );
       if (command.kind !== "assume") return;
       try {
-        resolvePlan(command.options, env, emptySharedConfig(), new Date());
+        resolvePlan(command.options, env, emptySharedConfig(), new Date(), "linux");
         resolveRetry(env);
         ok++;
       } catch (e) {
@@ -435,7 +435,7 @@ Deno.test(`fuzz: shared config files → loadSharedConfig → resolvePlan never 
             AWS_SHARED_CREDENTIALS_FILE: `${dir}/credentials`,
           });
           try {
-            resolvePlan(command.options, env, await loadSharedConfig(paths), new Date());
+            resolvePlan(command.options, env, await loadSharedConfig(paths), new Date(), "linux");
             planned++;
           } catch (e) {
             assertCleanError(e, [config, credentials]);

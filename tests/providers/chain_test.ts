@@ -71,6 +71,7 @@ Deno.test("a three-hop chain assumes each role with the previous hop's credentia
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   const creds = await chainProvider(plan, deps(sts))();
   assert.deepEqual(
@@ -117,6 +118,7 @@ Deno.test("per-hop options: external id, MFA, tags on the first hop; policies on
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   await chainProvider(plan, deps(sts))();
   const [first, second] = sts.calls.map((c) => c.params as AssumeRoleParams);
@@ -156,12 +158,19 @@ Deno.test("role chaining over one hour fails before any call", () => {
         {},
         emptySharedConfig(),
         NOW,
+        "linux",
       ),
     /7200 s is too long for arn:aws:iam::222222222222:role\/b: AWS caps role chaining .* at 3600 s/,
   );
   // A single hop may ask for up to 12 hours.
   assert.equal(
-    resolvePlan(assumeOptions("--role-arn", A, "--duration-seconds", "43200"), {}, emptySharedConfig(), NOW)
+    resolvePlan(
+      assumeOptions("--role-arn", A, "--duration-seconds", "43200"),
+      {},
+      emptySharedConfig(),
+      NOW,
+      "linux",
+    )
       .hops
       .length,
     1,
@@ -169,7 +178,7 @@ Deno.test("role chaining over one hour fails before any call", () => {
 });
 
 Deno.test("default session name is credproc-<unix seconds>", () => {
-  const plan: Plan = resolvePlan(assumeOptions("--role-arn", A), {}, emptySharedConfig(), NOW);
+  const plan: Plan = resolvePlan(assumeOptions("--role-arn", A), {}, emptySharedConfig(), NOW, "linux");
   assert.equal(plan.hops[0].roleSessionName, `credproc-${NOW.getTime() / 1000}`);
 });
 
@@ -188,6 +197,7 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then roles with tha
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   const prompts: string[] = [];
   const log = createLogger(false, () => {});
@@ -223,6 +233,7 @@ Deno.test("web identity starts the chain without source credentials", async () =
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   await chainProvider(plan, deps(sts, { source: () => (sourceCalled = true, Promise.resolve(SOURCE)) }))();
   assert.equal(sourceCalled, false);
@@ -238,6 +249,7 @@ Deno.test("no code and no terminal: a clear MFA error before any STS call", asyn
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   await assert.rejects(chainProvider(plan, deps(sts))(), (e: Error & { hint?: string }) => {
     assert.match(e.message, /no code given and no terminal/);
@@ -255,6 +267,7 @@ Deno.test("a bad policy file fails before the source is asked or STS is called",
     {},
     emptySharedConfig(),
     NOW,
+    "linux",
   );
   await assert.rejects(
     chainProvider(

@@ -185,7 +185,7 @@ Deno.test("--mfa-session: the session step can be cached on its own (a hit needs
     "--serial-number",
     SERIAL,
   );
-  const plan = resolvePlan(options, {}, emptySharedConfig(), new Date());
+  const plan = resolvePlan(options, {}, emptySharedConfig(), new Date(), "linux");
   const calls: string[] = [];
   const issued = (id: string): Credentials => ({
     accessKeyId: id,

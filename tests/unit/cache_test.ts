@@ -61,7 +61,7 @@ const UID = Deno.uid();
 const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
 
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
-  return resolvePlan(assumeOptions(...args), env, CONFIG, now);
+  return resolvePlan(assumeOptions(...args), env, CONFIG, now, "linux");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -102,18 +102,18 @@ Deno.test("cache dir: flag, then CREDPROC_CACHE_DIR, then the platform's cache d
 
 Deno.test("key: a versioned hex SHA-256, equal for equal inputs, independent of clock, format, MFA code", async () => {
   const base = ["--role-arn", ROLE];
-  const k = await cacheKey(plan(base), {});
+  const k = await cacheKey(plan(base));
   assert.match(k, /^[0-9a-f]{64}$/);
   // The generated session name changes every second; it must not change the key.
-  assert.equal(await cacheKey(plan(base, {}, new Date(NOW + 5000)), {}), k);
-  assert.equal(await cacheKey(plan([...base, "--format", "env"]), {}), k);
-  assert.equal(await cacheKey(plan([...base, "--verbose", "--timeout", "5"]), {}), k);
+  assert.equal(await cacheKey(plan(base, {}, new Date(NOW + 5000))), k);
+  assert.equal(await cacheKey(plan([...base, "--format", "env"])), k);
+  assert.equal(await cacheKey(plan([...base, "--verbose", "--timeout", "5"])), k);
   const mfa = ["--serial-number", "arn:aws:iam::123456789012:mfa/me"];
   assert.equal(
-    await cacheKey(plan([...base, ...mfa, "--token-code", "123456"]), {}),
-    await cacheKey(plan([...base, ...mfa, "--token-code", "654321"]), {}),
+    await cacheKey(plan([...base, ...mfa, "--token-code", "123456"])),
+    await cacheKey(plan([...base, ...mfa, "--token-code", "654321"])),
   );
-  assert.match(cacheKeyMaterial(plan(base), {}), /^\{"endpoint":.*"v":2\}$/);
+  assert.match(cacheKeyMaterial(plan(base)), /^\{"endpoint":.*"v":2\}$/);
 });
 
 Deno.test("key: every input that determines the credentials changes it", async () => {
@@ -141,21 +141,21 @@ Deno.test("key: every input that determines the credentials changes it", async (
     ["source profile", base, { AWS_PROFILE: "dev" }],
     ["web identity", [...base, "--web-identity-token-file", "/t"]],
   ];
-  const keys = new Map<string, string>([[await cacheKey(plan(base, env), env), "base"]]);
+  const keys = new Map<string, string>([[await cacheKey(plan(base, env)), "base"]]);
   for (const [name, args, e = env] of variants) {
-    const k = await cacheKey(plan(args, e), e);
+    const k = await cacheKey(plan(args, e));
     assert.ok(!keys.has(k), `${name} gives the same key as ${keys.get(k)}`);
     keys.set(k, name);
   }
   // A tag value, a second tag and the MFA session duration matter too.
   assert.notEqual(
-    await cacheKey(plan([...base, "--tag", "team=a"], env), env),
-    await cacheKey(plan([...base, "--tag", "team=b"], env), env),
+    await cacheKey(plan([...base, "--tag", "team=a"], env)),
+    await cacheKey(plan([...base, "--tag", "team=b"], env)),
   );
   const ms = [...base, "--serial-number", "arn:aws:iam::123456789012:mfa/me", "--mfa-session"];
   assert.notEqual(
-    await cacheKey(plan(ms, env), env),
-    await cacheKey(plan([...ms, "--mfa-session-duration", "3600"], env), env),
+    await cacheKey(plan(ms, env)),
+    await cacheKey(plan([...ms, "--mfa-session-duration", "3600"], env)),
   );
 });
 
@@ -163,10 +163,10 @@ Deno.test("MFA session key: shared by every role from one source and device; any
   const serial = "arn:aws:iam::123456789012:mfa/me";
   const env: Env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000001", AWS_SECRET_ACCESS_KEY: "very-secret-value" };
   const ms = (...args: string[]) => plan([...args, "--serial-number", serial, "--mfa-session"], env);
-  const base = mfaSessionKeyMaterial(ms("--role-arn", ROLE), env)!;
+  const base = mfaSessionKeyMaterial(ms("--role-arn", ROLE))!;
   assert.match(base, /"kind":"mfa-session"/);
   assert.ok(!base.includes("very-secret-value"));
-  assert.equal(mfaSessionKeyMaterial(plan(["--role-arn", ROLE], env), env), undefined, "no session, no key");
+  assert.equal(mfaSessionKeyMaterial(plan(["--role-arn", ROLE], env)), undefined, "no session, no key");
   // Same session for another role, a chain, other role parameters, another output format.
   for (
     const other of [
@@ -174,7 +174,7 @@ Deno.test("MFA session key: shared by every role from one source and device; any
       ms("--role-arn", ROLE, "--role-arn", "arn:aws:iam::123456789012:role/other"),
       ms("--role-arn", ROLE, "--external-id", "ext-1", "--duration-seconds", "1800", "--format", "env"),
     ]
-  ) assert.equal(mfaSessionKeyMaterial(other, env), base);
+  ) assert.equal(mfaSessionKeyMaterial(other), base);
   // Another device, duration, endpoint or source: another session.
   const variants = [
     plan(["--role-arn", ROLE, "--serial-number", `${serial}2`, "--mfa-session"], env),
@@ -182,47 +182,53 @@ Deno.test("MFA session key: shared by every role from one source and device; any
     ms("--role-arn", ROLE, "--region", "eu-west-1"),
     ms("--role-arn", ROLE, "--endpoint-url", "http://127.0.0.1:9/"),
   ];
-  const materials = new Set([base, ...variants.map((p) => mfaSessionKeyMaterial(p, env))]);
+  const materials = new Set([base, ...variants.map((p) => mfaSessionKeyMaterial(p))]);
   const otherKey: Env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000002" };
-  materials.add(mfaSessionKeyMaterial(ms("--role-arn", ROLE), otherKey));
+  materials.add(mfaSessionKeyMaterial(
+    plan(["--role-arn", ROLE, "--serial-number", serial, "--mfa-session"], otherKey),
+  ));
   assert.equal(materials.size, 6);
 });
 
 Deno.test("key: the source is the access key id when set, else the profile; never a secret", () => {
   const p = plan(["--role-arn", ROLE]);
-  const withKeys = cacheKeyMaterial(p, {
-    AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000001",
-    AWS_SECRET_ACCESS_KEY: "very-secret-value",
-    AWS_SESSION_TOKEN: "very-secret-token",
-    AWS_PROFILE: "ignored-when-keys-are-set",
+  // The default chain with keys in the environment (the plan's snapshot of them).
+  const withKeys = cacheKeyMaterial({
+    ...p,
+    sourceEnv: {
+      accessKeyId: "AKIAEXAMPLE000000001",
+      secretAccessKey: "very-secret-value",
+      sessionToken: "very-secret-token",
+      profile: "ignored-when-keys-are-set",
+    },
   });
+  assert.equal(p.source.kind, "default-chain");
   assert.ok(withKeys.includes("AKIAEXAMPLE000000001"));
   assert.ok(!withKeys.includes("very-secret"));
   assert.ok(!withKeys.includes("ignored-when-keys-are-set"));
-  assert.ok(cacheKeyMaterial(p, {}).includes('"profile":"default"'));
+  assert.ok(cacheKeyMaterial(p).includes('"profile":"default"'));
   const dev = plan(["--role-arn", ROLE], { AWS_PROFILE: "dev" });
-  assert.ok(cacheKeyMaterial(dev, { AWS_PROFILE: "dev" }).includes('"profile":"dev"'));
+  assert.ok(cacheKeyMaterial(dev).includes('"profile":"dev"'));
   // Static keys from a profile: the key id, not the secret.
   const staticPlan: Plan = {
     ...p,
     source: { kind: "static", profile: "p", accessKeyId: "AKIAS", secretAccessKey: "sss-secret" },
   };
-  const m = cacheKeyMaterial(staticPlan, {});
+  const m = cacheKeyMaterial(staticPlan);
   assert.ok(m.includes("AKIAS") && !m.includes("sss-secret"));
 });
 
 Deno.test("key: an explicit session name counts even if it looks generated; file policies by content", async () => {
-  const env = {};
   const generated = plan(["--role-arn", ROLE]);
   const explicit = plan(["--role-arn", ROLE, "--role-session-name", "credproc-1"]);
   assert.notEqual(
-    await cacheKey(explicit, env, { sessionName: "credproc-1" }),
-    await cacheKey(generated, env),
+    await cacheKey(explicit, { sessionName: "credproc-1" }),
+    await cacheKey(generated),
   );
   const filePlan = plan(["--role-arn", ROLE, "--policy-file", "/p.json"]);
   assert.notEqual(
-    await cacheKey(filePlan, env, { policies: ['{"a":1}'] }),
-    await cacheKey(filePlan, env, { policies: ['{"a":2}'] }),
+    await cacheKey(filePlan, { policies: ['{"a":1}'] }),
+    await cacheKey(filePlan, { policies: ['{"a":2}'] }),
   );
 });
 
@@ -688,26 +694,30 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
   }
 });
 
-Deno.test("cachePlanProvider: key from plan + env, dir from flag/env, margin and mode from options", async () => {
+Deno.test("cachePlanProvider: key and dir from the plan (flag/env), margin and mode from options", async () => {
   await using h = await harness();
   const opts = assumeOptions("--role-arn", ROLE, "--refresh-margin", "60");
-  const p = resolvePlan(opts, {}, emptySharedConfig(), new Date(NOW));
-  const wrap = (o: Partial<AssumeOptions> = {}) =>
-    cachePlanProvider(h.provider, {
-      plan: p,
-      env: { CREDPROC_CACHE_DIR: h.cacheDir },
-      options: { ...opts, ...o },
+  const env = { CREDPROC_CACHE_DIR: h.cacheDir };
+  const p = resolvePlan(opts, env, emptySharedConfig(), new Date(NOW), "linux");
+  assert.deepEqual(p.cacheDir, { path: h.cacheDir, namedBy: "CREDPROC_CACHE_DIR" });
+  const wrap = (o: Partial<AssumeOptions> = {}) => {
+    const options = { ...opts, ...o };
+    return cachePlanProvider(h.provider, {
+      plan: resolvePlan(options, env, emptySharedConfig(), new Date(NOW), "linux"),
+      options,
       loadPolicy: () => Promise.resolve("{}"),
       log: createLogger(false, () => {}),
       warn: (m) => h.warnings.push(m),
+      uid: UID,
       clock: () => h.clock.now,
     });
+  };
   await (await wrap())();
   const names = [];
   for await (const e of Deno.readDir(h.cacheDir)) names.push(e.name);
   // Secrets are keyed with the directory's own digest key (none here: the digest of an empty list).
   const digest = await secretsDigest(await ensureDigestKey(h.cacheDir, UID), []);
-  const key = await cacheKey(p, { CREDPROC_CACHE_DIR: h.cacheDir }, { secrets: digest });
+  const key = await cacheKey(p, { secrets: digest });
   assert.ok(names.includes(`${key}.json`), names.join());
   h.clock.now += 58 * MIN; // 2 min left, margin 1 min: still a hit
   await (await wrap())();
@@ -971,10 +981,10 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
 
 Deno.test("key: --include-account-id separates the entry; without it the key is what it always was", async () => {
   const base = ["--role-arn", ROLE];
-  assert.doesNotMatch(cacheKeyMaterial(plan(base), {}), /accountId/);
+  assert.doesNotMatch(cacheKeyMaterial(plan(base)), /accountId/);
   assert.notEqual(
-    await cacheKey(plan([...base, "--include-account-id"]), {}),
-    await cacheKey(plan(base), {}),
+    await cacheKey(plan([...base, "--include-account-id"])),
+    await cacheKey(plan(base)),
   );
-  assert.match(cacheKeyMaterial(plan([...base, "--include-account-id"]), {}), /"accountId":true/);
+  assert.match(cacheKeyMaterial(plan([...base, "--include-account-id"])), /"accountId":true/);
 });

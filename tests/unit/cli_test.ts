@@ -1,8 +1,15 @@
-/** lib/cli/cli.ts with fake I/O: what reaches stdout and stderr, and the exit code, without a subprocess. */
+/**
+ * lib/cli/cli.ts with fake I/O and fake collaborators: what reaches stdout and stderr, and the exit code, for
+ * whole commands (`assume` hit, miss and failure, `cache list`, `cache clear`) — no subprocess, no network,
+ * no terminal; the cache is a temp directory.
+ */
 import assert from "node:assert/strict";
-import { cli, type CliIo, printable, reportUncaught } from "../../lib/cli/cli.ts";
+import { cli, type CliDeps, type CliIo, printable, reportUncaught } from "../../lib/cli/cli.ts";
 import { StsError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/cli/version.ts";
+import type { AssumeRoleParams, StsCaller, StsConfig } from "../../lib/providers/sts.ts";
+import type { Credentials, SourcePlan } from "../../lib/model.ts";
+import { emptySharedConfig } from "../../lib/plan/planner.ts";
 
 function fakeIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -20,9 +27,66 @@ function fakeIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; s
   };
 }
 
+const NOW = Date.parse("2026-11-25T12:00:00Z");
+const ROLE = "arn:aws:iam::123456789012:role/deploy";
+const SOURCE: Credentials = {
+  accessKeyId: "AKIAFAKESOURCE000001",
+  secretAccessKey: "fakeSourceSecret/0123456789+abcdefghijAB",
+};
+const ASSUMED: Credentials = {
+  accessKeyId: "ASIAFAKEASSUMED00001",
+  secretAccessKey: "fakeAssumedSecret/0123456789+abcdefghijA",
+  sessionToken: "IQoJb3JpZ2luX2VjEFakeSessionToken0123456789+/abcdef==",
+  expiration: new Date(NOW + 3600_000),
+};
+/** What `render(ASSUMED, "process")` must print, byte for byte. */
+const ASSUMED_JSON = `{
+  "AccessKeyId": "ASIAFAKEASSUMED00001",
+  "SecretAccessKey": "fakeAssumedSecret/0123456789+abcdefghijA",
+  "SessionToken": "IQoJb3JpZ2luX2VjEFakeSessionToken0123456789+/abcdef==",
+  "Expiration": "2026-11-25T13:00:00Z",
+  "Version": 1
+}
+`;
+
+/** Fake collaborators: an STS that records its calls and answers `answer`, a source, a clock, a uid. */
+function fakeDeps(answer: () => Promise<Credentials> = () => Promise.resolve(ASSUMED)) {
+  const calls: { config: StsConfig; source: Credentials; params: AssumeRoleParams }[] = [];
+  const sources: SourcePlan[] = [];
+  const unexpected = () => Promise.reject(new Error("unexpected STS call"));
+  const deps: CliDeps = {
+    sts: (config): StsCaller => ({
+      assumeRole: async (source, params) => {
+        calls.push({ config, source, params });
+        return { credentials: await answer(), assumedRoleArn: `${ROLE}/s` };
+      },
+      assumeRoleWithWebIdentity: unexpected,
+      getSessionToken: unexpected,
+    }),
+    source: (plan) => () => {
+      sources.push(plan);
+      return Promise.resolve(SOURCE);
+    },
+    prompt: () => () => Promise.reject(new Error("no prompt in this test")),
+    readFile: (path) => Promise.reject(new Error(`no file ${path} in this test`)),
+    loadSharedConfig: (paths) => Promise.resolve(emptySharedConfig(paths.configPath, paths.credentialsPath)),
+    uid: () => Deno.uid(),
+    os: "linux",
+    clock: () => NOW,
+    homeDir: () => undefined,
+  };
+  return { deps, calls, sources };
+}
+
+/** A temp HOME whose cache directory the test removes. */
+async function tempHome(): Promise<{ home: string } & AsyncDisposable> {
+  const home = await Deno.makeTempDir({ prefix: "credproc-cli-test-" });
+  return { home, [Symbol.asyncDispose]: () => Deno.remove(home, { recursive: true }) };
+}
+
 Deno.test("cli: --version goes to out, nothing to err, exit 0", async () => {
   const io = fakeIo();
-  assert.equal(await cli(["--version"], io), 0);
+  assert.equal(await cli(["--version"], io, fakeDeps().deps), 0);
   assert.deepEqual(io.stdout, [`credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`]);
   assert.deepEqual(io.stderr, []);
 });
@@ -30,7 +94,11 @@ Deno.test("cli: --version goes to out, nothing to err, exit 0", async () => {
 Deno.test("cli: bad input is one credproc: line and a hint line on err, nothing on out, exit 2", async () => {
   const io = fakeIo();
   assert.equal(
-    await cli(["--role-arn", "arn:aws:iam::123456789012:role/x", "--duration-seconds", "soon"], io),
+    await cli(
+      ["--role-arn", "arn:aws:iam::123456789012:role/x", "--duration-seconds", "soon"],
+      io,
+      fakeDeps().deps,
+    ),
     2,
   );
   assert.deepEqual(io.stdout, []);
@@ -42,14 +110,14 @@ Deno.test("cli: bad input is one credproc: line and a hint line on err, nothing 
 
 Deno.test("cli: a bare credproc with no role anywhere names the missing flag (the environment is io's)", async () => {
   const io = fakeIo({ AWS_ROLE_ARN: "" });
-  assert.equal(await cli([], io), 2);
+  assert.equal(await cli([], io, fakeDeps().deps), 2);
   assert.deepEqual(io.stdout, []);
   assert.match(io.stderr[0], /^credproc: --role-arn: required/);
 });
 
 Deno.test("cli: control characters in reported input are escaped, one line", async () => {
   const io = fakeIo();
-  assert.equal(await cli(["--role-arn", "bad\nrole\u001b[31m"], io), 2);
+  assert.equal(await cli(["--role-arn", "bad\nrole\u001b[31m"], io, fakeDeps().deps), 2);
   assert.equal(io.stderr.length, 2, io.stderr.join("\n"));
   assert.ok(!io.stderr[0].includes("\n") && !io.stderr[0].includes("\u001b"), io.stderr[0]);
   assert.match(io.stderr[0], /bad\\nrole\\u001b\[31m/);
@@ -66,4 +134,99 @@ Deno.test("cli: a late rejection reports like any failure: typed → its line an
   lines.length = 0;
   assert.equal(reportUncaught(new Error("boom\n  at somewhere"), (l) => lines.push(l)), 1);
   assert.deepEqual(lines, ["credproc: internal error: boom at somewhere"]);
+});
+
+Deno.test("cli: assume, cache miss then hit: STS called once, the same exact document both times", async () => {
+  await using t = await tempHome();
+  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const { deps, calls, sources } = fakeDeps();
+  const argv = ["--role-arn", ROLE, "--role-session-name", "alice", "--region", "eu-west-1"];
+
+  const miss = fakeIo(env);
+  assert.equal(await cli(argv, miss, deps), 0);
+  assert.deepEqual(miss.stdout, [ASSUMED_JSON]);
+  assert.deepEqual(miss.stderr, []);
+  assert.equal(calls.length, 1);
+  assert.deepEqual(sources.map((s) => s.kind), ["environment"]);
+  assert.equal(calls[0].source.accessKeyId, SOURCE.accessKeyId);
+  assert.equal(calls[0].params.roleArn, ROLE);
+  assert.equal(calls[0].params.roleSessionName, "alice");
+  // The endpoint and retries the plan decided reach the STS caller as they are.
+  assert.equal(calls[0].config.region, "eu-west-1");
+  assert.equal(calls[0].config.maxAttempts, 3);
+  assert.equal(calls[0].config.timeoutMs, 20_000);
+
+  const hit = fakeIo(env);
+  assert.equal(await cli(argv, hit, deps), 0);
+  assert.deepEqual(hit.stdout, [ASSUMED_JSON]);
+  assert.deepEqual(hit.stderr, []);
+  assert.equal(calls.length, 1, "a hit does not call STS");
+  assert.equal(sources.length, 1, "nor resolve the source");
+
+  // The entry sits in the platform cache directory under the fake HOME, with its memo and digest key.
+  const names: string[] = [];
+  for await (const e of Deno.readDir(`${t.home}/.cache/credproc`)) names.push(e.name);
+  assert.equal(names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).length, 1, names.join());
+  assert.equal(names.filter((n) => /\.inputs\.json$/.test(n)).length, 1, names.join());
+  assert.ok(names.includes("digest.key"), names.join());
+});
+
+Deno.test("cli: assume, STS refuses: one credproc: line, exit 1, nothing on out, nothing cached", async () => {
+  await using t = await tempHome();
+  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const { deps, calls } = fakeDeps(() =>
+    Promise.reject(new StsError(`AssumeRole ${ROLE}`, "AccessDenied", "not allowed"))
+  );
+  const io = fakeIo(env);
+  assert.equal(await cli(["--role-arn", ROLE], io, deps), 1);
+  assert.deepEqual(io.stdout, []);
+  assert.deepEqual(io.stderr, [`credproc: AssumeRole ${ROLE}: AccessDenied: not allowed`]);
+  assert.equal(calls.length, 1);
+  // The failure is recorded for `cache list` (a consumer may hide stderr); no credentials entry.
+  const again = fakeIo(env);
+  assert.equal(await cli(["cache", "list", "--json"], again, deps), 0);
+  const listing = JSON.parse(again.stdout.join(""));
+  assert.deepEqual(listing.entries, []);
+  assert.equal(listing.failures.length, 1);
+  assert.equal(listing.failures[0].line, io.stderr[0]);
+  assert.equal(listing.failures[0].time, new Date(NOW).toISOString());
+});
+
+Deno.test("cli: cache list and cache clear on a fake HOME: exact text, clock from deps", async () => {
+  await using t = await tempHome();
+  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const { deps } = fakeDeps();
+  const dir = `${t.home}/.cache/credproc`;
+  assert.equal(await cli(["--role-arn", ROLE, "--role-session-name", "alice"], fakeIo(env), deps), 0);
+
+  const list = fakeIo(env);
+  assert.equal(await cli(["cache", "list"], list, deps), 0);
+  assert.deepEqual(list.stderr, []);
+  assert.deepEqual(list.stdout, [
+    `cache directory: ${dir}\n` +
+    `  usable (owner uid ${Deno.uid()}, mode 0700)\n` +
+    "\n" +
+    "FOR                                    SESSION  SOURCE       REGION     KEY ID     LEFT   NEXT CALL\n" +
+    "arn:aws:iam::123456789012:role/deploy  alice    environment  us-east-1  ASIA…0001  1h00m  served from cache\n" +
+    "\n" +
+    "no recorded failures\n",
+  ]);
+
+  const clear = fakeIo(env);
+  assert.equal(await cli(["cache", "clear"], clear, deps), 0);
+  assert.deepEqual(clear.stdout, [`credproc: removed 1 cache entry from ${dir}\n`]);
+  assert.deepEqual(clear.stderr, []);
+  const left: string[] = [];
+  for await (const e of Deno.readDir(dir)) left.push(e.name);
+  assert.deepEqual(left.filter((n) => !n.endsWith(".lock")), []);
+});
+
+Deno.test("cli: cache commands without any cache directory: one line, exit 2", async () => {
+  const { deps } = fakeDeps();
+  for (const sub of ["list", "clear"]) {
+    const io = fakeIo({});
+    assert.equal(await cli(["cache", sub], io, deps), 2);
+    assert.deepEqual(io.stdout, []);
+    assert.deepEqual(io.stderr, [`credproc: cache ${sub}: no cache directory (set HOME or --cache-dir)`]);
+  }
 });

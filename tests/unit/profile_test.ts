@@ -42,7 +42,7 @@ function bare(...args: string[]): AssumeOptions {
 }
 
 function plan(options: AssumeOptions, config: SharedConfig = emptySharedConfig(), env: Env = {}): Plan {
-  return resolvePlan(options, env, config, NOW);
+  return resolvePlan(options, env, config, NOW, "linux");
 }
 
 function fails(

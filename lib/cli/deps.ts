@@ -1,0 +1,71 @@
+/**
+ * The full program's collaborators with the outside world (besides argv, the environment and the two output
+ * streams, which are {@link CliIo}'s): STS, the source providers, the MFA prompt, file reads, the user id,
+ * the OS, the clock and the home directory. main.ts passes {@link realDeps}; tests pass fakes, so a whole
+ * `assume` runs against buffers with no network and no terminal.
+ */
+import { homedir } from "node:os";
+import type { Logger } from "../log.ts";
+import type { CredentialProvider, OsName, SourcePlan } from "../model.ts";
+import type { Deadline } from "../providers/deadline.ts";
+import type { MfaPrompt } from "../providers/mfa.ts";
+import { createTerminalPrompt } from "../providers/prompt.ts";
+import { type SdkLogger, sourceProvider } from "../providers/sources.ts";
+import { createStsCaller, type StsCaller, type StsConfig } from "../providers/sts.ts";
+import { loadSharedConfig, type SharedConfigPaths } from "../plan/shared_config.ts";
+import type { SharedConfig } from "../plan/planner.ts";
+import { readRegularFile, type ReadTextFile } from "../plan/referenced_files.ts";
+
+/** What `cli()` needs besides argv and its streams. */
+export interface CliDeps {
+  /** Makes the STS caller for one invocation (endpoint, retries, deadline decided by the plan). */
+  readonly sts: (config: StsConfig, log: Logger) => StsCaller;
+  /** The provider of a plan's first credentials. */
+  readonly source: (source: SourcePlan, deadline: Deadline, logger: SdkLogger) => CredentialProvider;
+  /** The MFA prompt (the real one asks on the terminal). */
+  readonly prompt: () => MfaPrompt;
+  /** Reads a file a plan names (policy, web identity token): regular files only, at most `maxBytes`. */
+  readonly readFile: ReadTextFile;
+  /** Loads the shared config and credentials files. */
+  readonly loadSharedConfig: (paths: SharedConfigPaths) => Promise<SharedConfig>;
+  /** This process's uid; null where unknown (Windows, or refused by the sandbox). */
+  readonly uid: () => number | null;
+  readonly os: OsName;
+  /** Wall clock, epoch ms. */
+  readonly clock: () => number;
+  /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
+  readonly homeDir: () => string | undefined;
+}
+
+/** The real collaborators. */
+export function realDeps(): CliDeps {
+  return {
+    sts: createStsCaller,
+    source: sourceProvider,
+    prompt: () => createTerminalPrompt(),
+    readFile: readRegularFile,
+    loadSharedConfig: (paths) => loadSharedConfig(paths),
+    uid: currentUid,
+    os: Deno.build.os,
+    clock: Date.now,
+    homeDir: osHomeDir,
+  };
+}
+
+/** This process's uid; null on Windows or where the sandbox refuses `sys: uid`. */
+export function currentUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
+}
+
+/** The account's home directory as the OS knows it (what the SDK falls back to without HOME). */
+export function osHomeDir(): string | undefined {
+  try {
+    return homedir() || undefined;
+  } catch {
+    return undefined; // refused by the sandbox, or no account entry
+  }
+}
