@@ -9,12 +9,10 @@
  * (scripts/compile.ts does).
  */
 import { fastPath } from "./lib/fast_path.ts";
-import { outputErrorReason } from "./lib/output.ts";
+import { outputErrorReason, writeAll, writeAllSync } from "./lib/output.ts";
 
 /** Not a literal: keeps the full program out of the start-up module graph (see above). */
 const FULL_PROGRAM = "./lib/cli/cli.ts";
-
-const encoder = new TextEncoder();
 
 function getEnv(name: string): string | undefined {
   try {
@@ -35,15 +33,9 @@ function uid(): number | null {
   }
 }
 
-function writeOut(text: string): void {
-  const bytes = encoder.encode(text);
-  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-}
-
 function writeErr(line: string): void {
-  const bytes = encoder.encode(`${line}\n`);
   try {
-    for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+    writeAllSync(Deno.stderr, `${line}\n`);
   } catch {
     // stderr closed: the exit code still tells the caller.
   }
@@ -85,7 +77,7 @@ if (import.meta.main) {
   });
   if (text !== undefined) {
     try {
-      writeOut(text);
+      writeAllSync(Deno.stdout, text);
     } catch (e) {
       // A full device or a closed pipe: one line, exit 1, as on the full path (lib/cli/cli.ts).
       writeErr(`credproc: stdout: cannot write the credentials: ${outputErrorReason(e)}`);
@@ -100,15 +92,11 @@ if (import.meta.main) {
     ev.preventDefault();
     Deno.exit(cli.reportUncaught(ev.reason, writeErr));
   });
-  const out = async (t: string) => {
-    const bytes = encoder.encode(t);
-    for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
-  };
   Deno.exit(
     await cli.cli(argv, {
       getEnv,
       cwd: Deno.cwd(),
-      out,
+      out: (text) => writeAll(Deno.stdout, text),
       err: writeErr,
       captureConsole: true,
     }, cli.realDeps()),

@@ -29,53 +29,47 @@ export class CredprocError extends Error {
   }
 }
 
-/** Bad flags or flag values (exit 2). */
-export class UsageError extends CredprocError {
-  constructor(what: string, why: string, options?: CredprocErrorOptions) {
-    super(what, why, 2, { hint: "run credproc --help for usage", ...options });
-  }
-}
-
-/** Bad configuration or input files: shared config, policy files, token files (exit 2). */
-export class ConfigError extends CredprocError {
+/** Bad input: flags, values, configuration, files (exit 2). The subclasses only name where it came from. */
+export class InputError extends CredprocError {
   constructor(what: string, why: string, options?: CredprocErrorOptions) {
     super(what, why, 2, options);
   }
 }
 
+/** Bad flags or flag values (exit 2); the hint points at `--help` unless one is given. */
+export class UsageError extends InputError {
+  constructor(what: string, why: string, options?: CredprocErrorOptions) {
+    super(what, why, { hint: "run credproc --help for usage", ...options });
+  }
+}
+
+/** Bad configuration or input files: shared config, policy files, token files (exit 2). */
+export class ConfigError extends InputError {}
+
+/** A failure that is not the input's fault (exit 1). The subclasses only name the kind, for tests and `cause`. */
+export class FailureError extends CredprocError {
+  constructor(what: string, why: string, options?: CredprocErrorOptions) {
+    super(what, why, 1, options);
+  }
+}
+
 /** STS answered with an error; `code` is the STS error code, passed through verbatim (exit 1). */
-export class StsError extends CredprocError {
+export class StsError extends FailureError {
   readonly code: string;
   constructor(what: string, code: string, why: string, options?: CredprocErrorOptions) {
-    super(what, `${code}: ${why}`, 1, options);
+    super(what, `${code}: ${why}`, options);
     this.code = code;
   }
 }
 
 /** The endpoint could not be reached or answered with something that is not STS (exit 1). */
-export class NetworkError extends CredprocError {
-  constructor(what: string, why: string, options?: CredprocErrorOptions) {
-    super(what, why, 1, options);
-  }
-}
+export class NetworkError extends FailureError {}
 
 /** The sandbox refused an operation: a host outside the allow list, a subprocess, … (exit 1). */
-export class SandboxError extends CredprocError {
-  constructor(what: string, why: string, options?: CredprocErrorOptions) {
-    super(what, why, 1, options);
-  }
-}
+export class SandboxError extends FailureError {}
 
 /** Source credentials could not be found or loaded (exit 1). */
-export class CredentialsError extends CredprocError {
-  constructor(what: string, why: string, options?: CredprocErrorOptions) {
-    super(what, why, 1, options);
-  }
-}
+export class CredentialsError extends FailureError {}
 
 /** MFA code missing, malformed or not entered in time (exit 1; a malformed flag value is a UsageError). */
-export class MfaError extends CredprocError {
-  constructor(what: string, why: string, options?: CredprocErrorOptions) {
-    super(what, why, 1, options);
-  }
-}
+export class MfaError extends FailureError {}

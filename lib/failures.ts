@@ -6,7 +6,8 @@
  * grows past the bound. Recording is best effort: a problem is only said under `--verbose`.
  */
 import { joinPath } from "./cache/dir.ts";
-import { errorText, MAX_ENTRY_BYTES, readTrusted } from "./cache/store.ts";
+import { MAX_ENTRY_BYTES, readTrusted } from "./cache/store.ts";
+import { oneLine } from "./output.ts";
 import { prepareDir, writeFileAtomic } from "./cache/wrapper.ts";
 
 /** The record's file name in the cache directory. */
@@ -81,6 +82,6 @@ export async function recordFailure(
     await writeFileAtomic(joinPath(dir, FAILURES_FILE), text, false);
     return undefined;
   } catch (e) {
-    return errorText(e);
+    return oneLine(e);
   }
 }

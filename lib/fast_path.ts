@@ -14,7 +14,7 @@
 import { fileHash, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
 import { joinPath, resolveCacheDir } from "./cache/dir.ts";
 import { inputSecretValues, inputsKey, secretsDigest } from "./cache/key.ts";
-import { type Env, type Format, INPUT_ENV_NAMES, type OsName } from "./model.ts";
+import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
 
 /** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
@@ -67,7 +67,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
       uid: io.uid,
     });
     if (!("verdict" in entry) || !entry.verdict.ok) return undefined;
-    return render(entry.verdict.credentials, memo.format as Format, memo.accountId === true);
+    return render(entry.verdict.credentials, memo.format, memo.accountId === true);
   } catch {
     return undefined;
   }

@@ -40,6 +40,3 @@ export function createLogger(verbose: boolean, write: (line: string) => void): L
     scrub,
   };
 }
-
-/** A logger that drops everything (tests, `cache clear`). */
-export const silentLogger: Logger = createLogger(false, () => {});

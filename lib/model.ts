@@ -11,6 +11,11 @@ export const FORMATS = ["process", "env", "env-no-export", "powershell", "window
 /** One of {@link FORMATS}. */
 export type Format = typeof FORMATS[number];
 
+/** Whether a string (a flag value, a memo field) names one of {@link FORMATS}. */
+export function isFormat(value: string): value is Format {
+  return (FORMATS as readonly string[]).includes(value);
+}
+
 /** A session tag from `--tag KEY=VALUE`. */
 export interface Tag {
   readonly key: string;

@@ -78,9 +78,28 @@ function shQuote(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Writes all of `text` (one write may take only part of it): stdout, stderr, the terminal. */
+export function writeAllSync(to: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) off += to.writeSync(bytes.subarray(off));
+}
+
+/** {@link writeAllSync} for an asynchronous writer (stdout on the full path, a cache file). */
+export async function writeAll(to: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) off += await to.write(bytes.subarray(off));
+}
+
+/**
+ * An error (or any text) as one line: line breaks and runs of blanks become one space. Every diagnostic
+ * quotes an error this way, so a message can never spill onto a second stderr line.
+ */
+export function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
+}
+
 /** Why stdout could not be written, in a few words (no stack, no path): shared by main.ts and the full path. */
 export function outputErrorReason(e: unknown): string {
   if (e instanceof Deno.errors.BrokenPipe) return "the reader closed the pipe";
-  const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/\s+/g, " ").replace(/ \(os error \d+\)$/, "").slice(0, 200);
+  return oneLine(e).replace(/ \(os error \d+\)$/, "").slice(0, 200);
 }

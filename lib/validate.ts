@@ -6,6 +6,34 @@ import { UsageError } from "./errors.ts";
 
 /** AWS region names (`us-east-1`, `cn-north-1`, `us-gov-west-1`, `eu-isoe-west-1`) and STS's `aws-global`. */
 export const REGION = /^(?:[a-z]{2}(?:-[a-z]+)+-\d{1,2}|aws-global)$/;
+/**
+ * IAM role ARNs: a partition, a 12-digit account, an optional path and a name of 1–64 of IAM's characters.
+ * The one check for a role ARN from `--role-arn`, a profile's `role_arn` and `AWS_ROLE_ARN` alike.
+ */
+export const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,64}$/;
+/** What a message says a role ARN must be. */
+export const ROLE_ARN_EXPECTED = "an IAM role ARN such as arn:aws:iam::123456789012:role/name";
+
+/**
+ * `value` as a whole number from `min` to `max` (decimal digits only), or `undefined` when it is not one; the
+ * caller words the error with {@link wholeNumberExpected}. Flags, profile values and variables alike.
+ */
+export function wholeNumberIn(value: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(value)) return undefined;
+  const n = Number(value);
+  return n < min || n > max ? undefined : n;
+}
+
+/** What a message says a whole number must be. */
+export function wholeNumberExpected(min: number, max: number): string {
+  return `a whole number from ${min} to ${max}`;
+}
+
+/** A value from the environment or a profile, or `undefined` when unset or empty (both mean "not set"). */
+export function ifSet(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
 /** STS limits the session policy to 2048 characters once whitespace is removed. */
 export const MAX_POLICY_CHARS = 2048;
 

@@ -5,7 +5,8 @@
  */
 import { joinPath } from "./dir.ts";
 import { DIGEST_KEY_FILE, hmacHex, importDigestKey } from "./key.ts";
-import type { Credentials } from "../model.ts";
+import { type Credentials, type Format, isFormat } from "../model.ts";
+import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -223,7 +224,7 @@ export function readTrustedSync(path: string, uid: number | null): TrustedRead {
     named = Deno.lstatSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { missing: true };
-    return { problem: `it cannot be examined (${errorText(e)})` };
+    return { problem: `it cannot be examined (${oneLine(e)})` };
   }
   const bad = judgeFacts(named, uid);
   if (bad !== undefined) return { problem: bad };
@@ -246,7 +247,7 @@ export function readTrustedSync(path: string, uid: number | null): TrustedRead {
     return { text: new TextDecoder().decode(bytes.subarray(0, off)), facts: opened };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { missing: true };
-    return { problem: `it cannot be read (${errorText(e)})` };
+    return { problem: `it cannot be read (${oneLine(e)})` };
   } finally {
     file?.close();
   }
@@ -283,21 +284,12 @@ export interface InputsMemo {
   readonly credproc: typeof CACHE_FORMAT_VERSION;
   readonly inputs: string;
   readonly key: string;
-  readonly format: string;
+  readonly format: Format;
   readonly marginMs: number;
   /** `--include-account-id` was given (absent otherwise). */
   readonly accountId?: true;
   readonly files: readonly { readonly path: string; readonly sha256: string | null }[];
 }
-
-/** Output formats the memo may name: a copy of `FORMATS` (model.ts) that a test keeps equal. */
-export const MEMO_FORMATS: readonly string[] = [
-  "process",
-  "env",
-  "env-no-export",
-  "powershell",
-  "windows-cmd",
-];
 
 /** Shape check of a memo: returns it, or why it is not one. */
 export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
@@ -305,7 +297,7 @@ export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
   if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
   if (doc.inputs !== inputs) return "it belongs to other inputs";
   if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
-  if (typeof doc.format !== "string" || !MEMO_FORMATS.includes(doc.format)) return "it has no valid format";
+  if (typeof doc.format !== "string" || !isFormat(doc.format)) return "it has no valid format";
   if (typeof doc.marginMs !== "number" || !(doc.marginMs >= 0)) return "it has no valid margin";
   if (doc.accountId !== undefined && doc.accountId !== true) return "it has no valid accountId";
   const files = doc.files;
@@ -347,9 +339,4 @@ export async function fileHash(path: string, digestKey: CryptoKey): Promise<stri
 export async function readDigestKey(dir: string, uid: number | null): Promise<CryptoKey | undefined> {
   const read = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), uid);
   return "text" in read ? await importDigestKey(read.text) : undefined;
-}
-
-/** An error as one line of text. */
-export function errorText(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
 }

@@ -23,7 +23,6 @@ import {
   ENTRY_FILE,
   entryFor,
   type EntryMeta,
-  errorText,
   FAILURE_FILE,
   fileHash,
   type InputsMemo,
@@ -47,12 +46,14 @@ import {
 import { ConfigError, CredprocError } from "../errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
+import { oneLine, writeAll } from "../output.ts";
 import type {
   CacheDirPlan,
   CacheMode,
   CredentialProvider,
   Credentials,
   Env,
+  Format,
   Plan,
   PolicySource,
 } from "../model.ts";
@@ -103,7 +104,7 @@ export async function prepareDir(dir: string, uid: number | null): Promise<strin
     }
     return undefined;
   } catch (e) {
-    return errorText(e);
+    return oneLine(e);
   }
 }
 
@@ -116,11 +117,10 @@ export async function writeEntry(path: string, entry: CacheEntry): Promise<void>
 export async function writeFileAtomic(path: string, text: string, sync: boolean): Promise<void> {
   const suffix = crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
   const temp = `${path}.${suffix}.tmp`;
-  const bytes = new TextEncoder().encode(text);
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
-      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      await writeAll(file, text);
       if (sync) await file.syncData();
     } finally {
       file.close();
@@ -189,7 +189,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
       lock = await opts.lock(lockPath, ready);
     } catch (e) {
       if (e instanceof LockTimeoutError) throw e;
-      warnOnce(`cache lock unavailable, fetching without it: ${lockPath}: ${errorText(e)}`);
+      warnOnce(`cache lock unavailable, fetching without it: ${lockPath}: ${oneLine(e)}`);
     }
     if (lock === undefined && early !== undefined) return early;
     if (lock === undefined && shared !== undefined) {
@@ -230,7 +230,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         await writeEntry(path, entryFor(opts.key, credentials, issuedAt, opts.meta));
         log.debug(`cache: stored ${path} (expires ${credentials.expiration.toISOString()})`);
       } catch (e) {
-        warnOnce(`cache not written: ${path}: ${errorText(e)}`);
+        warnOnce(`cache not written: ${path}: ${oneLine(e)}`);
       }
       return credentials;
     } finally {
@@ -261,7 +261,7 @@ async function writeFailure(path: string, opts: FileCacheOptions, e: CredprocErr
     await writeFileAtomic(path, `${JSON.stringify(doc)}\n`, false);
     opts.log.debug(`cache: failure recorded in ${path} for the callers waiting`);
   } catch (err) {
-    opts.log.debug(`cache: could not record the failure in ${path}: ${errorText(err)}`);
+    opts.log.debug(`cache: could not record the failure in ${path}: ${oneLine(err)}`);
   }
 }
 
@@ -364,7 +364,7 @@ export async function rememberInputs(
     await writeFileAtomic(path, text, false);
     o.log.debug(`cache: remembered these inputs in ${path}`);
   } catch (e) {
-    o.log.debug(`cache: could not remember these inputs in ${path}: ${errorText(e)}`);
+    o.log.debug(`cache: could not remember these inputs in ${path}: ${oneLine(e)}`);
   }
 }
 
@@ -378,7 +378,7 @@ export interface PlanCacheOptions {
     readonly mfaTimeoutSeconds: number;
     readonly roleSessionName?: string;
     readonly verbose: boolean;
-    readonly format: string;
+    readonly format: Format;
   };
   /**
    * This invocation's raw inputs and the files its plan was read from, for the fast path's memo
@@ -465,7 +465,7 @@ async function digestKeyOrNone(dir: string, uid: number | null, log: Logger): Pr
   try {
     return await ensureDigestKey(dir, uid);
   } catch (e) {
-    log.debug(`cache: off: cannot use ${dir}: ${errorText(e)}`);
+    log.debug(`cache: off: cannot use ${dir}: ${oneLine(e)}`);
     return undefined;
   }
 }

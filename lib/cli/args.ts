@@ -8,12 +8,21 @@ import {
   type AssumeOptions,
   type Format,
   FORMATS,
+  isFormat,
   type PolicySource,
   type Tag,
   type TokenSource,
 } from "../model.ts";
 import { isAllowedHost } from "../sandbox.ts";
-import { REGION, validatePolicy } from "../validate.ts";
+import { oneLine } from "../output.ts";
+import {
+  REGION,
+  ROLE_ARN,
+  ROLE_ARN_EXPECTED,
+  validatePolicy,
+  wholeNumberExpected,
+  wholeNumberIn,
+} from "../validate.ts";
 import { closest, suggestOption } from "./suggest.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
@@ -30,7 +39,6 @@ export type Command =
 export const DEFAULT_TIMEOUT_SECONDS = 20;
 export const DEFAULT_MFA_TIMEOUT_SECONDS = 60;
 
-const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,64}$/;
 const POLICY_ARN = /^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,128}$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
@@ -180,7 +188,7 @@ export function parseCommand(argv: readonly string[]): Command {
   if (flag("help")) return { kind: "help" };
   if (flag("version")) return { kind: "version" };
 
-  const cacheDir = optional(one("cache-dir"), "--cache-dir", nonEmpty);
+  const cacheDir = optional(one("cache-dir"), "--cache-dir", rejectEmpty);
   if (positionals.length > 0) {
     if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
     if (positionals.length === 1) return { kind: "cacheUsage" };
@@ -191,10 +199,8 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   if (flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
 
-  const roleArns = many("role-arn").map((arn) =>
-    check("--role-arn", arn, ROLE_ARN, "an IAM role ARN such as arn:aws:iam::123456789012:role/name")
-  );
-  const profile = optional(one("profile"), "--profile", nonEmpty);
+  const roleArns = many("role-arn").map((arn) => check("--role-arn", arn, ROLE_ARN, ROLE_ARN_EXPECTED));
+  const profile = optional(one("profile"), "--profile", rejectEmpty);
   const webIdentity = tokenSource(one("web-identity-token-file"), one("web-identity-token-env"));
   // No role flag at all is still valid: AWS_PROFILE or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE may name one,
   // as for the SDK. Profile resolution says "--role-arn: required" when nothing does.
@@ -256,7 +262,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const policy: PolicySource | undefined = inline !== undefined
     ? { kind: "inline", json: validatePolicy(inline, "--policy") }
     : policyFile !== undefined
-    ? { kind: "file", path: nonEmpty(policyFile, "--policy-file") }
+    ? { kind: "file", path: rejectEmpty(policyFile, "--policy-file") }
     : undefined;
 
   const mfaSession = flag("mfa-session");
@@ -308,7 +314,7 @@ export function parseCommand(argv: readonly string[]): Command {
       format: optional(one("format"), "--format", validateFormat) ?? "process",
       verbose: flag("verbose"),
       includeAccountId: flag("include-account-id"),
-      logFile: optional(one("log-file"), "--log-file", nonEmpty),
+      logFile: optional(one("log-file"), "--log-file", rejectEmpty),
       timeoutSeconds: optional(one("timeout"), "--timeout", (v, n) => integer(v, n, 1, 3600)) ??
         DEFAULT_TIMEOUT_SECONDS,
       profile,
@@ -354,7 +360,7 @@ function validateEndpointUrl(value: string, what: string): string {
 }
 
 function validateFormat(value: string, what: string): Format {
-  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  if (isFormat(value)) return value;
   throw new UsageError(what, `${JSON.stringify(value)} is not one of ${FORMATS.join(", ")}`);
 }
 
@@ -365,7 +371,7 @@ function tokenSource(file: string | undefined, env: string | undefined): TokenSo
       "give either --web-identity-token-file or --web-identity-token-env, not both",
     );
   }
-  if (file !== undefined) return { kind: "file", path: nonEmpty(file, "--web-identity-token-file") };
+  if (file !== undefined) return { kind: "file", path: rejectEmpty(file, "--web-identity-token-file") };
   if (env !== undefined) {
     if (!TOKEN_ENV_NAME.test(env)) {
       throw new UsageError(
@@ -406,13 +412,15 @@ function check(what: string, value: string, pattern: RegExp, expected: string): 
 }
 
 function integer(value: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(what, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
+  const n = wholeNumberIn(value, min, max);
+  if (n === undefined) {
+    throw new UsageError(what, `${JSON.stringify(value)} is not ${wholeNumberExpected(min, max)}`);
   }
-  return Number(value);
+  return n;
 }
 
-function nonEmpty(value: string, what: string): string {
+/** A flag value that must not be empty (throws; compare `ifSet` for environment values). */
+function rejectEmpty(value: string, what: string): string {
   if (value === "") throw new UsageError(what, "must not be empty");
   return value;
 }
@@ -426,7 +434,6 @@ function optional<T>(
 }
 
 function parseArgsMessage(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
   // node:util's messages end with advice meant for JavaScript callers; keep the first sentence.
-  return message.replace(/(?<=[.?]) To specify .*$/s, "").replace(/\s+/g, " ").trim();
+  return oneLine(oneLine(e).replace(/(?<=[.?]) To specify .*$/s, ""));
 }

@@ -16,7 +16,7 @@ import { ConfigError, CredprocError } from "../errors.ts";
 import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
-import { outputErrorReason, render } from "../output.ts";
+import { oneLine, outputErrorReason, render } from "../output.ts";
 import { type Env, ENV_NAMES, type PolicySource, type TokenSource } from "../model.ts";
 import { createDeadline } from "../providers/deadline.ts";
 import { resolvePlan } from "../plan/planner.ts";
@@ -359,8 +359,7 @@ function report(e: unknown, log: Logger, writeErr: (line: string) => void): numb
     if (e.hint) writeErr(log.scrub(`hint: ${e.hint}`));
     return e.exitCode;
   }
-  const message = e instanceof Error ? e.message : String(e);
-  writeErr(log.scrub(`credproc: internal error: ${message.replace(/\s+/g, " ")}`));
+  writeErr(log.scrub(`credproc: internal error: ${oneLine(e)}`));
   return 1;
 }
 

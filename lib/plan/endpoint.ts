@@ -5,7 +5,7 @@
 import { ConfigError, UsageError } from "../errors.ts";
 import { endpointProblem } from "../sandbox.ts";
 import type { AssumeOptions, EndpointPlan, Env, RetryPlan } from "../model.ts";
-import { REGION } from "../validate.ts";
+import { REGION, wholeNumberExpected, wholeNumberIn } from "../validate.ts";
 
 /** Region: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */
 export function resolveRegion(flag: string | undefined, env: Env, profileRegion?: string): string {
@@ -46,13 +46,14 @@ export function resolveRetry(env: Env): RetryPlan {
   const attempts = env.AWS_MAX_ATTEMPTS?.trim();
   let maxAttempts = DEFAULT_MAX_ATTEMPTS;
   if (attempts !== undefined && attempts !== "") {
-    if (!/^\d{1,3}$/.test(attempts) || Number(attempts) < 1 || Number(attempts) > MAX_MAX_ATTEMPTS) {
+    const n = wholeNumberIn(attempts, 1, MAX_MAX_ATTEMPTS);
+    if (n === undefined) {
       throw new ConfigError(
         "AWS_MAX_ATTEMPTS",
-        `${JSON.stringify(env.AWS_MAX_ATTEMPTS)} is not a whole number from 1 to ${MAX_MAX_ATTEMPTS}`,
+        `${JSON.stringify(env.AWS_MAX_ATTEMPTS)} is not ${wholeNumberExpected(1, MAX_MAX_ATTEMPTS)}`,
       );
     }
-    maxAttempts = Number(attempts);
+    maxAttempts = n;
   }
   const mode = env.AWS_RETRY_MODE?.trim().toLowerCase();
   if (mode === undefined || mode === "" || mode === "standard" || mode === "legacy") {

@@ -25,6 +25,7 @@ import type {
 } from "../model.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { endpointProblem } from "../sandbox.ts";
+import { ifSet, ROLE_ARN, ROLE_ARN_EXPECTED, wholeNumberExpected, wholeNumberIn } from "../validate.ts";
 import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
 
@@ -71,9 +72,6 @@ const CREDENTIAL_SOURCES: Readonly<Record<string, SourcePlan["kind"]>> = {
 /** The longest `source_profile` chain credproc follows (the AWS CLI has no limit; real chains have 2–4). */
 export const MAX_PROFILE_CHAIN = 32;
 
-/** The shape of an IAM role ARN (STS checks the rest); catches `role_arn = prod-role` typos before a call. */
-const ROLE_ARN_SHAPE = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
-
 /**
  * The plan for an `assume` command:
  * - `--profile P`: P's chain; flags override the top hop, or with `--role-arn R…` P's credentials are the
@@ -94,7 +92,7 @@ export function resolvePlan(
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
   const fromEnv = explicit === undefined
-    ? nonEmpty(env.AWS_PROFILE) ?? nonEmpty(env.AWS_DEFAULT_PROFILE)
+    ? ifSet(env.AWS_PROFILE) ?? ifSet(env.AWS_DEFAULT_PROFILE)
     : undefined;
   const name = explicit ?? fromEnv ?? "default";
   const settings = getProfile(config, name);
@@ -200,9 +198,9 @@ function startOfChain(
   if (options.webIdentity !== undefined) return webIdentityStart(ctx, options.webIdentity, "--role-arn");
   // Keys in the environment win over AWS_PROFILE, as in the AWS CLI (the JS SDK skips them when a profile is
   // named, so the source is planned explicitly rather than left to the SDK's default chain).
-  if (nonEmpty(env.AWS_ACCESS_KEY_ID) !== undefined) return { source: { kind: "environment" }, ...none };
+  if (ifSet(env.AWS_ACCESS_KEY_ID) !== undefined) return { source: { kind: "environment" }, ...none };
   if (settings?.role_arn !== undefined) return resolveProfile(ctx, name, [], false);
-  if (nonEmpty(env.AWS_WEB_IDENTITY_TOKEN_FILE) && nonEmpty(env.AWS_ROLE_ARN)) {
+  if (ifSet(env.AWS_WEB_IDENTITY_TOKEN_FILE) && ifSet(env.AWS_ROLE_ARN)) {
     return webIdentityStart(ctx, { kind: "file", path: env.AWS_WEB_IDENTITY_TOKEN_FILE! }, "AWS_ROLE_ARN");
   }
   if (settings !== undefined && hasOwnCredentials(settings)) return resolveProfile(ctx, name, [], false);
@@ -270,19 +268,15 @@ function resolveProfile(ctx: Context, name: string, visited: readonly string[], 
   const isTop = visited.length === 0;
   if (s.web_identity_token_file !== undefined || (token !== undefined && !hasRoleSource(s))) {
     const tokenSource: TokenSource = token ?? { kind: "file", path: s.web_identity_token_file! };
+    // AssumeRoleWithWebIdentity takes no MFA, external id or source identity: the AWS CLI ignores them here.
+    const hop = {
+      ...profileHop(ctx, name, s, path),
+      serialNumber: undefined,
+      externalId: undefined,
+      sourceIdentity: undefined,
+    };
     return {
-      source: { kind: "none" },
-      // AssumeRoleWithWebIdentity takes no MFA, external id or source identity: the AWS CLI ignores them here.
-      hops: [{
-        ...profileHop(ctx, name, s, path),
-        kind: "web-identity",
-        webIdentity: tokenSource,
-        serialNumber: undefined,
-        externalId: undefined,
-        sourceIdentity: undefined,
-      }],
-      sourceIsRole: false,
-      visited: path,
+      ...webIdentityChain([hop], tokenSource, path),
       usedTokenOverride: token !== undefined,
     };
   }
@@ -446,14 +440,10 @@ function hasRoleSource(s: ProfileSettings): boolean {
 /** The hop a profile with `role_arn` defines. */
 function profileHop(ctx: Context, name: string, s: ProfileSettings, path: readonly string[]): HopPlan {
   const roleArn = s.role_arn!;
-  if (!ROLE_ARN_SHAPE.test(roleArn)) {
+  if (!ROLE_ARN.test(roleArn)) {
     throw new ConfigError(
       `profile ${name}`,
-      `role_arn ${
-        JSON.stringify(roleArn)
-      } is not an IAM role ARN such as arn:aws:iam::123456789012:role/name (profiles visited: ${
-        chain(path)
-      })`,
+      `role_arn ${JSON.stringify(roleArn)} is not ${ROLE_ARN_EXPECTED} (profiles visited: ${chain(path)})`,
     );
   }
   return {
@@ -470,13 +460,14 @@ function profileHop(ctx: Context, name: string, s: ProfileSettings, path: readon
 
 function duration(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 900 || Number(value) > 43200) {
+  const seconds = wholeNumberIn(value, 900, 43200);
+  if (seconds === undefined) {
     throw new ConfigError(
       `profile ${name}`,
-      `duration_seconds ${JSON.stringify(value)} is not a whole number from 900 to 43200`,
+      `duration_seconds ${JSON.stringify(value)} is not ${wholeNumberExpected(900, 43200)}`,
     );
   }
-  return Number(value);
+  return seconds;
 }
 
 /** Web identity without a profile: the first `--role-arn`, else `AWS_ROLE_ARN`, with the token given. */
@@ -486,10 +477,10 @@ function webIdentityStart(
   roleFrom: "--role-arn" | "AWS_ROLE_ARN",
 ): Resolved {
   const { options, env } = ctx;
-  const sessionName = options.roleSessionName ?? nonEmpty(env.AWS_ROLE_SESSION_NAME) ?? ctx.defaultName;
+  const sessionName = options.roleSessionName ?? ifSet(env.AWS_ROLE_SESSION_NAME) ?? ctx.defaultName;
   let roleArns = options.roleArns;
   if (roleFrom === "--role-arn" && roleArns.length === 0) {
-    const fromEnv = nonEmpty(env.AWS_ROLE_ARN);
+    const fromEnv = ifSet(env.AWS_ROLE_ARN);
     if (fromEnv === undefined) {
       throw new UsageError(
         token.kind === "file" ? "--web-identity-token-file" : "--web-identity-token-env",
@@ -500,25 +491,29 @@ function webIdentityStart(
   } else if (roleFrom === "AWS_ROLE_ARN") {
     roleArns = [env.AWS_ROLE_ARN!];
   }
-  if (!ROLE_ARN_SHAPE.test(roleArns[0])) {
+  if (!ROLE_ARN.test(roleArns[0])) {
     throw new ConfigError("AWS_ROLE_ARN", `${JSON.stringify(roleArns[0])} is not an IAM role ARN`);
   }
   if (roleFrom === "AWS_ROLE_ARN") {
     // The environment's role is the source; --role-arn flags (if any) are assumed on top by the caller.
-    const hop: HopPlan = {
-      kind: "web-identity",
-      roleArn: roleArns[0],
-      roleSessionName: sessionName,
-      webIdentity: token,
-    };
-    return { source: { kind: "none" }, hops: [hop], sourceIsRole: false, visited: [] };
+    const hop: HopPlan = { kind: "assume-role", roleArn: roleArns[0], roleSessionName: sessionName };
+    return webIdentityChain([hop], token, []);
   }
-  const hops = hopsFromFlags(options, roleArns, sessionName);
+  return webIdentityChain(hopsFromFlags(options, roleArns, sessionName), token, []);
+}
+
+/** A chain with no source: its first hop is AssumeRoleWithWebIdentity with `token`, the rest AssumeRole. */
+function webIdentityChain(
+  hops: readonly HopPlan[],
+  token: TokenSource,
+  visited: readonly string[],
+): Resolved {
+  const [first, ...rest] = hops;
   return {
     source: { kind: "none" },
-    hops: [{ ...hops[0], kind: "web-identity", webIdentity: token }, ...hops.slice(1)],
+    hops: [{ ...first, kind: "web-identity", webIdentity: token }, ...rest],
     sourceIsRole: false,
-    visited: [],
+    visited,
   };
 }
 
@@ -605,8 +600,4 @@ function profileNotFound(ctx: Context, name: string, from: string): ConfigError 
 
 function chain(path: readonly string[]): string {
   return path.join(" → ");
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }

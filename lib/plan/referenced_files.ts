@@ -2,6 +2,7 @@
 import { ConfigError, CredprocError } from "../errors.ts";
 import type { Env, PolicySource, TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
+import { oneLine } from "../output.ts";
 
 /** Reads a text file of at most `maxBytes`; tests pass a fake. */
 export type ReadTextFile = (path: string, maxBytes: number) => Promise<string>;
@@ -110,8 +111,8 @@ export function fileErrorReason(e: unknown): string {
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory, not a file";
   if (e instanceof Deno.errors.NotADirectory) return "a parent of the path is not a directory";
-  const message = e instanceof Error ? e.message : String(e);
+  const message = oneLine(e);
   if (/is a directory|EISDIR/i.test(message)) return "is a directory, not a file";
   if (/invalid data|stream did not contain valid UTF-8/i.test(message)) return "not a text file";
-  return message.replace(/\s+/g, " ");
+  return message;
 }

@@ -14,6 +14,7 @@
 import { MfaError } from "../errors.ts";
 import type { MfaPrompt } from "./mfa.ts";
 import { MFA_ENV } from "../model.ts";
+import { writeAllSync } from "../output.ts";
 
 /** A terminal to ask on. */
 export interface Terminal {
@@ -117,11 +118,8 @@ export async function openTerminal(): Promise<Terminal | undefined> {
   };
 }
 
-const encoder = new TextEncoder();
-
 function stderrWriter(text: string): void {
-  const bytes = encoder.encode(text);
-  for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+  writeAllSync(Deno.stderr, text);
 }
 
 /** A writer to the terminal on `fd` through `node:tty` (works without --allow-all), if it can be opened. */

@@ -5,9 +5,10 @@
  */
 import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Credentials, Tag } from "../model.ts";
+import type { Credentials, HopPlan } from "../model.ts";
 import { explainTls } from "./tls_errors.ts";
 import type { Deadline } from "./deadline.ts";
+import { oneLine } from "../output.ts";
 
 /** How to reach STS. */
 export interface StsConfig {
@@ -36,30 +37,20 @@ export const ACCESS_KEY_ID_SHAPE = /^[A-Z0-9]{16,128}$/;
 export const SECRET_KEY_SHAPE = /^[A-Za-z0-9+/=]{16,256}$/;
 export const SESSION_TOKEN_SHAPE = /^[A-Za-z0-9+/=]{16,16384}$/;
 
-/** AssumeRole parameters in credproc's own shape. */
-export interface AssumeRoleParams {
-  readonly roleArn: string;
-  readonly roleSessionName: string;
-  readonly durationSeconds?: number;
-  readonly externalId?: string;
-  readonly serialNumber?: string;
-  readonly tokenCode?: string;
-  readonly policy?: string;
-  readonly policyArns?: readonly string[];
-  readonly tags?: readonly Tag[];
-  readonly transitiveTagKeys?: readonly string[];
-  readonly sourceIdentity?: string;
-}
+/** The parameters every role call takes: the hop's, with the session policy as its text (read once). */
+type RoleCallParams<K extends keyof HopPlan> =
+  & Pick<HopPlan, "roleArn" | "roleSessionName" | "durationSeconds" | "policyArns" | K>
+  & {
+    readonly policy?: string;
+  };
 
-/** AssumeRoleWithWebIdentity parameters. */
-export interface WebIdentityParams {
-  readonly roleArn: string;
-  readonly roleSessionName: string;
-  readonly webIdentityToken: string;
-  readonly durationSeconds?: number;
-  readonly policy?: string;
-  readonly policyArns?: readonly string[];
-}
+/** AssumeRole parameters: a hop's, plus MFA, external id, tags and source identity. */
+export type AssumeRoleParams = RoleCallParams<
+  "externalId" | "serialNumber" | "tokenCode" | "tags" | "transitiveTagKeys" | "sourceIdentity"
+>;
+
+/** AssumeRoleWithWebIdentity parameters: a hop's, plus the token. */
+export type WebIdentityParams = RoleCallParams<never> & { readonly webIdentityToken: string };
 
 /** GetSessionToken parameters. */
 export interface SessionTokenParams {
@@ -487,10 +478,6 @@ export function describe(e: unknown): string {
     if (m && !parts.includes(m)) parts.push(m);
   }
   return oneLine(parts.join(": ")) || "unknown error";
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
 }
 
 /** The URL the SDK's endpoint rules give for these settings (no I/O). */

@@ -900,3 +900,37 @@ Deno.test("hops carry the profile that defined them", () => {
   const hops: readonly HopPlan[] = plan(assumeOptions("--profile", "top"), THREE).hops;
   assert.deepEqual(hops.map((h) => h.profile), ["mid", "top"]);
 });
+
+Deno.test("one role-ARN check: the same ARN passes or fails as --role-arn, a profile's role_arn and AWS_ROLE_ARN", () => {
+  const arns: [string, boolean][] = [
+    ["arn:aws:iam::123456789012:role/deploy", true],
+    ["arn:aws-cn:iam::123456789012:role/path/to/deploy", true],
+    ["arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f-g_h", true],
+    [`arn:aws:iam::123456789012:role/${"r".repeat(64)}`, true],
+    [`arn:aws:iam::123456789012:role/${"r".repeat(65)}`, false], // IAM names are at most 64 characters
+    ["arn:aws:iam::123456789012:role/na!me", false],
+    ["arn:aws:iam::123456789012:role/", false],
+    ["arn:aws:iam::12345678901:role/deploy", false],
+    ["arn:aws:iam::123456789012:user/deploy", false],
+    ["prod-role", false],
+  ];
+  const passes = (f: () => unknown) => {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      assert.ok(e instanceof UsageError || e instanceof ConfigError, String(e));
+      return false;
+    }
+  };
+  for (const [arn, valid] of arns) {
+    const flag = passes(() => plan(assumeOptions("--role-arn", arn)));
+    const profile = passes(() =>
+      plan(bare("--profile", "p"), cfg({ p: { role_arn: arn, source_profile: "k" }, k: KEYS }))
+    );
+    const env = passes(() =>
+      plan(bare(), emptySharedConfig(), { AWS_ROLE_ARN: arn, AWS_WEB_IDENTITY_TOKEN_FILE: "/t" })
+    );
+    assert.deepEqual([flag, profile, env], [valid, valid, valid], arn);
+  }
+});
