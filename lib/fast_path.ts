@@ -13,7 +13,7 @@
  */
 import { fileHash, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
 import { joinPath, resolveCacheDir } from "./cache/dir.ts";
-import { inputSecretValues, inputsKey, secretsDigest } from "./cache/key.ts";
+import { inputSecretValues, inputsKey, scanFlag, secretsDigest } from "./cache/key.ts";
 import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
 
@@ -31,14 +31,7 @@ export interface FastPathIo {
 
 /** `--cache-dir DIR` / `--cache-dir=DIR` from raw argv (the last one wins; args.ts refuses repeats anyway). */
 export function scanCacheDir(argv: readonly string[]): string | undefined {
-  let dir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") break;
-    if (a === "--cache-dir" && i + 1 < argv.length) dir = argv[++i];
-    else if (a.startsWith("--cache-dir=")) dir = a.slice("--cache-dir=".length);
-  }
-  return dir;
+  return scanFlag(argv, "--cache-dir");
 }
 
 /** The text to print for a cache hit, or `undefined` to take the full path. Never throws. */

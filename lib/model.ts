@@ -72,9 +72,6 @@ export interface AssumeOptions {
 
 // ── the environment ──────────────────────────────────────────────────────────────────────────────────
 
-/** The environment variables credproc reads, snapshotted once by the full program (`lib/cli/cli.ts`). */
-export type Env = Readonly<Record<string, string | undefined>>;
-
 /**
  * The environment variables whose values decide the plan: the planner reads them, and the cache's inputs key
  * (which the fast path computes without planning) hashes exactly these, so a variable that shapes the plan
@@ -129,6 +126,19 @@ export const ENV_NAMES = [...INPUT_ENV_NAMES, MFA_ENV, "AWS_SECRET_ACCESS_KEY", 
  * fast path digests the same ones (plus the variable `--web-identity-token-env` names).
  */
 export const SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+
+/** The name of a variable credproc reads (see {@link ENV_NAMES}). */
+export type EnvName = typeof ENV_NAMES[number];
+
+/**
+ * The environment variables credproc reads, snapshotted once by the full program (`lib/cli/cli.ts`). Typed
+ * by name: reading a variable that is not in {@link ENV_NAMES} (so neither snapshotted nor hashed into the
+ * fast path's inputs key) is a compile error.
+ */
+export type Env = Readonly<Partial<Record<EnvName, string>>>;
+
+/** Raw environment values by any name (what the fast path hashes, the variable `--web-identity-token-env` names). */
+export type RawEnv = Readonly<Record<string, string | undefined>>;
 
 /** `Deno.build.os` values (kept as a string so tests can pass any). */
 export type OsName = typeof Deno.build.os | string;
@@ -276,3 +286,19 @@ export interface Credentials {
 
 /** A credential provider in the AWS SDK's style: call it to get credentials. */
 export type CredentialProvider = () => Promise<Credentials>;
+
+// ── exhaustiveness ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The `default:` of a `switch` over a union (a source kind, a command, a format): a case left out is a
+ * compile error here, and a loud internal error should a value ever get through at run time.
+ */
+export function unhandled(value: never, what: string): never {
+  throw new Error(`unhandled ${what} ${JSON.stringify(value)}`);
+}
+
+/**
+ * Names the fields a function deliberately leaves out: `rest` must be empty, so a field added to the type
+ * later is a compile error where it is destructured until it is handled or named here.
+ */
+export function noOtherFields(_rest: Record<string, never>): void {}

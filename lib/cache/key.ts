@@ -8,12 +8,14 @@
  * {@link cacheKey} hashes it with Web Crypto (no import: this runs on the fast path).
  */
 import {
-  type Env,
   type HopPlan,
   INPUT_ENV_NAMES,
+  noOtherFields,
   type Plan,
   type PolicySource,
+  type RawEnv,
   SECRET_ENV_NAMES,
+  unhandled,
 } from "../model.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
@@ -42,18 +44,37 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
  * no secret (only access key ids and names), but callers should still not print it.
  */
 export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
+  // Every field of the plan is keyed or named here as not keyed: a new one is a compile error until decided.
+  const {
+    source: _source, // with sourceEnv, through sourceIdentity
+    sourceEnv: _sourceEnv,
+    profile,
+    mfaSession,
+    hops,
+    endpoint: _endpoint, // through endpointMaterial
+    includeAccountId,
+    // Not keyed: how the call is made or printed, or where the entry is kept, does not change the credentials.
+    retry: _retry,
+    format: _format,
+    cacheDir: _cacheDir,
+    // Not keyed: derived from the source and the hops, or only for messages.
+    sourceIsRole: _sourceIsRole,
+    profiles: _profiles,
+    ...rest
+  } = plan;
+  noOtherFields(rest);
   const doc: Json = {
     v: CACHE_KEY_VERSION,
     source: sourceIdentity(plan),
-    profile: plan.profile,
-    mfaSession: plan.mfaSession
-      ? { serial: plan.mfaSession.serialNumber, duration: plan.mfaSession.durationSeconds }
+    profile,
+    mfaSession: mfaSession
+      ? { serial: mfaSession.serialNumber, duration: mfaSession.durationSeconds }
       : undefined,
-    hops: plan.hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
+    hops: hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
     endpoint: endpointMaterial(plan),
     // Only when asked for: keys of calls without the flag stay as they were, and an entry stored without an
     // account id is never served to a call that must print one.
-    accountId: plan.includeAccountId ? true : undefined,
+    accountId: includeAccountId ? true : undefined,
     secrets: inputs.secrets,
   };
   return canonicalJson(doc);
@@ -78,13 +99,11 @@ export function mfaSessionKeyMaterial(plan: Plan, secrets?: string): string | un
 }
 
 function endpointMaterial(plan: Plan): Json {
-  return {
-    region: plan.endpoint.region,
-    url: plan.endpoint.endpointUrl,
-    fips: plan.endpoint.useFips,
-    dualstack: plan.endpoint.useDualstack,
-    global: plan.endpoint.useGlobalEndpoint,
-  };
+  // Not keyed: where the URL came from (for messages). A new endpoint field is a compile error until decided.
+  const { region, endpointUrl, useFips, useDualstack, useGlobalEndpoint, endpointFrom: _from, ...rest } =
+    plan.endpoint;
+  noOtherFields(rest);
+  return { region, url: endpointUrl, fips: useFips, dualstack: useDualstack, global: useGlobalEndpoint };
 }
 
 /** The hex SHA-256 of {@link cacheKeyMaterial}. */
@@ -137,7 +156,7 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
     case "none":
       return { kind: source.kind };
     default:
-      return unhandledSource(source);
+      return unhandled(source, "source kind");
   }
 }
 
@@ -159,38 +178,52 @@ export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string
     case "none":
       return [];
     default:
-      return unhandledSource(source);
+      return unhandled(source, "source kind");
   }
 }
 
-/** A source kind a switch above does not name: a compile error (`never`), and a loud failure if it ever runs. */
-function unhandledSource(source: never): never {
-  throw new Error(`unhandled source kind ${JSON.stringify(source)}`);
-}
-
+/** Every field of a hop is keyed or named here as not keyed: a new field is a compile error until decided. */
 function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {
-  const named = hop.roleSessionName === inputs.sessionName ||
-    !DEFAULT_SESSION_NAME.test(hop.roleSessionName);
+  const {
+    kind,
+    roleArn,
+    roleSessionName,
+    durationSeconds,
+    externalId,
+    serialNumber,
+    policy,
+    policyArns,
+    tags,
+    transitiveTagKeys,
+    sourceIdentity,
+    webIdentity,
+    // Not keyed: the MFA code changes every 30 s; the profile that defined the hop is keyed as the plan's.
+    tokenCode: _tokenCode,
+    profile: _profile,
+    ...rest
+  } = hop;
+  noOtherFields(rest);
+  const named = roleSessionName === inputs.sessionName || !DEFAULT_SESSION_NAME.test(roleSessionName);
   return {
-    kind: hop.kind,
-    role: hop.roleArn,
+    kind,
+    role: roleArn,
     // A generated name changes every second; keying on it would never hit.
-    session: named ? hop.roleSessionName : undefined,
-    duration: hop.durationSeconds,
-    externalId: hop.externalId,
-    serial: hop.serialNumber,
-    policy: hop.policy === undefined
+    session: named ? roleSessionName : undefined,
+    duration: durationSeconds,
+    externalId,
+    serial: serialNumber,
+    policy: policy === undefined
       ? undefined
-      : hop.policy.kind === "inline"
-      ? hop.policy.json
-      : { file: hop.policy.path, text: policyText },
-    policyArns: hop.policyArns?.length ? [...hop.policyArns] : undefined,
+      : policy.kind === "inline"
+      ? policy.json
+      : { file: policy.path, text: policyText },
+    policyArns: policyArns?.length ? [...policyArns] : undefined,
     // Keys are case-insensitive in STS, but values are not: keep them as given, in the order given.
-    tags: hop.tags?.length ? hop.tags.map((t) => [t.key, t.value]) : undefined,
-    transitiveTagKeys: hop.transitiveTagKeys?.length ? [...hop.transitiveTagKeys] : undefined,
-    sourceIdentity: hop.sourceIdentity,
-    webIdentity: hop.webIdentity
-      ? hop.webIdentity.kind === "file" ? { file: hop.webIdentity.path } : { env: hop.webIdentity.name }
+    tags: tags?.length ? tags.map((t) => [t.key, t.value]) : undefined,
+    transitiveTagKeys: transitiveTagKeys?.length ? [...transitiveTagKeys] : undefined,
+    sourceIdentity,
+    webIdentity: webIdentity
+      ? webIdentity.kind === "file" ? { file: webIdentity.path } : { env: webIdentity.name }
       : undefined,
   };
 }
@@ -248,7 +281,7 @@ export function redactArgv(argv: readonly string[]): string[] {
  */
 export async function inputsKey(
   argv: readonly string[],
-  env: Env,
+  env: RawEnv,
   cwd: string,
   secrets = "",
 ): Promise<string> {
@@ -295,16 +328,24 @@ export async function secretsDigest(
   return await hmacHex(key, canonicalJson(values.map((v) => v ?? null)));
 }
 
-/** `--web-identity-token-env NAME` from raw argv (the fast path digests that variable's value too). */
-export function scanTokenEnv(argv: readonly string[]): string | undefined {
-  let name: string | undefined;
+/**
+ * The value of `flag` in raw argv (`--flag V` or `--flag=V`; the last one, though args.ts refuses repeats;
+ * nothing after `--`): what the fast path and the failure record need without parsing the command line.
+ */
+export function scanFlag(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") break;
-    if (a === "--web-identity-token-env" && i + 1 < argv.length) name = argv[++i];
-    else if (a.startsWith("--web-identity-token-env=")) name = a.slice("--web-identity-token-env=".length);
+    if (a === flag && i + 1 < argv.length) value = argv[++i];
+    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
   }
-  return name;
+  return value;
+}
+
+/** `--web-identity-token-env NAME` from raw argv (the fast path digests that variable's value too). */
+export function scanTokenEnv(argv: readonly string[]): string | undefined {
+  return scanFlag(argv, "--web-identity-token-env");
 }
 
 /** The secret environment values an invocation's inputs key digests (see `SECRET_ENV_NAMES`). */

@@ -52,10 +52,10 @@ import type {
   CacheMode,
   CredentialProvider,
   Credentials,
-  Env,
   Format,
   Plan,
   PolicySource,
+  RawEnv,
 } from "../model.ts";
 
 /** Options of {@link withFileCache}. */
@@ -388,7 +388,7 @@ export interface PlanCacheOptions {
     readonly argv: readonly string[];
     readonly cwd: string;
     /** The values of `INPUT_ENV_NAMES`, as the fast path hashes them. */
-    readonly env: Env;
+    readonly env: RawEnv;
     /** The secret values the fast path digests (`inputSecretValues`), read with the rest of the snapshot. */
     readonly secretValues: readonly (string | undefined)[];
     readonly files: readonly string[];

@@ -9,7 +9,7 @@ import { formatListing, listCache, listingJson } from "../cache/list.ts";
 import { recordFailure } from "../failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
-import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
+import { inputSecretValues, scanFlag, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths } from "../plan/shared_config.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
@@ -17,7 +17,7 @@ import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
-import { type Env, ENV_NAMES, type PolicySource, type TokenSource } from "../model.ts";
+import { type Env, ENV_NAMES, type PolicySource, type RawEnv, type TokenSource } from "../model.ts";
 import { createDeadline } from "../providers/deadline.ts";
 import { resolvePlan } from "../plan/planner.ts";
 import type { SdkLogger } from "../providers/sources.ts";
@@ -62,7 +62,7 @@ function warmCommand(argv: readonly string[]): string {
 }
 
 /** Reads the variables credproc uses, once. A value that is not valid UTF-8 is bad input (exit 2). */
-function snapshotEnv(io: CliIo, extra: readonly string[]): Env {
+function snapshotEnv(io: CliIo, extra: readonly string[]): Env & RawEnv {
   const env: Record<string, string | undefined> = {};
   for (const name of [...ENV_NAMES, ...extra]) {
     try {
@@ -283,7 +283,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   } catch (e) {
     if (toFile === undefined && argv[0] !== "cache") {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
-      const named = scanFlag(argv, "--log-file") ?? (io.getEnv(LOG_FILE_ENV) || undefined);
+      const named = (scanFlag(argv, "--log-file") || undefined) ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       if (named !== undefined) toFile = fileSink(named, deps.clock);
     }
     const lines: string[] = [];
@@ -307,18 +307,6 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     }
     return code;
   }
-}
-
-/** The value of `flag` in raw argv (`--flag V` or `--flag=V`), the last one; nothing after `--`. */
-function scanFlag(argv: readonly string[], flag: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") break;
-    if (a === flag && i + 1 < argv.length) value = argv[++i];
-    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
-  }
-  return value || undefined;
 }
 
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */

@@ -3,7 +3,14 @@
  * step, and the rules that span hops, checked before any call. The planner (`planner.ts`) composes them.
  */
 import { ConfigError, UsageError } from "../errors.ts";
-import type { AssumeOptions, HopPlan, MfaSessionPlan, Plan } from "../model.ts";
+import {
+  type AssumeOptions,
+  type HopPlan,
+  type MfaSessionPlan,
+  type Plan,
+  type SourcePlan,
+  unhandled,
+} from "../model.ts";
 
 /** AWS caps a session assumed with role-session credentials ("role chaining") at one hour. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
@@ -53,10 +60,27 @@ export function mfaSessionPlan(options: AssumeOptions, profileSerial?: string): 
   return { serialNumber, tokenCode: options.tokenCode, durationSeconds: options.mfaSessionDurationSeconds };
 }
 
+/** Whether a source can only give role credentials (so GetSessionToken, `--mfa-session`, cannot use them). */
+function givesRoleCredentials(source: SourcePlan): boolean {
+  switch (source.kind) {
+    case "sso":
+    case "instance-metadata":
+    case "container":
+      return true;
+    case "static":
+    case "environment":
+    case "default-chain":
+    case "none":
+      return false;
+    default:
+      return unhandled(source, "source kind");
+  }
+}
+
 /** Checks rules that span hops, before any call is made. */
 export function checkPlan(plan: Plan): void {
   if (plan.hops.length === 0) throw new UsageError("--role-arn", "no role to assume");
-  if (plan.mfaSession && ["sso", "instance-metadata", "container"].includes(plan.source.kind)) {
+  if (plan.mfaSession && givesRoleCredentials(plan.source)) {
     throw new UsageError(
       "--mfa-session",
       `needs long-term IAM user keys as the source: GetSessionToken does not accept the role credentials that ${plan.source.kind} gives`,

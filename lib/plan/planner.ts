@@ -13,15 +13,17 @@
  * `a → b → a` is reported with its whole path.
  */
 import { ConfigError, UsageError } from "../errors.ts";
-import type {
-  AssumeOptions,
-  Env,
-  HopPlan,
-  OsName,
-  Plan,
-  SourceEnv,
-  SourcePlan,
-  TokenSource,
+import {
+  type AssumeOptions,
+  type Env,
+  type EnvName,
+  type HopPlan,
+  type OsName,
+  type Plan,
+  type SourceEnv,
+  type SourcePlan,
+  type TokenSource,
+  unhandled,
 } from "../model.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { endpointProblem } from "../sandbox.ts";
@@ -150,7 +152,7 @@ function sourceEnv(env: Env): SourceEnv {
 }
 
 /** Variables that point the SDK's source providers at an endpoint, and the sources that use them. */
-const SOURCE_ENDPOINT_VARS: readonly [string, readonly SourcePlan["kind"][]][] = [
+const SOURCE_ENDPOINT_VARS: readonly [EnvName, readonly SourcePlan["kind"][]][] = [
   ["AWS_CONTAINER_CREDENTIALS_FULL_URI", ["default-chain", "container"]],
   ["AWS_EC2_METADATA_SERVICE_ENDPOINT", ["default-chain", "instance-metadata"]],
   ["AWS_ENDPOINT_URL_SSO", ["default-chain", "sso"]],
@@ -583,8 +585,13 @@ function describeSource(r: Resolved): string {
       return `SSO (profile ${holder})`;
     case "none":
       return "web identity";
-    default:
+    case "environment":
+    case "instance-metadata":
+    case "container":
+    case "default-chain":
       return `credential_source (profile ${holder})`;
+    default:
+      return unhandled(r.source, "source kind");
   }
 }
 

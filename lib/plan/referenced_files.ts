@@ -1,6 +1,6 @@
 /** Reads the files and variables that flags and profiles point at, and validates their contents. */
 import { ConfigError, CredprocError } from "../errors.ts";
-import type { Env, PolicySource, TokenSource } from "../model.ts";
+import type { PolicySource, RawEnv, TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
 import { oneLine } from "../output.ts";
 
@@ -67,7 +67,7 @@ export async function loadPolicy(source: PolicySource, read: ReadTextFile): Prom
 }
 
 /** A web identity token, read when it is needed (tokens rotate, so never cached). */
-export async function loadToken(source: TokenSource, read: ReadTextFile, env: Env): Promise<string> {
+export async function loadToken(source: TokenSource, read: ReadTextFile, env: RawEnv): Promise<string> {
   const token = source.kind === "file"
     ? await readFileChecked(source.path, "web identity token file", read, MAX_TOKEN_BYTES)
     : env[source.name];

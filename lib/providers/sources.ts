@@ -3,7 +3,7 @@
  * instance metadata, container endpoints, the default chain); they load lazily so a cache hit never pays.
  */
 import { CredentialsError, CredprocError, SandboxError } from "../errors.ts";
-import type { CredentialProvider, Credentials, SourcePlan } from "../model.ts";
+import { type CredentialProvider, type Credentials, type SourcePlan, unhandled } from "../model.ts";
 import type { Deadline } from "./deadline.ts";
 import { describe } from "./sts.ts";
 
@@ -40,6 +40,7 @@ export function sourceProvider(
   };
   // The SDK's per-request timeouts, from what is left (the race above is the real bound).
   const perRequest = () => Math.max(1, Math.ceil(deadline.remaining() / 2));
+  const metadata = () => ({ timeout: perRequest(), maxRetries: 1, logger });
   switch (source.kind) {
     case "static":
       return () =>
@@ -61,19 +62,11 @@ export function sourceProvider(
       return wrap(async () => (await import("@aws-sdk/credential-provider-env")).fromEnv({ logger }));
     case "instance-metadata":
       return wrap(async () =>
-        (await import("@smithy/credential-provider-imds")).fromInstanceMetadata({
-          timeout: perRequest(),
-          maxRetries: 1,
-          logger,
-        })
+        (await import("@smithy/credential-provider-imds")).fromInstanceMetadata(metadata())
       );
     case "container":
       return wrap(async () =>
-        (await import("@smithy/credential-provider-imds")).fromContainerMetadata({
-          timeout: perRequest(),
-          maxRetries: 1,
-          logger,
-        })
+        (await import("@smithy/credential-provider-imds")).fromContainerMetadata(metadata())
       );
     case "sso":
       return wrap(async () =>
@@ -85,6 +78,8 @@ export function sourceProvider(
       );
     case "none":
       return () => Promise.reject(new Error("this plan has no source credentials"));
+    default:
+      return unhandled(source, "source kind");
   }
 }
 

@@ -74,6 +74,17 @@ export interface StsCaller {
 
 type Sdk = typeof import("@aws-sdk/client-sts");
 
+/** The request fields both role calls share, in the SDK's shape. */
+function roleInput(p: RoleCallParams<never>) {
+  return {
+    RoleArn: p.roleArn,
+    RoleSessionName: p.roleSessionName,
+    DurationSeconds: p.durationSeconds,
+    Policy: p.policy,
+    PolicyArns: p.policyArns?.length ? p.policyArns.map((arn) => ({ arn })) : undefined,
+  };
+}
+
 /** Creates the real STS caller; the SDK modules load on the first call. */
 export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
   let loaded: Promise<[Sdk, typeof import("@smithy/fetch-http-handler")]> | undefined;
@@ -130,14 +141,10 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
         roleResult(
           await client.send(
             new sdk.AssumeRoleCommand({
-              RoleArn: p.roleArn,
-              RoleSessionName: p.roleSessionName,
-              DurationSeconds: p.durationSeconds,
+              ...roleInput(p),
               ExternalId: p.externalId,
               SerialNumber: p.serialNumber,
               TokenCode: p.tokenCode,
-              Policy: p.policy,
-              PolicyArns: p.policyArns?.length ? p.policyArns.map((arn) => ({ arn })) : undefined,
               Tags: p.tags?.length ? p.tags.map((t) => ({ Key: t.key, Value: t.value })) : undefined,
               TransitiveTagKeys: p.transitiveTagKeys?.length ? [...p.transitiveTagKeys] : undefined,
               SourceIdentity: p.sourceIdentity,
@@ -150,12 +157,8 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
         roleResult(
           await client.send(
             new sdk.AssumeRoleWithWebIdentityCommand({
-              RoleArn: p.roleArn,
-              RoleSessionName: p.roleSessionName,
+              ...roleInput(p),
               WebIdentityToken: p.webIdentityToken,
-              DurationSeconds: p.durationSeconds,
-              Policy: p.policy,
-              PolicyArns: p.policyArns?.length ? p.policyArns.map((arn) => ({ arn })) : undefined,
             }),
             options,
           ),
