@@ -9,20 +9,10 @@ import {
   STANDIN_SECRET_ACCESS_KEY,
   startStandin,
 } from "../tests/support/sts_standin/mod.ts";
+import { sourceCommand } from "../tests/support/helpers.ts";
 
-const root = new URL("../", import.meta.url).pathname;
 const role = "arn:aws:iam::123456789012:role/demo";
-const credproc = [
-  Deno.execPath(),
-  "run",
-  "-q",
-  "-P",
-  "--no-prompt",
-  "--cached-only",
-  "--config",
-  `${root}deno.json`,
-  `${root}main.ts`,
-];
+const credproc = sourceCommand();
 
 const home = await Deno.makeTempDir({ prefix: "credproc-demo-" });
 const standin = await startStandin();

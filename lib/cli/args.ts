@@ -164,6 +164,24 @@ export function parseCommand(argv: readonly string[]): Command {
   if (scanned.help) return { kind: "help" };
   if (scanned.version) return { kind: "version" };
   if (scanned.unknown !== undefined) throw unknownOption(scanned.unknown);
+  const { flags, positionals } = parseFlags(argv);
+  if (flags.flag("help")) return { kind: "help" };
+  if (flags.flag("version")) return { kind: "version" };
+  const cacheDir = optional(flags.one("cache-dir"), "--cache-dir", rejectEmpty);
+  if (positionals.length > 0) return cacheCommand(positionals, flags, cacheDir);
+  if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
+  return { kind: "assume", options: assumeOptions(flags, cacheDir) };
+}
+
+/** The parsed flags, read by name: the one value of a flag, a boolean, or every value of a repeatable flag. */
+interface Flags {
+  one(name: keyof Values): string | undefined;
+  flag(name: keyof Values): boolean;
+  many(name: keyof Values): string[];
+}
+
+/** The strict parse: unknown options and values are refused, and so is a non-repeatable flag given twice. */
+function parseFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
   let values: Values;
   let positionals: string[];
   try {
@@ -181,30 +199,87 @@ export function parseCommand(argv: readonly string[]): Command {
       throw new UsageError(`--${name}`, "given more than once");
     }
   }
-  const one = (name: keyof Values): string | undefined => (values[name] as string[] | undefined)?.[0];
-  const flag = (name: keyof Values): boolean => (values[name] as boolean[] | undefined)?.[0] === true;
-  const many = (name: keyof Values): string[] => (values[name] as string[] | undefined) ?? [];
+  const flags: Flags = {
+    one: (name) => (values[name] as string[] | undefined)?.[0],
+    flag: (name) => (values[name] as boolean[] | undefined)?.[0] === true,
+    many: (name) => (values[name] as string[] | undefined) ?? [],
+  };
+  return { flags, positionals };
+}
 
-  if (flag("help")) return { kind: "help" };
-  if (flag("version")) return { kind: "version" };
+/** `credproc cache`, `cache clear`, `cache list`. */
+function cacheCommand(positionals: readonly string[], flags: Flags, cacheDir: string | undefined): Command {
+  if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
+  if (positionals.length === 1) return { kind: "cacheUsage" };
+  if (positionals.length > 2) throw unexpectedWord(positionals[2], [], "");
+  if (positionals[1] === "clear") return { kind: "cacheClear", cacheDir, verbose: flags.flag("verbose") };
+  if (positionals[1] === "list") return { kind: "cacheList", cacheDir, json: flags.flag("json") };
+  throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ");
+}
 
-  const cacheDir = optional(one("cache-dir"), "--cache-dir", rejectEmpty);
-  if (positionals.length > 0) {
-    if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
-    if (positionals.length === 1) return { kind: "cacheUsage" };
-    if (positionals.length > 2) throw unexpectedWord(positionals[2], [], "");
-    if (positionals[1] === "clear") return { kind: "cacheClear", cacheDir, verbose: flag("verbose") };
-    if (positionals[1] === "list") return { kind: "cacheList", cacheDir, json: flag("json") };
-    throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ");
-  }
-  if (flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
-
+/** The `assume` command's options, each value validated. */
+function assumeOptions(flags: Flags, cacheDir: string | undefined): AssumeOptions {
+  const { one, flag, many } = flags;
   const roleArns = many("role-arn").map((arn) => check("--role-arn", arn, ROLE_ARN, ROLE_ARN_EXPECTED));
   const profile = optional(one("profile"), "--profile", rejectEmpty);
   const webIdentity = tokenSource(one("web-identity-token-file"), one("web-identity-token-env"));
   // No role flag at all is still valid: AWS_PROFILE or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE may name one,
   // as for the SDK. Profile resolution says "--role-arn: required" when nothing does.
+  // In this order, so that of two mistakes the same one is always reported first.
+  const device = mfaDevice(flags, profile);
+  const { tags, transitiveTagKeys } = sessionTags(many("tag"), many("transitive-tag-key"));
+  const { policy, policyArns } = sessionPolicies(one("policy"), one("policy-file"), many("policy-arn"));
+  const mfaSession = mfaSessionOptions(flags);
+  const noCache = flag("no-cache");
+  const refresh = flag("refresh");
+  if (noCache && refresh) throw new UsageError("--refresh", "cannot be combined with --no-cache");
+  const seconds = (name: keyof Values, min: number, max: number) =>
+    optional(one(name), `--${name}`, (v, n) => integer(v, n, min, max));
+  return {
+    roleArns,
+    roleSessionName: optional(
+      one("role-session-name"),
+      "--role-session-name",
+      (v, n) => check(n, v, SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-"),
+    ),
+    durationSeconds: seconds("duration-seconds", 900, 43200),
+    externalId: optional(
+      one("external-id"),
+      "--external-id",
+      (v, n) => check(n, v, EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-"),
+    ),
+    sourceIdentity: optional(
+      one("source-identity"),
+      "--source-identity",
+      (v, n) => check(n, v, SOURCE_IDENTITY, "2-64 characters of letters, digits and +=,.@_-"),
+    ),
+    ...device,
+    policy,
+    policyArns,
+    tags,
+    transitiveTagKeys,
+    region: optional(one("region"), "--region", validateRegion),
+    endpointUrl: optional(one("endpoint-url"), "--endpoint-url", validateEndpointUrl),
+    format: optional(one("format"), "--format", validateFormat) ?? "process",
+    verbose: flag("verbose"),
+    includeAccountId: flag("include-account-id"),
+    logFile: optional(one("log-file"), "--log-file", rejectEmpty),
+    timeoutSeconds: seconds("timeout", 1, 3600) ?? DEFAULT_TIMEOUT_SECONDS,
+    profile,
+    webIdentity,
+    ...mfaSession,
+    mfaTimeoutSeconds: seconds("mfa-timeout", 1, 3600) ?? DEFAULT_MFA_TIMEOUT_SECONDS,
+    cacheDir,
+    cacheMode: noCache ? "off" : refresh ? "refresh" : "use",
+    refreshMarginSeconds: seconds("refresh-margin", 0, 43200),
+  };
+}
 
+/** `--serial-number` and `--token-code`. */
+function mfaDevice(
+  { one }: Flags,
+  profile: string | undefined,
+): Pick<AssumeOptions, "serialNumber" | "tokenCode"> {
   const serialNumber = optional(
     one("serial-number"),
     "--serial-number",
@@ -219,8 +294,31 @@ export function parseCommand(argv: readonly string[]): Command {
   if (tokenCode !== undefined && serialNumber === undefined && profile === undefined) {
     throw new UsageError("--token-code", "needs --serial-number (or a profile with mfa_serial)");
   }
+  return { serialNumber, tokenCode };
+}
 
-  const tags = many("tag").map(parseTag);
+/** `--mfa-session` and `--mfa-session-duration`. */
+function mfaSessionOptions(
+  { one, flag }: Flags,
+): Pick<AssumeOptions, "mfaSession" | "mfaSessionDurationSeconds"> {
+  const mfaSession = flag("mfa-session");
+  const mfaSessionDurationSeconds = optional(
+    one("mfa-session-duration"),
+    "--mfa-session-duration",
+    (v, n) => integer(v, n, 900, 129600),
+  );
+  if (mfaSessionDurationSeconds !== undefined && !mfaSession) {
+    throw new UsageError("--mfa-session-duration", "only makes sense with --mfa-session");
+  }
+  return { mfaSession, mfaSessionDurationSeconds };
+}
+
+/** `--tag KEY=VALUE` (at most 50, keys unique ignoring case) and `--transitive-tag-key` (naming given tags). */
+function sessionTags(
+  given: readonly string[],
+  transitiveTagKeys: string[],
+): { tags: Tag[]; transitiveTagKeys: string[] } {
+  const tags = given.map(parseTag);
   if (tags.length > MAX_TAGS) {
     throw new UsageError("--tag", `at most ${MAX_TAGS} session tags, got ${tags.length}`);
   }
@@ -235,7 +333,6 @@ export function parseCommand(argv: readonly string[]): Command {
     }
     seen.add(k);
   }
-  const transitiveTagKeys = many("transitive-tag-key");
   for (const key of transitiveTagKeys) {
     if (!seen.has(key.toLowerCase())) {
       throw new UsageError(
@@ -244,8 +341,16 @@ export function parseCommand(argv: readonly string[]): Command {
       );
     }
   }
+  return { tags, transitiveTagKeys };
+}
 
-  const policyArns = many("policy-arn").map((arn) =>
+/** `--policy` or `--policy-file` (not both), and `--policy-arn` (at most 10). */
+function sessionPolicies(
+  inline: string | undefined,
+  policyFile: string | undefined,
+  arns: readonly string[],
+): { policy?: PolicySource; policyArns: string[] } {
+  const policyArns = arns.map((arn) =>
     check("--policy-arn", arn, POLICY_ARN, "an IAM policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess")
   );
   if (policyArns.length > MAX_POLICY_ARNS) {
@@ -254,8 +359,6 @@ export function parseCommand(argv: readonly string[]): Command {
       `at most ${MAX_POLICY_ARNS} managed policies, got ${policyArns.length}`,
     );
   }
-  const inline = one("policy");
-  const policyFile = one("policy-file");
   if (inline !== undefined && policyFile !== undefined) {
     throw new UsageError("--policy", "give either --policy or --policy-file, not both");
   }
@@ -264,74 +367,7 @@ export function parseCommand(argv: readonly string[]): Command {
     : policyFile !== undefined
     ? { kind: "file", path: rejectEmpty(policyFile, "--policy-file") }
     : undefined;
-
-  const mfaSession = flag("mfa-session");
-  const mfaSessionDurationSeconds = optional(
-    one("mfa-session-duration"),
-    "--mfa-session-duration",
-    (v, n) => integer(v, n, 900, 129600),
-  );
-  if (mfaSessionDurationSeconds !== undefined && !mfaSession) {
-    throw new UsageError("--mfa-session-duration", "only makes sense with --mfa-session");
-  }
-
-  const noCache = flag("no-cache");
-  const refresh = flag("refresh");
-  if (noCache && refresh) throw new UsageError("--refresh", "cannot be combined with --no-cache");
-
-  return {
-    kind: "assume",
-    options: {
-      roleArns,
-      roleSessionName: optional(
-        one("role-session-name"),
-        "--role-session-name",
-        (v, n) => check(n, v, SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-"),
-      ),
-      durationSeconds: optional(
-        one("duration-seconds"),
-        "--duration-seconds",
-        (v, n) => integer(v, n, 900, 43200),
-      ),
-      externalId: optional(
-        one("external-id"),
-        "--external-id",
-        (v, n) => check(n, v, EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-"),
-      ),
-      sourceIdentity: optional(
-        one("source-identity"),
-        "--source-identity",
-        (v, n) => check(n, v, SOURCE_IDENTITY, "2-64 characters of letters, digits and +=,.@_-"),
-      ),
-      serialNumber,
-      tokenCode,
-      policy,
-      policyArns,
-      tags,
-      transitiveTagKeys,
-      region: optional(one("region"), "--region", validateRegion),
-      endpointUrl: optional(one("endpoint-url"), "--endpoint-url", validateEndpointUrl),
-      format: optional(one("format"), "--format", validateFormat) ?? "process",
-      verbose: flag("verbose"),
-      includeAccountId: flag("include-account-id"),
-      logFile: optional(one("log-file"), "--log-file", rejectEmpty),
-      timeoutSeconds: optional(one("timeout"), "--timeout", (v, n) => integer(v, n, 1, 3600)) ??
-        DEFAULT_TIMEOUT_SECONDS,
-      profile,
-      webIdentity,
-      mfaSession,
-      mfaSessionDurationSeconds,
-      mfaTimeoutSeconds: optional(one("mfa-timeout"), "--mfa-timeout", (v, n) => integer(v, n, 1, 3600)) ??
-        DEFAULT_MFA_TIMEOUT_SECONDS,
-      cacheDir,
-      cacheMode: noCache ? "off" : refresh ? "refresh" : "use",
-      refreshMarginSeconds: optional(
-        one("refresh-margin"),
-        "--refresh-margin",
-        (v, n) => integer(v, n, 0, 43200),
-      ),
-    },
-  };
+  return { policy, policyArns };
 }
 
 /** Validates a region name (from a flag, the environment or a profile). */

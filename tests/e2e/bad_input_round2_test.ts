@@ -10,25 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { credprocCommand, type Result, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
-import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { assertOneErrorLine, runMeasured } from "../support/hardening_helpers.ts";
 import { type FakeSts, GOOD, startFakeSts } from "../support/fake_sts.ts";
 
 const figures: string[] = [];
-
-async function runMeasured(
-  args: string[],
-  env: Record<string, string>,
-): Promise<Result & { peakMiB: number }> {
-  const out = await Deno.makeTempFile();
-  try {
-    const [cmd, ...pre] = credprocCommand();
-    const r = await runProcess("/usr/bin/time", ["-f", "%M", "-o", out, cmd, ...pre, ...args], env);
-    const kb = Number((await Deno.readTextFile(out)).trim().split("\n").pop());
-    return { ...r, peakMiB: Math.round(kb / 1024) };
-  } finally {
-    await Deno.remove(out);
-  }
-}
 
 /** Start-up of a `deno run` child is ~0.3 s; "exit 2 in < 1 s" is asserted with room for a loaded machine. */
 const FAST_MS = 2500;

@@ -13,9 +13,10 @@ import {
   PROCESS_DOC,
   type Result,
   ROLE,
-  ROOT,
   runCredproc,
   runProcess,
+  sourceCommand,
+  startupModules,
   type TempHome,
   tempHome,
   until,
@@ -319,38 +320,10 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
 Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package", {
   ignore: CREDPROC_BIN !== undefined,
 }, async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    // --no-npm: resolving the npm packages would fetch registry metadata; their specifiers are listed anyway.
-    args: ["info", "--json", "--no-npm", "--config", `${ROOT}deno.json`, `${ROOT}lib/cli/cli.ts`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: {
-      specifier: string;
-      dependencies?: { specifier: string; code?: { specifier?: string }; isDynamic?: boolean }[];
-    }[];
-    redirects: Record<string, string>;
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const stack = [...info.roots];
-  while (stack.length > 0) {
-    const s = stack.pop()!;
-    const spec = info.redirects[s] ?? s;
-    if (seen.has(spec)) continue;
-    seen.add(spec);
-    for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
-      // Only code imports that run at start-up: dynamic imports and type-only imports do not.
-      if (d.isDynamic || !d.code?.specifier) continue;
-      stack.push(d.code.specifier);
-    }
-  }
-  const heavy = [...seen].filter((s) => !s.startsWith("file:") && !s.startsWith("node:"));
+  const seen = await startupModules("lib/cli/cli.ts");
+  const heavy = seen.filter((s) => s.includes(":") && !s.startsWith("node:"));
   assert.deepEqual(heavy, [], `statically imported at start-up: ${heavy.join(", ")}`);
-  assert.ok(seen.size > 5 && seen.size < 40, `${seen.size} modules at start-up`);
+  assert.ok(seen.length > 5 && seen.length < 40, `${seen.length} modules at start-up`);
 });
 
 Deno.test("fast path: a hit runs with no npm package available at all; a miss needs them", {
@@ -427,17 +400,7 @@ Deno.test("fast entry: a repeated call is answered before the full program is lo
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const fast = [
-    Deno.execPath(),
-    "run",
-    "-q",
-    "-P",
-    "--no-prompt",
-    "--cached-only",
-    "--config",
-    `${ROOT}deno.json`,
-    `${ROOT}main.ts`,
-  ];
+  const fast = sourceCommand();
   const audit = `${home.dir}/audit.jsonl`;
   const past = new Date(Date.now() - 60_000);
   await home.writeConfig("[default]\nregion = us-east-1\n");

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Result, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
-import { assertOneErrorLine, pool } from "../support/hardening_helpers.ts";
+import { assertOneErrorLine, pool, runMeasured } from "../support/hardening_helpers.ts";
 import { startConnectProxy } from "../support/net_fixtures.ts";
 import { GOOD, startFakeSts, startHangServer } from "../support/fake_sts.ts";
 import { credprocCommand } from "../support/helpers.ts";
@@ -19,22 +19,6 @@ import { credprocCommand } from "../support/helpers.ts";
 /** Start-up of a `deno run` child on a busy 2-core machine. */
 const SLACK_MS = 4000;
 const figures: string[] = [];
-
-/** Runs credproc under /usr/bin/time and returns the result with its peak RSS in MiB. */
-async function runMeasured(
-  args: string[],
-  env: Record<string, string>,
-): Promise<Result & { peakMiB: number }> {
-  const out = await Deno.makeTempFile();
-  try {
-    const [cmd, ...pre] = credprocCommand();
-    const r = await runProcess("/usr/bin/time", ["-f", "%M", "-o", out, cmd, ...pre, ...args], env);
-    const kb = Number((await Deno.readTextFile(out)).trim().split("\n").pop());
-    return { ...r, peakMiB: Math.round(kb / 1024) };
-  } finally {
-    await Deno.remove(out);
-  }
-}
 
 /** No line on stderr that is not credproc's own (an SDK logger, a Deno warning). */
 function assertOnlyOwnLines(r: Result): void {

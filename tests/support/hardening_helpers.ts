@@ -3,7 +3,7 @@
  * a child environment that can only reach loopback, the error-contract assertion, and the permission audit log.
  */
 import assert from "node:assert/strict";
-import { freePort, ROOT } from "./helpers.ts";
+import { credprocCommand, freePort, type Result, ROOT, runProcess } from "./helpers.ts";
 
 /** A URL on loopback where nothing listens: connections are refused at once. */
 export function deadUrl(): string {
@@ -128,4 +128,20 @@ export async function pool<T>(limit: number, jobs: (() => Promise<T>)[]): Promis
     }),
   );
   return results;
+}
+
+/** Runs credproc under /usr/bin/time and returns the result with its peak RSS in MiB. */
+export async function runMeasured(
+  args: string[],
+  env: Record<string, string>,
+): Promise<Result & { peakMiB: number }> {
+  const out = await Deno.makeTempFile();
+  try {
+    const [cmd, ...pre] = credprocCommand();
+    const r = await runProcess("/usr/bin/time", ["-f", "%M", "-o", out, cmd, ...pre, ...args], env);
+    const kb = Number((await Deno.readTextFile(out)).trim().split("\n").pop());
+    return { ...r, peakMiB: Math.round(kb / 1024) };
+  } finally {
+    await Deno.remove(out);
+  }
 }

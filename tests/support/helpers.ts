@@ -21,9 +21,13 @@ export const DENO_DIR = Deno.env.get("DENO_DIR") ||
     ? `${Deno.env.get("LOCALAPPDATA")}\\deno`
     : `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`}/deno`);
 
-/** argv prefix that runs credproc under the shipping permission set. */
+/** argv prefix that runs credproc under the shipping permission set (the binary when CREDPROC_BIN is set). */
 export function credprocCommand(): string[] {
-  if (CREDPROC_BIN) return [CREDPROC_BIN];
+  return CREDPROC_BIN ? [CREDPROC_BIN] : sourceCommand();
+}
+
+/** argv prefix that runs credproc from source (`deno run -P main.ts`) under the shipping permission set. */
+export function sourceCommand(): string[] {
   return [
     Deno.execPath(),
     "run",
@@ -247,4 +251,38 @@ export function assertDoc(r: Result): void {
   assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
   assert.equal(r.code, 0);
   assert.match(r.stdout, PROCESS_DOC);
+}
+
+/**
+ * The modules `deno run` loads at start-up for `entry` (a path under the repository): its static import graph
+ * from `deno info --json`, dynamic imports left out. `--no-npm`: resolving npm packages would fetch registry
+ * metadata; an npm import still shows up as a specifier.
+ */
+export async function startupModules(entry: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--no-npm", "--config", `${ROOT}deno.json`, `${ROOT}${entry}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: { specifier: string; dependencies?: { code?: { specifier?: string }; isDynamic?: boolean }[] }[];
+    redirects?: Record<string, string>;
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const stack = [...info.roots];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    const spec = info.redirects?.[s] ?? s;
+    if (seen.has(spec)) continue;
+    seen.add(spec);
+    for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
+      // Only code imports that run at start-up: dynamic imports and type-only imports do not.
+      if (!d.isDynamic && d.code?.specifier) stack.push(d.code.specifier);
+    }
+  }
+  const root = new URL(`file://${ROOT}`).href;
+  return [...seen].map((s) => s.startsWith(root) ? s.slice(root.length) : s).sort();
 }
