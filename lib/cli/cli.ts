@@ -17,7 +17,15 @@ import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
-import { type Env, ENV_NAMES, type PolicySource, type RawEnv, type TokenSource } from "../model.ts";
+import {
+  type AssumeOptions,
+  type Env,
+  ENV_NAMES,
+  type PolicySource,
+  type RawEnv,
+  type TokenSource,
+  unhandled,
+} from "../model.ts";
 import { createDeadline } from "../providers/deadline.ts";
 import { resolvePlan } from "../plan/planner.ts";
 import type { SdkLogger } from "../providers/sources.ts";
@@ -145,82 +153,89 @@ async function run(
         inUse ? ` (${inUse} lock${inUse === 1 ? "" : "s"} in use left)` : ""
       }\n`;
     }
-    case "assume": {
-      const { options } = command;
-      const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
-      log.secret(options.tokenCode);
-      const configPaths = sharedConfigPaths(env, deps.homeDir());
-      const config = await deps.loadSharedConfig(configPaths);
-      const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
-      if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
-      log.debug(
-        plan.endpoint.endpointUrl === undefined
-          ? `endpoint: STS in ${plan.endpoint.region} (the SDK's endpoint rules)`
-          : `endpoint: ${plan.endpoint.endpointUrl} (from ${plan.endpoint.endpointFrom})`,
-      );
-      log.debug(proxyLine(io));
-      const timeoutMs = options.timeoutSeconds * 1000;
-      const deadline = createDeadline(timeoutMs);
-      // Each file is read once (stat first, bounded) and the same text serves the cache key and the call.
-      const loadPolicyOnce = once(
-        (p: PolicySource) => loadPolicy(p, deps.readFile),
-        (p) => p.kind === "file" ? `file:${p.path}` : `inline:${p.json}`,
-      );
-      const loadTokenOnce = once(
-        (t: TokenSource) => loadToken(t, deps.readFile, env),
-        (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
-      );
-      const secretValues = async () => {
-        const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
-        tokens.forEach((t) => log.secret(t));
-        return [...sourceSecrets(plan), ...tokens];
-      };
-      const cacheOptions = {
-        plan,
-        // A call that logs to a file takes the full path every time (the fast path logs nothing).
-        options: { ...options, verbose: options.verbose || log.toFile },
-        loadPolicy: loadPolicyOnce,
-        secretValues,
-        log,
-        // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
-        warn: (message: string) => log.debug(`cache: warning: ${message}`),
-        inputs: {
-          argv,
-          cwd: io.cwd,
-          env,
-          secretValues: inputSecretValues(argv, (name) => env[name]),
-          files: Object.values(configPaths),
-        },
-        uid: deps.uid(),
-        clock: deps.clock,
-      };
-      const mfaCode = createMfaCodeSource({
-        tokenCode: options.tokenCode,
-        envCode: env.CREDPROC_MFA_TOKEN_CODE,
-        timeoutMs: options.mfaTimeoutSeconds * 1000,
-        prompt: deps.prompt(),
-        log,
-        warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
-        mfaSession: options.mfaSession,
-      });
-      const provider = chainProvider(plan, {
-        sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
-        source: deps.source(plan.source, deadline, sdkLogger(log)),
-        // A person typing a code is not a network step: that time does not count against --timeout.
-        mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
-        loadPolicy: loadPolicyOnce,
-        loadToken: loadTokenOnce,
-        log,
-        wrapMfaSession: mfaSessionCache(cacheOptions),
-      });
-      const cached = await cachePlanProvider(provider, cacheOptions);
-      return render(await cached(), plan.format, plan.includeAccountId === true);
-    }
-    default: {
-      const unreachable: never = command;
-      throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
-    }
+    case "assume":
+      return await assume(command.options, argv, io, deps, log);
+    default:
+      return unhandled(command, "command");
   }
+}
+
+/** The `assume` command: plan, wire the chain and the cache around it, call, render. */
+async function assume(
+  options: AssumeOptions,
+  argv: readonly string[],
+  io: CliIo,
+  deps: CliDeps,
+  log: Logger & { readonly toFile: boolean },
+): Promise<string> {
+  const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
+  log.secret(options.tokenCode);
+  const configPaths = sharedConfigPaths(env, deps.homeDir());
+  const config = await deps.loadSharedConfig(configPaths);
+  const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
+  if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
+  log.debug(
+    plan.endpoint.endpointUrl === undefined
+      ? `endpoint: STS in ${plan.endpoint.region} (the SDK's endpoint rules)`
+      : `endpoint: ${plan.endpoint.endpointUrl} (from ${plan.endpoint.endpointFrom})`,
+  );
+  log.debug(proxyLine(io));
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const deadline = createDeadline(timeoutMs);
+  // Each file is read once (stat first, bounded) and the same text serves the cache key and the call.
+  const loadPolicyOnce = once(
+    (p: PolicySource) => loadPolicy(p, deps.readFile),
+    (p) => p.kind === "file" ? `file:${p.path}` : `inline:${p.json}`,
+  );
+  const loadTokenOnce = once(
+    (t: TokenSource) => loadToken(t, deps.readFile, env),
+    (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
+  );
+  const secretValues = async () => {
+    const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
+    tokens.forEach((t) => log.secret(t));
+    return [...sourceSecrets(plan), ...tokens];
+  };
+  const cacheOptions = {
+    plan,
+    // A call that logs to a file takes the full path every time (the fast path logs nothing).
+    options: { ...options, verbose: options.verbose || log.toFile },
+    loadPolicy: loadPolicyOnce,
+    secretValues,
+    log,
+    // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
+    warn: (message: string) => log.debug(`cache: warning: ${message}`),
+    inputs: {
+      argv,
+      cwd: io.cwd,
+      env,
+      secretValues: inputSecretValues(argv, (name) => env[name]),
+      files: Object.values(configPaths),
+    },
+    uid: deps.uid(),
+    clock: deps.clock,
+  };
+  const mfaCode = createMfaCodeSource({
+    tokenCode: options.tokenCode,
+    envCode: env.CREDPROC_MFA_TOKEN_CODE,
+    timeoutMs: options.mfaTimeoutSeconds * 1000,
+    prompt: deps.prompt(),
+    log,
+    warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
+    mfaSession: options.mfaSession,
+  });
+  const provider = chainProvider(plan, {
+    sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
+    source: deps.source(plan.source, deadline, sdkLogger(log)),
+    // A person typing a code is not a network step: that time does not count against --timeout.
+    mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
+    loadPolicy: loadPolicyOnce,
+    loadToken: loadTokenOnce,
+    log,
+    wrapMfaSession: mfaSessionCache(cacheOptions),
+  });
+  const cached = await cachePlanProvider(provider, cacheOptions);
+  return render(await cached(), plan.format, plan.includeAccountId === true);
 }
 
 /** The variable naming a file that receives the `--verbose` lines (like `--log-file`). */
