@@ -333,11 +333,15 @@ function failureRecordDir(argv: readonly string[], io: CliIo, os: string): strin
   }
 }
 
+/** A `--verbose` line for what the SDK logs at `level` (errors by their message, never to stderr). */
+function sdkLine(log: Logger, level: string): (...content: unknown[]) => void {
+  return (...content) =>
+    log.debug(`sdk ${level}: ${content.map((c) => c instanceof Error ? c.message : String(c)).join(" ")}`);
+}
+
 /** A logger for the SDK's providers: every line goes to `--verbose`, none to stderr. */
 function sdkLogger(log: Logger): SdkLogger {
-  const line = (level: string) => (...content: unknown[]) =>
-    log.debug(`sdk ${level}: ${content.map((c) => c instanceof Error ? c.message : String(c)).join(" ")}`);
-  return { debug: () => {}, info: () => {}, warn: line("warning"), error: line("error") };
+  return { debug: () => {}, info: () => {}, warn: sdkLine(log, "warning"), error: sdkLine(log, "error") };
 }
 
 /** Sends `console` output (SDK internals warn there) to `--verbose` until the returned function is called. */
@@ -345,10 +349,7 @@ function captureConsole(log: Logger): () => void {
   const c = console as unknown as Record<string, unknown>;
   const names = ["log", "info", "warn", "error", "debug", "trace"];
   const saved = names.map((n) => c[n]);
-  for (const n of names) {
-    c[n] = (...content: unknown[]) =>
-      log.debug(`sdk ${n}: ${content.map((x) => x instanceof Error ? x.message : String(x)).join(" ")}`);
-  }
+  for (const n of names) c[n] = sdkLine(log, n);
   return () => names.forEach((n, i) => c[n] = saved[i]);
 }
 
