@@ -290,9 +290,14 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     try {
       await io.out(text);
     } catch (e) {
-      throw new CredprocError("stdout", `cannot write the credentials: ${outputErrorReason(e)}`, 1, {
-        cause: e,
-      });
+      throw new CredprocError(
+        "stdout",
+        `cannot write the ${command.kind === "assume" ? "credentials" : "output"}: ${outputErrorReason(e)}`,
+        1,
+        {
+          cause: e,
+        },
+      );
     }
     return 0;
   } catch (e) {

@@ -110,10 +110,10 @@ export function resolveEndpointUrl(
     if (url === undefined || url === "") continue;
     const problem = endpointProblem(url);
     if (problem !== undefined) {
-      if (from === "--endpoint-url") throw new UsageError(from, problem);
-      throw new ConfigError(from, problem, {
-        hint: "credproc only calls STS endpoints of AWS partitions, instance metadata and loopback",
-      });
+      // The same hint whichever setting named the endpoint: the fix is the same.
+      const hint = "credproc only calls STS endpoints of AWS partitions, instance metadata and loopback";
+      if (from === "--endpoint-url") throw new UsageError(from, problem, { hint });
+      throw new ConfigError(from, problem, { hint });
     }
     return { url, from };
   }

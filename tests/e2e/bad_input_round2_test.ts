@@ -398,3 +398,25 @@ Deno.test("small ones: token code and policy contents never echoed, invalid UTF-
 Deno.test("figures", () => {
   console.log(`\n${figures.join("\n")}`);
 });
+
+Deno.test("--endpoint-url of the wrong shape gets the same hint as the variables that name an endpoint", async () => {
+  await using home = await tempHome();
+  const r = await runCredproc(
+    [
+      "--role-arn",
+      ROLE,
+      "--endpoint-url",
+      "https://ec2-203-0-113-5.compute-1.amazonaws.com/",
+      "--region",
+      "us-east-1",
+    ],
+    home.env(),
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    "credproc: --endpoint-url: host ec2-203-0-113-5.compute-1.amazonaws.com is not an STS, SSO or SSO-OIDC endpoint of an AWS partition\n" +
+      "hint: credproc only calls STS endpoints of AWS partitions, instance metadata and loopback\n",
+  );
+});

@@ -347,3 +347,11 @@ Deno.test("stderr on success is empty even when the cache cannot be used; one li
 Deno.test("figures", () => {
   console.log(`\n${figures.join("\n")}`);
 });
+
+Deno.test("stdout errors: --version and --help on a full device say what they could not write", async () => {
+  await using home = await tempHome();
+  for (const args of [["--version"], ["--help"]]) {
+    const r = await runWithStdout("full", args, home.env());
+    assertOneErrorLine(r, 1, /^credproc: stdout: cannot write the output: No space left on device$/);
+  }
+});
