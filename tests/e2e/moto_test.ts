@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import {
+  AWS_V2,
   CREDPROC_BIN,
-  freePort,
   type Moto,
   MOTO_KEYS,
   PROCESS_DOC,
@@ -17,10 +17,8 @@ import {
   startMoto,
   type TempHome,
   tempHome,
-  waitForPort,
 } from "../support/helpers.ts";
 
-const AWS_V2 = "/usr/bin/aws";
 const JQ_FILTER = ".Credentials + {Version: 1}";
 /** moto's default AssumeRole duration (DurationSeconds omitted). */
 const DEFAULT_DURATION_MS = 3600_000;
@@ -311,33 +309,8 @@ Deno.test("moto: --verbose masks access key ids and never prints a secret", asyn
 });
 
 /** moto_server with IAM authorization on after `freeActions` unauthenticated requests (for setup). */
-async function startMotoWithAuth(freeActions: number): Promise<Moto> {
-  const port = freePort();
-  const child = new Deno.Command("moto_server", {
-    args: ["-H", "127.0.0.1", "-p", String(port)],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      AWS_EC2_METADATA_DISABLED: "true",
-      INITIAL_NO_AUTH_ACTION_COUNT: String(freeActions),
-    },
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.status;
-  };
-  try {
-    await waitForPort(port);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { url: `http://127.0.0.1:${port}/`, stop, [Symbol.asyncDispose]: stop };
+function startMotoWithAuth(freeActions: number): Promise<Moto> {
+  return startMoto({ INITIAL_NO_AUTH_ACTION_COUNT: String(freeActions) });
 }
 
 /** One IAM Query call to moto during its unauthenticated setup window (the signature is not checked yet). */

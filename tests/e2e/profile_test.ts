@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   assertDoc,
+  AWS_V2,
   credprocCommand,
   type Moto,
   MOTO_KEYS,
@@ -21,7 +22,6 @@ import {
   tempHome,
 } from "../support/helpers.ts";
 
-const AWS_V2 = "/usr/bin/aws";
 const ACCOUNT = "123456789012";
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const assumed = (name: string, session: string) => `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/${session}`;

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  AWS_V2,
   credprocCommand,
   type Result,
   ROOT,
@@ -25,7 +26,6 @@ import {
   startStandin,
 } from "../support/sts_standin/mod.ts";
 
-const AWS_V2 = "/usr/bin/aws";
 const NODE_CONSUMER = `${ROOT}tests/node-consumer/consumer.mjs`;
 const README = await Deno.readTextFile(`${ROOT}README.md`);
 

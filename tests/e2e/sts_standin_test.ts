@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { AWS_V2 } from "../support/helpers.ts";
 import {
   AssumeRoleCommand,
   AssumeRoleWithWebIdentityCommand,
@@ -734,7 +735,6 @@ function reportsVersion(cmd: string, args: string[], versionPrefix: string): boo
   }
 }
 
-const AWS_V2 = "/usr/bin/aws";
 const HAS_AWS_V2 = reportsVersion(AWS_V2, ["--version"], "aws-cli/2.");
 const HAS_AWS_V1 = reportsVersion("python3", ["-m", "awscli", "--version"], "aws-cli/1.");
 

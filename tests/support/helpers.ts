@@ -173,15 +173,16 @@ export interface Moto {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts `moto_server` on a free loopback port. */
-export async function startMoto(): Promise<Moto> {
+/** Starts `moto_server` on a free loopback port; `env` adds moto settings (e.g. INITIAL_NO_AUTH_ACTION_COUNT). */
+export async function startMoto(env: Record<string, string> = {}): Promise<Moto> {
   const port = freePort();
   const child = new Deno.Command("moto_server", {
     args: ["-H", "127.0.0.1", "-p", String(port)],
     stdin: "null",
     stdout: "null",
     stderr: "null",
-    env: { AWS_EC2_METADATA_DISABLED: "true" },
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", AWS_EC2_METADATA_DISABLED: "true", ...env },
   }).spawn();
   try {
     await waitForPort(port);
@@ -198,6 +199,12 @@ export async function startMoto(): Promise<Moto> {
   };
   return { url: `http://127.0.0.1:${port}/`, stop, [Symbol.asyncDispose]: stop };
 }
+
+/**
+ * The AWS CLI v2 the end-to-end tests drive (`deno task test` checks it is there). CREDPROC_TEST_AWS_V2 names
+ * another path (hosted CI runners keep it in /usr/local/bin); the set-up step checks that one instead.
+ */
+export const AWS_V2 = Deno.env.get("CREDPROC_TEST_AWS_V2") || "/usr/bin/aws";
 
 /** Keys for moto (it accepts any) and credproc's source in tests. */
 export const MOTO_KEYS = {
