@@ -15,7 +15,7 @@ import {
   parseEntry,
   readTrusted,
 } from "./store.ts";
-import { type Failure, readFailures } from "../failures.ts";
+import { type Failure, readFailures } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
 
 /** The version of the JSON document below. */

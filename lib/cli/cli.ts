@@ -6,7 +6,7 @@
 import { type Command, parseCommand } from "./args.ts";
 import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
-import { recordFailure } from "../failures.ts";
+import { recordFailure } from "../cache/failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { inputSecretValues, scanFlag, sourceSecrets } from "../cache/key.ts";

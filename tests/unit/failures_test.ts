@@ -1,6 +1,6 @@
 /** The failure record: bounded, newest last, 0600, atomic; a bad file reads as empty and is replaced. */
 import assert from "node:assert/strict";
-import { FAILURES_FILE, MAX_FAILURES, readFailures, recordFailure } from "../../lib/failures.ts";
+import { FAILURES_FILE, MAX_FAILURES, readFailures, recordFailure } from "../../lib/cache/failures.ts";
 import { currentUid } from "../../lib/cli/deps.ts";
 
 const uid = currentUid();

@@ -5,10 +5,10 @@
  * shows it. Trusted and written under the cache's rules (regular file, owner, 0600, atomic rename); it never
  * grows past the bound. Recording is best effort: a problem is only said under `--verbose`.
  */
-import { joinPath } from "./cache/dir.ts";
-import { MAX_ENTRY_BYTES, readTrusted } from "./cache/store.ts";
-import { oneLine } from "./output.ts";
-import { prepareDir, writeFileAtomic } from "./cache/wrapper.ts";
+import { joinPath } from "./dir.ts";
+import { MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
+import { oneLine } from "../output.ts";
+import { prepareDir, writeFileAtomic } from "./wrapper.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";
