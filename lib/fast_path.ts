@@ -13,7 +13,7 @@
  */
 import { fileHash, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
 import { joinPath, resolveCacheDir } from "./cache/dir.ts";
-import { inputSecretValues, inputsKey, scanFlag, secretsDigest } from "./cache/key.ts";
+import { inputSecretValues, inputsKey, scanFlag } from "./cache/key.ts";
 import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
 
@@ -44,8 +44,10 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     // Secrets (source keys, web identity tokens) are part of the inputs, as a keyed digest: no key, no hit.
     const digestKey = await readDigestKey(dir, io.uid);
     if (digestKey === undefined) return undefined;
-    const secrets = await secretsDigest(digestKey, inputSecretValues(io.argv, io.getEnv));
-    const inputs = await inputsKey(io.argv, env, io.cwd, secrets);
+    const inputs = await inputsKey(io.argv, env, io.cwd, {
+      key: digestKey,
+      secretValues: inputSecretValues(io.argv, io.getEnv),
+    });
     const read = await readTrusted(joinPath(dir, `${inputs}.inputs.json`), io.uid);
     if (!("text" in read)) return undefined;
     const memo = parseMemo(JSON.parse(read.text), inputs);

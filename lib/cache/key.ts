@@ -274,8 +274,10 @@ export function redactArgv(argv: readonly string[]): string[] {
 }
 
 /**
- * The hex SHA-256 of the raw inputs of one invocation — argv (MFA code blanked), the values of
- * {@link INPUT_ENV_NAMES} and the working directory (relative paths in flags). Pure but for the hash.
+ * The digest of the raw inputs of one invocation — argv (MFA code blanked), the values of
+ * {@link INPUT_ENV_NAMES} and the working directory (relative paths in flags) — and, with `keyed`, the secret
+ * values too: then the whole is one HMAC under the cache's digest key (one WebCrypto call on the fast path, not
+ * a keyed digest of the secrets plus a hash of the rest); without it, a plain SHA-256. Pure but for the hash.
  * Together with the contents of the files the plan was built from (checked separately), it determines the
  * plan, so it can stand for the plan's {@link cacheKey} without parsing flags or loading the shared config.
  */
@@ -283,13 +285,14 @@ export async function inputsKey(
   argv: readonly string[],
   env: RawEnv,
   cwd: string,
-  secrets = "",
+  keyed?: { readonly key: CryptoKey; readonly secretValues: readonly (string | undefined)[] },
 ): Promise<string> {
   const vars: Record<string, string | undefined> = {};
   for (const name of INPUT_ENV_NAMES) vars[name] = env[name];
-  return await sha256Hex(
-    canonicalJson({ v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd, secrets }),
-  );
+  const material = { v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd };
+  if (keyed === undefined) return await sha256Hex(canonicalJson({ ...material, secrets: "" }));
+  const secrets = keyed.secretValues.map((v) => v ?? null);
+  return await hmacHex(keyed.key, canonicalJson({ ...material, secrets }));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -443,9 +443,11 @@ export async function cachePlanProvider(
   const startedAt = base.clock() - performance.now();
   return async () => {
     const credentials = await cached();
-    const secrets = await secretsDigest(digestKey, inputs.secretValues);
     await rememberInputs(dir, {
-      inputs: await inputsKey(inputs.argv, inputs.env, inputs.cwd, secrets),
+      inputs: await inputsKey(inputs.argv, inputs.env, inputs.cwd, {
+        key: digestKey,
+        secretValues: inputs.secretValues,
+      }),
       key,
       format: options.format,
       marginMs: base.marginMs,

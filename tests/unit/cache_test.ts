@@ -816,12 +816,10 @@ async function fastHarness() {
   await Deno.mkdir(cacheDir, { mode: 0o700 });
   await writeEntry(`${cacheDir}/${KEY}.json`, entryFor(KEY, credentials, NOW));
   const digestKey = await ensureDigestKey(cacheDir, UID);
-  const inputs = await inputsKey(
-    argv,
-    env,
-    dir,
-    await secretsDigest(digestKey, inputSecretValues(argv, (n) => env[n])),
-  );
+  const inputs = await inputsKey(argv, env, dir, {
+    key: digestKey,
+    secretValues: inputSecretValues(argv, (n) => env[n]),
+  });
   const remember = (format: Format = "process") =>
     rememberInputs(cacheDir, {
       inputs,
