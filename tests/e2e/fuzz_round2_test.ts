@@ -7,7 +7,7 @@
  * - endpoint shapes: hosts under the AWS suffixes that are not STS / SSO / OIDC are refused; real STS
  *   hosts of every partition, FIPS and dual-stack, are accepted;
  * - the failure record and the digest never carry a secret (in process, through the cache wrapper).
- * `CREDPROC_FUZZ_RUNS` makes the runs longer (as in fuzz_test.ts).
+ * `CREDPROC_FUZZ_RUNS` makes the runs longer; the seed policy is tests/support/fuzz.ts (as in fuzz_test.ts).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -21,10 +21,12 @@ import {
 } from "../../lib/providers/sts.ts";
 import { CredprocError } from "../../lib/errors.ts";
 import { AWS_DNS_SUFFIXES } from "../../lib/sandbox.ts";
+import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 
-const LONG = Number(Deno.env.get("CREDPROC_FUZZ_RUNS") ?? "0");
+const LONG = FUZZ_LONG;
 const RUNS = Math.max(LONG, 2000);
 const SHELL_RUNS = Math.max(Math.floor(LONG / 20), 40);
+announceSeed("fuzz round 2", `${RUNS} in-process, ${SHELL_RUNS} through bash`);
 
 const anyText = fc.oneof(
   fc.string({ maxLength: 80 }),
@@ -71,7 +73,7 @@ Deno.test("fuzz: an STS answer is refused, or every field has its documented sha
         }
       },
     ),
-    { numRuns: RUNS },
+    { numRuns: RUNS, seed: FUZZ_SEED + 1 },
   );
 });
 
@@ -80,7 +82,7 @@ Deno.test("fuzz: eval of the env format in bash sets exactly the value and runs 
   try {
     const values = fc.sample(
       fc.string({ minLength: 1, maxLength: 60 }).filter((v) => !v.includes("\0")),
-      { numRuns: SHELL_RUNS },
+      { numRuns: SHELL_RUNS, seed: FUZZ_SEED + 2 },
     ).concat([
       `tok$(touch ${dir}/pwned)\nx`,
       "a'b'c",
@@ -129,7 +131,7 @@ Deno.test("fuzz: powershell and windows-cmd print one assignment per variable, o
         assert.match((e as Error).message, /windows-cmd cannot quote/);
       }
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, seed: FUZZ_SEED + 3 },
   );
 });
 
@@ -152,12 +154,18 @@ Deno.test("fuzz: endpoint shapes — only STS, SSO, SSO-OIDC, metadata and loopb
             host,
           );
         } else {
-          assert.match(problem, /is not an STS, SSO or SSO-OIDC endpoint|outside the allowed endpoints/);
+          // A host the URL parser refuses (e.g. the empty punycode label "xn--") is refused as "not a URL".
+          assert.match(
+            problem,
+            /is not an STS, SSO or SSO-OIDC endpoint|outside the allowed endpoints|is not a URL$/,
+          );
         }
       },
     ),
-    { numRuns: RUNS },
+    { numRuns: RUNS, seed: FUZZ_SEED + 4 },
   );
+  // Found by exploring (seed 316725414): the empty punycode label; refused by the URL parser, exit 2.
+  assert.match(endpointProblem("http://xn--.amazonaws.com/") ?? "", /is not a URL$/);
   fc.assert(
     fc.property(fc.constantFrom(...REGIONS), label, (region, name) => {
       for (
@@ -175,7 +183,7 @@ Deno.test("fuzz: endpoint shapes — only STS, SSO, SSO-OIDC, metadata and loopb
         assert.equal(endpointProblem(`https://${good}/`), undefined, good);
       }
     }),
-    { numRuns: Math.min(RUNS, 500) },
+    { numRuns: Math.min(RUNS, 500), seed: FUZZ_SEED + 5 },
   );
   for (
     const ok of [

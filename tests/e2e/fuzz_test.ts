@@ -10,7 +10,8 @@
  * in the permission audit log is for loopback.
  *
  * Bounded in CI. `deno task fuzz` sets CREDPROC_FUZZ_RUNS for a longer run (in-process cases = RUNS,
- * subprocess cases = RUNS / 20, at least the CI count); CREDPROC_FUZZ_SEED replays a run; CREDPROC_FUZZ_DEBUG=1
+ * subprocess cases = RUNS / 20, at least the CI count) and a random seed; the suite replays a fixed one
+ * (tests/support/fuzz.ts); CREDPROC_FUZZ_SEED replays a run; CREDPROC_FUZZ_DEBUG=1
  * prints why each fuzzed config was refused (to tune the generators).
  */
 import assert from "node:assert/strict";
@@ -21,6 +22,7 @@ import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_confi
 import type { Env } from "../../lib/model.ts";
 import { resolveRetry } from "../../lib/plan/endpoint.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import {
   assertNoCrash,
@@ -37,15 +39,13 @@ import {
   startStandin,
 } from "../support/sts_standin/mod.ts";
 
-const LONG = Number(Deno.env.get("CREDPROC_FUZZ_RUNS") ?? "0");
+const LONG = FUZZ_LONG;
 /** In-process cases per property. */
 const RUNS = LONG > 0 ? LONG : 400;
 /** Subprocess cases for argv and for config files, each. */
 const SUB_RUNS = LONG > 0 ? Math.max(12, Math.round(LONG / 20)) : 12;
-const SEED = Deno.env.get("CREDPROC_FUZZ_SEED") ? Number(Deno.env.get("CREDPROC_FUZZ_SEED")) : Date.now() | 0;
-console.log(
-  `fuzz: seed ${SEED} (CREDPROC_FUZZ_SEED=${SEED} replays), ${RUNS} in-process, ${SUB_RUNS}×2 subprocess`,
-);
+const SEED = FUZZ_SEED;
+announceSeed("fuzz", `${RUNS} in-process, ${SUB_RUNS}×2 subprocess`);
 
 const ROLE2 = "arn:aws:iam::123456789012:role/team/second";
 const SERIAL = "arn:aws:iam::123456789012:mfa/alice";
