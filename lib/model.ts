@@ -159,8 +159,20 @@ export type SourcePlan =
   }
   /** `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`. */
   | { readonly kind: "environment" | "instance-metadata" | "container"; readonly profile?: string }
-  /** A profile with SSO settings; the SDK reads the SSO token cache. */
-  | { readonly kind: "sso"; readonly profile: string }
+  /**
+   * A profile with SSO settings; the SDK reads the SSO token cache. The settings are here (resolved from the
+   * profile and its `[sso-session]`) because they decide whose credentials come back: they are keyed.
+   */
+  | {
+    readonly kind: "sso";
+    readonly profile: string;
+    readonly startUrl: string;
+    readonly ssoRegion: string;
+    readonly accountId: string;
+    readonly roleName: string;
+    /** `sso_session`: the token cache is named after it (else after the start URL). */
+    readonly session?: string;
+  }
   /** No source: the first hop is AssumeRoleWithWebIdentity. */
   | { readonly kind: "none" };
 

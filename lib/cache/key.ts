@@ -152,7 +152,18 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
     case "container":
       return { kind: source.kind, profile: source.profile, ...endpoints };
     case "sso":
-      return { kind: source.kind, profile: source.profile, ...files };
+      // Whose credentials: the account and role, and the portal and session that sign them in (the token
+      // itself is a secret input, see ssoTokenFile in lib/plan/shared_config.ts).
+      return {
+        kind: source.kind,
+        profile: source.profile,
+        ...files,
+        startUrl: source.startUrl,
+        ssoRegion: source.ssoRegion,
+        accountId: source.accountId,
+        roleName: source.roleName,
+        session: source.session,
+      };
     case "none":
       return { kind: source.kind };
     default:

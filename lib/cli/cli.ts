@@ -11,9 +11,9 @@ import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { inputSecretValues, scanFlag, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
-import { sharedConfigPaths } from "../plan/shared_config.ts";
+import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
-import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
+import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
@@ -191,10 +191,14 @@ async function assume(
     (t: TokenSource) => loadToken(t, deps.readFile, env),
     (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
   );
+  // The SSO sign-in decides whose credentials come back: its access token is keyed like a secret, and the
+  // token file is watched by the fast path like the shared config.
+  const ssoToken = plan.source.kind === "sso" ? await ssoTokenFile(plan.source) : undefined;
   const secretValues = async () => {
     const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
     tokens.forEach((t) => log.secret(t));
-    return [...sourceSecrets(plan), ...tokens];
+    const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
+    return [...sourceSecrets(plan), ...tokens, ...sso];
   };
   const cacheOptions = {
     plan,
@@ -210,7 +214,7 @@ async function assume(
       cwd: io.cwd,
       env,
       secretValues: inputSecretValues(argv, (name) => env[name]),
-      files: Object.values(configPaths),
+      files: [...Object.values(configPaths), ...(ssoToken === undefined ? [] : [ssoToken])],
     },
     uid: deps.uid(),
     clock: deps.clock,
@@ -236,6 +240,20 @@ async function assume(
   });
   const cached = await cachePlanProvider(provider, cacheOptions);
   return render(await cached(), plan.format, plan.includeAccountId === true);
+}
+
+/**
+ * The access token of the SDK's SSO token cache file: the sign-in, not the file (its expiry and refresh
+ * fields change without changing who signed in). Undefined when missing or unreadable: the SDK then fails
+ * with its own sign-in error.
+ */
+async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Promise<string | undefined> {
+  try {
+    const token = JSON.parse(await read(path, MAX_TOKEN_BYTES))?.accessToken;
+    return typeof token === "string" ? token : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The variable naming a file that receives the `--verbose` lines (like `--log-file`). */

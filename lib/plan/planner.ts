@@ -356,9 +356,8 @@ function ownCredentials(ctx: Context, name: string, s: ProfileSettings, path: re
   const keys = staticKeys(name, s, path);
   if (keys !== undefined) return { source: keys, hops: [], sourceIsRole: false, visited: path };
   if (isSso(s)) {
-    checkSso(ctx, name, s);
     // SSO credentials are a role session (the permission set's role): a role assumed with them is chained.
-    return { source: { kind: "sso", profile: name }, hops: [], sourceIsRole: true, visited: path };
+    return { source: ssoSource(ctx, name, s), hops: [], sourceIsRole: true, visited: path };
   }
   if (s.credential_process !== undefined) {
     const self = runsCredproc(s.credential_process);
@@ -414,9 +413,11 @@ function isSso(s: ProfileSettings): boolean {
   return s.sso_session !== undefined || s.sso_start_url !== undefined;
 }
 
-/** SSO settings the SDK needs; checked here so a typo is a config error, not a failed login. */
-function checkSso(ctx: Context, name: string, s: ProfileSettings): void {
-  const missing = ["sso_account_id", "sso_role_name"].filter((k) => s[k] === undefined);
+/**
+ * The SSO settings the SDK will use, read as `@aws-sdk/credential-provider-sso` reads them; checked here so a typo is a config error, not a failed login.
+ */
+function ssoSource(ctx: Context, name: string, s: ProfileSettings): SourcePlan {
+  let session: ProfileSettings = {};
   if (s.sso_session !== undefined) {
     const section = `sso-session.${s.sso_session}`;
     if (!Object.hasOwn(ctx.config.configFile, section)) {
@@ -427,12 +428,32 @@ function checkSso(ctx: Context, name: string, s: ProfileSettings): void {
         } has no [sso-session ${s.sso_session}] section in ${ctx.config.configPath}`,
       );
     }
-  } else if (s.sso_region === undefined) {
-    missing.push("sso_region");
+    session = ctx.config.configFile[section];
   }
+  // With a session, the SDK takes both from it (and refuses a profile that disagrees).
+  const from = s.sso_session === undefined ? s : session;
+  const startUrl = from.sso_start_url;
+  const ssoRegion = from.sso_region;
+  const accountId = s.sso_account_id;
+  const roleName = s.sso_role_name;
+  const missing = [
+    ["sso_start_url", startUrl],
+    ["sso_region", ssoRegion],
+    ["sso_account_id", accountId],
+    ["sso_role_name", roleName],
+  ].filter(([, v]) => v === undefined).map(([k]) => k);
   if (missing.length > 0) {
     throw new ConfigError(`profile ${name}`, `SSO profile is missing ${missing.join(", ")}`);
   }
+  return {
+    kind: "sso",
+    profile: name,
+    startUrl: startUrl!,
+    ssoRegion: ssoRegion!,
+    accountId: accountId!,
+    roleName: roleName!,
+    ...(s.sso_session === undefined ? {} : { session: s.sso_session }),
+  };
 }
 
 function hasRoleSource(s: ProfileSettings): boolean {

@@ -37,6 +37,16 @@ export function sharedConfigPaths(env: Env, fallbackHome?: string): SharedConfig
   };
 }
 
+/**
+ * The SSO token cache file the SDK reads for an SSO source (`~/.aws/sso/cache/<sha1>.json`, named after the
+ * `sso_session`, else the start URL), computed by the SDK's own function so the two never disagree. Its access
+ * token is a secret input of the cache key: another sign-in (another person on the same portal) is another key.
+ */
+export async function ssoTokenFile(source: { readonly session?: string; readonly startUrl: string }) {
+  const { getSSOTokenFilepath } = await import("@smithy/shared-ini-file-loader");
+  return getSSOTokenFilepath(source.session ?? source.startUrl);
+}
+
 type ParsedIni = Record<string, ProfileSettings>;
 /** The loader's entry point, injectable for tests. */
 export type IniLoader = (

@@ -391,7 +391,16 @@ Deno.test("SSO profiles are a source of kind sso; the role above them is chained
     broken: { sso_session: "nope", sso_account_id: "1", sso_role_name: "Dev" },
   });
   const p = plan(assumeOptions("--profile", "dev"), config);
-  assert.deepEqual(p.source, { kind: "sso", profile: "sso" });
+  const corp = {
+    kind: "sso",
+    profile: "sso",
+    startUrl: "https://corp.awsapps.com/start",
+    ssoRegion: "us-east-1",
+    accountId: "111111111111",
+    roleName: "Dev",
+    session: "corp",
+  };
+  assert.deepEqual(p.source, corp);
   assert.equal(p.sourceIsRole, true);
   fails(
     () => plan(assumeOptions("--profile", "dev", "--duration-seconds", "7200"), config),
@@ -418,10 +427,32 @@ Deno.test("SSO profiles are a source of kind sso; the role above them is chained
     /no \[sso-session nope\] section/,
   );
   // An SSO profile itself as the source of --role-arn.
-  assert.deepEqual(plan(assumeOptions("--profile", "sso", "--role-arn", ROLE_B), config).source, {
-    kind: "sso",
-    profile: "sso",
+  assert.deepEqual(plan(assumeOptions("--profile", "sso", "--role-arn", ROLE_B), config).source, corp);
+  // Without a session the profile's own settings; with one, the session's (as the SDK reads them).
+  const legacy = cfg({
+    old: {
+      sso_start_url: "https://old.awsapps.com/start",
+      sso_region: "eu-west-1",
+      sso_account_id: "222222222222",
+      sso_role_name: "Ops",
+    },
+    half: { sso_session: "s", sso_region: "eu-west-1", sso_account_id: "1", sso_role_name: "Dev" },
+    "sso-session.s": { sso_region: "us-east-1" },
   });
+  assert.deepEqual(plan(assumeOptions("--profile", "old", "--role-arn", ROLE_B), legacy).source, {
+    kind: "sso",
+    profile: "old",
+    startUrl: "https://old.awsapps.com/start",
+    ssoRegion: "eu-west-1",
+    accountId: "222222222222",
+    roleName: "Ops",
+  });
+  fails(
+    () => plan(assumeOptions("--profile", "half", "--role-arn", ROLE_B), legacy),
+    ConfigError,
+    "profile half",
+    /SSO profile is missing sso_start_url$/,
+  );
 });
 
 Deno.test("a web identity profile starts the chain with no source; roles above it are chained", () => {

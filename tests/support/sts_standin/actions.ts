@@ -389,3 +389,25 @@ export function runAction(
   }
   throw new StsFailure(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
 }
+
+/**
+ * The SSO portal's GetRoleCredentials (`GET /federation/credentials?account_id=…&role_name=…`, bearer token in
+ * `x-amz-sso_bearer_token`): credentials for the permission set's role session, named after the signed-in
+ * user (derived from the token, so another sign-in is another person). They verify in later STS calls.
+ */
+export function ssoRoleCredentials(
+  state: StandinState,
+  accountId: string,
+  roleName: string,
+  bearer: string,
+): IssuedCredentials {
+  const user = stableId("user-", bearer, 8).toLowerCase();
+  const role = `AWSReservedSSO_${roleName}_0123456789abcdef`;
+  return issue(state, "GetRoleCredentials", 3600, {
+    arn: `arn:aws:sts::${accountId}:assumed-role/${role}/${user}`,
+    userId: `${stableId("AROA", `${accountId}/${role}`)}:${user}`,
+    account: accountId,
+    isRoleSession: true,
+    mfaAuthenticated: false,
+  });
+}

@@ -6,7 +6,8 @@
  * - Verifies SigV4 on its own (canonical request, string to sign and the HMAC chain written here with Web
  *   Crypto, no SDK signer), so a passing test really proves that the client signed what it sent.
  * - Answers `AssumeRole`, `AssumeRoleWithWebIdentity`, `GetSessionToken` and `GetCallerIdentity` with XML
- *   shaped like real STS, remembers the credentials it issues so chained calls verify too.
+ *   shaped like real STS, remembers the credentials it issues so chained calls verify too; also the SSO
+ *   portal's GetRoleCredentials (`GET /federation/credentials`), so SSO profiles run end to end.
  * - Records every request and injects faults (STS errors, delays, hangs, broken bodies, HTML proxy pages).
  * - Can be driven over HTTP (`/__standin/...`) when started as a separate process.
  *

@@ -16,7 +16,7 @@ import type {
   StandinState,
 } from "./types.ts";
 import { CONTROL_PREFIX, STANDIN_KEYS } from "./types.ts";
-import { ACTIONS, callerFor, runAction } from "./actions.ts";
+import { ACTIONS, callerFor, runAction, ssoRoleCredentials } from "./actions.ts";
 import { type Answer, assertFault, faultAfter, faultBefore, takeFault } from "./faults.ts";
 import { failureResult, StsFailure, xmlResponse } from "./render.ts";
 import { checkSignature } from "./sigv4.ts";
@@ -218,11 +218,59 @@ function record(rec: RecordedRequest, answer: Answer): Answer {
   return answer;
 }
 
-/** The request handler: control endpoints, else STS. */
+/**
+ * The SSO portal's GetRoleCredentials, recorded like an STS request (action `GetRoleCredentials`, the query
+ * parameters and the bearer token as `params.bearer`); faults apply to it as to STS requests.
+ */
+async function handleSso(state: StandinState, req: Request, url: URL): Promise<Answer> {
+  const { params, rec } = await parseRequest(req, url);
+  rec.action = "GetRoleCredentials";
+  const bearer = req.headers.get("x-amz-sso_bearer_token");
+  if (bearer !== null) params.bearer = bearer;
+  state.requests.push(rec);
+  const requestId = crypto.randomUUID();
+  const fault = takeFault(state);
+  if (fault) rec.fault = fault;
+  const early = fault && await faultBefore(state, fault, {
+    action: rec.action,
+    params,
+    caller: callerFor(state, undefined),
+    requestId,
+  });
+  if (early) return record(rec, early);
+  const reply = (status: number, body: unknown) =>
+    record(rec, {
+      response: new Response(JSON.stringify(body), {
+        status,
+        headers: { "content-type": "application/json" },
+      }),
+      status,
+      ...(status === 200 ? {} : { errorCode: "UnauthorizedException" }),
+    });
+  const accountId = params.account_id ?? "";
+  const roleName = params.role_name ?? "";
+  if (bearer === null || bearer === "" || !/^\d{12}$/.test(accountId) || roleName === "") {
+    return reply(401, { message: "Session token not found or invalid" });
+  }
+  const c = ssoRoleCredentials(state, accountId, roleName, bearer);
+  return reply(200, {
+    roleCredentials: {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      expiration: c.expiration.getTime(),
+    },
+  });
+}
+
+/** The request handler: control endpoints, the SSO portal's one route, else STS. */
 function handler(state: StandinState): (req: Request) => Promise<Response> {
   return async (req) => {
     const url = new URL(req.url);
     if (url.pathname.startsWith(CONTROL_PREFIX)) return control(state, req, url);
+    if (req.method === "GET" && url.pathname === "/federation/credentials") {
+      return (await handleSso(state, req, url)).response;
+    }
     return (await handleSts(state, req, url)).response;
   };
 }

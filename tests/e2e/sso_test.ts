@@ -1,0 +1,152 @@
+/**
+ * SSO profiles end to end: the real program, the SDK's SSO provider and the stand-in's SSO portal route
+ * (`GET /federation/credentials`) on loopback. What decides whose credentials come back — the account, the
+ * permission set's role, the portal and the sign-in (the token in `~/.aws/sso/cache`) — is in the cache key:
+ * another value is another entry, on the fast path and the full path, and a sign-out is never served.
+ */
+import assert from "node:assert/strict";
+import { ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+
+const START_URL = "https://corp.awsapps.com/start";
+
+function config(account: string, roleName: string, startUrl = START_URL): string {
+  return `[profile dev]\nrole_arn = ${ROLE}\nsource_profile = sso\n` +
+    `[profile sso]\nsso_session = corp\nsso_account_id = ${account}\nsso_role_name = ${roleName}\n` +
+    `[sso-session corp]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\n`;
+}
+
+/** The SDK's token cache file for `[sso-session corp]`: `~/.aws/sso/cache/<sha1("corp")>.json`. */
+async function tokenFile(home: TempHome): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode("corp")));
+  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${home.dir}/.aws/sso/cache/${hex}.json`;
+}
+
+/** Signs in as `accessToken` (valid for two hours: no refresh is attempted). */
+async function signIn(home: TempHome, accessToken: string): Promise<void> {
+  const path = await tokenFile(home);
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      startUrl: START_URL,
+      region: "us-east-1",
+      accessToken,
+      expiresAt: new Date(Date.now() + 2 * 3600_000).toISOString(),
+    }),
+    { mode: 0o600 },
+  );
+}
+
+/** The portal and STS requests since `from`: `[action, account or role, bearer token]`. */
+function since(standin: Standin, from: number): string[][] {
+  return standin.requests.slice(from).map((r) =>
+    r.action === "GetRoleCredentials"
+      ? [r.action, `${r.params.account_id}/${r.params.role_name}`, r.params.bearer]
+      : [r.action, r.params.RoleArn, String(r.signatureValid)]
+  );
+}
+
+Deno.test("SSO: account, role, portal and sign-in are keyed; a sign-out is never served from the cache", async (t) => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const env = home.env({
+    AWS_ENDPOINT_URL_SSO: standin.url,
+    // Nothing may reach a real host if the SDK tried to refresh the token: a dead port.
+    AWS_ENDPOINT_URL_SSO_OIDC: "http://127.0.0.1:9/",
+  });
+  const args = ["--profile", "dev", "--endpoint-url", standin.url];
+  const call = async () => {
+    const r = await runCredproc(args, env);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    return JSON.parse(r.stdout).AccessKeyId as string;
+  };
+  const firstCall = [
+    ["GetRoleCredentials", "111111111111/Dev", "token-of-alice"],
+    ["AssumeRole", ROLE, "true"],
+  ];
+  let first = "";
+
+  await t.step(
+    "signed in: one portal call and one AssumeRole signed with its credentials, then hits",
+    async () => {
+      await home.writeConfig(config("111111111111", "Dev"));
+      await signIn(home, "token-of-alice");
+      first = await call();
+      assert.deepEqual(since(standin, 0), firstCall);
+      assert.equal(await call(), first);
+      assert.equal(await call(), first);
+      assert.equal(standin.requests.length, 2);
+    },
+  );
+
+  const cases: [string, () => Promise<void>, string[]][] = [
+    [
+      "another sso_account_id",
+      () => home.writeConfig(config("222222222222", "Dev")),
+      ["GetRoleCredentials", "222222222222/Dev", "token-of-alice"],
+    ],
+    [
+      "another sso_role_name",
+      () => home.writeConfig(config("111111111111", "Admin")),
+      ["GetRoleCredentials", "111111111111/Admin", "token-of-alice"],
+    ],
+    [
+      "another portal (sso_start_url)",
+      () => home.writeConfig(config("111111111111", "Dev", "https://other.awsapps.com/start")),
+      ["GetRoleCredentials", "111111111111/Dev", "token-of-alice"],
+    ],
+    [
+      "another person signed in on the same portal",
+      () => signIn(home, "token-of-bob"),
+      ["GetRoleCredentials", "111111111111/Dev", "token-of-bob"],
+    ],
+  ];
+  for (const [name, change, portalCall] of cases) {
+    await t.step(
+      `${name}: a new entry (portal and STS again), then back: the first entry again`,
+      async () => {
+        await change();
+        const from = standin.requests.length;
+        const other = await call();
+        assert.notEqual(other, first);
+        assert.deepEqual(since(standin, from), [portalCall, ["AssumeRole", ROLE, "true"]]);
+        assert.equal(await call(), other, "the new entry is served");
+        assert.equal(standin.requests.length, from + 2);
+        await home.writeConfig(config("111111111111", "Dev"));
+        await signIn(home, "token-of-alice");
+        assert.equal(await call(), first, "back to the first settings: the first entry, no request");
+        assert.equal(standin.requests.length, from + 2);
+      },
+    );
+  }
+
+  await t.step(
+    "signed out (no token file): the SDK's sign-in error, not the cached credentials",
+    async () => {
+      await Deno.remove(await tokenFile(home));
+      const from = standin.requests.length;
+      for (let i = 0; i < 2; i++) {
+        const r = await runCredproc(args, env);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stdout, "");
+        assert.match(
+          r.stderr,
+          /^credproc: source credentials \(sso from profile sso\): .*\nhint: run aws sso login --profile sso/,
+        );
+      }
+      assert.equal(standin.requests.length, from);
+    },
+  );
+
+  await t.step("no SSO token in clear anywhere in the cache directory", async () => {
+    for await (const e of Deno.readDir(home.cacheDir)) {
+      const text = await Deno.readTextFile(`${home.cacheDir}/${e.name}`);
+      for (const token of ["token-of-alice", "token-of-bob"]) {
+        assert.ok(!text.includes(token), `${e.name} holds an SSO token`);
+      }
+    }
+  });
+});
