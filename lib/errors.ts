@@ -73,3 +73,35 @@ export class CredentialsError extends FailureError {}
 
 /** MFA code missing, malformed or not entered in time (exit 1; a malformed flag value is a UsageError). */
 export class MfaError extends FailureError {}
+
+/**
+ * Running from source (`deno run --cached-only`, as every documented way does), a module missing from Deno's
+ * cache is an installation problem, whatever step happened to load it first (exit 1).
+ */
+export class InstallationError extends FailureError {}
+
+/** Deno's words for a module that `--cached-only` may not fetch (npm packages; remote modules). */
+const NOT_CACHED = /npm package not found in cache: "([^"]+)"|Specifier not found in cache: "([^"]+)"/;
+
+/**
+ * The {@link InstallationError} behind `e` (anywhere in its `cause` chain), or undefined: a run from source
+ * whose Deno cache lacks a module must say so, not blame the step that loaded it (a source credential, STS).
+ */
+export function missingModule(e: unknown): InstallationError | undefined {
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 8; depth++) {
+    const m = NOT_CACHED.exec(c instanceof Error ? c.message : String(c));
+    if (m) {
+      return new InstallationError(
+        "installation",
+        `${m[1] ?? m[2]} is not in Deno's module cache, and a run never downloads code`,
+        {
+          hint:
+            "run deno task setup in the credproc source directory (with the same DENO_DIR), or use a release binary",
+          cause: e,
+        },
+      );
+    }
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return undefined;
+}

@@ -31,17 +31,46 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DENO = Deno.realPathSync(Deno.execPath());
 const ROLE = "arn:aws:iam::123456789012:role/bench";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    runs: { type: "string", default: "30" },
-    warmup: { type: "string", default: "3" },
-    "rss-runs": { type: "string", default: "5" },
-    bin: { type: "string" },
-    "floor-bin": { type: "string" },
-    json: { type: "string" },
-  },
-});
+const USAGE =
+  `usage: deno task bench [--runs N] [--warmup N] [--rss-runs N] [--bin PATH --floor-bin PATH] [--json FILE]
+  --runs N          timed rounds (default 30); each round runs every row once, interleaved
+  --warmup N        untimed rounds first (default 3)
+  --rss-runs N      runs under /usr/bin/time per row for peak RSS (default 5)
+  --bin PATH        time a compiled credproc instead of \`deno run main.ts\` (CREDPROC_BIN works too)
+  --floor-bin PATH  the floor for --bin: a compiled empty program (default: \`deno run\` of one)
+  --json FILE       write the raw numbers`;
+
+function parseOptions() {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        runs: { type: "string", default: "30" },
+        warmup: { type: "string", default: "3" },
+        "rss-runs": { type: "string", default: "5" },
+        bin: { type: "string" },
+        "floor-bin": { type: "string" },
+        json: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    for (const k of ["runs", "warmup", "rss-runs"] as const) {
+      if (!/^\d+$/.test(values[k]) || (k === "runs" && Number(values[k]) < 1)) {
+        throw new Error(`--${k} must be a whole number${k === "runs" ? " ≥ 1" : ""}, not ${values[k]}`);
+      }
+    }
+    return values;
+  } catch (e) {
+    console.error(`bench: ${e instanceof Error ? e.message : e}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+
+const values = parseOptions();
 const RUNS = Number(values.runs);
 const WARMUP = Number(values.warmup);
 const RSS_RUNS = Number(values["rss-runs"]);

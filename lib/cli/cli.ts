@@ -12,7 +12,7 @@ import { planCacheDir } from "../cache/dir.ts";
 import { inputSecretValues, scanFlag, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
-import { ConfigError, CredprocError } from "../errors.ts";
+import { ConfigError, CredprocError, missingModule } from "../errors.ts";
 import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
@@ -380,7 +380,8 @@ function captureConsole(log: Logger): () => void {
  * Reports a failure as credproc's one `credproc:` line (plus a hint line) and returns the exit code: 2 for
  * bad input, 1 for anything else. Also for late rejections main.ts catches outside {@link cli}.
  */
-function report(e: unknown, log: Logger, writeErr: (line: string) => void): number {
+function report(caught: unknown, log: Logger, writeErr: (line: string) => void): number {
+  const e = missingModule(caught) ?? caught;
   if (e instanceof CredprocError) {
     writeErr(log.scrub(`credproc: ${e.what}: ${e.message}`));
     if (e.hint) writeErr(log.scrub(`hint: ${e.hint}`));

@@ -2,7 +2,8 @@
  * What a new user meets first: credproc installed from source (`deno task install`) and run by the AWS CLI v2
  * through `credential_process` from an unrelated directory, a leading `--` from `deno task credproc -- …`, and
  * a run without HOME (systemd services, cron, `env -i`), with and without the shared files named by the
- * environment. Real peers: moto_server for STS, the AWS CLI v2 as the consumer.
+ * environment, and a run from source whose Deno cache was emptied. Real peers: moto_server for STS, the AWS
+ * CLI v2 as the consumer; the STS stand-in where requests are counted.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,9 +15,11 @@ import {
   ROOT,
   runCredproc,
   runProcess,
+  sourceCommand,
   startMoto,
   tempHome,
 } from "../support/helpers.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 
 /** An environment with no HOME at all: only what a service manager would pass, plus the test's own. */
 function homeless(extra: Record<string, string>): Record<string, string> {
@@ -169,5 +172,38 @@ Deno.test("no HOME, no shared files: environment credentials are enough", async 
     assert.equal(r.stderr, "");
   } finally {
     await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("run from source with an emptied Deno cache: one installation line, nothing downloaded", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const empty = await Deno.makeTempDir({ prefix: "credproc-empty-deno-dir-" });
+  try {
+    const [cmd, ...pre] = sourceCommand();
+    // The fast path answers nothing (no cache yet), so the full program loads the SDK: not cached, not fetched.
+    const r = await runProcess(
+      cmd,
+      [...pre, "--role-arn", ROLE, "--endpoint-url", standin.url],
+      home.env({
+        AWS_ACCESS_KEY_ID: standin.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
+        DENO_DIR: empty,
+      }),
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(r.lines.length, 2, r.stderr);
+    assert.match(
+      r.lines[0],
+      /^credproc: installation: @(?:aws-sdk|smithy)\/[a-z0-9-]+ is not in Deno's module cache, and a run never downloads code$/,
+    );
+    assert.equal(
+      r.lines[1],
+      "hint: run deno task setup in the credproc source directory (with the same DENO_DIR), or use a release binary",
+    );
+    assert.equal(standin.count(), 0);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
   }
 });
