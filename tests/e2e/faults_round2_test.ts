@@ -10,9 +10,20 @@
  * Figures (times, requests, peak memory) are printed for the record.
  */
 import assert from "node:assert/strict";
-import { type Result, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
+import {
+  CREDPROC_BIN,
+  DENO_DIR,
+  PROCESS_DOC,
+  type Result,
+  ROLE,
+  ROOT,
+  runCredproc,
+  runProcess,
+  tempHome,
+} from "../support/helpers.ts";
 import { assertOneErrorLine, pool, runMeasured } from "../support/hardening_helpers.ts";
-import { startConnectProxy } from "../support/net_fixtures.ts";
+import { hasOpenssl, startConnectProxy } from "../support/net_fixtures.ts";
+import { type ProxyScenarioReport, STS_HOST } from "../support/proxy_scenario.ts";
 import { GOOD, startFakeSts, startHangServer } from "../support/fake_sts.ts";
 import { credprocCommand } from "../support/helpers.ts";
 
@@ -280,8 +291,69 @@ Deno.test("proxies: plain http never through a proxy, loopback direct, https end
     assert.doesNotMatch(r.stderr, /hunter2/);
     assert.deepEqual(proxy.connects, [], "the loopback endpoint itself is reached directly");
   });
-  // An https endpoint beyond loopback through the proxy is not exercised here: Deno's fetch looks the target
-  // name up locally even when it tunnels through HTTPS_PROXY, and this suite forbids any name lookup.
+  // An https endpoint with a real AWS host name: the next test, in a network namespace of its own.
+});
+
+/** Whether this process can make a network and mount namespace of its own (root; the suite's CI runs so). */
+const CAN_UNSHARE = (() => {
+  try {
+    return Deno.uid() === 0 &&
+      new Deno.Command("unshare", { args: ["--net", "--mount", "true"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "HTTPS_PROXY: a real AWS host name through CONNECT works without outside DNS; only that name is asked",
+  ignore: !CAN_UNSHARE || !hasOpenssl(),
+}, async () => {
+  // Its own namespace: Deno looks the STS host up locally even when it tunnels, and the suite's tripwire
+  // would count that; here the scenario's own resolver counts it (and refuses, like a network without DNS).
+  const resolv = await Deno.makeTempFile({ prefix: "credproc-proxy-resolv-" });
+  await Deno.writeTextFile(resolv, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+  try {
+    const r = await runProcess("unshare", [
+      "--net",
+      "--mount",
+      "sh",
+      "-c",
+      'ip link set lo up && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"',
+      "sh",
+      resolv,
+      Deno.execPath(),
+      "run",
+      "-q",
+      "-A", // the tripwire reads /proc/net/snmp, which only -A allows; credproc itself runs with its own set
+      "--cached-only",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}tests/support/proxy_scenario.ts`,
+    ], {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      DENO_DIR,
+      DENO_NO_UPDATE_CHECK: "1",
+      NO_COLOR: "1",
+      ...(CREDPROC_BIN ? { CREDPROC_BIN } : {}),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const report: ProxyScenarioReport = JSON.parse(r.stdout);
+    assert.equal(report.stderr, "");
+    assert.equal(report.code, 0);
+    assert.match(report.stdout, PROCESS_DOC);
+    assert.deepEqual(report.connects, [`${STS_HOST}:443`]);
+    assert.equal(report.stsRequests, 1);
+    // Deno's fetch asks the local resolver for the STS host (A and AAAA) and ignores the refusal: the proxy
+    // connects. Nothing else is looked up, nothing leaves loopback.
+    assert.ok(report.lookups.length > 0, "Deno no longer looks the host up: update docs/sandbox.md");
+    assert.deepEqual([...new Set(report.lookups)].sort(), [`${STS_HOST} A`, `${STS_HOST} AAAA`]);
+    assert.equal(report.beyondLoopback, 0);
+    figures.push(`HTTPS_PROXY to ${STS_HOST}: ${report.lookups.length} local lookups of that name, 0 others`);
+  } finally {
+    await Deno.remove(resolv).catch(() => {});
+  }
 });
 
 /** Runs credproc with its stdout on /dev/full or on a pipe closed at once; returns exit code and stderr. */

@@ -31,8 +31,11 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
-/** Generates a CA and a server certificate (SAN 127.0.0.1, ::1, localhost) in a temp directory. */
-export async function makeTlsFixture(): Promise<TlsFixture> {
+/**
+ * Generates a CA and a server certificate (SAN 127.0.0.1, ::1, localhost, and `dnsNames`) in a temp
+ * directory.
+ */
+export async function makeTlsFixture(dnsNames: readonly string[] = []): Promise<TlsFixture> {
   const dir = await Deno.makeTempDir({ prefix: "credproc-tls-" });
   const days = ["-days", "2"];
   await openssl([
@@ -67,7 +70,8 @@ export async function makeTlsFixture(): Promise<TlsFixture> {
   ], dir);
   await Deno.writeTextFile(
     `${dir}/server.ext`,
-    "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nbasicConstraints=CA:FALSE\n" +
+    `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost${dnsNames.map((n) => `,DNS:${n}`).join("")}\n` +
+      "basicConstraints=CA:FALSE\n" +
       "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
   );
   await openssl([
@@ -110,9 +114,13 @@ const LOOPBACK_TARGET = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\
 
 /**
  * Starts an HTTP proxy that tunnels `CONNECT host:port` to loopback targets only (anything else gets 403,
- * so nothing can leave the machine through it) and answers every other method with 405.
+ * so nothing can leave the machine through it) and answers every other method with 405. `standInFor`
+ * plays the outside world: a target it maps (e.g. `sts.us-east-1.amazonaws.com:443`) is tunnelled to the
+ * loopback `host:port` it returns instead, so a real AWS host name can be exercised without leaving loopback.
  */
-export function startConnectProxy(): ConnectProxy {
+export function startConnectProxy(
+  standInFor: (target: string) => string | undefined = () => undefined,
+): ConnectProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const connects: string[] = [];
   const others: string[] = [];
@@ -147,13 +155,14 @@ export function startConnectProxy(): ConnectProxy {
           return;
         }
         connects.push(target);
-        if (!LOOPBACK_TARGET.test(target)) {
+        const to = standInFor(target) ?? target;
+        if (!LOOPBACK_TARGET.test(to)) {
           await client.write(encoder.encode("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
           return;
         }
-        const i = target.lastIndexOf(":");
-        const hostname = target.slice(0, i).replace(/^\[|\]$/g, "");
-        upstream = await Deno.connect({ hostname, port: Number(target.slice(i + 1)) });
+        const i = to.lastIndexOf(":");
+        const hostname = to.slice(0, i).replace(/^\[|\]$/g, "");
+        upstream = await Deno.connect({ hostname, port: Number(to.slice(i + 1)) });
         open.add(upstream);
         await client.write(encoder.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
         const rest = head.subarray(end + 4);
