@@ -9,11 +9,16 @@ import { joinPath } from "./dir.ts";
 import { MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
 import { prepareDir, writeFileAtomic } from "./wrapper.ts";
+import { acquireLock } from "./lock.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";
 /** How many failures are kept (the oldest go first). */
 export const MAX_FAILURES = 20;
+/** Held while the record is read, extended and replaced, so failures recorded together are all kept. */
+export const FAILURES_LOCK = "failures.json.lock";
+/** A writer holds the lock for a few ms; past this, the failure is not recorded (best effort). */
+const LOCK_WAIT_MS = 2000;
 /** Longest line kept; longer ones are cut. The file also stays under the cache's size limit for files. */
 const MAX_LINE = 1000;
 
@@ -67,19 +72,24 @@ export async function recordFailure(
   try {
     const problem = await prepareDir(dir, uid);
     if (problem !== undefined) return `cannot use ${dir}: ${problem}`;
-    let failures = [...await readFailures(dir, uid), {
-      time: failure.time,
-      line: cut(failure.line),
-      hint: failure.hint === null ? null : cut(failure.hint),
-    }].slice(-MAX_FAILURES);
-    const encode = () => `${JSON.stringify({ credproc: 1, failures } satisfies FailuresDoc, null, 1)}\n`;
-    let text = encode();
-    // Readers refuse larger files: drop the oldest until it fits (only long non-ASCII lines get here).
-    while (new TextEncoder().encode(text).length > MAX_ENTRY_BYTES && failures.length > 1) {
-      failures = failures.slice(1);
-      text = encode();
+    const lock = await acquireLock(joinPath(dir, FAILURES_LOCK), { timeoutMs: LOCK_WAIT_MS });
+    try {
+      let failures = [...await readFailures(dir, uid), {
+        time: failure.time,
+        line: cut(failure.line),
+        hint: failure.hint === null ? null : cut(failure.hint),
+      }].slice(-MAX_FAILURES);
+      const encode = () => `${JSON.stringify({ credproc: 1, failures } satisfies FailuresDoc, null, 1)}\n`;
+      let text = encode();
+      // Readers refuse larger files: drop the oldest until it fits (only long non-ASCII lines get here).
+      while (new TextEncoder().encode(text).length > MAX_ENTRY_BYTES && failures.length > 1) {
+        failures = failures.slice(1);
+        text = encode();
+      }
+      await writeFileAtomic(joinPath(dir, FAILURES_FILE), text, false);
+    } finally {
+      lock.release();
     }
-    await writeFileAtomic(joinPath(dir, FAILURES_FILE), text, false);
     return undefined;
   } catch (e) {
     return oneLine(e);

@@ -1,6 +1,12 @@
 /** The failure record: bounded, newest last, 0600, atomic; a bad file reads as empty and is replaced. */
 import assert from "node:assert/strict";
-import { FAILURES_FILE, MAX_FAILURES, readFailures, recordFailure } from "../../lib/cache/failures.ts";
+import {
+  FAILURES_FILE,
+  FAILURES_LOCK,
+  MAX_FAILURES,
+  readFailures,
+  recordFailure,
+} from "../../lib/cache/failures.ts";
 import { currentUid } from "../../lib/cli/deps.ts";
 
 const uid = currentUid();
@@ -34,8 +40,9 @@ Deno.test("failure record: 25 failures → the newest 20 kept, newest last, 0600
       kept.map((f) => f.line.split(" ").at(-1)),
       Array.from({ length: 20 }, (_, i) => `${i + 6}`),
     );
-    const names = [...Deno.readDirSync(cache)].map((e) => e.name);
-    assert.deepEqual(names, [FAILURES_FILE]); // no temp file left
+    const names = [...Deno.readDirSync(cache)].map((e) => e.name).sort();
+    assert.deepEqual(names, [FAILURES_FILE, FAILURES_LOCK]); // no temp file left
+    assert.equal(Deno.statSync(`${cache}/${FAILURES_LOCK}`).mode! & 0o777, 0o600);
     const st = Deno.statSync(`${cache}/${FAILURES_FILE}`);
     assert.equal(st.mode! & 0o777, 0o600);
     assert.equal(Deno.statSync(cache).mode! & 0o777, 0o700);
@@ -102,6 +109,28 @@ Deno.test("failure record: a damaged, foreign-mode or symlinked file reads as em
     );
     assert.equal(Deno.lstatSync(path).isSymlink, false); // replaced by rename, the target untouched
     assert.deepEqual(await readFailures(dir, uid), [{ time: at(1), line: "credproc: a: b", hint: null }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("failure record: failures recorded at the same time are all kept (one writer at a time)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o700);
+    const lines = Array.from({ length: 12 }, (_, i) => `credproc: AssumeRole r${i}: AccessDenied: no`);
+    const why = await Promise.all(
+      lines.map((line, i) =>
+        recordFailure(
+          dir,
+          { time: `2026-11-29T11:${String(i).padStart(2, "0")}:00.000Z`, line, hint: null },
+          uid,
+        )
+      ),
+    );
+    assert.deepEqual(why, lines.map(() => undefined));
+    const kept = (await readFailures(dir, uid)).map((f) => f.line);
+    assert.deepEqual([...kept].sort(), [...lines].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
