@@ -172,6 +172,8 @@ export type SourcePlan =
     readonly roleName: string;
     /** `sso_session`: the token cache is named after it (else after the start URL). */
     readonly session?: string;
+    /** `<home>/.aws/sso/cache`, where `aws sso login` leaves the token (none without a home directory). */
+    readonly tokenCacheDir?: string;
   }
   /** No source: the first hop is AssumeRoleWithWebIdentity. */
   | { readonly kind: "none" };

@@ -44,6 +44,8 @@ export interface SharedConfig {
   /** Where the files are (they may not exist), for messages. */
   readonly configPath: string;
   readonly credentialsPath: string;
+  /** The home directory the paths were found from (the SSO token cache is under it). */
+  readonly home?: string;
 }
 
 /** A config with no profiles (no files), for callers and tests that have none. */
@@ -453,6 +455,7 @@ function ssoSource(ctx: Context, name: string, s: ProfileSettings): SourcePlan {
     accountId: accountId!,
     roleName: roleName!,
     ...(s.sso_session === undefined ? {} : { session: s.sso_session }),
+    ...(ctx.config.home === undefined ? {} : { tokenCacheDir: `${ctx.config.home}/.aws/sso/cache` }),
   };
 }
 

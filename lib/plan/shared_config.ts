@@ -14,10 +14,12 @@ import {
 import type { Env } from "../model.ts";
 import type { ProfileSettings, SharedConfig } from "./planner.ts";
 
-/** Where the two files are. */
+/** Where the two files are, and the home directory they were found from (none: `~/` paths stay as given). */
 export interface SharedConfigPaths {
   readonly configPath: string;
   readonly credentialsPath: string;
+  /** The home directory, as the SDK finds it (the SSO token cache is under it). */
+  readonly home?: string;
 }
 
 /**
@@ -34,17 +36,24 @@ export function sharedConfigPaths(env: Env, fallbackHome?: string): SharedConfig
   return {
     configPath: expand(env.AWS_CONFIG_FILE || "~/.aws/config"),
     credentialsPath: expand(env.AWS_SHARED_CREDENTIALS_FILE || "~/.aws/credentials"),
+    ...(home ? { home } : {}),
   };
 }
 
 /**
- * The SSO token cache file the SDK reads for an SSO source (`~/.aws/sso/cache/<sha1>.json`, named after the
- * `sso_session`, else the start URL), computed by the SDK's own function so the two never disagree. Its access
- * token is a secret input of the cache key: another sign-in (another person on the same portal) is another key.
+ * The SSO token cache file the SDK reads for an SSO source: `<home>/.aws/sso/cache/<hex SHA-1>.json` of the
+ * `sso_session` name, else of the start URL (as `getSSOTokenFilepath` in `@smithy/shared-ini-file-loader`;
+ * tests/e2e/sso_test.ts signs in where the SDK reads and fails if the two disagree). Undefined without a
+ * home. Its access token is a secret input of the cache key: another sign-in is another key.
  */
-export async function ssoTokenFile(source: { readonly session?: string; readonly startUrl: string }) {
-  const { getSSOTokenFilepath } = await import("@smithy/shared-ini-file-loader");
-  return getSSOTokenFilepath(source.session ?? source.startUrl);
+export async function ssoTokenFile(
+  source: { readonly session?: string; readonly startUrl: string; readonly tokenCacheDir?: string },
+): Promise<string | undefined> {
+  if (source.tokenCacheDir === undefined) return undefined;
+  const id = new TextEncoder().encode(source.session ?? source.startUrl);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", id));
+  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${source.tokenCacheDir}/${hex}.json`;
 }
 
 type ParsedIni = Record<string, ProfileSettings>;

@@ -842,14 +842,22 @@ Deno.test("file paths: AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else under
   assert.deepEqual(sharedConfigPaths({ HOME: "/home/u" }), {
     configPath: "/home/u/.aws/config",
     credentialsPath: "/home/u/.aws/credentials",
+    home: "/home/u",
   });
   assert.deepEqual(
     sharedConfigPaths({ HOME: "/home/u", AWS_CONFIG_FILE: "~/cfg", AWS_SHARED_CREDENTIALS_FILE: "/c" }),
     {
       configPath: "/home/u/cfg",
       credentialsPath: "/c",
+      home: "/home/u",
     },
   );
+  // No home at all: `~/` paths stay as given (they name no file), and there is no SSO token cache.
+  assert.deepEqual(sharedConfigPaths({}), {
+    configPath: "~/.aws/config",
+    credentialsPath: "~/.aws/credentials",
+  });
+  assert.equal(sharedConfigPaths({}, "/var/lib/svc").home, "/var/lib/svc");
   assert.equal(sharedConfigPaths({ USERPROFILE: "C:\\Users\\u" }).configPath, "C:\\Users\\u/.aws/config");
   assert.equal(sharedConfigPaths({ HOMEDRIVE: "D:", HOMEPATH: "\\u" }).configPath, "D:\\u/.aws/config");
 });
