@@ -74,6 +74,11 @@ export class CredentialsError extends FailureError {}
 /** MFA code missing, malformed or not entered in time (exit 1; a malformed flag value is a UsageError). */
 export class MfaError extends FailureError {}
 
+/** The system refused a path as too long (ENAMETOOLONG): no such file can ever exist. */
+export function isNameTooLong(e: unknown): boolean {
+  return e instanceof Error && (e as { code?: unknown }).code === "ENAMETOOLONG";
+}
+
 /**
  * Running from source (`deno run --cached-only`, as every documented way does), a module missing from Deno's
  * cache is an installation problem, whatever step happened to load it first (exit 1).

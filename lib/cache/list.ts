@@ -250,7 +250,7 @@ const NEXT: Record<ListedEntry["status"], string> = {
 /** The listing as text for people. */
 export function formatListing(l: CacheListing): string {
   const d = l.cacheDir;
-  const state = !d.exists
+  const state = !d.exists && d.problem === null
     ? "does not exist yet (created on first use)"
     : d.usable
     ? `usable (owner uid ${d.ownerUid ?? "?"}, mode ${d.mode ?? "?"})`

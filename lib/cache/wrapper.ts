@@ -43,10 +43,10 @@ import {
   secretsDigest,
   sha256Hex,
 } from "./key.ts";
-import { ConfigError, CredprocError } from "../errors.ts";
+import { ConfigError, CredprocError, isNameTooLong } from "../errors.ts";
 import { acquireLock, type Locker, type LockHandle, LockTimeoutError, removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
-import { oneLine, writeAll } from "../output.ts";
+import { oneLine, outputErrorReason, writeAll } from "../output.ts";
 import type {
   CacheDirPlan,
   CacheMode,
@@ -559,7 +559,9 @@ export async function checkNamedCacheDir(dir: CacheDirPlan | undefined): Promise
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(dir.path);
-  } catch {
+  } catch (e) {
+    // A name the system can never create is the wrong path named, like a file in the directory's place.
+    if (isNameTooLong(e)) throw new ConfigError(`${dir.namedBy} ${dir.path}`, "the path is too long");
     return;
   }
   if (!info.isDirectory) throw new ConfigError(`${dir.namedBy} ${dir.path}`, "not a directory");
@@ -592,7 +594,7 @@ export async function clearCache(
     for await (const e of Deno.readDir(dir)) names.push(e.name);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { removed, inUse, missing: true };
-    throw e;
+    throw new CredprocError("cache clear", `cannot read ${dir}: ${outputErrorReason(e)}`, 1, { cause: e });
   }
   for (const name of names.sort()) {
     const path = joinPath(dir, name);

@@ -1,5 +1,5 @@
 /** Reads the files and variables that flags and profiles point at, and validates their contents. */
-import { ConfigError, CredprocError } from "../errors.ts";
+import { ConfigError, CredprocError, isNameTooLong } from "../errors.ts";
 import type { PolicySource, RawEnv, TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
 import { oneLine } from "../output.ts";
@@ -111,6 +111,7 @@ export function fileErrorReason(e: unknown): string {
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory, not a file";
   if (e instanceof Deno.errors.NotADirectory) return "a parent of the path is not a directory";
+  if (isNameTooLong(e)) return "the path is too long";
   const message = oneLine(e);
   if (/is a directory|EISDIR/i.test(message)) return "is a directory, not a file";
   if (/invalid data|stream did not contain valid UTF-8/i.test(message)) return "not a text file";

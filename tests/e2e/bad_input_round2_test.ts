@@ -420,3 +420,43 @@ Deno.test("--endpoint-url of the wrong shape gets the same hint as the variables
       "hint: credproc only calls STS endpoints of AWS partitions, instance metadata and loopback\n",
   );
 });
+
+Deno.test("paths longer than the system allows: exit 2, one line naming the setting, nothing called", async (t) => {
+  await using sts = startFakeSts();
+  await using home = await tempHome();
+  const env = home.env({
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ACCESS_KEY_ID: "AKIALONGPATHS0000001",
+    AWS_SECRET_ACCESS_KEY: "s",
+  });
+  // Found by `deno task fuzz`: `cache clear` printed "internal error: File name too long", `cache list` said
+  // such a directory "does not exist yet (created on first use)".
+  const long = "x".repeat(5000);
+  const cases: [string, string[], Record<string, string>, string][] = [
+    ["cache list --cache-dir", ["cache", "list", "--cache-dir", long], env, `--cache-dir ${long}`],
+    ["cache clear --cache-dir", ["cache", "clear", "--cache-dir", long], env, `--cache-dir ${long}`],
+    ["a call with --cache-dir", ["--role-arn", ROLE, "--cache-dir", long], env, `--cache-dir ${long}`],
+    [
+      "CREDPROC_CACHE_DIR",
+      ["cache", "list"],
+      { ...env, CREDPROC_CACHE_DIR: long },
+      `CREDPROC_CACHE_DIR ${long}`,
+    ],
+    ["--policy-file", ["--role-arn", ROLE, "--policy-file", long], env, `--policy-file ${long}`],
+    [
+      "--web-identity-token-file",
+      ["--role-arn", ROLE, "--web-identity-token-file", long],
+      env,
+      `web identity token file ${long}`,
+    ],
+  ];
+  for (const [name, args, vars, what] of cases) {
+    await t.step(name, async () => {
+      const r = await runCredproc(args, vars);
+      assert.equal(r.code, 2, r.stderr.slice(-300));
+      assert.equal(r.stdout, "");
+      assert.deepEqual(r.lines, [`credproc: ${what}: the path is too long`]);
+    });
+  }
+  assert.equal(sts.requests(), 0);
+});
