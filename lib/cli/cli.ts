@@ -214,7 +214,11 @@ async function assume(
       cwd: io.cwd,
       env,
       secretValues: inputSecretValues(argv, (name) => env[name]),
-      files: [...Object.values(configPaths), ...(ssoToken === undefined ? [] : [ssoToken])],
+      files: [
+        configPaths.configPath,
+        configPaths.credentialsPath,
+        ...(ssoToken === undefined ? [] : [ssoToken]),
+      ],
     },
     uid: deps.uid(),
     clock: deps.clock,

@@ -39,6 +39,12 @@ async function signIn(home: TempHome, accessToken: string): Promise<void> {
   );
 }
 
+/** Dates the files a minute back: the fast path only remembers inputs whose files did not just change. */
+async function settle(home: TempHome): Promise<void> {
+  const past = new Date(Date.now() - 60_000);
+  for (const f of [home.configFile, await tokenFile(home)]) await Deno.utime(f, past, past);
+}
+
 /** The portal and STS requests since `from`: `[action, account or role, bearer token]`. */
 function since(standin: Standin, from: number): string[][] {
   return standin.requests.slice(from).map((r) =>
@@ -74,11 +80,22 @@ Deno.test("SSO: account, role, portal and sign-in are keyed; a sign-out is never
     async () => {
       await home.writeConfig(config("111111111111", "Dev"));
       await signIn(home, "token-of-alice");
+      await settle(home);
       first = await call();
       assert.deepEqual(since(standin, 0), firstCall);
       assert.equal(await call(), first);
       assert.equal(await call(), first);
       assert.equal(standin.requests.length, 2);
+      // The hits left the fast path's memo, which watches the token file like the shared config: each step
+      // below changes what the fast path would otherwise answer (a sign-in as bob would get alice's entry).
+      const memos = [...Deno.readDirSync(home.cacheDir)].filter((e) => e.name.endsWith(".inputs.json"));
+      assert.equal(memos.length, 1);
+      const memo = JSON.parse(Deno.readTextFileSync(`${home.cacheDir}/${memos[0].name}`));
+      assert.deepEqual(memo.files.map((f: { path: string }) => f.path), [
+        home.configFile,
+        home.credentialsFile,
+        await tokenFile(home),
+      ]);
     },
   );
 
