@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { credprocCommand, type Result, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 import { assertOneErrorLine, runMeasured } from "../support/hardening_helpers.ts";
-import { type FakeSts, GOOD, startFakeSts } from "../support/fake_sts.ts";
+import { type FakeSts, GOOD, startFakeSts, startFakeStsHome } from "../support/fake_sts.ts";
 
 const figures: string[] = [];
 
@@ -317,13 +317,8 @@ Deno.test("secret inputs are keyed (as a digest, never in clear): another token 
 });
 
 Deno.test("small ones: token code and policy contents never echoed, invalid UTF-8, long chains", async (t) => {
-  await using sts = startFakeSts();
-  await using home = await tempHome();
-  const env = home.env({
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ACCESS_KEY_ID: "AKIASMALLONES0000001",
-    AWS_SECRET_ACCESS_KEY: "s",
-  });
+  await using fixture = await startFakeStsHome("AKIASMALLONES0000001");
+  const { sts, home, env } = fixture;
   await t.step("a --token-code echoed by STS is redacted", async () => {
     sts.answer = { kind: "deny", message: "MFA code 987654 was rejected" };
     const r = await runCredproc([
@@ -422,13 +417,8 @@ Deno.test("--endpoint-url of the wrong shape gets the same hint as the variables
 });
 
 Deno.test("paths longer than the system allows: exit 2, one line naming the setting, nothing called", async (t) => {
-  await using sts = startFakeSts();
-  await using home = await tempHome();
-  const env = home.env({
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ACCESS_KEY_ID: "AKIALONGPATHS0000001",
-    AWS_SECRET_ACCESS_KEY: "s",
-  });
+  await using fixture = await startFakeStsHome("AKIALONGPATHS0000001");
+  const { sts, env } = fixture;
   // Found by `deno task fuzz`: `cache clear` printed "internal error: File name too long", `cache list` said
   // such a directory "does not exist yet (created on first use)".
   const long = "x".repeat(5000);

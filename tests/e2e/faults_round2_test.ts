@@ -24,7 +24,7 @@ import {
 import { assertOneErrorLine, pool, runMeasured } from "../support/hardening_helpers.ts";
 import { hasOpenssl, startConnectProxy } from "../support/net_fixtures.ts";
 import { type ProxyScenarioReport, STS_HOST } from "../support/proxy_scenario.ts";
-import { GOOD, startFakeSts, startHangServer } from "../support/fake_sts.ts";
+import { GOOD, startFakeSts, startFakeStsHome, startHangServer } from "../support/fake_sts.ts";
 import { credprocCommand } from "../support/helpers.ts";
 
 /** Start-up of a `deno run` child on a busy 2-core machine. */
@@ -171,14 +171,9 @@ Deno.test("a crowd shares a hang: 6 callers against a hung STS with --timeout 3 
 });
 
 Deno.test("STS answers are validated before anything is printed or cached", async (t) => {
-  await using sts = startFakeSts();
-  await using home = await tempHome();
+  await using fixture = await startFakeStsHome("AKIAVALIDATE00000001");
+  const { sts, home, env } = fixture;
   const marker = `${home.dir}/pwned`;
-  const env = home.env({
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ACCESS_KEY_ID: "AKIAVALIDATE00000001",
-    AWS_SECRET_ACCESS_KEY: "s",
-  });
   const bad: [string, Parameters<typeof Object.assign>[1], RegExp][] = [
     [
       "a token with a command substitution and a newline",
@@ -228,14 +223,8 @@ Deno.test("STS answers are validated before anything is printed or cached", asyn
 });
 
 Deno.test("a huge STS answer is refused while it streams in, with bounded memory", async (t) => {
-  await using sts = startFakeSts();
-  await using home = await tempHome();
-  const env = home.env({
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ACCESS_KEY_ID: "AKIAHUGEANSWER000001",
-    AWS_SECRET_ACCESS_KEY: "s",
-    AWS_MAX_ATTEMPTS: "1",
-  });
+  await using fixture = await startFakeStsHome("AKIAHUGEANSWER000001", { AWS_MAX_ATTEMPTS: "1" });
+  const { sts, env } = fixture;
   for (const declareLength of [false, true]) {
     await t.step(`300 MB, ${declareLength ? "with" : "without"} Content-Length`, async () => {
       sts.answer = { kind: "huge", bytes: 300 * 1024 * 1024, declareLength };
@@ -372,13 +361,8 @@ async function runWithStdout(kind: "full" | "closed", args: string[], env: Recor
 }
 
 Deno.test("stdout errors: a full device or a closed pipe is one line, exit 1, on the fast and the full path", async (t) => {
-  await using sts = startFakeSts();
-  await using home = await tempHome();
-  const env = home.env({
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ACCESS_KEY_ID: "AKIASTDOUTTEST000001",
-    AWS_SECRET_ACCESS_KEY: "s",
-  });
+  await using fixture = await startFakeStsHome("AKIASTDOUTTEST000001");
+  const { sts, env } = fixture;
   const args = ["--role-arn", ROLE];
   for (const kind of ["full", "closed"] as const) {
     await t.step(`${kind}: full path (--no-cache)`, async () => {

@@ -3,6 +3,7 @@
  * (shell metacharacters, expired, malformed), endless or huge bodies, and a socket that accepts and never
  * answers. It counts requests and keeps the last form it was sent (to check what reached it).
  */
+import { type TempHome, tempHome } from "./helpers.ts";
 
 /** What the fake answers. */
 export type FakeAnswer =
@@ -126,6 +127,39 @@ export function startHangServer(): { url: string; [Symbol.asyncDispose](): Promi
       }
       listener.close();
       return Promise.resolve();
+    },
+  };
+}
+
+/** A fake STS, a temp home, and that home's environment with the STS endpoint and environment keys set. */
+export interface FakeStsHome {
+  readonly sts: FakeSts;
+  readonly home: TempHome;
+  /** `home.env()` with `AWS_ENDPOINT_URL_STS` at the fake, `AWS_ACCESS_KEY_ID` = the given id, a dummy secret. */
+  readonly env: Record<string, string>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts {@link FakeStsHome}: the usual set-up of a test that runs credproc against the fake. */
+export async function startFakeStsHome(
+  accessKeyId: string,
+  extraEnv: Record<string, string> = {},
+): Promise<FakeStsHome> {
+  const sts = startFakeSts();
+  const home = await tempHome();
+  const env = home.env({
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: "s",
+    ...extraEnv,
+  });
+  return {
+    sts,
+    home,
+    env,
+    async [Symbol.asyncDispose]() {
+      await sts[Symbol.asyncDispose]();
+      await home.cleanup();
     },
   };
 }
