@@ -30,6 +30,15 @@ export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
   | { readonly kind: "assume"; readonly options: AssumeOptions }
+  /** `credproc console [role options]`: a console sign-in URL for the assumed role. */
+  | { readonly kind: "console"; readonly options: AssumeOptions; readonly destination?: string }
+  /** `credproc serve [role options]`: a container-credentials endpoint on 127.0.0.1. */
+  | {
+    readonly kind: "serve";
+    readonly options: AssumeOptions;
+    readonly port?: number;
+    readonly tokenFile?: string;
+  }
   | { readonly kind: "cacheClear"; readonly cacheDir?: string; readonly verbose: boolean }
   | { readonly kind: "cacheList"; readonly cacheDir?: string; readonly json: boolean }
   /** `credproc cache` alone: the cache commands' usage. */
@@ -81,6 +90,9 @@ const OPTIONS = {
   "include-account-id": { type: "boolean", multiple: true },
   "log-file": { type: "string", multiple: true },
   "json": { type: "boolean", multiple: true },
+  "destination": { type: "string", multiple: true },
+  "port": { type: "string", multiple: true },
+  "token-file": { type: "string", multiple: true },
   "verbose": { type: "boolean", short: "v", multiple: true },
   "help": { type: "boolean", short: "h", multiple: true },
   "version": { type: "boolean", short: "V", multiple: true },
@@ -93,7 +105,7 @@ type Values = {
 const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key"]);
 
 /** The words that may come first without dashes. */
-const SUBCOMMANDS = ["cache", "help"];
+const SUBCOMMANDS = ["cache", "console", "serve", "help"];
 const CACHE_SUBCOMMANDS = ["clear", "list"];
 
 /**
@@ -168,9 +180,41 @@ export function parseCommand(argv: readonly string[]): Command {
   if (flags.flag("help")) return { kind: "help" };
   if (flags.flag("version")) return { kind: "version" };
   const cacheDir = optional(flags.one("cache-dir"), "--cache-dir", rejectEmpty);
+  if (positionals[0] === "console" || positionals[0] === "serve") {
+    return roleCommand(positionals, flags, cacheDir);
+  }
+  onlyWith(flags, "destination", "console");
+  onlyWith(flags, "port", "serve");
+  onlyWith(flags, "token-file", "serve");
   if (positionals.length > 0) return cacheCommand(positionals, flags, cacheDir);
   if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
   return { kind: "assume", options: assumeOptions(flags, cacheDir) };
+}
+
+/** A flag that belongs to one subcommand, given without it. */
+function onlyWith(flags: Flags, name: keyof Values, subcommand: string): void {
+  if (flags.one(name) !== undefined) {
+    throw new UsageError(`--${name}`, `only makes sense with credproc ${subcommand}`);
+  }
+}
+
+/** `credproc console` and `credproc serve`: the assume options, plus each one's own flags. */
+function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: string | undefined): Command {
+  if (positionals.length > 1) throw unexpectedWord(positionals[1], [], "");
+  if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
+  const options = assumeOptions(flags, cacheDir);
+  if (positionals[0] === "console") {
+    onlyWith(flags, "port", "serve");
+    onlyWith(flags, "token-file", "serve");
+    return { kind: "console", options, destination: flags.one("destination") };
+  }
+  onlyWith(flags, "destination", "console");
+  return {
+    kind: "serve",
+    options,
+    port: optional(flags.one("port"), "--port", (v, n) => integer(v, n, 0, 65535)),
+    tokenFile: optional(flags.one("token-file"), "--token-file", rejectEmpty),
+  };
 }
 
 /** The parsed flags, read by name: the one value of a flag, a boolean, or every value of a repeatable flag. */

@@ -19,8 +19,10 @@ import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
 import {
   type AssumeOptions,
+  type CredentialProvider,
   type Env,
   ENV_NAMES,
+  type Plan,
   type PolicySource,
   type RawEnv,
   type TokenSource,
@@ -153,21 +155,31 @@ async function run(
         inUse ? ` (${inUse} lock${inUse === 1 ? "" : "s"} in use left)` : ""
       }\n`;
     }
-    case "assume":
-      return await assume(command.options, argv, io, deps, log);
+    case "assume": {
+      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log);
+      return render(await provider(), plan.format, plan.includeAccountId === true);
+    }
+    case "console":
+      throw new CredprocError("console", "not implemented yet", 1);
+    case "serve":
+      throw new CredprocError("serve", "not implemented yet", 1);
     default:
       return unhandled(command, "command");
   }
 }
 
-/** The `assume` command: plan, wire the chain and the cache around it, call, render. */
-async function assume(
+/**
+ * The role the options name, as one cached provider: plan, then the chain with the cache and lock around it.
+ * `assume` renders what it returns; `console` and `serve` call it for the same credentials (the same cache
+ * entry, so no extra STS call while it is fresh).
+ */
+export async function roleProvider(
   options: AssumeOptions,
   argv: readonly string[],
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
-): Promise<string> {
+): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider }> {
   const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
   log.secret(options.tokenCode);
   const configPaths = sharedConfigPaths(env, deps.homeDir());
@@ -242,8 +254,7 @@ async function assume(
     log,
     wrapMfaSession: mfaSessionCache(cacheOptions),
   });
-  const cached = await cachePlanProvider(provider, cacheOptions);
-  return render(await cached(), plan.format, plan.includeAccountId === true);
+  return { plan, provider: await cachePlanProvider(provider, cacheOptions) };
 }
 
 /**
@@ -293,7 +304,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   let log = Object.assign(createLogger(false, writeErr), { toFile: false });
   try {
     const command = parseCommand(argv);
-    if (command.kind === "assume") {
+    if (command.kind === "assume" || command.kind === "console" || command.kind === "serve") {
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
