@@ -1,5 +1,5 @@
 /**
- * A corporate proxy, played on loopback, run by tests/e2e/faults_round2_test.ts inside a network namespace of
+ * A corporate proxy, played on loopback, run by tests/e2e/network_faults_test.ts inside a network namespace of
  * its own (so the names Deno looks up are counted here, not by the suite's tripwire): credproc asks the SDK's
  * endpoint rules for STS in us-east-1 (`https://sts.us-east-1.amazonaws.com`, a real AWS host name) with
  * `HTTPS_PROXY` set; the CONNECT proxy tunnels that host to a TLS stand-in whose certificate names it (the

@@ -1,5 +1,5 @@
 /**
- * Property-based tests (fast-check) for the second hardening round:
+ * Property-based tests (fast-check) of STS answers, the output formats, endpoint shapes and the failure record:
  * - whatever an STS answer holds, it is refused or its fields have the documented shapes (and need no
  *   quoting in any shell format);
  * - whatever a credential value holds, `eval` of the `env` format in a real bash sets exactly that value and
@@ -26,7 +26,7 @@ import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 const LONG = FUZZ_LONG;
 const RUNS = Math.max(LONG, 2000);
 const SHELL_RUNS = Math.max(Math.floor(LONG / 20), 40);
-announceSeed("fuzz round 2", `${RUNS} in-process, ${SHELL_RUNS} through bash`);
+announceSeed("fuzz answers and formats", `${RUNS} in-process, ${SHELL_RUNS} through bash`);
 
 const anyText = fc.oneof(
   fc.string({ maxLength: 80 }),

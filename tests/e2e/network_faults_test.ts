@@ -1,6 +1,6 @@
 /**
- * Faults of the second hardening round (issue "Hardening, round 2"), with the real program as a subprocess
- * against fakes on loopback:
+ * Network faults (hung sources, crowds, STS answers, proxies) and stdout write errors,
+ * with the real program as a subprocess against fakes on loopback:
  * - every hung source (container endpoint in the default chain, credential_source EcsContainer and
  *   Ec2InstanceMetadata, the SSO portal, STS) fails within `--timeout` with one line, nothing foreign on stderr;
  * - a crowd shares a failure (≤ 2 STS requests for N callers, all done within about one --timeout);

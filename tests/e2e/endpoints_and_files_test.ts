@@ -1,5 +1,6 @@
 /**
- * Bad input of the second hardening round, with the real program as a subprocess against fakes on loopback:
+ * Special, huge and over-long input files, the STS endpoint from each source, keyed secret inputs and small
+ * bad inputs, with the real program as a subprocess against fakes on loopback:
  * - special and huge files (FIFO, /dev/zero, 100 MB) as each kind of file: exit 2 fast, bounded memory;
  * - the endpoint: one test per source of configuration (flag, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, a
  *   `[services]` section, `endpoint_url` in the profile or in `[default]`), each keyed apart on the full and
