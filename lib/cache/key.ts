@@ -8,13 +8,16 @@
  * {@link cacheKey} hashes it with Web Crypto (no import: this runs on the fast path).
  */
 import {
+  type EndpointPlan,
   type HopPlan,
   INPUT_ENV_NAMES,
+  type MfaSessionPlan,
   noOtherFields,
   type Plan,
   type PolicySource,
   type RawEnv,
   SECRET_ENV_NAMES,
+  type SourceEnv,
   unhandled,
 } from "../model.ts";
 
@@ -23,6 +26,84 @@ export const CACHE_KEY_VERSION = 2;
 
 /** A default session name as `defaultSessionName` in lib/plan/hops.ts makes it (`credproc-<unix seconds>`). */
 const DEFAULT_SESSION_NAME = /^credproc-\d+$/;
+
+/** Whether a field of the plan enters the cache key (directly, or as a keyed digest for secrets). */
+export type Keying = "keyed" | "not keyed";
+
+/** One entry per field of `T`: a field added to the type is a compile error here until it is decided. */
+type FieldKeying<T> = Readonly<Record<keyof T, Keying>>;
+
+/**
+ * Which fields of each part of the plan the key holds. The material functions below destructure the same
+ * fields (with `noOtherFields`), and tests/unit/cache_test.ts needs a variant for every field marked keyed
+ * here that changes the key: a new input cannot silently miss it.
+ */
+export const KEYING = {
+  plan: {
+    source: "keyed", // with sourceEnv, through sourceIdentity
+    sourceEnv: "keyed",
+    profile: "keyed",
+    mfaSession: "keyed",
+    hops: "keyed",
+    endpoint: "keyed",
+    includeAccountId: "keyed",
+    // How the call is made or printed, or where the entry is kept, does not change the credentials.
+    retry: "not keyed",
+    format: "not keyed",
+    cacheDir: "not keyed",
+    // Derived from the source and the hops, or only for messages.
+    sourceIsRole: "not keyed",
+    profiles: "not keyed",
+  } satisfies FieldKeying<Plan>,
+  hop: {
+    kind: "keyed",
+    roleArn: "keyed",
+    roleSessionName: "keyed", // unless generated (see hopMaterial)
+    durationSeconds: "keyed",
+    externalId: "keyed",
+    serialNumber: "keyed",
+    policy: "keyed",
+    policyArns: "keyed",
+    tags: "keyed",
+    transitiveTagKeys: "keyed",
+    sourceIdentity: "keyed",
+    webIdentity: "keyed",
+    // The MFA code changes every 30 s; the profile that defined the hop is keyed as the plan's.
+    tokenCode: "not keyed",
+    profile: "not keyed",
+  } satisfies FieldKeying<HopPlan>,
+  endpoint: {
+    region: "keyed",
+    endpointUrl: "keyed",
+    useFips: "keyed",
+    useDualstack: "keyed",
+    useGlobalEndpoint: "keyed",
+    endpointFrom: "not keyed", // where the URL came from, for messages
+  } satisfies FieldKeying<EndpointPlan>,
+  sourceEnv: {
+    accessKeyId: "keyed",
+    // Through the keyed digest of the secret inputs (sourceSecrets), never in clear.
+    secretAccessKey: "keyed",
+    sessionToken: "keyed",
+    profile: "keyed",
+    configFile: "keyed",
+    credentialsFile: "keyed",
+    roleArn: "keyed",
+    containerFullUri: "keyed",
+    containerRelativeUri: "keyed",
+    imdsEndpoint: "keyed",
+  } satisfies FieldKeying<SourceEnv>,
+  mfaSession: {
+    serialNumber: "keyed",
+    durationSeconds: "keyed",
+    tokenCode: "not keyed", // changes every 30 s
+  } satisfies FieldKeying<MfaSessionPlan>,
+} as const;
+
+/** The fields of one part of {@link KEYING} marked keyed, as a type (for tests that must cover each). */
+export type KeyedField<Part extends keyof typeof KEYING> = {
+  [F in keyof typeof KEYING[Part]]: typeof KEYING[Part][F] extends "keyed" ? F : never;
+}[keyof typeof KEYING[Part]];
 
 /** What the key needs besides the plan and the environment. */
 export interface KeyInputs {
@@ -67,9 +148,7 @@ export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
     v: CACHE_KEY_VERSION,
     source: sourceIdentity(plan),
     profile,
-    mfaSession: mfaSession
-      ? { serial: mfaSession.serialNumber, duration: mfaSession.durationSeconds }
-      : undefined,
+    mfaSession: mfaSession ? mfaSessionMaterial(mfaSession) : undefined,
     hops: hops.map((hop, i) => hopMaterial(hop, inputs, inputs.policies?.[i])),
     endpoint: endpointMaterial(plan),
     // Only when asked for: keys of calls without the flag stay as they were, and an entry stored without an
@@ -91,11 +170,17 @@ export function mfaSessionKeyMaterial(plan: Plan, secrets?: string): string | un
     v: CACHE_KEY_VERSION,
     kind: "mfa-session",
     source: sourceIdentity(plan),
-    serial: plan.mfaSession.serialNumber,
-    duration: plan.mfaSession.durationSeconds,
+    ...mfaSessionMaterial(plan.mfaSession),
     endpoint: endpointMaterial(plan),
     secrets,
   });
+}
+
+/** The MFA session's keyed fields (see {@link KEYING}); a new field is a compile error until decided. */
+function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; duration: number | undefined } {
+  const { serialNumber, durationSeconds, tokenCode: _tokenCode, ...rest } = mfaSession;
+  noOtherFields(rest);
+  return { serial: serialNumber, duration: durationSeconds };
 }
 
 function endpointMaterial(plan: Plan): Json {
@@ -124,30 +209,45 @@ export async function filePolicies(
  * I/O, else the profile (and the files it is read from) or the kind of source.
  */
 export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
-  const { source, sourceEnv: env } = plan;
-  const files = { config: env.configFile, credentials: env.credentialsFile };
+  const { source } = plan;
+  // Every field of the environment's snapshot is used here or named (see KEYING.sourceEnv).
+  const {
+    accessKeyId,
+    profile: envProfile,
+    configFile,
+    credentialsFile,
+    roleArn,
+    containerFullUri,
+    containerRelativeUri,
+    imdsEndpoint,
+    // Keyed through the keyed digest of the secret inputs (sourceSecrets), never in clear.
+    secretAccessKey: _secretAccessKey,
+    sessionToken: _sessionToken,
+    ...rest
+  } = plan.sourceEnv;
+  noOtherFields(rest);
+  const files = { config: configFile, credentials: credentialsFile };
   // Another metadata or container endpoint is another source.
   const endpoints = {
-    container: env.containerFullUri || env.containerRelativeUri || undefined,
-    imds: env.imdsEndpoint || undefined,
+    container: containerFullUri || containerRelativeUri || undefined,
+    imds: imdsEndpoint || undefined,
   };
   switch (source.kind) {
     case "default-chain": {
-      const keyId = env.accessKeyId;
-      if (keyId !== undefined && keyId !== "") return { kind: source.kind, accessKeyId: keyId };
+      if (accessKeyId !== undefined && accessKeyId !== "") return { kind: source.kind, accessKeyId };
       return {
         kind: source.kind,
-        profile: source.profile ?? (env.profile || "default"),
+        profile: source.profile ?? (envProfile || "default"),
         ...files,
         // The default chain falls back to web identity from these variables.
-        webIdentityRole: env.roleArn || undefined,
+        webIdentityRole: roleArn || undefined,
         ...endpoints,
       };
     }
     case "static":
       return { kind: source.kind, profile: source.profile, accessKeyId: source.accessKeyId };
     case "environment":
-      return { kind: source.kind, profile: source.profile, accessKeyId: env.accessKeyId || undefined };
+      return { kind: source.kind, profile: source.profile, accessKeyId: accessKeyId || undefined };
     case "instance-metadata":
     case "container":
       return { kind: source.kind, profile: source.profile, ...endpoints };

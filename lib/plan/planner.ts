@@ -67,11 +67,37 @@ export function getProfile(config: SharedConfig, name: string): ProfileSettings 
 }
 
 /** `credential_source` values the AWS CLI accepts, and the source each one means. */
-const CREDENTIAL_SOURCES: Readonly<Record<string, SourcePlan["kind"]>> = {
+const CREDENTIAL_SOURCES = {
   Environment: "environment",
   Ec2InstanceMetadata: "instance-metadata",
   EcsContainer: "container",
-};
+} as const satisfies Readonly<Record<string, SourcePlan["kind"]>>;
+
+/** The source kinds a `credential_source` names. */
+type CredentialSourceKind = typeof CREDENTIAL_SOURCES[keyof typeof CREDENTIAL_SOURCES];
+
+/** The kind a `credential_source` value names (case-sensitive, as in the AWS CLI), if any. */
+function credentialSourceKind(value: string): CredentialSourceKind | undefined {
+  for (const [name, kind] of Object.entries(CREDENTIAL_SOURCES)) if (name === value) return kind;
+  return undefined;
+}
+
+/**
+ * The source a `credential_source` names, built per kind so the compiler checks each one's fields (a kind
+ * added to CREDENTIAL_SOURCES is a compile error here until it is built).
+ */
+function credentialSource(kind: CredentialSourceKind, profile: string): SourcePlan {
+  switch (kind) {
+    case "environment":
+      return { kind: "environment", profile };
+    case "instance-metadata":
+      return { kind: "instance-metadata", profile };
+    case "container":
+      return { kind: "container", profile };
+    default:
+      return unhandled(kind, "credential source");
+  }
+}
 
 /** The longest `source_profile` chain credproc follows (the AWS CLI has no limit; real chains have 2–4). */
 export const MAX_PROFILE_CHAIN = 32;
@@ -139,7 +165,8 @@ export function resolvePlan(
 
 /** The environment's word on the source credentials, read once here (see {@link SourceEnv}). */
 function sourceEnv(env: Env): SourceEnv {
-  return {
+  // Every field named (a new one is a compile error until it is read here).
+  const snapshot: Readonly<Record<keyof SourceEnv, string | undefined>> = {
     accessKeyId: env.AWS_ACCESS_KEY_ID,
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
     sessionToken: env.AWS_SESSION_TOKEN,
@@ -151,6 +178,7 @@ function sourceEnv(env: Env): SourceEnv {
     containerRelativeUri: env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
     imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT,
   };
+  return snapshot;
 }
 
 /** Variables that point the SDK's source providers at an endpoint, and the sources that use them. */
@@ -291,9 +319,7 @@ function resolveProfile(ctx: Context, name: string, visited: readonly string[], 
     );
   }
   if (s.credential_source !== undefined) {
-    const kind = Object.hasOwn(CREDENTIAL_SOURCES, s.credential_source)
-      ? CREDENTIAL_SOURCES[s.credential_source]
-      : undefined;
+    const kind = credentialSourceKind(s.credential_source);
     if (kind === undefined) {
       throw new ConfigError(
         `profile ${name}`,
@@ -303,7 +329,7 @@ function resolveProfile(ctx: Context, name: string, visited: readonly string[], 
       );
     }
     return {
-      source: { kind, profile: name } as SourcePlan,
+      source: credentialSource(kind, name),
       hops: [profileHop(ctx, name, s, path)],
       sourceIsRole: false,
       visited: path,

@@ -116,7 +116,8 @@ Deno.test("key: a versioned hex SHA-256, equal for equal inputs, independent of 
   assert.match(cacheKeyMaterial(plan(base)), /^\{"endpoint":.*"v":2\}$/);
 });
 
-Deno.test("key: every input that determines the credentials changes it", async () => {
+// Flags and variables through the planner; that every plan field is keyed is tests/unit/cache_key_fields_test.ts.
+Deno.test("key: flags and variables that shape the plan change it", async () => {
   const base = ["--role-arn", ROLE];
   const env: Env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE000000001" };
   const variants: [string, string[], Env?][] = [
