@@ -316,3 +316,27 @@ export function unhandled(value: never, what: string): never {
  * later is a compile error where it is destructured until it is handled or named here.
  */
 export function noOtherFields(_rest: Record<string, never>): void {}
+
+// ── the null device ──────────────────────────────────────────────────────────────────────────────────
+
+/** The null device's number, fixed by the kernel: `makedev(1, 3)` on Linux, `makedev(3, 2)` on macOS. */
+const NULL_DEVICE_RDEV: Readonly<Record<string, number>> = { linux: 0x103, darwin: 0x03000002 };
+
+/**
+ * Whether `path` is the null device, which credproc reads as an empty file, as the AWS CLI and the SDKs do
+ * (`AWS_CONFIG_FILE=/dev/null` is how CI images and Dockerfiles say "no file"). The rule: on Windows, the name
+ * `NUL` (any case, or `\\.\NUL`); elsewhere a character device (`info` from a `stat` that follows symlinks)
+ * whose device number is the null device's on Linux and macOS — so `/dev/stdin` pointing at it counts, and
+ * `/dev/zero`, `/dev/tty` or a node named `/dev/null` with other numbers do not —, and on other systems a
+ * character device at the literal path `/dev/null`. Without `info`, only the Windows name can match.
+ */
+export function isNullDevice(
+  path: string,
+  os: OsName,
+  info?: { readonly isCharDevice: boolean | null; readonly rdev: number | null },
+): boolean {
+  if (os === "windows") return /^(?:\\\\[.?]\\)?nul$/i.test(path);
+  if (info?.isCharDevice !== true) return false;
+  const rdev = Object.hasOwn(NULL_DEVICE_RDEV, os) ? NULL_DEVICE_RDEV[os] : undefined;
+  return rdev === undefined ? path === "/dev/null" : info.rdev === rdev;
+}

@@ -5,7 +5,7 @@
  */
 import { joinPath } from "./dir.ts";
 import { DIGEST_KEY_FILE, hmacHex, importDigestKey } from "./key.ts";
-import { type Credentials, type Format, isFormat } from "../model.ts";
+import { type Credentials, type Format, isFormat, isNullDevice } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
@@ -318,13 +318,18 @@ const MAX_HASHED_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The keyed digest (HMAC-SHA-256 with the cache's digest key, see `key.ts`) of a file's content, `null` if it
- * does not exist; throws if it cannot be read, is not a regular file (a FIFO would block) or is too large.
+ * does not exist (the null device hashes as an empty file); throws if it cannot be read, is not a regular
+ * file (a FIFO would block) or is too large.
  * Keyed, because some of these files hold secrets (credentials file, web identity token).
  */
 export async function fileHash(path: string, digestKey: CryptoKey): Promise<string | null> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    const info = Deno.statSync(path);
+    const info = isNullDevice(path, Deno.build.os) ? undefined : Deno.statSync(path);
+    // The null device is watched as the empty file it reads as (the full path reads it so too).
+    if (info === undefined || isNullDevice(path, Deno.build.os, info)) {
+      return await hmacHex(digestKey, new Uint8Array());
+    }
     if (!info.isFile) throw new Error(`${path} is not a regular file`);
     if (info.size > MAX_HASHED_FILE_BYTES) throw new Error(`${path} is too large`);
     bytes = Deno.readFileSync(path);

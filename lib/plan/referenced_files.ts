@@ -1,6 +1,6 @@
 /** Reads the files and variables that flags and profiles point at, and validates their contents. */
 import { ConfigError, CredprocError, isNameTooLong } from "../errors.ts";
-import type { PolicySource, RawEnv, TokenSource } from "../model.ts";
+import { isNullDevice, type PolicySource, type RawEnv, type TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
 import { oneLine } from "../output.ts";
 
@@ -24,13 +24,16 @@ export class FileTooLargeError extends Error {
 }
 
 /**
- * Reads a regular file of at most `maxBytes` as UTF-8: `stat` first (a FIFO would block the open, a device
- * such as /dev/zero never ends), then reads at most `maxBytes + 1` bytes, so memory stays bounded even if the
+ * Reads a regular file of at most `maxBytes` as UTF-8 (the null device reads as empty, see `isNullDevice`):
+ * `stat` first (a FIFO would block the open, a device such as /dev/zero never ends), then reads at most `maxBytes + 1` bytes, so memory stays bounded even if the
  * file grows or is swapped in between.
  */
 export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
+  // The null device reads as empty (never opened: nothing to block on); other devices stay refused.
+  if (isNullDevice(path, Deno.build.os)) return "";
   const info = await Deno.stat(path);
   if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+  if (isNullDevice(path, Deno.build.os, info)) return "";
   if (!info.isFile) throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
   if (info.size > maxBytes) throw new FileTooLargeError(maxBytes);
   const file = await Deno.open(path, { read: true });
@@ -57,6 +60,13 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
 export async function loadPolicy(source: PolicySource, read: ReadTextFile): Promise<string> {
   if (source.kind === "inline") return source.json;
   const text = await readFileChecked(source.path, "--policy-file", read, MAX_POLICY_FILE_BYTES);
+  // As the AWS CLI (`--policy file:///dev/null` fails its parameter check): an empty policy is no policy.
+  if (text.trim() === "") {
+    throw new ConfigError(
+      `--policy-file ${source.path}`,
+      "the file is empty; leave the flag out for no policy",
+    );
+  }
   try {
     return validatePolicy(text, `--policy-file ${source.path}`);
   } catch (e) {

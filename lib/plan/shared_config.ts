@@ -11,7 +11,7 @@ import {
   MAX_CONFIG_FILE_BYTES,
   NotRegularFileError,
 } from "./referenced_files.ts";
-import type { Env } from "../model.ts";
+import { type Env, isNullDevice } from "../model.ts";
 import type { ProfileSettings, SharedConfig } from "./planner.ts";
 
 /** Where the two files are, and the home directory they were found from (none: `~/` paths stay as given). */
@@ -106,12 +106,15 @@ export async function loadSharedConfig(
   };
 }
 
-/** Whether a file exists; throws when it exists but is not a readable regular file. */
+/** Whether a file exists; throws when it exists but is not a readable regular file (or the null device). */
 async function exists(path: string, what: string): Promise<boolean> {
   if (path === "" || path.startsWith("~/")) return false;
+  // The null device is "no file", as for the AWS CLI and the SDKs (an empty file and a missing one load alike).
+  if (isNullDevice(path, Deno.build.os)) return false;
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    if (isNullDevice(path, Deno.build.os, info)) return false;
     // A FIFO would block the open (and the SDK's read), a device such as /dev/zero never ends.
     if (!info.isFile) throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
     if (info.size > MAX_CONFIG_FILE_BYTES) throw new FileTooLargeError(MAX_CONFIG_FILE_BYTES);

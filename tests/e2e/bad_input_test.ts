@@ -357,7 +357,7 @@ export const ROWS: Row[] = [
     args: [...R, "--policy-file", "{home}/p.json"],
     files: { "p.json": "" },
     code: 2,
-    stderr: /^credproc: --policy-file .*p\.json: not valid JSON/,
+    stderr: /^credproc: --policy-file .*p\.json: the file is empty; leave the flag out for no policy$/,
   },
   {
     name: "a policy file over 2048 characters",
