@@ -79,14 +79,8 @@ export function startSigninStandin(answer: SigninAnswer = { kind: "token" }): Si
         return new Response(body, { headers });
       }
       case "hang":
-        return new Promise<Response>((resolve) => {
-          const release = () => resolve(new Response("late"));
-          hanging.add(release);
-          req.signal.addEventListener("abort", () => {
-            hanging.delete(release);
-            release();
-          });
-        });
+        // Never answers until the stand-in stops.
+        return new Promise<Response>((resolve) => hanging.add(() => resolve(new Response("late"))));
     }
   });
   const standin: SigninStandin = {
