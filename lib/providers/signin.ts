@@ -113,6 +113,10 @@ export function validateDestination(value: string, what = "--destination"): stri
   if (value.length > MAX_DESTINATION_CHARS) {
     throw new UsageError(what, `longer than ${MAX_DESTINATION_CHARS} characters`);
   }
+  // The URL parser would drop or encode them silently: the page opened would not be the one given.
+  if (/[\s\p{Cc}\p{Cf}]/u.test(value)) {
+    throw new UsageError(what, "must not contain spaces or control characters (percent-encode them)");
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -295,7 +299,11 @@ function fetchError(e: unknown, endpoint: URL): FailureError {
       cause: e,
     });
   }
-  const why = /Connection refused/i.test(text)
+  // Never the error's own text: Deno's names the request URL, whose query holds the credentials.
+  const port = /Requests to port (\d+) are blocked/.exec(text)?.[1];
+  const why = port !== undefined
+    ? `fetch refuses port ${port} (a port browsers block)`
+    : /Connection refused/i.test(text)
     ? "connection refused"
     : /dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(text)
     ? "cannot resolve the name"

@@ -116,6 +116,9 @@ Deno.test("console: --destination is an https URL on a console host of aws, aws-
       ["https://user:pw@console.aws.amazon.com/", /must not contain credentials$/],
       ["https://console.aws.amazon.com:8443/", /must not name a port$/],
       ["javascript:alert(1)", /must use https$/],
+      ["https://console.aws.amazon.com/\n\u001b[31m", /^must not contain spaces or control characters/],
+      ["https://console.aws.amazon.com/a b", /^must not contain spaces or control characters/],
+      ["https://console.aws.amazon.com/\u202e", /^must not contain spaces or control characters/],
       [`https://console.aws.amazon.com/${"a".repeat(2048)}`, /^longer than 2048 characters$/],
     ] as const
   ) {
@@ -308,16 +311,23 @@ Deno.test("console: GetSigninToken failures are one typed error each, exit 1, no
     );
   await failsWith(fakeFetch(endless), /^the sign-in endpoint's answer is larger than 64 KiB$/);
   assert.ok(pulled <= 6, `stopped reading at the cap (${pulled} chunks)`);
+  // Deno's message names the request URL, Session (the credentials) included: none of it is repeated.
   const refused = await failsWith(
     () =>
       Promise.reject(
         new TypeError(
-          "error sending request for url (https://signin.aws.amazon.com/federation): Connection refused (os error 111)",
+          `error sending request for url (${
+            signinTokenUrl(new URL("https://signin.aws.amazon.com/federation"), CREDS)
+          }): Connection refused (os error 111)`,
         ),
       ),
     /^cannot reach signin\.aws\.amazon\.com: connection refused$/,
   );
   assert.ok(refused instanceof NetworkError);
+  await failsWith(
+    () => Promise.reject(new TypeError("Fetch failed: Requests to port 1 are blocked")),
+    /^cannot reach signin\.aws\.amazon\.com: fetch refuses port 1 \(a port browsers block\)$/,
+  );
   const sandboxed = await failsWith(
     () => Promise.reject(new Deno.errors.NotCapable('Requires net access to "signin.aws.amazon.com:443"')),
     /^signin\.aws\.amazon\.com is outside the allowed endpoints$/,
