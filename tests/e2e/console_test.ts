@@ -126,6 +126,8 @@ Deno.test("console: a second call with a fresh cache makes 0 STS calls and 1 fed
   assert.equal(r.sts.count(), 1, "no STS call for the second console");
   assert.equal(r.signin.requests.length, 2, "one federation call each");
   assert.deepEqual(sessionOf(r.signin, 1), sessionOf(r.signin, 0));
+  const memos = [...(await filesUnder(r.home.cacheDir)).keys()].filter((p) => p.endsWith(".inputs.json"));
+  assert.deepEqual(memos, [], "console leaves no fast-path memo");
 });
 
 Deno.test("console: assume then console share the cache entry (one STS call), and console then assume too", async () => {
