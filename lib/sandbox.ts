@@ -126,7 +126,8 @@ export function signinEndpointProblem(value: string): string | undefined {
   }
   if (url.username !== "" || url.password !== "") return "must not contain credentials";
   if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  // No trailing-dot form: the permission set names the hosts without it.
+  const host = url.hostname;
   if (isLoopbackHost(host)) return undefined;
   if (!SIGNIN_HOSTS.includes(host)) {
     return `host ${host} is not a console sign-in endpoint (${SIGNIN_HOSTS.join(", ")}) nor loopback`;

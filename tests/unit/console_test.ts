@@ -154,6 +154,7 @@ Deno.test("console: the sign-in endpoint is the partition's, or CREDPROC_SIGNIN_
         /^must be https:\/\/signin\.aws\.amazon\.com\/federation$/,
       ],
       ["https://signin.aws.amazon.com/other", /^must be https:\/\/signin\.aws\.amazon\.com\/federation$/],
+      ["https://signin.aws.amazon.com./federation", /is not a console sign-in endpoint/],
       ["http://127.0.0.1:9/federation?x=1", /^must not have a query or a fragment$/],
       ["http://u:p@127.0.0.1:9/", /^must not contain credentials$/],
       ["ftp://127.0.0.1/", /must use http or https$/],
