@@ -22,6 +22,16 @@ export const AWS_DNS_SUFFIXES: readonly string[] = [
   "api.cloud-aws.adc-e.uk",
 ];
 
+/**
+ * The console sign-in (federation) endpoints of the partitions that have one — aws, aws-us-gov, aws-cn — for
+ * `credproc console`. Exact hosts, no wildcard: nothing else under aws.amazon.com is reachable.
+ */
+export const SIGNIN_HOSTS: readonly string[] = [
+  "signin.aws.amazon.com",
+  "signin.amazonaws-us-gov.com",
+  "signin.amazonaws.cn",
+];
+
 /** Instance metadata (IPv4, IPv6) and container credential endpoints (ECS, EKS Pod Identity v4/v6). */
 export const METADATA_HOSTS: readonly string[] = [
   "169.254.169.254",
@@ -37,6 +47,7 @@ export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.0/8", "[::1]", "local
 /** The net allow list exactly as written in deno.json. */
 export const NET_ALLOW_LIST: readonly string[] = [
   ...AWS_DNS_SUFFIXES.map((s) => `*.${s}`),
+  ...SIGNIN_HOSTS,
   ...METADATA_HOSTS,
   ...LOOPBACK_HOSTS,
 ];
@@ -45,6 +56,7 @@ export const NET_ALLOW_LIST: readonly string[] = [
 export function isAllowedHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (AWS_DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
+  if (SIGNIN_HOSTS.includes(host)) return true;
   if (METADATA_HOSTS.includes(host) || host === "localhost" || host === "[::1]") return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) &&
     host.split(".").every((n) => Number(n) <= 255);
@@ -89,4 +101,39 @@ export function endpointProblem(value: string): string | undefined {
   return isAllowedHost(host)
     ? `host ${host} is not an STS, SSO or SSO-OIDC endpoint of an AWS partition`
     : `host ${host} is outside the allowed endpoints`;
+}
+
+/** Loopback by address or name (`URL.hostname` form, lower case). */
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "[::1]" ||
+    (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((n) => Number(n) <= 255));
+}
+
+/**
+ * Why a sign-in (federation) endpoint URL may not be used, or undefined: `https://<sign-in host>/federation`
+ * exactly (one of {@link SIGNIN_HOSTS}, no port, query or user info), or any http(s) URL on loopback (a local
+ * stand-in). The inner check for `credproc console`, as {@link endpointProblem} is for STS.
+ */
+export function signinEndpointProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${JSON.stringify(value)} is not a URL`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `${JSON.stringify(value)} must use http or https`;
+  }
+  if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
+  // No trailing-dot form: the permission set names the hosts without it.
+  const host = url.hostname;
+  if (isLoopbackHost(host)) return undefined;
+  if (!SIGNIN_HOSTS.includes(host)) {
+    return `host ${host} is not a console sign-in endpoint (${SIGNIN_HOSTS.join(", ")}) nor loopback`;
+  }
+  if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/federation") {
+    return `must be https://${host}/federation`;
+  }
+  return undefined;
 }

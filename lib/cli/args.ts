@@ -24,6 +24,7 @@ import {
   wholeNumberIn,
 } from "../validate.ts";
 import { closest, suggestOption } from "./suggest.ts";
+import { validateDestination } from "../providers/signin.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
@@ -206,7 +207,18 @@ function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: str
   if (positionals[0] === "console") {
     onlyWith(flags, "port", "serve");
     onlyWith(flags, "token-file", "serve");
-    return { kind: "console", options, destination: flags.one("destination") };
+    // It prints one URL: an output format or an account id would be ignored, so they are refused.
+    if (flags.one("format") !== undefined) {
+      throw new UsageError("--format", "does not apply to credproc console (it prints one URL)");
+    }
+    if (flags.flag("include-account-id")) {
+      throw new UsageError("--include-account-id", "does not apply to credproc console (it prints one URL)");
+    }
+    return {
+      kind: "console",
+      options,
+      destination: optional(flags.one("destination"), "--destination", validateDestination),
+    };
   }
   onlyWith(flags, "destination", "console");
   return {

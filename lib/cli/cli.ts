@@ -28,8 +28,9 @@ import {
   type TokenSource,
   unhandled,
 } from "../model.ts";
-import { createDeadline } from "../providers/deadline.ts";
+import { createDeadline, type Deadline } from "../providers/deadline.ts";
 import { resolvePlan } from "../plan/planner.ts";
+import { consoleUrl, SIGNIN_URL_ENV } from "../providers/signin.ts";
 import type { SdkLogger } from "../providers/sources.ts";
 import type { CliDeps } from "./deps.ts";
 import { CACHE_USAGE, USAGE } from "./usage.ts";
@@ -156,11 +157,19 @@ async function run(
       }\n`;
     }
     case "assume": {
-      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log);
+      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
       return render(await provider(), plan.format, plan.includeAccountId === true);
     }
-    case "console":
-      throw new CredprocError("console", "not implemented yet", 1);
+    case "console": {
+      const { plan, provider, deadline } = await roleProvider(command.options, argv, io, deps, log);
+      return await consoleUrl(plan, provider, {
+        destination: command.destination,
+        signinUrl: io.getEnv(SIGNIN_URL_ENV) || undefined,
+        fetch: deps.fetch,
+        deadline,
+        log,
+      });
+    }
     case "serve":
       throw new CredprocError("serve", "not implemented yet", 1);
     default:
@@ -179,7 +188,10 @@ export async function roleProvider(
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
-): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider }> {
+  // The fast path prints the credential document for a remembered argv: only `assume` may leave a memo, or a
+  // repeated `credproc console …` would be answered with credentials instead of a URL.
+  { memo = false }: { readonly memo?: boolean } = {},
+): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider; readonly deadline: Deadline }> {
   const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
   log.secret(options.tokenCode);
   const configPaths = sharedConfigPaths(env, deps.homeDir());
@@ -221,7 +233,7 @@ export async function roleProvider(
     log,
     // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
     warn: (message: string) => log.debug(`cache: warning: ${message}`),
-    inputs: {
+    inputs: !memo ? undefined : {
       argv,
       cwd: io.cwd,
       env,
@@ -254,7 +266,7 @@ export async function roleProvider(
     log,
     wrapMfaSession: mfaSessionCache(cacheOptions),
   });
-  return { plan, provider: await cachePlanProvider(provider, cacheOptions) };
+  return { plan, provider: await cachePlanProvider(provider, cacheOptions), deadline };
 }
 
 /**

@@ -15,6 +15,7 @@ import { createStsCaller, type StsCaller, type StsConfig } from "../providers/st
 import { loadSharedConfig, type SharedConfigPaths } from "../plan/shared_config.ts";
 import type { SharedConfig } from "../plan/planner.ts";
 import { readRegularFile, type ReadTextFile } from "../plan/referenced_files.ts";
+import type { Fetch } from "../providers/signin.ts";
 
 /** What `cli()` needs besides argv and its streams. */
 export interface CliDeps {
@@ -35,6 +36,8 @@ export interface CliDeps {
   readonly clock: () => number;
   /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
   readonly homeDir: () => string | undefined;
+  /** HTTP for `credproc console`'s federation call (Deno's fetch; a fake in tests). */
+  readonly fetch: Fetch;
 }
 
 /** The real collaborators. */
@@ -49,6 +52,7 @@ export function realDeps(): CliDeps {
     os: Deno.build.os,
     clock: Date.now,
     homeDir: osHomeDir,
+    fetch: (url, init) => fetch(url, init),
   };
 }
 

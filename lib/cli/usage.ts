@@ -8,6 +8,8 @@ export const USAGE = `credproc — assume an AWS role and print credentials for 
 Usage:
   credproc --role-arn ARN [options]          assume a role (repeat --role-arn to chain roles)
   credproc --profile NAME [options]          assume the role a shared-config profile describes
+  credproc console [role options] [--destination URL]
+                                             print a console sign-in URL for the role (no browser opened)
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
@@ -65,6 +67,13 @@ Output:
                                  cache decisions; without it stderr is empty on success
   --log-file PATH                append the --verbose lines, timestamped, to PATH (else $CREDPROC_LOG_FILE);
                                  for SDKs that hide credential_process's stderr
+
+Console (credproc console): the same role options and cache as above (a cached role makes no STS call);
+GetSigninToken at the partition's sign-in endpoint (signin.aws.amazon.com, signin.amazonaws-us-gov.com,
+signin.amazonaws.cn; the partition is the role ARN's), then one line on stdout: the sign-in URL. Treat it
+as a secret: AWS accepts it once, for 15 minutes, and the console session lasts as long as the credentials.
+  --destination URL              the console page to open (https, a console host of the role's partition);
+                                 default https://console.aws.amazon.com/console/home?region=REGION
 
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.

@@ -74,6 +74,7 @@ function fakeDeps(answer: () => Promise<Credentials> = () => Promise.resolve(ASS
     os: "linux",
     clock: () => NOW,
     homeDir: () => undefined,
+    fetch: () => Promise.reject(new Error("no network in this test")),
   };
   return { deps, calls, sources };
 }
