@@ -1,6 +1,6 @@
 /**
  * Cache files on disk — entries and the fast path's input memos — and the rules for trusting them: the part
- * of the cache a hit needs, kept apart from the writing and locking in wrapper.ts so that the fast path loads
+ * of the cache a hit needs, kept apart from the writing (write.ts) and locking (decorator.ts, lock.ts) so that the fast path loads
  * nothing else. Never throws on a bad file: it says why the file is not trusted.
  */
 import { joinPath } from "./dir.ts";

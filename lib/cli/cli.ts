@@ -4,7 +4,8 @@
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
 import { type Command, parseCommand } from "./args.ts";
-import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
+import { cachePlanProvider, checkNamedCacheDir, mfaSessionCache } from "../cache/plan_cache.ts";
+import { clearCache } from "../cache/clear.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
 import { recordFailure } from "../cache/failures.ts";
 import { scanCacheDir } from "../fast_path.ts";

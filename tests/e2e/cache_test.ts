@@ -4,7 +4,7 @@
  * loopback, which counts the requests it receives.
  */
 import assert from "node:assert/strict";
-import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import { entryFor } from "../../lib/cache/store.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {

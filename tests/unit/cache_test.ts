@@ -5,15 +5,12 @@
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
 import { startupModules } from "../support/helpers.ts";
-import {
-  cachePlanProvider,
-  clearCache,
-  ensureDigestKey,
-  type FileCacheOptions,
-  rememberInputs,
-  withFileCache,
-  writeEntry,
-} from "../../lib/cache/wrapper.ts";
+import { cachePlanProvider } from "../../lib/cache/plan_cache.ts";
+import { clearCache } from "../../lib/cache/clear.ts";
+import { ensureDigestKey } from "../../lib/cache/digest_key.ts";
+import { type FileCacheOptions, withFileCache } from "../../lib/cache/decorator.ts";
+import { rememberInputs } from "../../lib/cache/memo.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,

@@ -1,0 +1,48 @@
+/**
+ * The fast path's memo writer: after a hit or a fetch, the full path records which entry these raw inputs
+ * lead to and the digests of the files the plan was read from (see `InputsMemo` in store.ts), so that the
+ * next identical call is answered by lib/fast_path.ts without parsing or planning.
+ */
+import { joinPath } from "./dir.ts";
+import { CACHE_FORMAT_VERSION, fileHash, type InputsMemo, readTrusted } from "./store.ts";
+import type { Logger } from "../log.ts";
+import { oneLine } from "../output.ts";
+import { writeFileAtomic } from "./write.ts";
+
+/**
+ * Records the memo for these inputs, unless one with the same content is there already, or one of the files
+ * changed since this process started (the plan may have been built from the old content: then no memo, and
+ * the next call takes the full path again). Best effort: failures are only logged.
+ */
+export async function rememberInputs(
+  dir: string,
+  memo: Omit<InputsMemo, "credproc" | "files"> & { readonly files: readonly string[] },
+  o: {
+    readonly uid: number | null;
+    readonly startedAt: number;
+    readonly log: Logger;
+    readonly digestKey: CryptoKey;
+  },
+): Promise<void> {
+  const path = joinPath(dir, `${memo.inputs}.inputs.json`);
+  try {
+    const files: { path: string; sha256: string | null }[] = [];
+    for (const file of [...new Set(memo.files)]) {
+      const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
+      // Coarse timestamps (FAT: 2 s) must not hide an edit made while the plan was being built.
+      if (mtime !== undefined && mtime > o.startedAt - 2000) {
+        o.log.debug(`cache: ${file} changed just now; not remembering these inputs`);
+        return;
+      }
+      files.push({ path: file, sha256: await fileHash(file, o.digestKey) });
+    }
+    const doc: InputsMemo = { credproc: CACHE_FORMAT_VERSION, ...memo, files };
+    const text = `${JSON.stringify(doc)}\n`;
+    const old = await readTrusted(path, o.uid);
+    if ("text" in old && old.text === text) return;
+    await writeFileAtomic(path, text, false);
+    o.log.debug(`cache: remembered these inputs in ${path}`);
+  } catch (e) {
+    o.log.debug(`cache: could not remember these inputs in ${path}: ${oneLine(e)}`);
+  }
+}
