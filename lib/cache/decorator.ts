@@ -66,22 +66,22 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     // When this process was launched: a failure recorded after that is one this call was racing with (a crowd
     // started together); one recorded before it is history, and a new call (a retry) must try for itself.
     const launchedAt = startedAt - performance.now();
-    if (opts.mode === "use") {
-      const hit = await lookup(path, opts, "hit");
-      if (hit) return hit;
-    } else {
-      log.debug(`cache: refresh requested (--refresh), ignoring ${path}`);
-    }
-
     let warned = false;
     const warnOnce = (message: string) => {
       if (!warned) opts.warn(message);
       warned = true;
     };
+    // The directory first: nothing is read from (or written to) one anyone else could write to.
     const dirProblem = await prepareDir(opts.dir, opts.uid);
     if (dirProblem !== undefined) {
       warnOnce(`cache disabled: cannot use ${opts.dir}: ${dirProblem}`);
       return await provider();
+    }
+    if (opts.mode === "use") {
+      const hit = await lookup(path, opts, "hit");
+      if (hit) return hit;
+    } else {
+      log.debug(`cache: refresh requested (--refresh), ignoring ${path}`);
     }
 
     // With --refresh, only an entry written after this process started counts (a parallel refresh's).

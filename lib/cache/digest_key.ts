@@ -29,10 +29,11 @@ export async function digestKeyOrNone(
  * (a parallel first run keeps the winner's key); an untrusted file there (wrong mode or owner) is replaced.
  */
 export async function ensureDigestKey(dir: string, uid: number | null): Promise<CryptoKey> {
-  const existing = await readDigestKey(dir, uid);
-  if (existing) return existing;
+  // The directory first: a key planted in a directory anyone else can write is never read.
   const problem = await prepareDir(dir, uid);
   if (problem !== undefined) throw new Error(problem);
+  const existing = await readDigestKey(dir, uid);
+  if (existing) return existing;
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   const path = joinPath(dir, DIGEST_KEY_FILE);

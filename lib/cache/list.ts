@@ -12,6 +12,7 @@ import {
   effectiveMarginMs,
   ENTRY_FILE,
   type EntryMeta,
+  judgeDirSync,
   parseEntry,
   readTrusted,
 } from "./store.ts";
@@ -81,27 +82,20 @@ function octal(mode: number): string {
 }
 
 async function dirStatus(dir: string, uid: number | null): Promise<DirStatus> {
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.stat(dir);
-  } catch (e) {
-    const missing = e instanceof Deno.errors.NotFound;
-    return {
-      path: dir,
-      exists: false,
-      usable: missing,
-      problem: missing ? null : `it cannot be examined (${e instanceof Error ? e.message : e})`,
-      ownerUid: null,
-      mode: null,
-    };
+  // The rule every other path applies (judgeDirSync), so that the listing never disagrees with a call.
+  const verdict = judgeDirSync(dir, uid);
+  if ("missing" in verdict) {
+    return { path: dir, exists: false, usable: true, problem: null, ownerUid: null, mode: null };
   }
-  const mode = st.mode === null ? null : octal(st.mode);
-  let problem: string | null = null;
-  if (!st.isDirectory) problem = "it is not a directory";
-  else if (uid !== null && st.uid !== null && st.uid !== uid) {
-    problem = `it is owned by uid ${st.uid}, not ${uid}`;
-  } else if (st.mode !== null && (st.mode & 0o022) !== 0) problem = `it is writable by others (mode ${mode})`;
-  return { path: dir, exists: true, usable: problem === null, problem, ownerUid: st.uid, mode };
+  const st = await Deno.stat(dir).catch(() => undefined);
+  return {
+    path: dir,
+    exists: st !== undefined,
+    usable: "ok" in verdict,
+    problem: "problem" in verdict ? verdict.problem : null,
+    ownerUid: st?.uid ?? null,
+    mode: st?.mode == null ? null : octal(st.mode),
+  };
 }
 
 const UNKNOWN = {
@@ -194,14 +188,15 @@ function parseMeta(meta: unknown): EntryMeta | undefined {
 export async function listCache(dir: string, now: number, uid: number | null): Promise<CacheListing> {
   const status = await dirStatus(dir, uid);
   const names: string[] = [];
-  if (status.exists && status.problem !== "it is not a directory") {
+  // A directory credproc refuses is not read at all: what is in it never reaches a call either.
+  if (status.usable && status.exists) {
     try {
       for await (const e of Deno.readDir(dir)) if (ENTRY_FILE.test(e.name)) names.push(e.name);
     } catch { /* unreadable: the status says enough */ }
   }
   const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
   entries.sort((a, b) => sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
-  const failures = status.exists ? await readFailures(dir, uid) : [];
+  const failures = status.usable && status.exists ? await readFailures(dir, uid) : [];
   return {
     schema: CACHE_LIST_SCHEMA,
     now: new Date(now).toISOString(),
@@ -255,8 +250,12 @@ export function formatListing(l: CacheListing): string {
     : d.usable
     ? `usable (owner uid ${d.ownerUid ?? "?"}, mode ${d.mode ?? "?"})`
     : `NOT usable: ${d.problem}`;
-  const out = [`cache directory: ${d.path}`, `  ${state}`, ""];
-  if (l.entries.length === 0) {
+  const out = [`cache directory: ${d.path}`, `  ${state}`];
+  if (!d.usable) out.push("  credproc neither reads nor writes it: every call fetches new credentials");
+  out.push("");
+  if (!d.usable) {
+    out.push("entries not read (the directory is not usable)");
+  } else if (l.entries.length === 0) {
     out.push("no cached entries");
   } else {
     const rows = [["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"]];
@@ -276,7 +275,9 @@ export function formatListing(l: CacheListing): string {
     for (const r of rows) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
   }
   out.push("");
-  if (l.failures.length === 0) {
+  if (!d.usable) {
+    out.push("failures not read (the directory is not usable)");
+  } else if (l.failures.length === 0) {
     out.push("no recorded failures");
   } else {
     out.push(`recent failures (newest last):`);

@@ -4,7 +4,7 @@
  * next identical call is answered by lib/fast_path.ts without parsing or planning.
  */
 import { joinPath } from "./dir.ts";
-import { CACHE_FORMAT_VERSION, fileHash, type InputsMemo, readTrusted } from "./store.ts";
+import { CACHE_FORMAT_VERSION, fileHash, type InputsMemo, judgeDirSync, readTrusted } from "./store.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import { writeFileAtomic } from "./write.ts";
@@ -25,6 +25,15 @@ export async function rememberInputs(
   },
 ): Promise<void> {
   const path = joinPath(dir, `${memo.inputs}.inputs.json`);
+  const verdict = judgeDirSync(dir, o.uid);
+  if (!("ok" in verdict)) {
+    o.log.debug(
+      `cache: not remembering these inputs: cannot use ${dir}: ${
+        "problem" in verdict ? verdict.problem : "it does not exist"
+      }`,
+    );
+    return;
+  }
   try {
     const files: { path: string; sha256: string | null }[] = [];
     for (const file of [...new Set(memo.files)]) {

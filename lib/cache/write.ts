@@ -3,32 +3,26 @@
  * 0600 files (a new temp file in the same directory, optionally fsync'd, then renamed): a reader sees the old
  * file or the new, never half. Entries, memos, failure markers and the failure record all go through here.
  */
-import type { CacheEntry } from "./store.ts";
+import { type CacheEntry, judgeDirSync } from "./store.ts";
 import { oneLine, writeAll } from "../output.ts";
 
 /**
- * Makes the directory (0700, parents too) if it does not exist, and checks that it is one credproc may use:
- * ours, and not writable by anyone else (who could remove or replace entries). An existing directory's mode
- * is never changed — `--cache-dir /tmp` must not chmod /tmp. Returns why not, or undefined.
+ * Makes the directory (0700, parents too) if it does not exist, and checks it under the cache's directory
+ * rule (`judgeDirSync`: ours, not writable by anyone else). An existing directory's mode is never changed —
+ * `--cache-dir /tmp` must not chmod /tmp. Returns why not, or undefined.
  */
 export async function prepareDir(dir: string, uid: number | null): Promise<string | undefined> {
   try {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.stat(dir);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    let verdict = judgeDirSync(dir, uid);
+    if ("missing" in verdict) {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      st = await Deno.stat(dir);
+      verdict = judgeDirSync(dir, uid);
     }
-    if (!st.isDirectory) return "it is not a directory";
-    if (uid !== null && st.uid !== null && st.uid !== uid) return `it is owned by uid ${st.uid}, not ${uid}`;
-    if (st.mode !== null && (st.mode & 0o022) !== 0) {
-      return `it is writable by others (mode ${
-        (st.mode & 0o7777).toString(8).padStart(4, "0")
-      }); use a 0700 directory`;
-    }
-    return undefined;
+    if ("ok" in verdict) return undefined;
+    if ("missing" in verdict) return "it disappeared after it was created";
+    return /writable by others/.test(verdict.problem)
+      ? `${verdict.problem}; use a 0700 directory`
+      : verdict.problem;
   } catch (e) {
     return oneLine(e);
   }
