@@ -9,6 +9,23 @@ import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import { writeFileAtomic } from "./write.ts";
 
+/** How far back before the process started an mtime still counts: coarse timestamps (FAT: 2 s). */
+const COARSE_MTIME_MS = 2000;
+/** How far ahead of the clock an mtime still counts: a network file system's clock a little ahead. */
+const AHEAD_MTIME_MS = 5000;
+
+/**
+ * Whether a file may have been edited while this process read it: then the plan may be built from the old
+ * content while the memo would record the new one's digest, and the fast path would serve the old plan's
+ * entry for the new content. Such an edit carries the current time, give or take the file system's
+ * granularity and a few seconds of clock skew. An mtime further ahead was not written by an edit just now
+ * (a clock that was ahead: an unpacked archive, a restored backup, a machine whose clock was set back): it
+ * must not switch the memo off until the clock catches up — the digest still notices any later edit.
+ */
+export function changedJustNow(mtime: number, startedAt: number, now: number): boolean {
+  return mtime > startedAt - COARSE_MTIME_MS && mtime <= now + AHEAD_MTIME_MS;
+}
+
 /**
  * Records the memo for these inputs, unless one with the same content is there already, or one of the files
  * changed since this process started (the plan may have been built from the old content: then no memo, and
@@ -38,8 +55,7 @@ export async function rememberInputs(
     const files: { path: string; sha256: string | null }[] = [];
     for (const file of [...new Set(memo.files)]) {
       const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
-      // Coarse timestamps (FAT: 2 s) must not hide an edit made while the plan was being built.
-      if (mtime !== undefined && mtime > o.startedAt - 2000) {
+      if (mtime !== undefined && changedJustNow(mtime, o.startedAt, Date.now())) {
         o.log.debug(`cache: ${file} changed just now; not remembering these inputs`);
         return;
       }
