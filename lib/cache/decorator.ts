@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import type { CacheMode, CredentialProvider, Credentials } from "../model.ts";
 import { prepareDir, writeEntry } from "./write.ts";
-import { readFailure, writeFailure } from "./markers.ts";
+import { readFailure, removeFailure, writeFailure } from "./markers.ts";
 
 /** Options of {@link withFileCache}. */
 export interface FileCacheOptions {
@@ -133,6 +133,8 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         }
         throw e;
       }
+      // This key works again: a failure an earlier call left is history (and markers must not pile up).
+      await removeFailure(failurePath, opts);
       const issuedAt = opts.clock();
       if (credentials.expiration === undefined || credentials.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");

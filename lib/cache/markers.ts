@@ -77,3 +77,15 @@ export function readFailure(
   if (at < launchedAt) return undefined;
   return new CredprocError(d.what as string, d.message as string, 1, { hint: d.hint as string | undefined });
 }
+
+/** Removes the marker after a successful call for its key; best effort (a problem is only logged). */
+export async function removeFailure(path: string, opts: MarkerOptions): Promise<void> {
+  try {
+    await Deno.remove(path);
+    opts.log.debug(`cache: removed the earlier failure's marker ${path}`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      opts.log.debug(`cache: could not remove ${path}: ${oneLine(e)}`);
+    }
+  }
+}
