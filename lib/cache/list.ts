@@ -18,6 +18,7 @@ import {
 } from "./store.ts";
 import { type Failure, readFailures } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
+import { escapeControls } from "../output.ts";
 
 /** The version of the JSON document below. */
 export const CACHE_LIST_SCHEMA = 1;
@@ -250,7 +251,7 @@ export function formatListing(l: CacheListing): string {
     : d.usable
     ? `usable (owner uid ${d.ownerUid ?? "?"}, mode ${d.mode ?? "?"})`
     : `NOT usable: ${d.problem}`;
-  const out = [`cache directory: ${d.path}`, `  ${state}`];
+  const out = [`cache directory: ${escapeControls(d.path)}`, `  ${escapeControls(state)}`];
   if (!d.usable) out.push("  credproc neither reads nor writes it: every call fetches new credentials");
   out.push("");
   if (!d.usable) {
@@ -271,8 +272,10 @@ export function formatListing(l: CacheListing): string {
         e.status === "unusable" ? `${NEXT.unusable}: ${e.problem}` : NEXT[e.status],
       ]);
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
+    // Every cell escaped before the widths are measured: one row per line, whatever a file held.
+    const cells = rows.map((r) => r.map(escapeControls));
+    const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+    for (const r of cells) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
   }
   out.push("");
   if (!d.usable) {
@@ -282,8 +285,8 @@ export function formatListing(l: CacheListing): string {
   } else {
     out.push(`recent failures (newest last):`);
     for (const f of l.failures) {
-      out.push(`${f.time}  ${f.line}`);
-      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${f.hint}`);
+      out.push(`${f.time}  ${escapeControls(f.line)}`);
+      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${escapeControls(f.hint)}`);
     }
   }
   return `${out.join("\n")}\n`;
@@ -291,5 +294,11 @@ export function formatListing(l: CacheListing): string {
 
 /** The listing as JSON for scripts (stable shape; see {@link CacheListing}). */
 export function listingJson(l: CacheListing): string {
-  return `${JSON.stringify(l, null, 2)}\n`;
+  // JSON escapes control characters itself; bidi and line-separator characters are escaped too (the same
+  // values, as \uXXXX), so that the document is safe to show on a terminal.
+  return `${JSON.stringify(l, null, 2).replace(/[\p{Cf}\u2028\u2029]/gu, unicodeEscape)}\n`;
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
 }
