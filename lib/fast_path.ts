@@ -11,7 +11,7 @@
  * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
  * leaf model.ts); a test keeps it that way.
  */
-import { fileHash, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
+import { fileHash, judgeDirSync, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
 import { joinPath, resolveCacheDir } from "./cache/dir.ts";
 import { inputSecretValues, inputsKey, scanFlag } from "./cache/key.ts";
 import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
@@ -41,6 +41,8 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
     const dir = resolveCacheDir(scanCacheDir(io.argv), env as Env, io.os);
     if (dir === undefined) return undefined;
+    // A directory anyone else could write to is never read: its files could have been planted.
+    if (!("ok" in judgeDirSync(dir, io.uid))) return undefined;
     // Secrets (source keys, web identity tokens) are part of the inputs, as a keyed digest: no key, no hit.
     const digestKey = await readDigestKey(dir, io.uid);
     if (digestKey === undefined) return undefined;

@@ -103,3 +103,15 @@ export function outputErrorReason(e: unknown): string {
   if (e instanceof Deno.errors.BrokenPipe) return "the reader closed the pipe";
   return oneLine(e).replace(/ \(os error \d+\)$/, "").slice(0, 200);
 }
+
+/** Control, format (bidi) and line-separator characters: never printed raw (no line breaks, no terminal tricks). */
+const UNPRINTABLE_TEXT = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+const TEXT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** `text` with every control, bidi and line-separator character shown as an escape (`\n`, `\u001b`). */
+export function escapeControls(text: string): string {
+  return text.replace(
+    UNPRINTABLE_TEXT,
+    (c) => TEXT_ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+}

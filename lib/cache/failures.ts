@@ -8,7 +8,7 @@
 import { joinPath } from "./dir.ts";
 import { MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
-import { prepareDir, writeFileAtomic } from "./wrapper.ts";
+import { prepareDir, writeFileAtomic } from "./write.ts";
 import { acquireLock } from "./lock.ts";
 
 /** The record's file name in the cache directory. */

@@ -12,11 +12,13 @@ import {
   effectiveMarginMs,
   ENTRY_FILE,
   type EntryMeta,
+  judgeDirSync,
   parseEntry,
   readTrusted,
 } from "./store.ts";
 import { type Failure, readFailures } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
+import { escapeControls } from "../output.ts";
 
 /** The version of the JSON document below. */
 export const CACHE_LIST_SCHEMA = 1;
@@ -81,27 +83,20 @@ function octal(mode: number): string {
 }
 
 async function dirStatus(dir: string, uid: number | null): Promise<DirStatus> {
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.stat(dir);
-  } catch (e) {
-    const missing = e instanceof Deno.errors.NotFound;
-    return {
-      path: dir,
-      exists: false,
-      usable: missing,
-      problem: missing ? null : `it cannot be examined (${e instanceof Error ? e.message : e})`,
-      ownerUid: null,
-      mode: null,
-    };
+  // The rule every other path applies (judgeDirSync), so that the listing never disagrees with a call.
+  const verdict = judgeDirSync(dir, uid);
+  if ("missing" in verdict) {
+    return { path: dir, exists: false, usable: true, problem: null, ownerUid: null, mode: null };
   }
-  const mode = st.mode === null ? null : octal(st.mode);
-  let problem: string | null = null;
-  if (!st.isDirectory) problem = "it is not a directory";
-  else if (uid !== null && st.uid !== null && st.uid !== uid) {
-    problem = `it is owned by uid ${st.uid}, not ${uid}`;
-  } else if (st.mode !== null && (st.mode & 0o022) !== 0) problem = `it is writable by others (mode ${mode})`;
-  return { path: dir, exists: true, usable: problem === null, problem, ownerUid: st.uid, mode };
+  const st = await Deno.stat(dir).catch(() => undefined);
+  return {
+    path: dir,
+    exists: st !== undefined,
+    usable: "ok" in verdict,
+    problem: "problem" in verdict ? verdict.problem : null,
+    ownerUid: st?.uid ?? null,
+    mode: st?.mode == null ? null : octal(st.mode),
+  };
 }
 
 const UNKNOWN = {
@@ -194,14 +189,15 @@ function parseMeta(meta: unknown): EntryMeta | undefined {
 export async function listCache(dir: string, now: number, uid: number | null): Promise<CacheListing> {
   const status = await dirStatus(dir, uid);
   const names: string[] = [];
-  if (status.exists && status.problem !== "it is not a directory") {
+  // A directory credproc refuses is not read at all: what is in it never reaches a call either.
+  if (status.usable && status.exists) {
     try {
       for await (const e of Deno.readDir(dir)) if (ENTRY_FILE.test(e.name)) names.push(e.name);
     } catch { /* unreadable: the status says enough */ }
   }
   const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
   entries.sort((a, b) => sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
-  const failures = status.exists ? await readFailures(dir, uid) : [];
+  const failures = status.usable && status.exists ? await readFailures(dir, uid) : [];
   return {
     schema: CACHE_LIST_SCHEMA,
     now: new Date(now).toISOString(),
@@ -255,8 +251,12 @@ export function formatListing(l: CacheListing): string {
     : d.usable
     ? `usable (owner uid ${d.ownerUid ?? "?"}, mode ${d.mode ?? "?"})`
     : `NOT usable: ${d.problem}`;
-  const out = [`cache directory: ${d.path}`, `  ${state}`, ""];
-  if (l.entries.length === 0) {
+  const out = [`cache directory: ${escapeControls(d.path)}`, `  ${escapeControls(state)}`];
+  if (!d.usable) out.push("  credproc neither reads nor writes it: every call fetches new credentials");
+  out.push("");
+  if (!d.usable) {
+    out.push("entries not read (the directory is not usable)");
+  } else if (l.entries.length === 0) {
     out.push("no cached entries");
   } else {
     const rows = [["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"]];
@@ -272,17 +272,21 @@ export function formatListing(l: CacheListing): string {
         e.status === "unusable" ? `${NEXT.unusable}: ${e.problem}` : NEXT[e.status],
       ]);
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
+    // Every cell escaped before the widths are measured: one row per line, whatever a file held.
+    const cells = rows.map((r) => r.map(escapeControls));
+    const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+    for (const r of cells) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
   }
   out.push("");
-  if (l.failures.length === 0) {
+  if (!d.usable) {
+    out.push("failures not read (the directory is not usable)");
+  } else if (l.failures.length === 0) {
     out.push("no recorded failures");
   } else {
     out.push(`recent failures (newest last):`);
     for (const f of l.failures) {
-      out.push(`${f.time}  ${f.line}`);
-      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${f.hint}`);
+      out.push(`${f.time}  ${escapeControls(f.line)}`);
+      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${escapeControls(f.hint)}`);
     }
   }
   return `${out.join("\n")}\n`;
@@ -290,5 +294,11 @@ export function formatListing(l: CacheListing): string {
 
 /** The listing as JSON for scripts (stable shape; see {@link CacheListing}). */
 export function listingJson(l: CacheListing): string {
-  return `${JSON.stringify(l, null, 2)}\n`;
+  // JSON escapes control characters itself; bidi and line-separator characters are escaped too (the same
+  // values, as \uXXXX), so that the document is safe to show on a terminal.
+  return `${JSON.stringify(l, null, 2).replace(/[\p{Cf}\u2028\u2029]/gu, unicodeEscape)}\n`;
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
 }

@@ -75,7 +75,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   const maxPause = options.maxPollMs ?? 50;
   let waiting = false;
   for (let reopen = 0; reopen < MAX_REOPENS; reopen++) {
-    await removeIfSymlink(path);
+    await prepareLockPath(path);
     const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
     try {
       while (!(await file.tryLock(true))) {
@@ -129,13 +129,21 @@ async function stillNamedBy(file: Deno.FsFile, path: string): Promise<boolean> {
   return open.ino === named.ino && open.dev === named.dev;
 }
 
-async function removeIfSymlink(path: string): Promise<void> {
+/**
+ * Before the open: a symlink is removed (the lock is recreated in place); any other file that is not a regular
+ * file (a FIFO, a socket, a device, a directory) is refused, never opened — a FIFO could block the open, a
+ * device be written to — and the caller goes on without the lock.
+ */
+async function prepareLockPath(path: string): Promise<void> {
+  let st: Deno.FileInfo;
   try {
-    const st = await Deno.lstat(path);
-    if (st.isSymlink) await Deno.remove(path);
+    st = await Deno.lstat(path);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
   }
+  if (st.isSymlink) await Deno.remove(path);
+  else if (!st.isFile) throw new Error(`${path} is not a regular file`);
 }
 
 function sleep(ms: number): Promise<void> {

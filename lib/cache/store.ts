@@ -1,6 +1,6 @@
 /**
  * Cache files on disk — entries and the fast path's input memos — and the rules for trusting them: the part
- * of the cache a hit needs, kept apart from the writing and locking in wrapper.ts so that the fast path loads
+ * of the cache a hit needs, kept apart from the writing (write.ts) and locking (decorator.ts, lock.ts) so that the fast path loads
  * nothing else. Never throws on a bad file: it says why the file is not trusted.
  */
 import { joinPath } from "./dir.ts";
@@ -203,6 +203,33 @@ export function entryFor(
     },
     ...(meta === undefined ? {} : { meta }),
   };
+}
+
+/** What {@link judgeDirSync} found. */
+export type DirVerdict = { readonly ok: true } | { readonly missing: true } | { readonly problem: string };
+
+/**
+ * The cache directory's safety rule, the one every path applies before it reads or writes anything there
+ * (fast path, lookup, memo, digest key, failure markers, failure record, `cache list`): a directory, ours,
+ * and not writable by group or others (who could plant or replace entries and memos). It follows symlinks,
+ * as the directory's path may well go through one (`~/.cache` on another disk). Never throws.
+ */
+export function judgeDirSync(dir: string, uid: number | null): DirVerdict {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { missing: true };
+    return { problem: `it cannot be examined (${oneLine(e)})` };
+  }
+  if (!st.isDirectory) return { problem: "it is not a directory" };
+  if (uid !== null && st.uid !== null && st.uid !== uid) {
+    return { problem: `it is owned by uid ${st.uid}, not ${uid}` };
+  }
+  if (st.mode !== null && (st.mode & 0o022) !== 0) {
+    return { problem: `it is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})` };
+  }
+  return { ok: true };
 }
 
 type ReadResult = { readonly verdict: Verdict } | { readonly missing: true };

@@ -4,7 +4,8 @@
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
 import { type Command, parseCommand } from "./args.ts";
-import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
+import { cachePlanProvider, checkNamedCacheDir, mfaSessionCache } from "../cache/plan_cache.ts";
+import { clearCache, clearReport } from "../cache/clear.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
 import { recordFailure } from "../cache/failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
@@ -151,10 +152,7 @@ async function run(
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
       const dir = await commandCacheDir("cache clear", command.cacheDir, io, deps.os);
-      const { removed, inUse } = await clearCache(dir, createLogger(command.verbose, writeErr));
-      return `credproc: removed ${removed} cache entr${removed === 1 ? "y" : "ies"} from ${dir}${
-        inUse ? ` (${inUse} lock${inUse === 1 ? "" : "s"} in use left)` : ""
-      }\n`;
+      return clearReport(dir, await clearCache(dir, createLogger(command.verbose, writeErr)));
     }
     case "assume": {
       const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });

@@ -4,7 +4,7 @@
  * loopback, which counts the requests it receives.
  */
 import assert from "node:assert/strict";
-import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import { entryFor } from "../../lib/cache/store.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
@@ -323,7 +323,8 @@ Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph ho
   const seen = await startupModules("lib/cli/cli.ts");
   const heavy = seen.filter((s) => s.includes(":") && !s.startsWith("node:"));
   assert.deepEqual(heavy, [], `statically imported at start-up: ${heavy.join(", ")}`);
-  assert.ok(seen.length > 5 && seen.length < 40, `${seen.length} modules at start-up`);
+  // lib/ alone is about 40 modules (lib/cache/ split by concept); an npm graph would be hundreds.
+  assert.ok(seen.length > 5 && seen.length < 60, `${seen.length} modules at start-up`);
 });
 
 Deno.test("fast path: a hit runs with no npm package available at all; a miss needs them", {

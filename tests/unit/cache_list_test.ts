@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { formatListing, listCache, listingJson } from "../../lib/cache/list.ts";
 import { entryFor, type EntryMeta } from "../../lib/cache/store.ts";
-import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import { recordFailure } from "../../lib/cache/failures.ts";
 
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");

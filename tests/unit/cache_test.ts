@@ -5,15 +5,12 @@
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
 import { startupModules } from "../support/helpers.ts";
-import {
-  cachePlanProvider,
-  clearCache,
-  ensureDigestKey,
-  type FileCacheOptions,
-  rememberInputs,
-  withFileCache,
-  writeEntry,
-} from "../../lib/cache/wrapper.ts";
+import { cachePlanProvider } from "../../lib/cache/plan_cache.ts";
+import { clearCache } from "../../lib/cache/clear.ts";
+import { ensureDigestKey } from "../../lib/cache/digest_key.ts";
+import { type FileCacheOptions, withFileCache } from "../../lib/cache/decorator.ts";
+import { rememberInputs } from "../../lib/cache/memo.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
@@ -681,7 +678,7 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
     const theirs = ["notes.txt", "abc.json", `${KEY}.json.bak`];
     for (const n of [...ours, ...theirs]) await Deno.writeTextFile(`${dir}/${n}`, "x");
     const r = await clearCache(dir, createLogger(false, () => {}));
-    assert.deepEqual(r, { removed: 2, inUse: 0, missing: false }); // entries; the lock and temp file go too
+    assert.deepEqual(r, { removed: 2, inUse: 0, missing: false, failed: [] }); // entries; the lock and temp file go too
     const left = [];
     for await (const e of Deno.readDir(dir)) left.push(e.name);
     assert.deepEqual(left.sort(), theirs.sort());
@@ -689,6 +686,7 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
       removed: 0,
       inUse: 0,
       missing: true,
+      failed: [],
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

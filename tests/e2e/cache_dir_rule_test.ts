@@ -1,0 +1,123 @@
+/**
+ * The cache directory's safety rule on every path: a directory that is group- or world-writable, or owned by
+ * another user, is never read or written — not by the fast path, the lookup, the memo, the digest key, the
+ * failure markers or the failure record — and `cache list` says so without reading it. The directory is
+ * filled by a normal run first (entry, memo, digest key), then made unsafe: every call must reach STS, and
+ * nothing in the directory may change.
+ */
+import assert from "node:assert/strict";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { PROCESS_DOC, type Result, ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+
+const IS_ROOT = Deno.uid() === 0;
+
+function args(standin: Standin, extra: string[] = []): string[] {
+  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
+}
+
+function env(home: TempHome, standin: Standin): Record<string, string> {
+  return home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey });
+}
+
+function ok(r: Result): void {
+  assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
+  assert.match(r.stdout, PROCESS_DOC);
+  assert.equal(r.stderr, "");
+}
+
+/** Every file in `dir` with its mode, owner, size, mtime and SHA-256: equal before and after means untouched. */
+async function snapshot(dir: string): Promise<string[]> {
+  const rows: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    const st = await Deno.lstat(path);
+    const sha = st.isFile
+      ? Array.from(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("")
+      : "-";
+    rows.push(`${e.name} ${st.mode} ${st.uid} ${st.size} ${st.mtime?.getTime()} ${sha}`);
+  }
+  return rows.sort();
+}
+
+const UNSAFE: { name: string; make: (dir: string) => Promise<void>; problem: RegExp; ignore?: boolean }[] = [
+  {
+    name: "world-writable (0777)",
+    make: (d) => Deno.chmod(d, 0o777),
+    problem: /writable by others \(mode 0777\)/,
+  },
+  {
+    name: "group-writable (0775)",
+    make: (d) => Deno.chmod(d, 0o775),
+    problem: /writable by others \(mode 0775\)/,
+  },
+  {
+    name: "owned by nobody (0700)",
+    make: (d) => Deno.chown(d, 65534, 65534),
+    problem: /owned by uid 65534, not 0/,
+    ignore: !IS_ROOT,
+  },
+];
+
+for (const unsafe of UNSAFE) {
+  Deno.test(`cache dir rule: a directory ${unsafe.name} is never read or written`, {
+    ignore: unsafe.ignore,
+  }, async () => {
+    await using standin = await startStandin();
+    await using home = await tempHome();
+    // A config file older than the memo window, so that the first run leaves a memo for the fast path.
+    await home.writeConfig("[default]\nregion = us-east-1\n");
+    const past = new Date(Date.now() - 60_000);
+    await Deno.utime(home.configFile, past, past);
+    ok(await runCredproc(args(standin), env(home, standin)));
+    ok(await runCredproc(args(standin), env(home, standin)));
+    assert.equal(standin.count("AssumeRole"), 1, "the directory works before it is made unsafe");
+    const names = (await snapshot(home.cacheDir)).map((r) => r.split(" ")[0]);
+    assert.ok(names.includes("digest.key") && names.some((n) => n.endsWith(".inputs.json")), names.join(" "));
+
+    await unsafe.make(home.cacheDir);
+    const before = await snapshot(home.cacheDir);
+
+    // The same call twice (fast path first, then the full program), a --verbose call, and a failing call (which would record a failure and a marker): each reaches STS or fails on its own.
+    ok(await runCredproc(args(standin), env(home, standin)));
+    ok(await runCredproc(args(standin), env(home, standin)));
+    assert.equal(standin.count("AssumeRole"), 3, "neither the fast path nor the full path used the entry");
+    const verbose = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.equal(standin.count("AssumeRole"), 4);
+    assert.match(verbose.stderr, /cache: off: cannot use .*: it (is writable by others|is owned by uid)/);
+    assert.doesNotMatch(verbose.stderr, /cache: hit/);
+    const failing = await runCredproc(
+      [
+        "--role-arn",
+        ROLE,
+        "--endpoint-url",
+        "http://127.0.0.1:9/",
+        "--region",
+        "us-east-1",
+        "--timeout",
+        "5",
+      ],
+      env(home, standin),
+    );
+    assert.equal(failing.code, 1, failing.stderr);
+
+    // cache list: not usable, the next call fetches, and nothing read from the directory.
+    const list = await runCredproc(["cache", "list"], env(home, standin));
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`NOT usable: it is ${unsafe.problem.source}`));
+    assert.match(list.stdout, /credproc neither reads nor writes it: every call fetches new credentials/);
+    assert.match(list.stdout, /entries not read \(the directory is not usable\)/);
+    assert.doesNotMatch(list.stdout, /served from cache/);
+    const json = JSON.parse((await runCredproc(["cache", "list", "--json"], env(home, standin))).stdout);
+    assert.equal(json.cacheDir.usable, false);
+    assert.deepEqual(json.entries, []);
+    assert.deepEqual(json.failures, []);
+
+    assert.deepEqual(await snapshot(home.cacheDir), before, "nothing in the directory changed");
+    await Deno.chmod(home.cacheDir, 0o700);
+    if (IS_ROOT) await Deno.chown(home.cacheDir, 0, 0);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Every file credproc reads or writes in the cache directory, replaced by a FIFO that has no reader (or
+ * writer): the call still succeeds (or fails the way it would anyway) within seconds — on the fast path and
+ * on the full path — and `--verbose` says what was refused. Opening a FIFO blocks until the other end opens,
+ * so one opened anywhere before the network deadline would hang the call forever.
+ */
+import assert from "node:assert/strict";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { PROCESS_DOC, type Result, ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+
+/** Far below "forever", far above a loaded machine's start-up. */
+const WITHIN_MS = 15_000;
+
+function args(standin: Standin, extra: string[] = []): string[] {
+  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
+}
+
+function env(home: TempHome, standin: Standin): Record<string, string> {
+  return home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey });
+}
+
+/** Runs credproc, killed after twice the bound so that a hang fails the test instead of stalling it. */
+async function run(argv: string[], environment: Record<string, string>): Promise<Result> {
+  const r = await runCredproc(argv, environment, { signal: AbortSignal.timeout(2 * WITHIN_MS) });
+  assert.ok(r.ms < WITHIN_MS, `took ${Math.round(r.ms)} ms (a FIFO blocked?):\n${r.stderr}`);
+  return r;
+}
+
+function ok(r: Result): void {
+  assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
+  assert.match(r.stdout, PROCESS_DOC);
+}
+
+async function mkfifo(path: string): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", path], stdin: "null" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.ok((await Deno.lstat(path)).isFifo);
+}
+
+/** A home whose cache holds an entry, its lock, a memo and the digest key; their names. */
+async function filled(standin: Standin) {
+  const home = await tempHome();
+  await home.writeConfig("[default]\nregion = us-east-1\n");
+  const past = new Date(Date.now() - 60_000);
+  await Deno.utime(home.configFile, past, past);
+  ok(await run(args(standin), env(home, standin)));
+  const names: string[] = [];
+  for await (const e of Deno.readDir(home.cacheDir)) names.push(e.name);
+  const entry = names.find((n) => /^[0-9a-f]{64}\.json$/.test(n));
+  const memo = names.find((n) => n.endsWith(".inputs.json"));
+  assert.ok(entry && memo && names.includes("digest.key"), names.join(" "));
+  const key = entry.slice(0, -".json".length);
+  const at = (name: string) => `${home.cacheDir}/${name}`;
+  return { home, key, entry: at(entry), memo: at(memo), lock: at(`${key}.lock`), at };
+}
+
+Deno.test("cache FIFOs: entry, memo and digest key on the fast path's way: the call succeeds at once", async (t) => {
+  await using standin = await startStandin();
+  for (const which of ["entry", "memo", "digest"] as const) {
+    await t.step(which, async () => {
+      const f = await filled(standin);
+      await using _home = f.home;
+      await mkfifo(which === "entry" ? f.entry : which === "memo" ? f.memo : f.at("digest.key"));
+      // Plain: the fast path meets the FIFO first, then the full program does.
+      const r = await run(args(standin), env(f.home, standin));
+      ok(r);
+      assert.equal(r.stderr, "");
+      // And the next call is served again (the FIFO was replaced by a good file, or skipped).
+      ok(await run(args(standin), env(f.home, standin)));
+    });
+  }
+});
+
+Deno.test("cache FIFOs: entry, lock and failure marker on a miss: fetched, with a --verbose note", async (t) => {
+  await using standin = await startStandin();
+  const cases = [
+    [
+      "entry",
+      (f: Awaited<ReturnType<typeof filled>>) => f.entry,
+      /ignoring .*\.json: it is not a regular file/,
+    ],
+    [
+      "lock",
+      (f: Awaited<ReturnType<typeof filled>>) => f.lock,
+      /lock unavailable.*\.lock is not a regular file/,
+    ],
+    [
+      "failure marker",
+      (f: Awaited<ReturnType<typeof filled>>) => f.at(`${f.key}.failure.json`),
+      /cache: stored/,
+    ],
+  ] as const;
+  for (const [name, path, note] of cases) {
+    await t.step(name, async () => {
+      const f = await filled(standin);
+      await using _home = f.home;
+      await Deno.remove(f.entry);
+      await mkfifo(path(f));
+      const calls = standin.count("AssumeRole");
+      const r = await run(args(standin, ["--verbose"]), env(f.home, standin));
+      ok(r);
+      assert.match(r.stderr, note);
+      assert.equal(standin.count("AssumeRole"), calls + 1);
+    });
+  }
+});
+
+Deno.test("cache FIFOs: failures.json and its lock: a failing call fails at once; cache list answers", async (t) => {
+  await using standin = await startStandin();
+  for (const name of ["failures.json", "failures.json.lock"]) {
+    await t.step(name, async () => {
+      const f = await filled(standin);
+      await using _home = f.home;
+      await mkfifo(f.at(name));
+      const failing = ["--role-arn", ROLE, "--endpoint-url", "http://127.0.0.1:9/", "--region", "us-east-1"];
+      const r = await run([...failing, "--timeout", "5"], env(f.home, standin));
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.lines.filter((l) => l.startsWith("credproc: ")).length, 1, r.stderr);
+      const v = await run([...failing, "--timeout", "5", "--verbose"], env(f.home, standin));
+      assert.equal(v.code, 1, v.stderr);
+      const list = await run(["cache", "list"], env(f.home, standin));
+      assert.equal(list.code, 0, list.stderr);
+      if (name === "failures.json") {
+        // Never opened, only replaced by the next record (an atomic rename over it).
+        assert.ok((await Deno.lstat(f.at(name))).isFile);
+        assert.match(list.stdout, /recent failures/);
+      } else {
+        assert.match(v.stderr, /failure record not written: .*\.lock is not a regular file/);
+        assert.match(list.stdout, /no recorded failures/);
+      }
+    });
+  }
+});

@@ -1,0 +1,60 @@
+/** Failure markers (`<key>.failure.json`): left by a failed lock holder, removed by the next success. */
+import assert from "node:assert/strict";
+import { withFileCache } from "../../lib/cache/decorator.ts";
+import { acquireLock } from "../../lib/cache/lock.ts";
+import { createLogger } from "../../lib/log.ts";
+import { CredprocError } from "../../lib/errors.ts";
+import type { CredentialProvider } from "../../lib/model.ts";
+
+const KEY = "a".repeat(64);
+const OTHER = "b".repeat(64);
+
+Deno.test("markers: a failure leaves a marker; the next success for that key removes it, and only it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "credproc-markers-unit-" });
+  try {
+    const cacheDir = `${dir}/cache`;
+    let fail = true;
+    // The later calls are made by a later process (launched after the failure): a clock an hour on.
+    let later = 0;
+    const provider: CredentialProvider = () =>
+      Promise.resolve().then(() => {
+        if (fail) throw new CredprocError("AssumeRole", "AccessDenied: not this time", 1);
+        return {
+          accessKeyId: "ASIAFAKE000000000001",
+          secretAccessKey: "secret",
+          sessionToken: "token",
+          expiration: new Date(Date.now() + 7200_000),
+        };
+      });
+    const lines: string[] = [];
+    const cached = (key: string) =>
+      withFileCache(provider, {
+        dir: cacheDir,
+        key,
+        marginMs: 0,
+        clock: () => Date.now() + later,
+        lock: (path, ready) => acquireLock(path, { timeoutMs: 5000, ready }),
+        log: createLogger(true, (l) => lines.push(l)),
+        warn: () => {},
+        mode: "use",
+        uid: Deno.uid(),
+      });
+    const markers = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(cacheDir)) if (e.name.endsWith(".failure.json")) names.push(e.name);
+      return names.sort();
+    };
+    await assert.rejects(cached(KEY)(), /not this time/);
+    await assert.rejects(cached(OTHER)(), /not this time/);
+    assert.deepEqual(await markers(), [`${KEY}.failure.json`, `${OTHER}.failure.json`]);
+    fail = false;
+    later = 3600_000;
+    await cached(KEY)();
+    assert.deepEqual(await markers(), [`${OTHER}.failure.json`], "the key that works again has no marker");
+    assert.ok(lines.some((l) => /removed the earlier failure's marker/.test(l)), lines.join("\n"));
+    await cached(OTHER)();
+    assert.deepEqual(await markers(), [], "no marker piles up once each key has succeeded");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
