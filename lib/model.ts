@@ -7,7 +7,7 @@
 // ── the command ──────────────────────────────────────────────────────────────────────────────────────
 
 /** Output formats; the names follow `aws configure export-credentials --format`. */
-export const FORMATS = ["process", "env", "env-no-export", "powershell", "windows-cmd"] as const;
+export const FORMATS = ["process", "env", "env-no-export", "powershell", "windows-cmd", "fish"] as const;
 /** One of {@link FORMATS}. */
 export type Format = typeof FORMATS[number];
 

@@ -53,8 +53,8 @@ export function render(credentials: Credentials, format: Format, includeAccountI
 /**
  * Characters no shell treats specially, and all that valid credentials contain (base64 and the expiration):
  * such values are printed exactly as `aws configure export-credentials` prints them (unquoted, or in
- * PowerShell's double quotes). Anything else — which STS answers are checked never to hold — is quoted for
- * the shell it is meant for, so `eval "$(credproc --format env)"` can only ever set variables.
+ * PowerShell's and fish's double quotes). Anything else — which STS answers are checked never to hold — is
+ * quoted for the shell it is meant for, so `eval "$(credproc --format env)"` can only ever set variables.
  */
 const SAFE = /^[A-Za-z0-9+/=:._-]*$/;
 
@@ -71,11 +71,26 @@ const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => 
     }
     return `set "${n}=${v}"`;
   },
+  // The AWS CLI's FishShellFormatter writes `set -gx NAME "VALUE"`; `set` takes no options after the name.
+  "fish": (n, v) => {
+    if (SAFE.test(v)) return `set -gx ${n} "${v}"`;
+    // fish cannot read a script holding a NUL byte (it drops the rest of the input): refuse.
+    if (v.includes("\0")) throw new Error(`${n} holds characters fish cannot quote; use another --format`);
+    return `set -gx ${n} ${fishQuote(v)}`;
+  },
 };
 
 /** POSIX single quotes: nothing inside is special; a single quote is closed, escaped and reopened. */
 function shQuote(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * fish single quotes: unlike POSIX, `\'` and `\\` are escapes inside them (and nothing else is: no
+ * expansion, line breaks kept), so a backslash and a single quote each get a backslash.
+ */
+function fishQuote(v: string): string {
+  return `'${v.replace(/[\\']/g, "\\$&")}'`;
 }
 
 /** Writes all of `text` (one write may take only part of it): stdout, stderr, the terminal. */

@@ -17,7 +17,12 @@
   On any failure it exits 1 and leaves nothing behind; an existing credproc.exe is replaced only by a
   verified one that runs. Works in Windows PowerShell 5.1 and PowerShell 7.
 
-  Not tested automatically: the project's CI machines have no PowerShell (see docs/release.md).
+  The credential_process line it prints names credproc.exe by its full path when that path holds no space,
+  quote or cmd.exe special character; otherwise it names `credproc` and adds the directory to the user's PATH
+  (a quoted path breaks the Go SDK v2; see docs/release.md).
+
+  Not tested automatically: the project's CI machines have no PowerShell (see docs/release.md); the
+  credential_process line's rule is checked by tests/release/windows_line_test.ts.
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File install.ps1 -Version 0.1.0
@@ -40,6 +45,18 @@ $DefaultBase = "https://github.com/$Repo/releases/download"
 $DefaultLatest = "https://github.com/$Repo/releases/latest/download/VERSION"
 $Target = "x86_64-pc-windows-msvc"
 $VersionPattern = '^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$'
+# A program path every SDK runs from a credential_process line as written: no space, no quote, nothing cmd.exe
+# treats specially. The Go SDK v2 runs the line through `cmd.exe /C` after quoting it once more, so a quoted
+# "C:\Users\Jane Doe\...\credproc.exe" followed by arguments breaks there (and in .NET as soon as another
+# quote follows); botocore splits it itself. See docs/release.md, "The credential_process line on Windows".
+$PlainPath = '^[A-Za-z0-9_.:\\-]+$'
+
+# The program to write in the credential_process line: the full path when it is plain, else the bare name
+# (the caller puts the directory on PATH). tests/release/windows_line_test.ts checks this rule.
+function Get-CredentialProcessProgram([string]$Bin) {
+  if ($Bin -match $PlainPath) { return $Bin }
+  return "credproc"
+}
 
 function Write-Usage {
   Write-Output "usage: install.ps1 [-Version X.Y.Z] [-Dir DIR]"
@@ -190,16 +207,29 @@ try {
   Write-Output "Installed $got"
   Write-Output "  -> $bin"
   $onPath = @($env:Path -split ';' | Where-Object { $_ -and ($_.TrimEnd('\') -ieq $Dir.TrimEnd('\')) }).Count -gt 0
-  if (-not $onPath) {
+  $program = Get-CredentialProcessProgram $bin
+  if ($program -eq "credproc" -and -not $onPath) {
+    # A quoted path breaks the Go SDK v2 (and .NET with a quoted argument): the line names credproc
+    # bare, so the directory goes on the user's PATH. credproc is installed either way: never fail here.
+    try {
+      $userPath = [Environment]::GetEnvironmentVariable('Path', 'User')
+      if ($null -eq $userPath) { $userPath = "" }
+      [Environment]::SetEnvironmentVariable('Path', ("$Dir;" + $userPath).TrimEnd(';'), 'User')
+      Write-Output "Added $Dir to your user PATH: its path cannot be written in a credential_process line"
+      Write-Output "  every AWS SDK runs. Restart open terminals, IDEs and services so they see it."
+    } catch {
+      Write-Output "note: could not add $Dir to your PATH ($($_.Exception.Message)); add it yourself:"
+      Write-Output "  [Environment]::SetEnvironmentVariable('Path', '$Dir;' + [Environment]::GetEnvironmentVariable('Path', 'User'), 'User')"
+    }
+  } elseif (-not $onPath) {
     Write-Output "note: $Dir is not on your PATH; the line below uses the full path anyway. To add it:"
     Write-Output "  [Environment]::SetEnvironmentVariable('Path', '$Dir;' + [Environment]::GetEnvironmentVariable('Path', 'User'), 'User')"
   }
-  $shown = if ($bin -match '\s') { "`"$bin`"" } else { $bin }
   Write-Output ""
   Write-Output "Add a profile to ~\.aws\config (put your role's ARN in):"
   Write-Output ""
   Write-Output "[profile my-role]"
-  Write-Output "credential_process = $shown --role-arn arn:aws:iam::123456789012:role/my-role"
+  Write-Output "credential_process = $program --role-arn arn:aws:iam::123456789012:role/my-role"
 } catch {
   [Console]::Error.WriteLine("install.ps1: $($_.Exception.Message)")
   $exitCode = 1

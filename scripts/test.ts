@@ -64,6 +64,7 @@ const TOOLS: readonly Tool[] = [
     apt: "shellcheck",
     install: "apt-get install -y shellcheck",
   },
+  { name: "fish", probe: ["fish", "--version"], apt: "fish", install: "apt-get install -y fish" },
 ];
 
 /** The programs the isolated run needs; without them the suite runs unisolated, said in one line. */

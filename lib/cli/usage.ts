@@ -61,7 +61,7 @@ Cache:
   --refresh-margin SECONDS       reuse cached credentials only while more than this remains (default 900)
 
 Output:
-  --format FORMAT                ${FORMATS.join(" | ")} (default process)
+  --format FORMAT                ${FORMATS.join("|")} (default process)
   --include-account-id           add the role's account: "AccountId" (last key) or AWS_ACCOUNT_ID
   -v, --verbose                  diagnostics on stderr (key ids masked, never a secret): endpoint, proxy,
                                  cache decisions; without it stderr is empty on success
