@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { writeEntry } from "../../lib/cache/wrapper.ts";
+import { writeEntry } from "../../lib/cache/write.ts";
 import { render } from "../../lib/output.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
