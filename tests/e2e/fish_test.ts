@@ -176,7 +176,7 @@ Deno.test("fish: hostile values in a trusted cache entry are quoted; fish sets e
       assert.equal(r.stdout, "");
       assert.equal(r.code, 1);
       assert.deepEqual(r.lines, [
-        "credproc: internal error: AWS_SECRET_ACCESS_KEY holds characters fish cannot quote; use another --format",
+        "credproc: output: AWS_SECRET_ACCESS_KEY holds characters fish cannot quote; use another --format",
       ]);
     },
   );
