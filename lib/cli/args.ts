@@ -209,6 +209,9 @@ function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: str
     return { kind: "console", options, destination: flags.one("destination") };
   }
   onlyWith(flags, "destination", "console");
+  if (flags.one("format") !== undefined) {
+    throw new UsageError("--format", "does not apply to credproc serve (it prints export lines for sh)");
+  }
   return {
     kind: "serve",
     options,
