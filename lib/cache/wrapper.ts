@@ -78,6 +78,11 @@ export interface FileCacheOptions {
   readonly uid: number | null;
   /** What the entry is for, written beside the credentials for `credproc cache list` (no secret). */
   readonly meta?: EntryMeta;
+  /**
+   * A caller that lives on and calls again (`credproc serve`): a failure recorded before this call started
+   * is history, as for a new process; otherwise the process's launch is the line.
+   */
+  readonly longRunning?: boolean;
 }
 
 /**
@@ -153,7 +158,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     const startedAt = opts.clock();
     // When this process was launched: a failure recorded after that is one this call was racing with (a crowd
     // started together); one recorded before it is history, and a new call (a retry) must try for itself.
-    const launchedAt = startedAt - performance.now();
+    const launchedAt = opts.longRunning ? startedAt : startedAt - performance.now();
     if (opts.mode === "use") {
       const hit = await lookup(path, opts, "hit");
       if (hit) return hit;
@@ -405,6 +410,8 @@ export interface PlanCacheOptions {
   readonly uid: number | null;
   /** Wall clock in epoch ms. */
   readonly clock: () => number;
+  /** See {@link FileCacheOptions.longRunning}. */
+  readonly longRunning?: boolean;
 }
 
 /** The wiring `lib/cli/cli.ts` uses: resolves directory, key, margin and lock wait, then {@link withFileCache}. */
@@ -579,6 +586,7 @@ function baseOptions(o: PlanCacheOptions): Omit<FileCacheOptions, "dir" | "key">
     warn: o.warn,
     mode: options.cacheMode,
     uid: o.uid,
+    longRunning: o.longRunning,
   };
 }
 

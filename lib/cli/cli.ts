@@ -34,7 +34,7 @@ import type { SdkLogger } from "../providers/sources.ts";
 import type { CliDeps } from "./deps.ts";
 import { CACHE_USAGE, USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
-import { DEFAULT_REFRESH_MARGIN_SECONDS } from "../cache/store.ts";
+import { DEFAULT_REFRESH_MARGIN_SECONDS, effectiveMarginMs } from "../cache/store.ts";
 import {
   createHandler,
   CREDENTIALS_PATH,
@@ -191,8 +191,11 @@ export async function roleProvider(
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
-  /** Leave the fast path's memo for these inputs (`assume` only: the fast path prints credentials). */
-  memo = true,
+  /**
+   * For `serve`, which calls again while it runs: no memo for the fast path (which would print credentials
+   * for these inputs), and a failure another call recorded earlier is not this call's.
+   */
+  longRunning = false,
 ): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider }> {
   const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
   log.secret(options.tokenCode);
@@ -235,7 +238,7 @@ export async function roleProvider(
     log,
     // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
     warn: (message: string) => log.debug(`cache: warning: ${message}`),
-    inputs: memo
+    inputs: !longRunning
       ? {
         argv,
         cwd: io.cwd,
@@ -250,6 +253,7 @@ export async function roleProvider(
       : undefined,
     uid: deps.uid(),
     clock: deps.clock,
+    longRunning,
   };
   const mfaCode = createMfaCodeSource({
     tokenCode: options.tokenCode,
@@ -308,7 +312,7 @@ async function serve(
   const fetch = async () => {
     // --refresh forces the first call only; later ones use the cache like any other caller.
     const cacheMode = calls++ > 0 && options.cacheMode === "refresh" ? "use" : options.cacheMode;
-    const { plan, provider } = await roleProvider({ ...options, cacheMode }, argv, io, deps, log, false);
+    const { plan, provider } = await roleProvider({ ...options, cacheMode }, argv, io, deps, log, true);
     includeAccountId = plan.includeAccountId === true;
     const credentials = await provider();
     if (credentials.sessionToken === undefined || credentials.expiration === undefined) {
@@ -321,7 +325,11 @@ async function serve(
     return credentials;
   };
   const marginMs = (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
-  const shared = sharedCredentials(fetch, deps.clock, marginMs);
+  const shared = sharedCredentials(
+    fetch,
+    deps.clock,
+    (lifetimeMs) => effectiveMarginMs(marginMs, lifetimeMs),
+  );
   await shared.get();
   const writeErr = (line: string) => io.err(printable(line));
   let port = 0;

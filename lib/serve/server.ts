@@ -96,27 +96,29 @@ export function credentialsDocument(c: Credentials, includeAccountId: boolean): 
 }
 
 /**
- * One provider shared by every request of this process: credentials are kept in memory while they have more
- * than `marginMs` left, and while a call is in flight every request waits for that same call (N requests →
- * one call). A failed call is not remembered: the next request tries again.
+ * One provider shared by every request of this process: credentials are kept in memory while more than the
+ * margin remains (`marginFor(lifetime)`: the cache's rule, so memory and cache agree on when to refresh), and
+ * while a call is in flight every request waits for that same call (N requests → one call). A failed call is
+ * not remembered: the next request tries again.
  */
 export function sharedCredentials(
   fetch: () => Promise<Credentials>,
   clock: () => number,
-  marginMs: number,
+  marginFor: (lifetimeMs: number) => number,
 ): { get(): Promise<Credentials>; settled(): Promise<void> } {
-  let held: Credentials | undefined;
+  let held: { credentials: Credentials; refreshAt: number } | undefined;
   let inFlight: Promise<Credentials> | undefined;
-  const fresh = (c: Credentials | undefined): c is Credentials =>
-    c?.expiration !== undefined && c.expiration.getTime() - clock() > marginMs;
   return {
     get() {
-      if (fresh(held)) return Promise.resolve(held);
+      if (held !== undefined && clock() < held.refreshAt) return Promise.resolve(held.credentials);
       inFlight ??= fetch().then(
-        (c) => {
-          held = c;
+        (credentials) => {
+          const expires = credentials.expiration?.getTime();
+          held = expires === undefined
+            ? undefined
+            : { credentials, refreshAt: expires - marginFor(expires - clock()) };
           inFlight = undefined;
-          return c;
+          return credentials;
         },
         (e) => {
           inFlight = undefined;
