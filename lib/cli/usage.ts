@@ -8,6 +8,9 @@ export const USAGE = `credproc — assume an AWS role and print credentials for 
 Usage:
   credproc --role-arn ARN [options]          assume a role (repeat --role-arn to chain roles)
   credproc --profile NAME [options]          assume the role a shared-config profile describes
+  credproc serve [role options] [--port N] [--token-file PATH]
+                                             serve the role's credentials to containers and SDKs on
+                                             127.0.0.1 (prints the export lines; runs until Ctrl-C)
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
@@ -65,6 +68,14 @@ Output:
                                  cache decisions; without it stderr is empty on success
   --log-file PATH                append the --verbose lines, timestamped, to PATH (else $CREDPROC_LOG_FILE);
                                  for SDKs that hide credential_process's stderr
+
+Serve (credproc serve):
+  --port N                       listen on 127.0.0.1:N (default: a free port)
+  --token-file PATH              the token clients must send, from PATH (the token alone, no newline;
+                                 else a random one is printed); clients read it through
+                                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+  The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
+  from credproc's cache and are refreshed through its lock. -v logs one line per request.
 
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.
