@@ -157,6 +157,17 @@ async function getCredentials(
   return { status: res.status, body: await res.json() };
 }
 
+/**
+ * Waits until credentials expiring at `expiresMs`, received before `startedAt`, are due under a
+ * `--refresh-margin` of `marginMs` (the cache's rule: half the lifetime left for a session no longer than the
+ * margin) — normally `expiresMs - marginMs`, later only when a slow start left less than the margin.
+ */
+async function untilDue(expiresMs: number, marginMs: number, startedAt: number): Promise<void> {
+  const left = expiresMs - startedAt;
+  const due = left > marginMs ? expiresMs - marginMs : expiresMs - left / 2;
+  await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now() + 200)));
+}
+
 /** The boto3 consumer: credentials from botocore's default chain, GetCallerIdentity at `endpoint`. */
 const BOTO3 = `
 import json, sys, boto3
@@ -296,12 +307,13 @@ Deno.test("serve: due credentials are refreshed once for 50 concurrent clients; 
   const dueAt = Date.now() + 6000;
   standin.configure({ expirationMs: dueAt + marginMs });
   await using server = await startServe(serveArgs(standin, "--refresh-margin", "60", "--verbose"), env);
+  const started = Date.now();
   assert.equal(standin.count("AssumeRole"), 1);
   const first = await getCredentials(server);
   assert.equal(first.status, 200);
   assert.equal(first.body.Expiration, new Date(dueAt + marginMs).toISOString().replace(/\.\d{3}Z$/, "Z"));
   standin.configure({ expirationMs: null });
-  await new Promise((r) => setTimeout(r, Math.max(0, dueAt - Date.now() + 200)));
+  await untilDue(dueAt + marginMs, marginMs, started);
 
   // A slow STS answer, so all 50 requests arrive while the one call is in flight.
   standin.pushFault({ kind: "delay", ms: 800 });
@@ -334,8 +346,9 @@ Deno.test("serve: a failed refresh is a 500 naming the kind, said once on stderr
   const dueAt = Date.now() + 5000;
   standin.configure({ expirationMs: dueAt + 60_000 });
   await using server = await startServe(serveArgs(standin, "--refresh-margin", "60"), env);
+  const started = Date.now();
   standin.configure({ expirationMs: null });
-  await new Promise((r) => setTimeout(r, Math.max(0, dueAt - Date.now() + 200)));
+  await untilDue(dueAt + 60_000, 60_000, started);
   standin.pushFault({ kind: "deny", code: "AccessDenied" });
   const failed = await getCredentials(server);
   assert.equal(failed.status, 500);
