@@ -309,7 +309,7 @@ async function serve(
   log.secret(token);
   let calls = 0;
   let includeAccountId = false;
-  const fetch = async () => {
+  const fetchCredentials = async () => {
     // --refresh forces the first call only; later ones use the cache like any other caller.
     const cacheMode = calls++ > 0 && options.cacheMode === "refresh" ? "use" : options.cacheMode;
     const { plan, provider } = await roleProvider({ ...options, cacheMode }, argv, io, deps, log, true);
@@ -326,7 +326,7 @@ async function serve(
   };
   const marginMs = (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
   const shared = sharedCredentials(
-    fetch,
+    fetchCredentials,
     deps.clock,
     (lifetimeMs) => effectiveMarginMs(marginMs, lifetimeMs),
   );
