@@ -44,6 +44,11 @@ export interface FileCacheOptions {
   readonly uid: number | null;
   /** What the entry is for, written beside the credentials for `credproc cache list` (no secret). */
   readonly meta?: EntryMeta;
+  /**
+   * A caller that lives on and calls again (`credproc serve`): a failure recorded before this call started
+   * is history, as for a new process; otherwise the process's launch is the line.
+   */
+  readonly longRunning?: boolean;
 }
 
 /** Wraps `provider` with the file cache and the cross-process lock. */
@@ -65,7 +70,7 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
     const startedAt = opts.clock();
     // When this process was launched: a failure recorded after that is one this call was racing with (a crowd
     // started together); one recorded before it is history, and a new call (a retry) must try for itself.
-    const launchedAt = startedAt - performance.now();
+    const launchedAt = opts.longRunning ? startedAt : startedAt - performance.now();
     let warned = false;
     const warnOnce = (message: string) => {
       if (!warned) opts.warn(message);

@@ -59,6 +59,8 @@ export interface PlanCacheOptions {
   readonly uid: number | null;
   /** Wall clock in epoch ms. */
   readonly clock: () => number;
+  /** See {@link FileCacheOptions.longRunning}. */
+  readonly longRunning?: boolean;
 }
 
 /** The wiring `lib/cli/cli.ts` uses: resolves directory, key, margin and lock wait, then {@link withFileCache}. */
@@ -191,5 +193,6 @@ function baseOptions(o: PlanCacheOptions): Omit<FileCacheOptions, "dir" | "key">
     warn: o.warn,
     mode: options.cacheMode,
     uid: o.uid,
+    longRunning: o.longRunning,
   };
 }

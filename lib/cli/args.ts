@@ -221,6 +221,9 @@ function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: str
     };
   }
   onlyWith(flags, "destination", "console");
+  if (flags.one("format") !== undefined) {
+    throw new UsageError("--format", "does not apply to credproc serve (it prints export lines for sh)");
+  }
   return {
     kind: "serve",
     options,

@@ -10,6 +10,9 @@ Usage:
   credproc --profile NAME [options]          assume the role a shared-config profile describes
   credproc console [role options] [--destination URL]
                                              print a console sign-in URL for the role (no browser opened)
+  credproc serve [role options] [--port N] [--token-file PATH]
+                                             serve the role's credentials to containers and SDKs on
+                                             127.0.0.1 (prints the export lines; runs until Ctrl-C)
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
@@ -74,6 +77,14 @@ signin.amazonaws.cn; the partition is the role ARN's), then one line on stdout: 
 as a secret: AWS accepts it once, for 15 minutes, and the console session lasts as long as the credentials.
   --destination URL              the console page to open (https, a console host of the role's partition);
                                  default https://console.aws.amazon.com/console/home?region=REGION
+
+Serve (credproc serve):
+  --port N                       listen on 127.0.0.1:N (default: a free port)
+  --token-file PATH              the token clients must send, from PATH (the token alone, no newline;
+                                 else a random one is printed); clients read it through
+                                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+  The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
+  from credproc's cache and are refreshed through its lock. -v logs one line per request.
 
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.

@@ -1,0 +1,469 @@
+/**
+ * `credproc serve` end to end: the real program as a subprocess under the shipping permission set, the STS
+ * stand-in on loopback as STS, and the real consumers — the AWS CLI v2, boto3 and the AWS SDK for JavaScript
+ * v3 — reading the endpoint through `AWS_CONTAINER_CREDENTIALS_FULL_URI` and the token (or the token file),
+ * then signing GetCallerIdentity at the stand-in with what they got: the ARN the stand-in answers proves they
+ * signed with the role's credentials credproc served. Also: wrong and missing tokens, another Host, a
+ * refresh once the credentials are due, 50 concurrent clients sharing one STS call, a failed refresh that
+ * the server survives, a second server answered from the cache, and SIGTERM/SIGINT.
+ */
+import assert from "node:assert/strict";
+import {
+  AWS_V2,
+  credprocCommand,
+  ROLE,
+  ROOT,
+  runProcess,
+  type TempHome,
+  tempHome,
+} from "../support/helpers.ts";
+import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+
+const NODE_CONSUMER = `${ROOT}tests/node-consumer/consumer.mjs`;
+const SESSION = "serve-e2e";
+const ARN = `arn:aws:sts::123456789012:assumed-role/deploy/${SESSION}`;
+/** How long a server may take to print its lines (start-up, SDK load and one STS call, on a loaded machine). */
+const START_MS = 30_000;
+
+/** A running `credproc serve`. */
+interface Server {
+  /** The export lines it printed. */
+  readonly lines: string[];
+  readonly url: string;
+  readonly port: number;
+  /** The variables the export lines set. */
+  readonly vars: Record<string, string>;
+  /** Sends `signal`, waits (bounded) for the exit; the exit code, the rest of stdout, stderr, ms. */
+  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Everything a subprocess printed when it exited before its export lines. */
+class EndedEarly extends Error {
+  constructor(readonly code: number, readonly stdout: string, readonly stderr: string) {
+    super(`credproc serve exited ${code} before its export lines: ${stderr}`);
+  }
+}
+
+/** Starts `credproc serve ARGS` with exactly `env`; resolves once both export lines are printed. */
+async function startServe(args: string[], env: Record<string, string>): Promise<Server> {
+  const [cmd, ...pre] = credprocCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...pre, "serve", ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), START_MS);
+  try {
+    while ((out.match(/\n/g) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if ((out.match(/\n/g) ?? []).length < 2) {
+    const status = await child.status;
+    throw new EndedEarly(status.code, out, await stderr);
+  }
+  const rest = (async () => {
+    let text = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += value;
+    }
+  })();
+  const lines = out.split("\n").filter((l) => l !== "");
+  const vars: Record<string, string> = {};
+  for (const line of lines) {
+    const m = /^export (AWS_CONTAINER_[A-Z_]+)=(.*)$/.exec(line);
+    assert.ok(m, `not an export line: ${line}`);
+    vars[m[1]] = m[2].startsWith("'") ? m[2].slice(1, -1).replaceAll(`'\\''`, "'") : m[2];
+  }
+  const url = vars.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+  let stopped: Promise<{ code: number; stdout: string; stderr: string; ms: number }> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") =>
+    stopped ??= (async () => {
+      const started = performance.now();
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const status = await child.status;
+      clearTimeout(kill);
+      return { code: status.code, stdout: await rest, stderr: await stderr, ms: performance.now() - started };
+    })();
+  return {
+    lines,
+    url,
+    port: Number(new URL(url).port),
+    vars,
+    stop,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
+}
+
+/** A temp home whose environment holds the stand-in's base keys (credproc's source credentials). */
+async function sourceHome(standin: Standin): Promise<{ home: TempHome; env: Record<string, string> }> {
+  const home = await tempHome();
+  const env = home.env({
+    AWS_ACCESS_KEY_ID: standin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
+  });
+  return { home, env };
+}
+
+function serveArgs(standin: Standin, ...more: string[]): string[] {
+  return [
+    "--role-arn",
+    ROLE,
+    "--role-session-name",
+    SESSION,
+    "--endpoint-url",
+    standin.url,
+    "--region",
+    "us-east-1",
+    ...more,
+  ];
+}
+
+/** A consumer's environment: the server's variables and nothing else that could give it credentials. */
+function consumerEnv(
+  home: TempHome,
+  server: Server,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return home.env({
+    ...server.vars,
+    AWS_PAGER: "",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...extra,
+  });
+}
+
+async function getCredentials(
+  server: Server,
+  headers: Record<string, string> = { authorization: server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN },
+): Promise<{ status: number; body: Record<string, string> }> {
+  const res = await fetch(server.url, { headers, signal: AbortSignal.timeout(20_000) });
+  return { status: res.status, body: await res.json() };
+}
+
+/**
+ * Waits until credentials expiring at `expiresMs`, received before `startedAt`, are due under a
+ * `--refresh-margin` of `marginMs` (the cache's rule: half the lifetime left for a session no longer than the
+ * margin) — normally `expiresMs - marginMs`, later only when a slow start left less than the margin.
+ */
+async function untilDue(expiresMs: number, marginMs: number, startedAt: number): Promise<void> {
+  const left = expiresMs - startedAt;
+  const due = left > marginMs ? expiresMs - marginMs : expiresMs - left / 2;
+  await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now() + 200)));
+}
+
+/** The boto3 consumer: credentials from botocore's default chain, GetCallerIdentity at `endpoint`. */
+const BOTO3 = `
+import json, sys, boto3
+s = boto3.Session(region_name="us-east-1")
+c = s.get_credentials()
+arn = s.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn"]
+print(json.dumps({"Arn": arn, "method": c.method}))
+`;
+
+Deno.test("serve: the AWS CLI v2, boto3 and the JS SDK v3 sign with the role's credentials from the endpoint", async (t) => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  await using server = await startServe(serveArgs(standin), env);
+  assert.equal(server.lines.length, 2);
+  assert.match(
+    server.lines[0],
+    /^export AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/credentials$/,
+  );
+  assert.match(server.lines[1], /^export AWS_CONTAINER_AUTHORIZATION_TOKEN=[A-Za-z0-9_-]{43}$/);
+  assert.equal(standin.count("AssumeRole"), 1, "credentials are fetched before the lines are printed");
+
+  await t.step("the document", async () => {
+    const { status, body } = await getCredentials(server);
+    assert.equal(status, 200);
+    assert.deepEqual(Object.keys(body), ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"]);
+    const issued = standin.issued.get(body.AccessKeyId);
+    assert.ok(issued, "the stand-in issued these keys");
+    assert.equal(body.SecretAccessKey, issued.secretAccessKey);
+    assert.equal(body.Token, issued.sessionToken);
+    assert.equal(body.Expiration, issued.expiration.toISOString().replace(/\.\d{3}Z$/, "Z"));
+  });
+
+  await t.step("AWS CLI v2", async () => {
+    const r = await runProcess(
+      AWS_V2,
+      [
+        "sts",
+        "get-caller-identity",
+        "--endpoint-url",
+        standin.url,
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+      ],
+      consumerEnv(home, server),
+    );
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(JSON.parse(r.stdout).Arn, ARN);
+  });
+
+  await t.step("boto3", async () => {
+    const r = await runProcess("python3", ["-c", BOTO3, standin.url], consumerEnv(home, server));
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout), { Arn: ARN, method: "container-role" });
+  });
+
+  await t.step("the JS SDK v3 (its default chain's container provider)", async () => {
+    const r = await runProcess(
+      "node",
+      [NODE_CONSUMER, "--default-chain", "--endpoint", standin.url],
+      consumerEnv(home, server),
+    );
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    const { body } = await getCredentials(server);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      Arn: ARN,
+      Expiration: new Date(body.Expiration).toISOString(),
+    });
+  });
+
+  await t.step("a wrong or missing token: 401, and the consumers fail", async () => {
+    const token = server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+    const wrong: Record<string, string>[] = [{}, { authorization: "wrong" }, { authorization: `${token}x` }];
+    for (const headers of wrong) {
+      assert.deepEqual(await getCredentials(server, headers), {
+        status: 401,
+        body: { Code: "Unauthorized", Message: "the Authorization header is missing or wrong" },
+      });
+    }
+    const r = await runProcess(
+      "python3",
+      ["-c", BOTO3, standin.url],
+      consumerEnv(home, server, { AWS_CONTAINER_AUTHORIZATION_TOKEN: "wrong-token" }),
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /non 200 response 401/);
+  });
+
+  await t.step("another Host header (DNS rebinding) is refused", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const request = `GET /credentials HTTP/1.1\r\nHost: rebind.example:${server.port}\r\n` +
+      `Authorization: ${server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN}\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const answer = await new Response(conn.readable).text();
+    assert.match(answer, /^HTTP\/1\.1 403 /);
+    assert.ok(!answer.includes("AccessKeyId"));
+  });
+
+  // Every consumer above used the credentials fetched at start-up.
+  assert.equal(standin.count("AssumeRole"), 1);
+  assert.equal(standin.count("GetCallerIdentity"), 3);
+
+  await t.step("SIGTERM: exit 0 at once, nothing more on stdout, nothing on stderr", async () => {
+    const r = await server.stop("SIGTERM");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, "");
+    assert.ok(r.ms < 3000, `${Math.round(r.ms)} ms`);
+  });
+
+  await t.step(
+    "the same command again serves again (the fast path never answers serve with credentials)",
+    async () => {
+      await using again = await startServe(serveArgs(standin), env);
+      assert.match(again.lines[0], /^export AWS_CONTAINER_CREDENTIALS_FULL_URI=/);
+      assert.notEqual(
+        again.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+        server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+      );
+      assert.equal((await getCredentials(again)).status, 200);
+      assert.equal(standin.count("AssumeRole"), 1, "answered from the cache");
+    },
+  );
+});
+
+Deno.test("serve: due credentials are refreshed once for 50 concurrent clients; a second server starts from the cache", async () => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  const marginMs = 60_000;
+  // The first credentials are due (inside the margin) a few seconds after they are issued.
+  const dueAt = Date.now() + 6000;
+  standin.configure({ expirationMs: dueAt + marginMs });
+  await using server = await startServe(serveArgs(standin, "--refresh-margin", "60", "--verbose"), env);
+  const started = Date.now();
+  assert.equal(standin.count("AssumeRole"), 1);
+  const first = await getCredentials(server);
+  assert.equal(first.status, 200);
+  assert.equal(first.body.Expiration, new Date(dueAt + marginMs).toISOString().replace(/\.\d{3}Z$/, "Z"));
+  standin.configure({ expirationMs: null });
+  await untilDue(dueAt + marginMs, marginMs, started);
+
+  // A slow STS answer, so all 50 requests arrive while the one call is in flight.
+  standin.pushFault({ kind: "delay", ms: 800 });
+  const answers = await Promise.all(Array.from({ length: 50 }, () => getCredentials(server)));
+  assert.deepEqual(answers.map((a) => a.status), Array(50).fill(200));
+  const keys = new Set(answers.map((a) => a.body.AccessKeyId));
+  assert.equal(keys.size, 1, "every client got the same new credentials");
+  assert.notEqual([...keys][0], first.body.AccessKeyId);
+  assert.equal(standin.count("AssumeRole"), 2, "50 concurrent clients, one STS call");
+
+  // A second server for the same role, started now, is answered from the cache: no STS call.
+  await using second = await startServe(serveArgs(standin, "--refresh-margin", "60"), env);
+  assert.equal(standin.count("AssumeRole"), 2);
+  assert.equal((await getCredentials(second)).body.AccessKeyId, [...keys][0]);
+  assert.equal((await second.stop()).stderr, "");
+
+  const r = await server.stop("SIGINT");
+  assert.equal(r.code, 0);
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith("credproc: serve: GET"));
+  assert.equal(lines.length, 1 + 50, r.stderr);
+  for (const line of lines) assert.match(line, /^credproc: serve: GET \/credentials 200 \d+ ms$/);
+  assert.ok(!r.stderr.includes(server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN), "the token is never logged");
+  assert.ok(!r.stderr.includes(standin.secretAccessKey));
+});
+
+Deno.test("serve: a failed refresh is a 500 naming the kind, said once on stderr; the next request succeeds", async () => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  const dueAt = Date.now() + 5000;
+  standin.configure({ expirationMs: dueAt + 60_000 });
+  await using server = await startServe(serveArgs(standin, "--refresh-margin", "60"), env);
+  const started = Date.now();
+  standin.configure({ expirationMs: null });
+  await untilDue(dueAt + 60_000, 60_000, started);
+  standin.pushFault({ kind: "deny", code: "AccessDenied" });
+  const failed = await getCredentials(server);
+  assert.equal(failed.status, 500);
+  assert.equal(failed.body.Code, "StsError");
+  assert.match(failed.body.Message, /^AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied: /);
+  const after = await getCredentials(server);
+  assert.equal(after.status, 200, `after a failed refresh: ${JSON.stringify(after.body)}`);
+  assert.equal(standin.count("AssumeRole"), 3);
+  const r = await server.stop();
+  assert.equal(r.code, 0);
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied: /);
+  assert.match(lines[1], /^hint: /);
+});
+
+Deno.test("serve --token-file: the SDKs read the token from the file; a bad file is one line, exit 2", async (t) => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  const tokenFile = `${home.dir}/serve token`;
+  const token = "file-token-0123456789-abcdefghij";
+  await Deno.writeTextFile(tokenFile, token, { mode: 0o600 });
+
+  await t.step("botocore and the JS SDK send the file's token", async () => {
+    await using server = await startServe(serveArgs(standin, "--token-file", tokenFile), env);
+    assert.deepEqual(server.lines, [
+      server.lines[0],
+      `export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='${tokenFile}'`,
+    ]);
+    assert.equal(server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN, undefined);
+    assert.equal((await getCredentials(server, { authorization: token })).status, 200);
+    const py = await runProcess("python3", ["-c", BOTO3, standin.url], consumerEnv(home, server));
+    assert.equal(py.stderr, "");
+    assert.equal(JSON.parse(py.stdout).Arn, ARN);
+    const js = await runProcess(
+      "node",
+      [NODE_CONSUMER, "--default-chain", "--endpoint", standin.url],
+      consumerEnv(home, server),
+    );
+    assert.equal(js.stderr, "");
+    assert.equal(JSON.parse(js.stdout).Arn, ARN);
+  });
+
+  await t.step("a token with a trailing newline, a directory, a FIFO-free missing file", async () => {
+    await Deno.writeTextFile(tokenFile, `${token}\n`);
+    const cases: [string, string][] = [
+      [
+        tokenFile,
+        `credproc: --token-file ${tokenFile}: the token ends with a line break, which the SDKs refuse to send`,
+      ],
+      [home.dir, `credproc: --token-file ${home.dir}: is a directory, not a file`],
+      [`${home.dir}/none`, `credproc: --token-file ${home.dir}/none: no such file`],
+    ];
+    for (const [path, line] of cases) {
+      const err = await startServe(serveArgs(standin, "--token-file", path), env).then(
+        () => assert.fail("started"),
+        (e) => e,
+      );
+      assert.ok(err instanceof EndedEarly, String(err));
+      assert.equal(err.code, 2);
+      assert.equal(err.stdout, "");
+      assert.equal(err.stderr.split("\n")[0], line);
+    }
+  });
+});
+
+Deno.test("serve: no credentials at start-up is one line and exit 1, before anything listens or prints", async () => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  standin.pushFault({ kind: "deny", code: "AccessDenied" });
+  const err = await startServe(serveArgs(standin, "--no-cache"), env).then(
+    () => assert.fail("started"),
+    (e) => e,
+  );
+  assert.ok(err instanceof EndedEarly, String(err));
+  assert.equal(err.code, 1);
+  assert.equal(err.stdout, "");
+  const lines = err.stderr.split("\n").filter((l: string) => l !== "");
+  assert.match(lines[0], /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied: /);
+  assert.ok(lines.length <= 2 && (lines.length === 1 || lines[1].startsWith("hint: ")), err.stderr);
+});
+
+Deno.test("serve: a port in use and --format are refused in one line", async () => {
+  await using standin = await startStandin();
+  const { home, env } = await sourceHome(standin);
+  await using _home = home;
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const err = await startServe(serveArgs(standin, "--port", String(port)), env).then(
+      () => assert.fail("started"),
+      (e) => e,
+    );
+    assert.ok(err instanceof EndedEarly, String(err));
+    assert.equal(err.code, 1);
+    assert.equal(err.stdout, "");
+    assert.deepEqual(err.stderr.split("\n").filter((l: string) => l !== ""), [
+      `credproc: serve: cannot listen on 127.0.0.1:${port}: the port is in use`,
+      "hint: pick another --port, or leave it out for a free one",
+    ]);
+  } finally {
+    taken.close();
+  }
+  const r = await runProcess(credprocCommand()[0], [
+    ...credprocCommand().slice(1),
+    "serve",
+    "--format",
+    "env",
+  ], env);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.lines[0],
+    "credproc: --format: does not apply to credproc serve (it prints export lines for sh)",
+  );
+});
