@@ -23,7 +23,7 @@ import {
   wholeNumberExpected,
   wholeNumberIn,
 } from "../validate.ts";
-import { closest, suggestOption } from "./suggest.ts";
+import { closest, quoteArg, suggestOption } from "./suggest.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
@@ -157,7 +157,7 @@ function scan(argv: readonly string[]): { help: boolean; version: boolean; unkno
 /** The usage error for an option credproc does not know, with a suggestion when one is close. */
 function unknownOption(arg: string): UsageError {
   const suggestion = suggestOption(arg, Object.keys(OPTIONS));
-  return new UsageError("bad arguments", `unknown option ${JSON.stringify(arg)}`, {
+  return new UsageError("bad arguments", `unknown option ${quoteArg(arg)}`, {
     hint: suggestion ? `did you mean ${suggestion}?` : "run credproc --help for usage",
   });
 }
@@ -165,7 +165,7 @@ function unknownOption(arg: string): UsageError {
 /** The usage error for a word credproc does not expect, with a suggestion when one is close. */
 function unexpectedWord(word: string, known: readonly string[], prefix: string): UsageError {
   const suggestion = closest(word, known);
-  return new UsageError("bad arguments", `unexpected argument ${JSON.stringify(word)}`, {
+  return new UsageError("bad arguments", `unexpected argument ${quoteArg(word)}`, {
     hint: suggestion ? `did you mean credproc ${prefix}${suggestion}?` : "run credproc --help for usage",
   });
 }
