@@ -154,6 +154,32 @@ function scan(argv: readonly string[]): { help: boolean; version: boolean; unkno
   return { help, version, unknown };
 }
 
+/** What `Deno.args` puts where argv had bytes that are not UTF-8 (it decodes lossily). */
+export const REPLACEMENT_CHARACTER = "\uFFFD";
+
+/**
+ * Argv that was not valid UTF-8 is bad input, as it is in the environment: `Deno.args` turns such bytes into
+ * U+FFFD, so two different `--cache-dir` paths would name one directory. A U+FFFD typed on purpose cannot be
+ * told apart and is refused too. The line names the argument by position and flag, never its bytes.
+ */
+function refuseInvalidUtf8(argv: readonly string[]): void {
+  const i = argv.findIndex((a) => a.includes(REPLACEMENT_CHARACTER));
+  if (i < 0) return;
+  const options = OPTIONS as Record<string, { type: string }>;
+  const a = argv[i];
+  const name = a.startsWith("--") ? a.slice(2).replace(/=.*$/s, "") : undefined;
+  const before = i > 0 && argv[i - 1].startsWith("--") ? argv[i - 1].slice(2) : undefined;
+  const which = name !== undefined && options[name] !== undefined
+    ? ` (the value of --${name})`
+    : before !== undefined && options[before]?.type === "string"
+    ? ` (the value of --${before})`
+    : "";
+  throw new UsageError("bad arguments", `argument ${i + 1}${which} is not valid UTF-8`, {
+    hint:
+      "pass paths and values as UTF-8 (a file name in another encoding cannot be named on the command line)",
+  });
+}
+
 /** The usage error for an option credproc does not know, with a suggestion when one is close. */
 function unknownOption(arg: string): UsageError {
   const suggestion = suggestOption(arg, Object.keys(OPTIONS));
@@ -172,6 +198,7 @@ function unexpectedWord(word: string, known: readonly string[], prefix: string):
 
 /** Parses and validates argv (without the program name). Throws {@link UsageError}. */
 export function parseCommand(argv: readonly string[]): Command {
+  refuseInvalidUtf8(argv);
   const scanned = scan(argv);
   if (scanned.help) return { kind: "help" };
   if (scanned.version) return { kind: "version" };

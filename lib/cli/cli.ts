@@ -3,7 +3,7 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand } from "./args.ts";
+import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
 import { cachePlanProvider, checkNamedCacheDir, clearCache, mfaSessionCache } from "../cache/wrapper.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
 import { recordFailure } from "../cache/failures.ts";
@@ -336,7 +336,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   } catch (e) {
     if (toFile === undefined && argv[0] !== "cache") {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
-      const named = (scanFlag(argv, "--log-file") || undefined) ?? (io.getEnv(LOG_FILE_ENV) || undefined);
+      const named = fromArgvOrEnv(argv, "--log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
       if (named !== undefined) toFile = fileSink(named, deps.clock);
     }
     const lines: string[] = [];
@@ -362,9 +362,25 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   }
 }
 
+/** Whether argv names `flag` with a value that was not valid UTF-8 (then that path is not the one meant). */
+function lossyFlag(argv: readonly string[], flag: string): boolean {
+  return scanFlag(argv, flag)?.includes(REPLACEMENT_CHARACTER) === true;
+}
+
+/** A path flag's value from raw argv, else the environment's; none when the flag's value was not UTF-8. */
+function fromArgvOrEnv(
+  argv: readonly string[],
+  flag: string,
+  env: () => string | undefined,
+): string | undefined {
+  if (lossyFlag(argv, flag)) return undefined;
+  return (scanFlag(argv, flag) || undefined) ?? env();
+}
+
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
 function failureRecordDir(argv: readonly string[], io: CliIo, os: string): string | undefined {
   try {
+    if (lossyFlag(argv, "--cache-dir")) return undefined;
     return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;
   } catch {
     return undefined;
