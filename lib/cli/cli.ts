@@ -15,6 +15,7 @@ import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
 import { ConfigError, CredprocError, missingModule } from "../errors.ts";
 import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { logFileSink } from "./log_file.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
 import {
@@ -275,21 +276,13 @@ async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Prom
 export const LOG_FILE_ENV = "CREDPROC_LOG_FILE";
 
 /**
- * Appends timestamped lines to the user's log file (0600 when created). Best effort and silent: a log file
- * that cannot be written must never fail the call nor print anything; after the first failure it is left.
+ * Appends timestamped lines to the user's log file (0600 when created; see lib/cli/log_file.ts for what is
+ * refused, without blocking). Best effort: a log file that cannot be written never fails the call; after the
+ * first failure it is left, and `note` (a `--verbose` line) says why.
  */
-function fileSink(path: string, clock: () => number): (line: string) => void {
-  let broken = false;
-  const encoder = new TextEncoder();
-  return (line) => {
-    if (broken) return;
-    try {
-      const stamped = `${new Date(clock()).toISOString()} ${printable(line)}\n`;
-      Deno.writeFileSync(path, encoder.encode(stamped), { append: true, create: true, mode: 0o600 });
-    } catch {
-      broken = true;
-    }
-  };
+function fileSink(path: string, clock: () => number, note: (why: string) => void): (line: string) => void {
+  const append = logFileSink(path, note);
+  return (line) => append(`${new Date(clock()).toISOString()} ${printable(line)}`);
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
@@ -308,7 +301,9 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
-      if (logFile !== undefined) toFile = fileSink(logFile, deps.clock);
+      if (logFile !== undefined) {
+        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, writeErr));
+      }
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
       });
@@ -337,7 +332,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     if (toFile === undefined && argv[0] !== "cache") {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
       const named = fromArgvOrEnv(argv, "--log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, deps.clock);
+      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, writeErr));
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
@@ -360,6 +355,17 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     }
     return code;
   }
+}
+
+/** The `--verbose` note for a log file left unwritten (nothing without `--verbose`: the log is best effort). */
+function logFileNote(
+  path: string,
+  verbose: boolean,
+  writeErr: (line: string) => void,
+): (why: string) => void {
+  return (why) => {
+    if (verbose) writeErr(`credproc: log file ${path} not written: ${why}`);
+  };
 }
 
 /** Whether argv names `flag` with a value that was not valid UTF-8 (then that path is not the one meant). */
