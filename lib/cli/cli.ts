@@ -26,6 +26,7 @@ import {
   type Plan,
   type PolicySource,
   type RawEnv,
+  SECRET_ENV_NAMES,
   type TokenSource,
   unhandled,
 } from "../model.ts";
@@ -35,6 +36,7 @@ import type { SdkLogger } from "../providers/sources.ts";
 import type { CliDeps } from "./deps.ts";
 import { CACHE_USAGE, USAGE } from "./usage.ts";
 import { VERSION } from "./version.ts";
+import { CONTROL_CHARACTER_REASON, hasControlCharacter } from "../validate.ts";
 
 export { type CliDeps, realDeps } from "./deps.ts";
 
@@ -186,6 +188,7 @@ export async function roleProvider(
   const configPaths = sharedConfigPaths(env, deps.homeDir());
   const config = await deps.loadSharedConfig(configPaths);
   const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
+  checkCredentialEnv(plan, env, log);
   if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
   log.debug(
     plan.endpoint.endpointUrl === undefined
@@ -211,6 +214,7 @@ export async function roleProvider(
     const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
     tokens.forEach((t) => log.secret(t));
     const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
+    sso.forEach((t) => log.secret(t));
     return [...sourceSecrets(plan), ...tokens, ...sso];
   };
   const cacheOptions = {
@@ -256,6 +260,32 @@ export async function roleProvider(
     wrapMfaSession: mfaSessionCache(cacheOptions),
   });
   return { plan, provider: await cachePlanProvider(provider, cacheOptions) };
+}
+
+/** The variables the SDK's environment provider sends from: refused with a control character, by name. */
+const CREDENTIAL_ENV = ["AWS_ACCESS_KEY_ID", ...SECRET_ENV_NAMES] as const;
+
+/**
+ * Registers the secrets the environment and the plan hold before anything can fail with them, and refuses
+ * a control character in the credential variables the plan's source reads (the environment provider, first
+ * in the default chain): sent as a header it would fail with an error that quotes it. Exit 2, naming the
+ * variable, never the value. Variables the source does not read are left alone, as the AWS CLI does.
+ */
+function checkCredentialEnv(plan: Plan, env: Env & RawEnv, log: Logger): void {
+  for (const name of SECRET_ENV_NAMES) log.secret(env[name]);
+  for (const hop of plan.hops) {
+    if (hop.webIdentity?.kind === "env") log.secret(env[hop.webIdentity.name]);
+  }
+  sourceSecrets(plan).forEach((s) => log.secret(s));
+  if (plan.source.kind !== "environment" && plan.source.kind !== "default-chain") return;
+  for (const name of CREDENTIAL_ENV) {
+    const value = env[name];
+    if (value !== undefined && hasControlCharacter(value)) {
+      throw new ConfigError(name, CONTROL_CHARACTER_REASON, {
+        hint: `set ${name} again, on one line and without control characters`,
+      });
+    }
+  }
 }
 
 /**
