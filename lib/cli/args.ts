@@ -360,7 +360,13 @@ function mfaDevice(
   const tokenCode = optional(
     one("token-code"),
     "--token-code",
-    (v) => check("--token-code", v, TOKEN_CODE, "6 digits"),
+    // Never echoed: a mistyped code (`123 456`) is still a code.
+    (v) => {
+      if (!TOKEN_CODE.test(v)) {
+        throw new UsageError("--token-code", "is not 6 digits (the value is not shown)");
+      }
+      return v;
+    },
   );
   if (tokenCode !== undefined && serialNumber === undefined && profile === undefined) {
     throw new UsageError("--token-code", "needs --serial-number (or a profile with mfa_serial)");
@@ -514,14 +520,14 @@ function parseTag(text: string): Tag {
 }
 
 function check(what: string, value: string, pattern: RegExp, expected: string): string {
-  if (!pattern.test(value)) throw new UsageError(what, `${JSON.stringify(value)} is not ${expected}`);
+  if (!pattern.test(value)) throw new UsageError(what, `${quoteArg(value)} is not ${expected}`);
   return value;
 }
 
 function integer(value: string, what: string, min: number, max: number): number {
   const n = wholeNumberIn(value, min, max);
   if (n === undefined) {
-    throw new UsageError(what, `${JSON.stringify(value)} is not ${wholeNumberExpected(min, max)}`);
+    throw new UsageError(what, `${quoteArg(value)} is not ${wholeNumberExpected(min, max)}`);
   }
   return n;
 }
