@@ -67,7 +67,10 @@ function pinProxies(): void {
 if (import.meta.main) {
   // `deno task credproc -- --version` passes the `--` on: a leading one separates nothing here.
   const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
-  const text = await fastPath({
+  // Deno.args is lossy (bytes that are not UTF-8 arrive as U+FFFD): such argv is refused by the full program,
+  // so it never leaves a memo; it is not even looked up, whatever an older version may have left.
+  const lossy = argv.some((a) => a.includes("\uFFFD"));
+  const text = lossy ? undefined : await fastPath({
     argv,
     getEnv,
     cwd: Deno.cwd(),

@@ -60,3 +60,18 @@ export function validatePolicy(text: string, what: string): string {
   }
   return minified;
 }
+
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
+
+/**
+ * Whether a key, token or code holds a control character — a stray line break pasted with it, binary garbage.
+ * Such a value is refused before any request: sent as a header it fails with an error that quotes it.
+ */
+export function hasControlCharacter(value: string): boolean {
+  return CONTROL_CHARACTER.test(value);
+}
+
+/** The reason given for such a value: never the value itself. */
+export const CONTROL_CHARACTER_REASON =
+  "holds a control character (a stray line break?); the value is not shown";

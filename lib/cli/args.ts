@@ -23,7 +23,7 @@ import {
   wholeNumberExpected,
   wholeNumberIn,
 } from "../validate.ts";
-import { closest, suggestOption } from "./suggest.ts";
+import { closest, quoteArg, suggestOption } from "./suggest.ts";
 import { validateDestination } from "../providers/signin.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
@@ -155,10 +155,36 @@ function scan(argv: readonly string[]): { help: boolean; version: boolean; unkno
   return { help, version, unknown };
 }
 
+/** What `Deno.args` puts where argv had bytes that are not UTF-8 (it decodes lossily). */
+export const REPLACEMENT_CHARACTER = "\uFFFD";
+
+/**
+ * Argv that was not valid UTF-8 is bad input, as it is in the environment: `Deno.args` turns such bytes into
+ * U+FFFD, so two different `--cache-dir` paths would name one directory. A U+FFFD typed on purpose cannot be
+ * told apart and is refused too. The line names the argument by position and flag, never its bytes.
+ */
+function refuseInvalidUtf8(argv: readonly string[]): void {
+  const i = argv.findIndex((a) => a.includes(REPLACEMENT_CHARACTER));
+  if (i < 0) return;
+  const options = OPTIONS as Record<string, { type: string }>;
+  const a = argv[i];
+  const name = a.startsWith("--") ? a.slice(2).replace(/=.*$/s, "") : undefined;
+  const before = i > 0 && argv[i - 1].startsWith("--") ? argv[i - 1].slice(2) : undefined;
+  const which = name !== undefined && options[name] !== undefined
+    ? ` (the value of --${name})`
+    : before !== undefined && options[before]?.type === "string"
+    ? ` (the value of --${before})`
+    : "";
+  throw new UsageError("bad arguments", `argument ${i + 1}${which} is not valid UTF-8`, {
+    hint:
+      "pass paths and values as UTF-8 (a file name in another encoding cannot be named on the command line)",
+  });
+}
+
 /** The usage error for an option credproc does not know, with a suggestion when one is close. */
 function unknownOption(arg: string): UsageError {
   const suggestion = suggestOption(arg, Object.keys(OPTIONS));
-  return new UsageError("bad arguments", `unknown option ${JSON.stringify(arg)}`, {
+  return new UsageError("bad arguments", `unknown option ${quoteArg(arg)}`, {
     hint: suggestion ? `did you mean ${suggestion}?` : "run credproc --help for usage",
   });
 }
@@ -166,13 +192,14 @@ function unknownOption(arg: string): UsageError {
 /** The usage error for a word credproc does not expect, with a suggestion when one is close. */
 function unexpectedWord(word: string, known: readonly string[], prefix: string): UsageError {
   const suggestion = closest(word, known);
-  return new UsageError("bad arguments", `unexpected argument ${JSON.stringify(word)}`, {
+  return new UsageError("bad arguments", `unexpected argument ${quoteArg(word)}`, {
     hint: suggestion ? `did you mean credproc ${prefix}${suggestion}?` : "run credproc --help for usage",
   });
 }
 
 /** Parses and validates argv (without the program name). Throws {@link UsageError}. */
 export function parseCommand(argv: readonly string[]): Command {
+  refuseInvalidUtf8(argv);
   const scanned = scan(argv);
   if (scanned.help) return { kind: "help" };
   if (scanned.version) return { kind: "version" };
@@ -348,7 +375,13 @@ function mfaDevice(
   const tokenCode = optional(
     one("token-code"),
     "--token-code",
-    (v) => check("--token-code", v, TOKEN_CODE, "6 digits"),
+    // Never echoed: a mistyped code (`123 456`) is still a code.
+    (v) => {
+      if (!TOKEN_CODE.test(v)) {
+        throw new UsageError("--token-code", "is not 6 digits (the value is not shown)");
+      }
+      return v;
+    },
   );
   if (tokenCode !== undefined && serialNumber === undefined && profile === undefined) {
     throw new UsageError("--token-code", "needs --serial-number (or a profile with mfa_serial)");
@@ -502,14 +535,14 @@ function parseTag(text: string): Tag {
 }
 
 function check(what: string, value: string, pattern: RegExp, expected: string): string {
-  if (!pattern.test(value)) throw new UsageError(what, `${JSON.stringify(value)} is not ${expected}`);
+  if (!pattern.test(value)) throw new UsageError(what, `${quoteArg(value)} is not ${expected}`);
   return value;
 }
 
 function integer(value: string, what: string, min: number, max: number): number {
   const n = wholeNumberIn(value, min, max);
   if (n === undefined) {
-    throw new UsageError(what, `${JSON.stringify(value)} is not ${wholeNumberExpected(min, max)}`);
+    throw new UsageError(what, `${quoteArg(value)} is not ${wholeNumberExpected(min, max)}`);
   }
   return n;
 }

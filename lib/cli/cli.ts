@@ -3,7 +3,7 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand } from "./args.ts";
+import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
 import { cachePlanProvider, checkNamedCacheDir, mfaSessionCache } from "../cache/plan_cache.ts";
 import { clearCache, clearReport } from "../cache/clear.ts";
 import { formatListing, listCache, listingJson } from "../cache/list.ts";
@@ -16,6 +16,7 @@ import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
 import { ConfigError, CredprocError, missingModule } from "../errors.ts";
 import { fileErrorReason, loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { logFileSink } from "./log_file.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import { oneLine, outputErrorReason, render } from "../output.ts";
 import {
@@ -26,6 +27,7 @@ import {
   type Plan,
   type PolicySource,
   type RawEnv,
+  SECRET_ENV_NAMES,
   type TokenSource,
   unhandled,
 } from "../model.ts";
@@ -48,6 +50,7 @@ import {
   tokenFromFile,
   untilSignal,
 } from "../serve/server.ts";
+import { CONTROL_CHARACTER_REASON, hasControlCharacter } from "../validate.ts";
 
 export { type CliDeps, realDeps } from "./deps.ts";
 
@@ -211,6 +214,7 @@ export async function roleProvider(
   const configPaths = sharedConfigPaths(env, deps.homeDir());
   const config = await deps.loadSharedConfig(configPaths);
   const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
+  checkCredentialEnv(plan, env, log);
   if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
   log.debug(
     plan.endpoint.endpointUrl === undefined
@@ -236,6 +240,7 @@ export async function roleProvider(
     const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
     tokens.forEach((t) => log.secret(t));
     const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
+    sso.forEach((t) => log.secret(t));
     return [...sourceSecrets(plan), ...tokens, ...sso];
   };
   const cacheOptions = {
@@ -377,6 +382,32 @@ async function serve(
   return "";
 }
 
+/** The variables the SDK's environment provider sends from: refused with a control character, by name. */
+const CREDENTIAL_ENV = ["AWS_ACCESS_KEY_ID", ...SECRET_ENV_NAMES] as const;
+
+/**
+ * Registers the secrets the environment and the plan hold before anything can fail with them, and refuses
+ * a control character in the credential variables the plan's source reads (the environment provider, first
+ * in the default chain): sent as a header it would fail with an error that quotes it. Exit 2, naming the
+ * variable, never the value. Variables the source does not read are left alone, as the AWS CLI does.
+ */
+function checkCredentialEnv(plan: Plan, env: Env & RawEnv, log: Logger): void {
+  for (const name of SECRET_ENV_NAMES) log.secret(env[name]);
+  for (const hop of plan.hops) {
+    if (hop.webIdentity?.kind === "env") log.secret(env[hop.webIdentity.name]);
+  }
+  sourceSecrets(plan).forEach((s) => log.secret(s));
+  if (plan.source.kind !== "environment" && plan.source.kind !== "default-chain") return;
+  for (const name of CREDENTIAL_ENV) {
+    const value = env[name];
+    if (value !== undefined && hasControlCharacter(value)) {
+      throw new ConfigError(name, CONTROL_CHARACTER_REASON, {
+        hint: `set ${name} again, on one line and without control characters`,
+      });
+    }
+  }
+}
+
 /**
  * The access token of the SDK's SSO token cache file: the sign-in, not the file (its expiry and refresh
  * fields change without changing who signed in). Undefined when missing or unreadable: the SDK then fails
@@ -395,21 +426,13 @@ async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Prom
 export const LOG_FILE_ENV = "CREDPROC_LOG_FILE";
 
 /**
- * Appends timestamped lines to the user's log file (0600 when created). Best effort and silent: a log file
- * that cannot be written must never fail the call nor print anything; after the first failure it is left.
+ * Appends timestamped lines to the user's log file (0600 when created; see lib/cli/log_file.ts for what is
+ * refused, without blocking). Best effort: a log file that cannot be written never fails the call; after the
+ * first failure it is left, and `note` (a `--verbose` line) says why.
  */
-function fileSink(path: string, clock: () => number): (line: string) => void {
-  let broken = false;
-  const encoder = new TextEncoder();
-  return (line) => {
-    if (broken) return;
-    try {
-      const stamped = `${new Date(clock()).toISOString()} ${printable(line)}\n`;
-      Deno.writeFileSync(path, encoder.encode(stamped), { append: true, create: true, mode: 0o600 });
-    } catch {
-      broken = true;
-    }
-  };
+function fileSink(path: string, clock: () => number, note: (why: string) => void): (line: string) => void {
+  const append = logFileSink(path, note);
+  return (line) => append(`${new Date(clock()).toISOString()} ${printable(line)}`);
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
@@ -428,7 +451,9 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
-      if (logFile !== undefined) toFile = fileSink(logFile, deps.clock);
+      if (logFile !== undefined) {
+        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, writeErr));
+      }
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
       });
@@ -456,8 +481,8 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   } catch (e) {
     if (toFile === undefined && argv[0] !== "cache") {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
-      const named = (scanFlag(argv, "--log-file") || undefined) ?? (io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, deps.clock);
+      const named = fromArgvOrEnv(argv, "--log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
+      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, writeErr));
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
@@ -482,9 +507,36 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   }
 }
 
+/** The `--verbose` note for a log file left unwritten (nothing without `--verbose`: the log is best effort). */
+function logFileNote(
+  path: string,
+  verbose: boolean,
+  writeErr: (line: string) => void,
+): (why: string) => void {
+  return (why) => {
+    if (verbose) writeErr(`credproc: log file ${path} not written: ${why}`);
+  };
+}
+
+/** Whether argv names `flag` with a value that was not valid UTF-8 (then that path is not the one meant). */
+function lossyFlag(argv: readonly string[], flag: string): boolean {
+  return scanFlag(argv, flag)?.includes(REPLACEMENT_CHARACTER) === true;
+}
+
+/** A path flag's value from raw argv, else the environment's; none when the flag's value was not UTF-8. */
+function fromArgvOrEnv(
+  argv: readonly string[],
+  flag: string,
+  env: () => string | undefined,
+): string | undefined {
+  if (lossyFlag(argv, flag)) return undefined;
+  return (scanFlag(argv, flag) || undefined) ?? env();
+}
+
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
 function failureRecordDir(argv: readonly string[], io: CliIo, os: string): string | undefined {
   try {
+    if (lossyFlag(argv, "--cache-dir")) return undefined;
     return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;
   } catch {
     return undefined;

@@ -25,15 +25,34 @@ export function editDistance(a: string, b: string): number {
   return d[rows - 1][cols - 1];
 }
 
+/** Arguments longer than this get no suggestion (the longest option name is a few dozen characters). */
+export const MAX_SUGGEST_LENGTH = 200;
+
+/** Characters of an unknown argument quoted in an error line; the rest is cut and marked with `…`. */
+export const MAX_QUOTED_LENGTH = 80;
+
+/** An argument quoted for an error line (`"--x…"`), at most {@link MAX_QUOTED_LENGTH} characters of it. */
+export function quoteArg(arg: string): string {
+  // MAX + 1 characters take at most 2 (MAX + 1) code units: enough to tell whether anything is cut.
+  const chars = [...arg.slice(0, (MAX_QUOTED_LENGTH + 1) * 2)];
+  return chars.length > MAX_QUOTED_LENGTH
+    ? `${JSON.stringify(chars.slice(0, MAX_QUOTED_LENGTH).join(""))}…`
+    : JSON.stringify(arg);
+}
+
 /**
  * The known name closest to `given`, if it is close enough to be a typo: at most 2 edits, and at most a third
  * of the name's length for longer ones (so `--tag` is not offered for `--foo`). Ties go to the first in `known`.
  */
 export function closest(given: string, known: readonly string[]): string | undefined {
+  // Nothing this long is a typo of a name, and the distance matrix grows with the product of both lengths.
+  if (given.length > MAX_SUGGEST_LENGTH) return undefined;
   const word = given.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of known) {
+    // The distance is at least the difference in length: a name more than 2 longer or shorter cannot win.
+    if (Math.abs(word.length - name.length) > 2) continue;
     const distance = editDistance(word, name);
     if (distance < bestDistance) {
       best = name;

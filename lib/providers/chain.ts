@@ -3,6 +3,8 @@
  * step's credentials. Collaborators come in as arguments so tests run it with fakes and no network.
  */
 import { type Logger, maskKeyId } from "../log.ts";
+import { ConfigError, CredentialsError } from "../errors.ts";
+import { CONTROL_CHARACTER_REASON, hasControlCharacter } from "../validate.ts";
 import type { MfaCodeSource } from "./mfa.ts";
 import type {
   CredentialProvider,
@@ -11,6 +13,7 @@ import type {
   MfaSessionPlan,
   Plan,
   PolicySource,
+  SourcePlan,
   TokenSource,
 } from "../model.ts";
 import type { StsCaller } from "./sts.ts";
@@ -43,6 +46,7 @@ export function chainProvider(plan: Plan, deps: ChainDeps): CredentialProvider {
       const c = await deps.source();
       log.secret(c.secretAccessKey);
       log.secret(c.sessionToken);
+      checkSourceCredentials(c, plan.source);
       log.debug(`source credentials (${plan.source.kind}): ${maskKeyId(c.accessKeyId)}`);
       return c;
     };
@@ -109,4 +113,28 @@ async function token(hop: HopPlan, deps: ChainDeps): Promise<string> {
   const t = await deps.loadToken(hop.webIdentity);
   deps.log.secret(t);
   return t;
+}
+
+/**
+ * Source credentials holding a control character are refused before any request (sent as a header, they
+ * would fail with an error that quotes them): keys written in a profile are bad input (exit 2), keys an
+ * endpoint or the SDK's chain gave are a failure (exit 1). The message names the field, never the value.
+ */
+function checkSourceCredentials(c: Credentials, source: SourcePlan): void {
+  const fields: [string, string | undefined][] = [
+    ["aws_access_key_id", c.accessKeyId],
+    ["aws_secret_access_key", c.secretAccessKey],
+    ["aws_session_token", c.sessionToken],
+  ];
+  const field = fields.find(([, v]) => v !== undefined && hasControlCharacter(v))?.[0];
+  if (field === undefined) return;
+  if (source.kind === "static") {
+    throw new ConfigError(`profile ${source.profile}`, `${field} ${CONTROL_CHARACTER_REASON}`, {
+      hint: "write the key on one line in the shared credentials file",
+    });
+  }
+  throw new CredentialsError(
+    `source credentials (${source.kind})`,
+    `the ${field} ${CONTROL_CHARACTER_REASON}`,
+  );
 }

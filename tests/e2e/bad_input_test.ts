@@ -157,7 +157,7 @@ export const ROWS: Row[] = [
     name: "an MFA code of five digits",
     args: [...R, "--serial-number", MFA_SERIAL, "--token-code", "12345"],
     code: 2,
-    stderr: /^credproc: --token-code: "12345" is not 6 digits/,
+    stderr: /^credproc: --token-code: is not 6 digits \(the value is not shown\)/,
   },
   {
     name: "an MFA code without a device",
