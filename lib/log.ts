@@ -50,7 +50,8 @@ export function maskKeyId(accessKeyId: string): string {
 /** The pattern for a secret with breaks in any of the shapes above; undefined for one without breaks. */
 function brokenSecretPattern(pieces: readonly string[]): RegExp | undefined {
   if (pieces.length < 2) return undefined;
-  const escaped = pieces.map((p) => p.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"));
+  // Only the syntax characters and `/`: in `u` mode any other escaped character (`\-`, `\'`) is an error.
+  const escaped = pieces.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"));
   return new RegExp(escaped.join(BREAK_IN_TEXT), "gu");
 }
 

@@ -101,3 +101,19 @@ Deno.test("scrub: an error quoting a header is cut to its kind, whatever it quot
   const log = createLogger(false, () => {});
   assert.equal(log.scrub('x: Invalid header value: "unregistered-token-value"'), "x: invalid header value");
 });
+
+Deno.test("scrub: a broken secret made of any printable characters is scrubbed, never an error", () => {
+  // Secrets from the environment or a profile are not base64: `-`, `'`, `\` and the like must not break the
+  // pattern (an escaped `-` is an error in a `u` regular expression: the scrubber itself threw).
+  const printableAscii = Array.from({ length: 0x5e }, (_, i) => String.fromCharCode(0x21 + i)).join("");
+  for (const secret of [`tok-a'b\n${printableAscii}\nend-piece`, `a-b-c-d\r\n'q'"x"\\y\\z%7`]) {
+    const log = createLogger(false, () => {});
+    log.secret(secret);
+    for (const [name, shape] of Object.entries(SHAPES)) {
+      const line = log.scrub(`credproc: sts: ${shape(secret)} (after)`);
+      if (name === "raw" || name === "oneLine" || name === "dropped") {
+        assert.equal(line, "credproc: sts: [redacted] (after)", name);
+      }
+    }
+  }
+});
