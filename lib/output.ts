@@ -1,6 +1,5 @@
 /** Credentials × format → the text credproc prints. Pure. */
 import type { Credentials, Format } from "./model.ts";
-import { FailureError } from "./errors.ts";
 
 /**
  * RFC 3339 UTC with a literal `Z` and whole seconds, rounded down so it is never later than the instant STS
@@ -68,10 +67,7 @@ const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => 
     if (SAFE.test(v)) return `set ${n}=${v}`;
     // cmd.exe expands %…% and !…! even inside quotes and has no escape for a line break: refuse.
     if (/[%!"^\p{Cc}\u2028\u2029]/u.test(v)) {
-      throw new FailureError(
-        "output",
-        `${n} holds characters windows-cmd cannot quote; use another --format`,
-      );
+      throw new Error(`${n} holds characters windows-cmd cannot quote; use another --format`);
     }
     return `set "${n}=${v}"`;
   },
@@ -80,7 +76,7 @@ const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => 
     if (SAFE.test(v)) return `set -gx ${n} "${v}"`;
     // fish cannot read a script holding a NUL byte (it drops the rest of the input): refuse.
     if (v.includes("\0")) {
-      throw new FailureError("output", `${n} holds characters fish cannot quote; use another --format`);
+      throw new Error(`${n} holds characters fish cannot quote; use another --format`);
     }
     return `set -gx ${n} ${fishQuote(v)}`;
   },

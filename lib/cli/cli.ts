@@ -13,7 +13,7 @@ import { planCacheDir } from "../cache/dir.ts";
 import { inputSecretValues, scanFlag, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
-import { ConfigError, CredprocError, missingModule } from "../errors.ts";
+import { ConfigError, CredprocError, FailureError, missingModule } from "../errors.ts";
 import { fileErrorReason, loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { logFileSink } from "./log_file.ts";
@@ -171,7 +171,13 @@ async function run(
     }
     case "assume": {
       const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
-      return render(await provider(), plan.format, plan.includeAccountId === true);
+      const credentials = await provider();
+      try {
+        return render(credentials, plan.format, plan.includeAccountId === true);
+      } catch (e) {
+        // A value the chosen shell format cannot quote (output.ts stays free of imports: the fast path loads it).
+        throw new FailureError("output", e instanceof Error ? e.message : String(e), { cause: e });
+      }
     }
     case "console": {
       const { plan, provider, deadline } = await roleProvider(command.options, argv, io, deps, log);

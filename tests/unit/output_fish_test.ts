@@ -50,7 +50,7 @@ Deno.test("fish: any other value is single-quoted with only \\ and ' escaped; a 
   );
   assert.throws(
     () => render({ accessKeyId: "ASIAEXAMPLEEXAMPLE01", secretAccessKey: "a\0b" }, "fish"),
-    /^FailureError: AWS_SECRET_ACCESS_KEY holds characters fish cannot quote; use another --format$/,
+    /^Error: AWS_SECRET_ACCESS_KEY holds characters fish cannot quote; use another --format$/,
   );
 });
 
