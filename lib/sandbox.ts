@@ -57,9 +57,7 @@ export function isAllowedHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (AWS_DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
   if (SIGNIN_HOSTS.includes(host)) return true;
-  if (METADATA_HOSTS.includes(host) || host === "localhost" || host === "[::1]") return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) &&
-    host.split(".").every((n) => Number(n) <= 255);
+  return METADATA_HOSTS.includes(host) || isLoopbackHost(host);
 }
 
 /** A region label as it appears in endpoint host names. */
@@ -78,12 +76,8 @@ const SERVICE_HOST = new RegExp(
     `|(?:oidc|oidc-fips)\\.${REGION_LABEL}\\.(?:${SUFFIXES}))$`,
 );
 
-/**
- * Why an endpoint URL may not be used, or undefined: http(s) only, no user info, and a host that is an STS /
- * SSO / SSO-OIDC endpoint of a partition, an instance-metadata or container address, or loopback. The
- * permission set in deno.json stays the outer wall; this is the inner, narrower one.
- */
-export function endpointProblem(value: string): string | undefined {
+/** `value` as an http(s) URL without user info, or why it is not one. */
+function httpUrl(value: string): URL | string {
   let url: URL;
   try {
     url = new URL(value);
@@ -94,10 +88,19 @@ export function endpointProblem(value: string): string | undefined {
     return `${JSON.stringify(value)} must use http or https`;
   }
   if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  return url;
+}
+
+/**
+ * Why an endpoint URL may not be used, or undefined: http(s) only, no user info, and a host that is an STS /
+ * SSO / SSO-OIDC endpoint of a partition, an instance-metadata or container address, or loopback. The
+ * permission set in deno.json stays the outer wall; this is the inner, narrower one.
+ */
+export function endpointProblem(value: string): string | undefined {
+  const url = httpUrl(value);
+  if (typeof url === "string") return url;
   const host = url.hostname.toLowerCase().replace(/\.$/, "");
-  const loopbackOrMetadata = METADATA_HOSTS.includes(host) || host === "localhost" || host === "[::1]" ||
-    (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((n) => Number(n) <= 255));
-  if (loopbackOrMetadata || SERVICE_HOST.test(host)) return undefined;
+  if (METADATA_HOSTS.includes(host) || isLoopbackHost(host) || SERVICE_HOST.test(host)) return undefined;
   return isAllowedHost(host)
     ? `host ${host} is not an STS, SSO or SSO-OIDC endpoint of an AWS partition`
     : `host ${host} is outside the allowed endpoints`;
@@ -115,16 +118,8 @@ function isLoopbackHost(host: string): boolean {
  * stand-in). The inner check for `credproc console`, as {@link endpointProblem} is for STS.
  */
 export function signinEndpointProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `${JSON.stringify(value)} is not a URL`;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return `${JSON.stringify(value)} must use http or https`;
-  }
-  if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  const url = httpUrl(value);
+  if (typeof url === "string") return url;
   if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
   // No trailing-dot form: the permission set names the hosts without it.
   const host = url.hostname;

@@ -18,7 +18,7 @@ import { fileErrorReason, loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan
 import { createLogger, type Logger } from "../log.ts";
 import { logFileSink } from "./log_file.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
-import { oneLine, outputErrorReason, render } from "../output.ts";
+import { escapeControls, oneLine, outputErrorReason, render } from "../output.ts";
 import {
   type AssumeOptions,
   type CredentialProvider,
@@ -70,17 +70,8 @@ export interface CliIo {
   readonly captureConsole?: boolean;
 }
 
-/** Control and bidi characters from user input (paths, values) are shown escaped: one line, no terminal tricks. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
-const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-
-/** One diagnostic line made safe to print: control characters escaped. */
-export function printable(line: string): string {
-  return line.replace(
-    UNPRINTABLE,
-    (c) => ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
-  );
-}
+/** One diagnostic line made safe to print: control and bidi characters escaped (user paths, values). */
+export const printable = escapeControls;
 
 /** The same call as a shell line, to run once in a terminal so the cache holds what an SDK will ask for. */
 function warmCommand(argv: readonly string[]): string {
