@@ -73,3 +73,19 @@ export function osHomeDir(): string | undefined {
     return undefined; // refused by the sandbox, or no account entry
   }
 }
+
+/** What the program reads from and writes to the outside world; main.ts passes the real ones. */
+export interface CliIo {
+  /** Reads one environment variable; `undefined` when unset or refused by the sandbox. */
+  readonly getEnv: (name: string) => string | undefined;
+  readonly cwd: string;
+  /** Writes the program's output (stdout: the credentials, help, version). */
+  readonly out: (text: string) => Promise<void>;
+  /** Writes one diagnostic line (stderr), newline added. */
+  readonly err: (line: string) => void;
+  /**
+   * Route `console` (which SDK internals write warnings to) into `--verbose` for the run: nothing but
+   * credproc's own lines may reach stderr. main.ts sets it; in-process tests leave their console alone.
+   */
+  readonly captureConsole?: boolean;
+}

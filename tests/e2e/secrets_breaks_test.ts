@@ -16,7 +16,7 @@ import { type FakeAnswer, startFakeSts } from "../support/fake_sts.ts";
 import { pool } from "../support/hardening_helpers.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 import { oneLine } from "../../lib/output.ts";
-import { printable } from "../../lib/cli/cli.ts";
+import { escapeControls as printable } from "../../lib/output.ts";
 
 const ROUTES = ["env", "profile", "token-file", "token-env"] as const;
 const ANSWERS = ["ok", "deny-echo", "bad-answer", "hang"] as const;

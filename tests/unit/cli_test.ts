@@ -4,7 +4,8 @@
  * no terminal; the cache is a temp directory.
  */
 import assert from "node:assert/strict";
-import { cli, type CliDeps, type CliIo, printable, reportUncaught } from "../../lib/cli/cli.ts";
+import { cli, type CliDeps, type CliIo, reportUncaught } from "../../lib/cli/cli.ts";
+import { escapeControls as printable } from "../../lib/output.ts";
 import { StsError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 import type { AssumeRoleParams, StsCaller, StsConfig } from "../../lib/providers/sts.ts";

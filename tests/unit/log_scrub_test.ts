@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createLogger, withoutQuotedHeader } from "../../lib/log.ts";
 import { oneLine } from "../../lib/output.ts";
-import { printable } from "../../lib/cli/cli.ts";
+import { escapeControls as printable } from "../../lib/output.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 
 const RUNS = FUZZ_LONG || 300;

@@ -1,0 +1,226 @@
+/**
+ * The role a command names, as one cached provider: plan (environment read once, shared files loaded), the
+ * chain with its collaborators, the cache and lock around it. `assume`, `console` and `serve` all start here,
+ * so they share one cache entry per role.
+ */
+import { cachePlanProvider, mfaSessionCache } from "../cache/plan_cache.ts";
+import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
+import { chainProvider } from "../providers/chain.ts";
+import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
+import { ConfigError } from "../errors.ts";
+import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
+import type { Logger } from "../log.ts";
+import { createMfaCodeSource } from "../providers/mfa.ts";
+import {
+  type AssumeOptions,
+  type CredentialProvider,
+  type Env,
+  ENV_NAMES,
+  type Plan,
+  type PolicySource,
+  type RawEnv,
+  SECRET_ENV_NAMES,
+  type TokenSource,
+} from "../model.ts";
+import { createDeadline, type Deadline } from "../providers/deadline.ts";
+import { resolvePlan } from "../plan/planner.ts";
+import type { SdkLogger } from "../providers/sources.ts";
+import type { CliDeps, CliIo } from "./deps.ts";
+import { CONTROL_CHARACTER_REASON, hasControlCharacter } from "../validate.ts";
+
+/** The same call as a shell line, to run once in a terminal so the cache holds what an SDK will ask for. */
+function warmCommand(argv: readonly string[]): string {
+  const quote = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
+  return ["credproc", ...argv].map(quote).join(" ");
+}
+
+/** Reads the variables credproc uses, once. A value that is not valid UTF-8 is bad input (exit 2). */
+export function snapshotEnv(io: CliIo, extra: readonly string[]): Env & RawEnv {
+  const env: Record<string, string | undefined> = {};
+  for (const name of [...ENV_NAMES, ...extra]) {
+    try {
+      env[name] = io.getEnv(name);
+    } catch {
+      throw new ConfigError(name, "its value is not valid UTF-8");
+    }
+  }
+  return env;
+}
+
+/** A one-argument loader that runs once per argument: a file is read once and the same text used everywhere. */
+function once<A, R>(load: (a: A) => Promise<R>, id: (a: A) => string): (a: A) => Promise<R> {
+  const seen = new Map<string, Promise<R>>();
+  return (a) => {
+    const k = id(a);
+    let p = seen.get(k);
+    if (p === undefined) seen.set(k, p = load(a));
+    return p;
+  };
+}
+
+/** The proxy in force, for `--verbose` (without user info). */
+function proxyLine(io: CliIo): string {
+  let proxy: string | undefined;
+  try {
+    proxy = io.getEnv("HTTPS_PROXY") || io.getEnv("https_proxy") || undefined;
+  } catch {
+    proxy = undefined;
+  }
+  if (proxy === undefined) return "proxy: none (HTTPS_PROXY unset)";
+  let shown = "(not a URL)";
+  try {
+    const u = new URL(proxy);
+    shown = `${u.protocol}//${u.host}`;
+  } catch { /* shown as not a URL */ }
+  return `proxy: https endpoints through ${shown} (CONNECT); plain http, loopback and metadata always direct`;
+}
+
+/**
+ * The role the options name, as one cached provider: plan, then the chain with the cache and lock around it.
+ * `assume` renders what it returns; `console` and `serve` call it for the same credentials (the same cache
+ * entry, so no extra STS call while it is fresh).
+ */
+export async function roleProvider(
+  options: AssumeOptions,
+  argv: readonly string[],
+  io: CliIo,
+  deps: CliDeps,
+  log: Logger & { readonly toFile: boolean },
+  /**
+   * `memo`: leave a memo for the fast path, which prints the credential document for these inputs — only
+   * `assume` may, or a repeated `credproc console …` would be answered with credentials instead of a URL.
+   * `longRunning`: for `serve`, which calls again while it runs: a failure another call recorded earlier is not
+   * this call's.
+   */
+  { memo = false, longRunning = false }: { readonly memo?: boolean; readonly longRunning?: boolean } = {},
+): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider; readonly deadline: Deadline }> {
+  const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
+  log.secret(options.tokenCode);
+  const configPaths = sharedConfigPaths(env, deps.homeDir());
+  const config = await deps.loadSharedConfig(configPaths);
+  const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
+  checkCredentialEnv(plan, env, log);
+  if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
+  log.debug(
+    plan.endpoint.endpointUrl === undefined
+      ? `endpoint: STS in ${plan.endpoint.region} (the SDK's endpoint rules)`
+      : `endpoint: ${plan.endpoint.endpointUrl} (from ${plan.endpoint.endpointFrom})`,
+  );
+  log.debug(proxyLine(io));
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const deadline = createDeadline(timeoutMs);
+  // Each file is read once (stat first, bounded) and the same text serves the cache key and the call.
+  const loadPolicyOnce = once(
+    (p: PolicySource) => loadPolicy(p, deps.readFile),
+    (p) => p.kind === "file" ? `file:${p.path}` : `inline:${p.json}`,
+  );
+  const loadTokenOnce = once(
+    (t: TokenSource) => loadToken(t, deps.readFile, env),
+    (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
+  );
+  // The SSO sign-in decides whose credentials come back: its access token is keyed like a secret, and the
+  // token file is watched by the fast path like the shared config.
+  const ssoToken = plan.source.kind === "sso" ? await ssoTokenFile(plan.source) : undefined;
+  const secretValues = async () => {
+    const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
+    tokens.forEach((t) => log.secret(t));
+    const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
+    sso.forEach((t) => log.secret(t));
+    return [...sourceSecrets(plan), ...tokens, ...sso];
+  };
+  const cacheOptions = {
+    plan,
+    // A call that logs to a file takes the full path every time (the fast path logs nothing).
+    options: { ...options, verbose: options.verbose || log.toFile },
+    loadPolicy: loadPolicyOnce,
+    secretValues,
+    log,
+    // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
+    warn: (message: string) => log.debug(`cache: warning: ${message}`),
+    inputs: !memo ? undefined : {
+      argv,
+      cwd: io.cwd,
+      env,
+      secretValues: inputSecretValues(argv, (name) => env[name]),
+      files: [
+        configPaths.configPath,
+        configPaths.credentialsPath,
+        ...(ssoToken === undefined ? [] : [ssoToken]),
+      ],
+    },
+    uid: deps.uid(),
+    clock: deps.clock,
+    longRunning,
+  };
+  const mfaCode = createMfaCodeSource({
+    tokenCode: options.tokenCode,
+    envCode: env.CREDPROC_MFA_TOKEN_CODE,
+    timeoutMs: options.mfaTimeoutSeconds * 1000,
+    prompt: deps.prompt(),
+    log,
+    warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
+    mfaSession: options.mfaSession,
+  });
+  const provider = chainProvider(plan, {
+    sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
+    source: deps.source(plan.source, deadline, sdkLogger(log)),
+    // A person typing a code is not a network step: that time does not count against --timeout.
+    mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
+    loadPolicy: loadPolicyOnce,
+    loadToken: loadTokenOnce,
+    log,
+    wrapMfaSession: mfaSessionCache(cacheOptions),
+  });
+  return { plan, provider: await cachePlanProvider(provider, cacheOptions), deadline };
+}
+
+/** The variables the SDK's environment provider sends from: refused with a control character, by name. */
+const CREDENTIAL_ENV = ["AWS_ACCESS_KEY_ID", ...SECRET_ENV_NAMES] as const;
+
+/**
+ * Registers the secrets the environment and the plan hold before anything can fail with them, and refuses
+ * a control character in the credential variables the plan's source reads (the environment provider, first
+ * in the default chain): sent as a header it would fail with an error that quotes it. Exit 2, naming the
+ * variable, never the value. Variables the source does not read are left alone, as the AWS CLI does.
+ */
+function checkCredentialEnv(plan: Plan, env: Env & RawEnv, log: Logger): void {
+  for (const name of SECRET_ENV_NAMES) log.secret(env[name]);
+  for (const hop of plan.hops) {
+    if (hop.webIdentity?.kind === "env") log.secret(env[hop.webIdentity.name]);
+  }
+  sourceSecrets(plan).forEach((s) => log.secret(s));
+  if (plan.source.kind !== "environment" && plan.source.kind !== "default-chain") return;
+  for (const name of CREDENTIAL_ENV) {
+    const value = env[name];
+    if (value !== undefined && hasControlCharacter(value)) {
+      throw new ConfigError(name, CONTROL_CHARACTER_REASON, {
+        hint: `set ${name} again, on one line and without control characters`,
+      });
+    }
+  }
+}
+
+/**
+ * The access token of the SDK's SSO token cache file: the sign-in, not the file (its expiry and refresh
+ * fields change without changing who signed in). Undefined when missing or unreadable: the SDK then fails
+ * with its own sign-in error.
+ */
+async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Promise<string | undefined> {
+  try {
+    const token = JSON.parse(await read(path, MAX_TOKEN_BYTES))?.accessToken;
+    return typeof token === "string" ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `--verbose` line for what the SDK logs at `level` (errors by their message, never to stderr). */
+export function sdkLine(log: Logger, level: string): (...content: unknown[]) => void {
+  return (...content) =>
+    log.debug(`sdk ${level}: ${content.map((c) => c instanceof Error ? c.message : String(c)).join(" ")}`);
+}
+
+/** A logger for the SDK's providers: every line goes to `--verbose`, none to stderr. */
+function sdkLogger(log: Logger): SdkLogger {
+  return { debug: () => {}, info: () => {}, warn: sdkLine(log, "warning"), error: sdkLine(log, "error") };
+}
