@@ -59,8 +59,8 @@ export function render(credentials: Credentials, format: Format, includeAccountI
 const SAFE = /^[A-Za-z0-9+/=:._-]*$/;
 
 const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => string> = {
-  "env": (n, v) => `export ${n}=${SAFE.test(v) ? v : shQuote(v)}`,
-  "env-no-export": (n, v) => `${n}=${SAFE.test(v) ? v : shQuote(v)}`,
+  "env": (n, v) => `export ${n}=${shellWord(v)}`,
+  "env-no-export": (n, v) => `${n}=${shellWord(v)}`,
   "powershell": (n, v) =>
     SAFE.test(v) ? `$Env:${n}="${v}"` : `$Env:${n}='${v.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`,
   "windows-cmd": (n, v) => {
@@ -81,6 +81,11 @@ const LINE: Record<Exclude<Format, "process">, (name: string, value: string) => 
     return `set -gx ${n} ${fishQuote(v)}`;
   },
 };
+
+/** `v` as one POSIX shell word: as it is when every character is safe, else in single quotes. */
+export function shellWord(v: string): string {
+  return SAFE.test(v) ? v : shQuote(v);
+}
 
 /** POSIX single quotes: nothing inside is special; a single quote is closed, escaped and reopened. */
 function shQuote(v: string): string {

@@ -11,7 +11,7 @@
  */
 import { CredprocError, InputError } from "../errors.ts";
 import type { Credentials } from "../model.ts";
-import { formatExpiration, oneLine } from "../output.ts";
+import { formatExpiration, oneLine, shellWord } from "../output.ts";
 
 /** The one path served. Fixed: the token is the secret, and a fixed path keeps logs and docs plain. */
 export const CREDENTIALS_PATH = "/credentials";
@@ -67,11 +67,6 @@ export function sameToken(given: string, expected: string): boolean {
   return diff === 0;
 }
 
-/** POSIX single quotes unless the value holds only characters no shell treats specially. */
-function shellValue(v: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The `export` lines a shell evaluates to point the SDKs at the endpoint (the token, or the token file). */
 export function exportLines(port: number, auth: { token: string } | { tokenFile: string }): string {
   const lines = [["AWS_CONTAINER_CREDENTIALS_FULL_URI", `http://127.0.0.1:${port}${CREDENTIALS_PATH}`]];
@@ -80,7 +75,7 @@ export function exportLines(port: number, auth: { token: string } | { tokenFile:
       ? ["AWS_CONTAINER_AUTHORIZATION_TOKEN", auth.token]
       : ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", auth.tokenFile],
   );
-  return lines.map(([n, v]) => `export ${n}=${shellValue(v)}\n`).join("");
+  return lines.map(([n, v]) => `export ${n}=${shellWord(v)}\n`).join("");
 }
 
 /** The JSON document a container-credentials endpoint answers with. */
