@@ -1,6 +1,6 @@
 /**
- * Every field of the plan that `KEYING` (lib/cache/key.ts) marks keyed changes the cache key. The table of
- * variants is typed by `KeyedField`, so a field added to a plan type is a compile error in key.ts until it is
+ * Every field of the plan that `KEYING` (lib/cache/keying.ts) marks keyed changes the cache key. The table of
+ * variants is typed by `KeyedField`, so a field added to a plan type is a compile error in keying.ts until it is
  * decided, then (if keyed) a compile error here until it has a variant, and this test fails if the variant
  * does not change the key: a new input cannot silently miss it.
  */
@@ -9,12 +9,11 @@ import { assumeOptions } from "../support/options.ts";
 import {
   cacheKey,
   importDigestKey,
-  type KeyedField,
-  KEYING,
   mfaSessionKeyMaterial,
   secretsDigest,
   sourceSecrets,
 } from "../../lib/cache/key.ts";
+import { type KeyedField, KEYING } from "../../lib/cache/keying.ts";
 import type { HopPlan, Plan } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 
