@@ -6,18 +6,15 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import { type Result, ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { standinEnv } from "../support/standin_call.ts";
 
 const IS_ROOT = Deno.uid() === 0;
-
-function env(home: TempHome, standin: Standin): Record<string, string> {
-  return home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey });
-}
 
 /** One call into `dir`: an entry, its lock, a memo and the digest key; their names, sorted. */
 async function fill(standin: Standin, home: TempHome, dir: string): Promise<string[]> {
   const r = await runCredproc(
     ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", "--cache-dir", dir],
-    env(home, standin),
+    standinEnv(home, standin),
   );
   assert.equal(r.code, 0, r.stderr);
   return await names(dir);
@@ -59,7 +56,7 @@ Deno.test("cache clear: a directory where a lock or an entry should be: the rest
   const dirEntry = `${"0".repeat(64)}.json`;
   await Deno.mkdir(`${dir}/${dirEntry}/sub`, { recursive: true });
 
-  const r = await runCredproc(["cache", "clear", "--cache-dir", dir], env(home, standin));
+  const r = await runCredproc(["cache", "clear", "--cache-dir", dir], standinEnv(home, standin));
   assertClearFailed(
     r,
     new RegExp(
@@ -73,7 +70,7 @@ Deno.test("cache clear: a directory where a lock or an entry should be: the rest
   // Once the directories are gone, clear succeeds.
   await Deno.remove(`${dir}/${lock}`, { recursive: true });
   await Deno.remove(`${dir}/${dirEntry}`, { recursive: true });
-  const again = await runCredproc(["cache", "clear", "--cache-dir", dir], env(home, standin));
+  const again = await runCredproc(["cache", "clear", "--cache-dir", dir], standinEnv(home, standin));
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout, `credproc: removed 0 cache entries from ${dir}\n`);
 });
@@ -90,7 +87,7 @@ Deno.test("cache clear: a read-only file system: one line naming what could not 
     const before = await fill(standin, home, dir);
     assert.equal(before.length, 4, before.join(" "));
     await sh("mount", ["-o", "remount,ro", dir]);
-    const r = await runCredproc(["cache", "clear", "--cache-dir", dir], env(home, standin));
+    const r = await runCredproc(["cache", "clear", "--cache-dir", dir], standinEnv(home, standin));
     assertClearFailed(
       r,
       new RegExp(
@@ -104,7 +101,7 @@ Deno.test("cache clear: a read-only file system: one line naming what could not 
     assert.deepEqual(await names(dir), before, "nothing removed, nothing half done");
     const verbose = await runCredproc(
       ["cache", "clear", "--cache-dir", dir, "--verbose"],
-      env(home, standin),
+      standinEnv(home, standin),
     );
     assert.equal(verbose.code, 1);
     for (const n of before) {

@@ -6,18 +6,11 @@
  * nothing in the directory may change.
  */
 import assert from "node:assert/strict";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
-import { PROCESS_DOC, type Result, ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
+import { PROCESS_DOC, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const IS_ROOT = Deno.uid() === 0;
-
-function args(standin: Standin, extra: string[] = []): string[] {
-  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
-}
-
-function env(home: TempHome, standin: Standin): Record<string, string> {
-  return home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey });
-}
 
 function ok(r: Result): void {
   assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
@@ -71,8 +64,8 @@ for (const unsafe of UNSAFE) {
     await home.writeConfig("[default]\nregion = us-east-1\n");
     const past = new Date(Date.now() - 60_000);
     await Deno.utime(home.configFile, past, past);
-    ok(await runCredproc(args(standin), env(home, standin)));
-    ok(await runCredproc(args(standin), env(home, standin)));
+    ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
+    ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
     assert.equal(standin.count("AssumeRole"), 1, "the directory works before it is made unsafe");
     const names = (await snapshot(home.cacheDir)).map((r) => r.split(" ")[0]);
     assert.ok(names.includes("digest.key") && names.some((n) => n.endsWith(".inputs.json")), names.join(" "));
@@ -81,10 +74,10 @@ for (const unsafe of UNSAFE) {
     const before = await snapshot(home.cacheDir);
 
     // The same call twice (fast path first, then the full program), a --verbose call, and a failing call (which would record a failure and a marker): each reaches STS or fails on its own.
-    ok(await runCredproc(args(standin), env(home, standin)));
-    ok(await runCredproc(args(standin), env(home, standin)));
+    ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
+    ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
     assert.equal(standin.count("AssumeRole"), 3, "neither the fast path nor the full path used the entry");
-    const verbose = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+    const verbose = await runCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
     assert.equal(verbose.code, 0, verbose.stderr);
     assert.equal(standin.count("AssumeRole"), 4);
     assert.match(verbose.stderr, /cache: off: cannot use .*: it (is writable by others|is owned by uid)/);
@@ -100,18 +93,20 @@ for (const unsafe of UNSAFE) {
         "--timeout",
         "5",
       ],
-      env(home, standin),
+      standinEnv(home, standin),
     );
     assert.equal(failing.code, 1, failing.stderr);
 
     // cache list: not usable, the next call fetches, and nothing read from the directory.
-    const list = await runCredproc(["cache", "list"], env(home, standin));
+    const list = await runCredproc(["cache", "list"], standinEnv(home, standin));
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`NOT usable: it is ${unsafe.problem.source}`));
     assert.match(list.stdout, /credproc neither reads nor writes it: every call fetches new credentials/);
     assert.match(list.stdout, /entries not read \(the directory is not usable\)/);
     assert.doesNotMatch(list.stdout, /served from cache/);
-    const json = JSON.parse((await runCredproc(["cache", "list", "--json"], env(home, standin))).stdout);
+    const json = JSON.parse(
+      (await runCredproc(["cache", "list", "--json"], standinEnv(home, standin))).stdout,
+    );
     assert.equal(json.cacheDir.usable, false);
     assert.deepEqual(json.entries, []);
     assert.deepEqual(json.failures, []);

@@ -6,18 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
-import { PROCESS_DOC, type Result, ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { PROCESS_DOC, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 /** Far below "forever", far above a loaded machine's start-up. */
 const WITHIN_MS = 15_000;
-
-function args(standin: Standin, extra: string[] = []): string[] {
-  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
-}
-
-function env(home: TempHome, standin: Standin): Record<string, string> {
-  return home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey });
-}
 
 /** Runs credproc, killed after twice the bound so that a hang fails the test instead of stalling it. */
 async function run(argv: string[], environment: Record<string, string>): Promise<Result> {
@@ -44,7 +37,7 @@ async function filled(standin: Standin) {
   await home.writeConfig("[default]\nregion = us-east-1\n");
   const past = new Date(Date.now() - 60_000);
   await Deno.utime(home.configFile, past, past);
-  ok(await run(args(standin), env(home, standin)));
+  ok(await run(standinArgs(standin), standinEnv(home, standin)));
   const names: string[] = [];
   for await (const e of Deno.readDir(home.cacheDir)) names.push(e.name);
   const entry = names.find((n) => /^[0-9a-f]{64}\.json$/.test(n));
@@ -63,11 +56,11 @@ Deno.test("cache FIFOs: entry, memo and digest key on the fast path's way: the c
       await using _home = f.home;
       await mkfifo(which === "entry" ? f.entry : which === "memo" ? f.memo : f.at("digest.key"));
       // Plain: the fast path meets the FIFO first, then the full program does.
-      const r = await run(args(standin), env(f.home, standin));
+      const r = await run(standinArgs(standin), standinEnv(f.home, standin));
       ok(r);
       assert.equal(r.stderr, "");
       // And the next call is served again (the FIFO was replaced by a good file, or skipped).
-      ok(await run(args(standin), env(f.home, standin)));
+      ok(await run(standinArgs(standin), standinEnv(f.home, standin)));
     });
   }
 });
@@ -98,7 +91,7 @@ Deno.test("cache FIFOs: entry, lock and failure marker on a miss: fetched, with 
       await Deno.remove(f.entry);
       await mkfifo(path(f));
       const calls = standin.count("AssumeRole");
-      const r = await run(args(standin, ["--verbose"]), env(f.home, standin));
+      const r = await run(standinArgs(standin, ["--verbose"]), standinEnv(f.home, standin));
       ok(r);
       assert.match(r.stderr, note);
       assert.equal(standin.count("AssumeRole"), calls + 1);
@@ -114,12 +107,12 @@ Deno.test("cache FIFOs: failures.json and its lock: a failing call fails at once
       await using _home = f.home;
       await mkfifo(f.at(name));
       const failing = ["--role-arn", ROLE, "--endpoint-url", "http://127.0.0.1:9/", "--region", "us-east-1"];
-      const r = await run([...failing, "--timeout", "5"], env(f.home, standin));
+      const r = await run([...failing, "--timeout", "5"], standinEnv(f.home, standin));
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.lines.filter((l) => l.startsWith("credproc: ")).length, 1, r.stderr);
-      const v = await run([...failing, "--timeout", "5", "--verbose"], env(f.home, standin));
+      const v = await run([...failing, "--timeout", "5", "--verbose"], standinEnv(f.home, standin));
       assert.equal(v.code, 1, v.stderr);
-      const list = await run(["cache", "list"], env(f.home, standin));
+      const list = await run(["cache", "list"], standinEnv(f.home, standin));
       assert.equal(list.code, 0, list.stderr);
       if (name === "failures.json") {
         // Never opened, only replaced by the next record (an atomic rename over it).

@@ -6,13 +6,12 @@
 import assert from "node:assert/strict";
 import { writeEntry } from "../../lib/cache/write.ts";
 import { entryFor } from "../../lib/cache/store.ts";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   CREDPROC_BIN,
   credprocCommand,
   PROCESS_DOC,
   type Result,
-  ROLE,
   runCredproc,
   runProcess,
   sourceCommand,
@@ -21,20 +20,9 @@ import {
   tempHome,
   until,
 } from "../support/helpers.ts";
+import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const IS_ROOT = Deno.uid() === 0;
-
-function args(standin: Standin, extra: string[] = []): string[] {
-  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
-}
-
-function env(home: TempHome, standin: Standin, extra: Record<string, string> = {}): Record<string, string> {
-  return home.env({
-    AWS_ACCESS_KEY_ID: standin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
-    ...extra,
-  });
-}
 
 function ok(r: Result): { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } {
   assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
@@ -53,7 +41,7 @@ async function entryPath(dir: string): Promise<string> {
 Deno.test("cache: the second call is a hit; files are private; --verbose names the path, never the secrets", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const first = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+  const first = await runCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
   const a = ok(first);
   assert.equal(standin.count("AssumeRole"), 1);
   const file = await entryPath(home.cacheDir);
@@ -62,7 +50,7 @@ Deno.test("cache: the second call is a hit; files are private; --verbose names t
   assert.match(first.stderr, /cache: miss .*\.json \(no entry\)/);
   assert.match(first.stderr, /cache: stored /);
 
-  const second = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+  const second = await runCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
   assert.equal(second.stdout, first.stdout);
   assert.equal(standin.count("AssumeRole"), 1, "the second call must not reach STS");
   assert.ok(second.stderr.includes(`cache: hit ${file}`), second.stderr);
@@ -74,7 +62,7 @@ Deno.test("cache: the second call is a hit; files are private; --verbose names t
   assert.ok(!/AssumeRole|source credentials/.test(second.stderr), second.stderr);
 
   // Another format of the same credentials is a hit too; another role is a miss.
-  const envFormat = await runCredproc(args(standin, ["--format", "env"]), env(home, standin));
+  const envFormat = await runCredproc(standinArgs(standin, ["--format", "env"]), standinEnv(home, standin));
   assert.equal(envFormat.code, 0);
   assert.ok(envFormat.stdout.includes(`AWS_ACCESS_KEY_ID=${a.AccessKeyId}`));
   assert.equal(standin.count("AssumeRole"), 1);
@@ -87,7 +75,7 @@ Deno.test("cache: the second call is a hit; files are private; --verbose names t
       "--region",
       "us-east-1",
     ],
-    env(home, standin),
+    standinEnv(home, standin),
   );
   assert.notEqual(ok(other).AccessKeyId, a.AccessKeyId);
   assert.equal(standin.count("AssumeRole"), 2);
@@ -96,21 +84,21 @@ Deno.test("cache: the second call is a hit; files are private; --verbose names t
 Deno.test("cache: --no-cache bypasses read and write; --refresh calls STS and rewrites the entry", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
-  ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
+  ok(await runCredproc(standinArgs(standin, ["--no-cache"]), standinEnv(home, standin)));
+  ok(await runCredproc(standinArgs(standin, ["--no-cache"]), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 2);
   await assert.rejects(Deno.lstat(home.cacheDir), Deno.errors.NotFound);
 
-  const cached = ok(await runCredproc(args(standin), env(home, standin)));
+  const cached = ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 3);
-  const refreshed = ok(await runCredproc(args(standin, ["--refresh"]), env(home, standin)));
+  const refreshed = ok(await runCredproc(standinArgs(standin, ["--refresh"]), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 4);
   assert.notEqual(refreshed.AccessKeyId, cached.AccessKeyId);
-  const after = ok(await runCredproc(args(standin), env(home, standin)));
+  const after = ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
   assert.equal(after.AccessKeyId, refreshed.AccessKeyId);
   assert.equal(standin.count("AssumeRole"), 4);
   // --no-cache does not read the entry either.
-  const bypass = ok(await runCredproc(args(standin, ["--no-cache"]), env(home, standin)));
+  const bypass = ok(await runCredproc(standinArgs(standin, ["--no-cache"]), standinEnv(home, standin)));
   assert.notEqual(bypass.AccessKeyId, refreshed.AccessKeyId);
 });
 
@@ -154,10 +142,10 @@ Deno.test("cache: tampered entries are ignored and replaced", async (t) => {
     await t.step(name, async () => {
       await using home = await tempHome();
       standin.reset();
-      const first = ok(await runCredproc(args(standin), env(home, standin)));
+      const first = ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
       const file = await entryPath(home.cacheDir);
       await tamper(file, home);
-      const r = await runCredproc(args(standin, ["--verbose"]), env(home, standin));
+      const r = await runCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
       const second = ok(r);
       assert.equal(standin.count("AssumeRole"), 2, "the tampered entry must not be used");
       assert.notEqual(second.AccessKeyId, first.AccessKeyId);
@@ -168,7 +156,10 @@ Deno.test("cache: tampered entries are ignored and replaced", async (t) => {
         st.isFile && (st.mode! & 0o777) === 0o600 && st.uid === Deno.uid(),
         "replaced by a good file",
       );
-      assert.equal(ok(await runCredproc(args(standin), env(home, standin))).AccessKeyId, second.AccessKeyId);
+      assert.equal(
+        ok(await runCredproc(standinArgs(standin), standinEnv(home, standin))).AccessKeyId,
+        second.AccessKeyId,
+      );
       assert.equal(standin.count("AssumeRole"), 2, "the replacement is used");
     });
   }
@@ -179,22 +170,22 @@ Deno.test("cache: a cache dir that cannot be created still prints credentials, s
   await using home = await tempHome();
   await Deno.writeTextFile(`${home.dir}/not-a-dir`, "");
   const r = await runCredproc(
-    args(standin),
-    env(home, standin, { CREDPROC_CACHE_DIR: `${home.dir}/not-a-dir/cache` }),
+    standinArgs(standin),
+    standinEnv(home, standin, { CREDPROC_CACHE_DIR: `${home.dir}/not-a-dir/cache` }),
   );
   ok(r);
   // Consumers (Go, Ruby, older AWS CRT) show or even parse stderr: cache trouble goes to --verbose only.
   assert.equal(r.stderr, "");
   const verbose = await runCredproc(
-    args(standin, ["--verbose"]),
-    env(home, standin, { CREDPROC_CACHE_DIR: `${home.dir}/not-a-dir/cache` }),
+    standinArgs(standin, ["--verbose"]),
+    standinEnv(home, standin, { CREDPROC_CACHE_DIR: `${home.dir}/not-a-dir/cache` }),
   );
   ok(verbose);
   assert.match(verbose.stderr, /^credproc: cache: off: cannot use .*not-a-dir\/cache: /m);
   // --cache-dir wins over the environment, and the same holds for it.
   const flag = await runCredproc(
-    args(standin, ["--cache-dir", `${home.dir}/not-a-dir/x`, "--verbose"]),
-    env(home, standin),
+    standinArgs(standin, ["--cache-dir", `${home.dir}/not-a-dir/x`, "--verbose"]),
+    standinEnv(home, standin),
   );
   ok(flag);
   assert.match(flag.stderr, /cannot use .*not-a-dir\/x/);
@@ -204,7 +195,7 @@ Deno.test("cache: a read-only cache dir still prints credentials", { ignore: IS_
   await using standin = await startStandin();
   await using home = await tempHome();
   await Deno.mkdir(home.cacheDir, { mode: 0o500 });
-  const r = await runCredproc(args(standin), env(home, standin));
+  const r = await runCredproc(standinArgs(standin), standinEnv(home, standin));
   ok(r);
   assert.equal(r.lines.length, 1, r.stderr);
   assert.match(r.lines[0], /warning: cache/);
@@ -214,11 +205,11 @@ Deno.test("cache: a read-only cache dir still prints credentials", { ignore: IS_
 Deno.test("cache: the platform cache dir is used when CREDPROC_CACHE_DIR is unset", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const e = env(home, standin);
+  const e = standinEnv(home, standin);
   delete e.CREDPROC_CACHE_DIR;
-  ok(await runCredproc(args(standin), { ...e, XDG_CACHE_HOME: `${home.dir}/xdg` }));
+  ok(await runCredproc(standinArgs(standin), { ...e, XDG_CACHE_HOME: `${home.dir}/xdg` }));
   await entryPath(`${home.dir}/xdg/credproc`);
-  ok(await runCredproc(args(standin), e));
+  ok(await runCredproc(standinArgs(standin), e));
   await entryPath(`${home.dir}/.cache/credproc`);
   assert.equal(standin.count("AssumeRole"), 2);
 });
@@ -226,15 +217,15 @@ Deno.test("cache: the platform cache dir is used when CREDPROC_CACHE_DIR is unse
 Deno.test("cache clear removes the entries; the next call is a miss", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  ok(await runCredproc(args(standin), env(home, standin)));
+  ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
   await Deno.writeTextFile(`${home.cacheDir}/keep-me.txt`, "not ours");
-  const r = await runCredproc(["cache", "clear"], env(home, standin));
+  const r = await runCredproc(["cache", "clear"], standinEnv(home, standin));
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `credproc: removed 1 cache entry from ${home.cacheDir}\n`);
   const left = [];
   for await (const e of Deno.readDir(home.cacheDir)) left.push(e.name);
   assert.deepEqual(left, ["keep-me.txt"]);
-  ok(await runCredproc(args(standin), env(home, standin)));
+  ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 2);
 });
 
@@ -272,7 +263,10 @@ Deno.test("stampede: 20 processes on a cold cache make exactly one STS request a
   standin.pushFault({ kind: "delay", ms: 1500 });
   const started = performance.now();
   const results = await Promise.all(
-    Array.from({ length: 20 }, () => runCredproc(args(standin, ["--verbose"]), env(home, standin))),
+    Array.from(
+      { length: 20 },
+      () => runCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin)),
+    ),
   );
   const elapsed = performance.now() - started;
   const docs = results.map(ok);
@@ -293,10 +287,10 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
   await using standin = await startStandin();
   await using home = await tempHome();
   standin.pushFault({ kind: "hang" });
-  const holder = spawnCredproc(args(standin, ["--verbose"]), env(home, standin));
+  const holder = spawnCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
   await until("the holder's STS request", () => standin.count("AssumeRole") === 1);
   assert.match(holder.stderr(), /cache: lock .* acquired/);
-  const waiter = spawnCredproc(args(standin, ["--verbose"]), env(home, standin));
+  const waiter = spawnCredproc(standinArgs(standin, ["--verbose"]), standinEnv(home, standin));
   await until(
     "the second process to wait for the lock",
     () => /cache: waiting for lock/.test(waiter.stderr()),
@@ -332,13 +326,16 @@ Deno.test("fast path: a hit runs with no npm package available at all; a miss ne
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  ok(await runCredproc(args(standin), env(home, standin)));
+  ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
   // An empty Deno cache and a registry that refuses connections: any npm module load fails.
   const emptyDenoDir = `${home.dir}/deno-dir`;
-  const noNpm = env(home, standin, { DENO_DIR: emptyDenoDir, NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" });
-  ok(await runCredproc(args(standin), noNpm));
+  const noNpm = standinEnv(home, standin, {
+    DENO_DIR: emptyDenoDir,
+    NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+  });
+  ok(await runCredproc(standinArgs(standin), noNpm));
   assert.equal(standin.count("AssumeRole"), 1);
-  const miss = await runCredproc(args(standin, ["--no-cache"]), noNpm);
+  const miss = await runCredproc(standinArgs(standin, ["--no-cache"]), noNpm);
   assert.notEqual(miss.code, 0, "the control: a miss must load the SDK and fail here");
   assert.equal(standin.count("AssumeRole"), 1);
 });
@@ -348,11 +345,11 @@ Deno.test("stampede with MFA: one GetSessionToken and one AssumeRole for 8 proce
   await using standin = await startStandin({ mfa: { serial, code: "123456" } });
   await using home = await tempHome();
   standin.pushFault({ kind: "delay", ms: 1000 });
-  const e = env(home, standin, { CREDPROC_MFA_TOKEN_CODE: "123456" });
+  const e = standinEnv(home, standin, { CREDPROC_MFA_TOKEN_CODE: "123456" });
   const results = await Promise.all(
     Array.from(
       { length: 8 },
-      () => runCredproc(args(standin, ["--serial-number", serial, "--mfa-session"]), e),
+      () => runCredproc(standinArgs(standin, ["--serial-number", serial, "--mfa-session"]), e),
     ),
   );
   results.forEach(ok);
@@ -366,11 +363,11 @@ Deno.test("MFA session: cached on its own — another role needs no code; --refr
   const other = "arn:aws:iam::123456789012:role/other";
   await using standin = await startStandin({ mfa: { serial, code: "123456" } });
   await using home = await tempHome();
-  const e = env(home, standin); // no CREDPROC_MFA_TOKEN_CODE, stdin is null: nobody to ask for a code
+  const e = standinEnv(home, standin); // no CREDPROC_MFA_TOKEN_CODE, stdin is null: nobody to ask for a code
   const ms = ["--serial-number", serial, "--mfa-session"];
   const counts = () => [standin.count("GetSessionToken"), standin.count("AssumeRole")];
 
-  ok(await runCredproc(args(standin, [...ms, "--token-code", "123456"]), e));
+  ok(await runCredproc(standinArgs(standin, [...ms, "--token-code", "123456"]), e));
   assert.deepEqual(counts(), [1, 1]);
 
   const second = await runCredproc(
@@ -385,7 +382,7 @@ Deno.test("MFA session: cached on its own — another role needs no code; --refr
   assert.equal(standin.issued.get(call.accessKeyId!)?.action, "GetSessionToken");
 
   for (const flag of ["--refresh", "--no-cache"]) {
-    const r = await runCredproc(args(standin, [...ms, flag]), e);
+    const r = await runCredproc(standinArgs(standin, [...ms, flag]), e);
     assert.equal(r.code, 1, `${flag}: ${r.stderr}`);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, new RegExp(`^credproc: MFA code for ${serial}: no code given and no terminal`));
@@ -411,8 +408,8 @@ Deno.test("fast entry: a repeated call is answered before the full program is lo
     await Deno.remove(audit).catch(() => {});
     const r = await runProcess(
       fast[0],
-      [...fast.slice(1), ...args(standin, extra)],
-      env(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
+      [...fast.slice(1), ...standinArgs(standin, extra)],
+      standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
     );
     const log = await Deno.readTextFile(audit).catch(() => "");
     return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };

@@ -14,32 +14,20 @@ import fc from "fast-check";
 import { writeEntry } from "../../lib/cache/write.ts";
 import { render } from "../../lib/output.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   AWS_V2,
   CREDPROC_BIN,
   type Result,
-  ROLE,
   runCredproc,
   runProcess,
   sourceCommand,
   type TempHome,
   tempHome,
 } from "../support/helpers.ts";
+import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION"];
-
-function args(standin: Standin, extra: string[] = []): string[] {
-  return ["--role-arn", ROLE, "--endpoint-url", standin.url, "--region", "us-east-1", ...extra];
-}
-
-function env(home: TempHome, standin: Standin, extra: Record<string, string> = {}): Record<string, string> {
-  return home.env({
-    AWS_ACCESS_KEY_ID: standin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
-    ...extra,
-  });
-}
 
 function ok(r: Result): string {
   assert.equal(r.stderr, "");
@@ -61,7 +49,7 @@ const cliFishLine = (envLine: string) => envLine.replace(/^export ([A-Z_]+)=(.*)
 Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is byte-identical", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const miss = ok(await runCredproc(args(standin, ["--format", "fish"]), env(home, standin)));
+  const miss = ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 1);
   const lines = miss.split("\n");
   assert.equal(lines.pop(), "", "ends with a newline");
@@ -70,7 +58,7 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
   assert.match(lines[3], /^set -gx AWS_CREDENTIAL_EXPIRATION "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"$/);
 
   // The same credentials in env format (a hit), and the CLI reading what fish set: all three agree.
-  const envText = ok(await runCredproc(args(standin, ["--format", "env"]), env(home, standin)));
+  const envText = ok(await runCredproc(standinArgs(standin, ["--format", "env"]), standinEnv(home, standin)));
   assert.equal(standin.count("AssumeRole"), 1);
   for (const script of [`eval $argv[1]`, `printf %s $argv[1] | source`]) {
     const cli = await fish(
@@ -85,8 +73,14 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
   }
 
   // The hit (fast path: the memo the miss left) prints the same bytes; so does the full path (--verbose).
-  assert.equal(ok(await runCredproc(args(standin, ["--format", "fish"]), env(home, standin))), miss);
-  const verbose = await runCredproc(args(standin, ["--format", "fish", "--verbose"]), env(home, standin));
+  assert.equal(
+    ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin))),
+    miss,
+  );
+  const verbose = await runCredproc(
+    standinArgs(standin, ["--format", "fish", "--verbose"]),
+    standinEnv(home, standin),
+  );
   assert.equal(verbose.code, 0);
   assert.match(verbose.stderr, /cache: hit /);
   assert.equal(verbose.stdout, miss);
@@ -94,7 +88,10 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
 
   // --include-account-id: one more line, the account of the assumed role, which fish exports.
   const withAccount = ok(
-    await runCredproc(args(standin, ["--format", "fish", "--include-account-id"]), env(home, standin)),
+    await runCredproc(
+      standinArgs(standin, ["--format", "fish", "--include-account-id"]),
+      standinEnv(home, standin),
+    ),
   );
   assert.ok(withAccount.endsWith('\nset -gx AWS_ACCOUNT_ID "123456789012"\n'), withAccount);
   const account = await fish(home, `eval $argv[1]; and env | string match 'AWS_ACCOUNT_ID=*'`, withAccount);
@@ -113,8 +110,8 @@ Deno.test("fish: the fast path answers a repeated fish call without the full pro
     await Deno.remove(audit).catch(() => {});
     const r = await runProcess(
       deno,
-      [...pre, ...args(standin, ["--format", "fish"])],
-      env(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
+      [...pre, ...standinArgs(standin, ["--format", "fish"])],
+      standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
     );
     return { out: ok(r), full: (await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"') };
   };
@@ -133,7 +130,7 @@ Deno.test("fish: hostile values in a trusted cache entry are quoted; fish sets e
   const secret =
     `a'b\\'c\\\\$(touch ${marker}1)"$HOME"(touch ${marker}2)\`touch ${marker}3\`;touch ${marker}4 #\\`;
   const token = `tok\n(touch ${marker}5)\r\n{a,b}*~%self\u2028\u{1F600}'\\n\\x41 \tend\\`;
-  ok(await runCredproc(args(standin, ["--format", "fish"]), env(home, standin)));
+  ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)));
   const names = [...Deno.readDirSync(home.cacheDir)].map((e) => e.name).filter((n) =>
     /^[0-9a-f]{64}\.json$/.test(n)
   );
@@ -147,7 +144,10 @@ Deno.test("fish: hostile values in a trusted cache entry are quoted; fish sets e
   // Both paths answer from the entry: the fast path (memo) and the full program (--verbose).
   for (const extra of [[], ["--verbose"]]) {
     await t.step(extra.length ? "full path" : "fast path", async () => {
-      const r = await runCredproc(args(standin, ["--format", "fish", ...extra]), env(home, standin));
+      const r = await runCredproc(
+        standinArgs(standin, ["--format", "fish", ...extra]),
+        standinEnv(home, standin),
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!r.stderr.includes(secret) && !r.stderr.includes(token), "never logged");
       assert.ok(r.stdout.includes(`\nset -gx AWS_SECRET_ACCESS_KEY 'a\\'b\\\\\\'c`), r.stdout);
@@ -172,7 +172,7 @@ Deno.test("fish: hostile values in a trusted cache entry are quoted; fish sets e
     async () => {
       doc.credentials.SecretAccessKey = "abc\0def";
       await writeEntry(file, doc);
-      const r = await runCredproc(args(standin, ["--format", "fish"]), env(home, standin));
+      const r = await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin));
       assert.equal(r.stdout, "");
       assert.equal(r.code, 1);
       assert.deepEqual(r.lines, [

@@ -4,29 +4,14 @@
  * no terminal; the cache is a temp directory.
  */
 import assert from "node:assert/strict";
-import { cli, type CliDeps, type CliIo, reportUncaught } from "../../lib/cli/cli.ts";
+import { cli, type CliDeps, reportUncaught } from "../../lib/cli/cli.ts";
 import { escapeControls as printable } from "../../lib/output.ts";
 import { StsError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 import type { AssumeRoleParams, StsCaller, StsConfig } from "../../lib/providers/sts.ts";
 import type { Credentials, SourcePlan } from "../../lib/model.ts";
 import { emptySharedConfig } from "../../lib/plan/planner.ts";
-
-function fakeIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    getEnv: (name) => env[name],
-    cwd: "/nowhere",
-    out: (text) => {
-      stdout.push(text);
-      return Promise.resolve();
-    },
-    err: (line) => stderr.push(line),
-    stdout,
-    stderr,
-  };
-}
+import { fakeIo } from "../support/fake_io.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::123456789012:role/deploy";

@@ -4,7 +4,7 @@
  * `console` commands through `cli()` with fake STS and fetch.
  */
 import assert from "node:assert/strict";
-import { cli, type CliDeps, type CliIo } from "../../lib/cli/cli.ts";
+import { cli, type CliDeps } from "../../lib/cli/cli.ts";
 import { parseCommand } from "../../lib/cli/args.ts";
 import { CredprocError, NetworkError, SandboxError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -26,6 +26,7 @@ import {
   validateDestination,
 } from "../../lib/providers/signin.ts";
 import { endpointProblem, isAllowedHost, SIGNIN_HOSTS, signinEndpointProblem } from "../../lib/sandbox.ts";
+import { fakeIo } from "../support/fake_io.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
@@ -394,22 +395,6 @@ Deno.test("args: console refuses --format and --include-account-id, validates --
 });
 
 // ── whole commands through cli() ───────────────────────────────────────────────────────────────────────
-
-function fakeIo(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    getEnv: (name) => env[name],
-    cwd: "/nowhere",
-    out: (text) => {
-      stdout.push(text);
-      return Promise.resolve();
-    },
-    err: (line) => stderr.push(line),
-    stdout,
-    stderr,
-  };
-}
 
 function fakeDeps(fetch: Fetch): { deps: CliDeps; stsCalls: () => number } {
   let calls = 0;
