@@ -74,6 +74,16 @@ export class CredentialsError extends FailureError {}
 /** MFA code missing, malformed or not entered in time (exit 1; a malformed flag value is a UsageError). */
 export class MfaError extends FailureError {}
 
+/** A cache lock stayed held by another credproc for the whole wait (lib/cache/lock.ts; exit 1). */
+export class LockTimeoutError extends FailureError {
+  constructor(path: string, waitedMs: number) {
+    super("cache lock", `another credproc has held ${path} for over ${Math.round(waitedMs / 1000)} s`, {
+      hint:
+        "it may be waiting for an MFA code or a slow endpoint; retry when it ends, or run with --no-cache",
+    });
+  }
+}
+
 /** The system refused a path as too long (ENAMETOOLONG): no such file can ever exist. */
 export function isNameTooLong(e: unknown): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === "ENAMETOOLONG";

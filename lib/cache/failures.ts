@@ -6,10 +6,11 @@
  * grows past the bound. Recording is best effort: a problem is only said under `--verbose`.
  */
 import { joinPath } from "./dir.ts";
-import { MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
+import { ISO_TIME, MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
-import { prepareDir, writeFileAtomic } from "./write.ts";
+import { writeFileAtomic } from "./write.ts";
 import { acquireLock } from "./lock.ts";
+import { judgeCacheDir } from "./session.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";
@@ -37,8 +38,6 @@ interface FailuresDoc {
   readonly credproc: 1;
   readonly failures: readonly Failure[];
 }
-
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 
 function cut(text: string): string {
   return text.length > MAX_LINE ? `${text.slice(0, MAX_LINE - 1)}…` : text;
@@ -70,8 +69,8 @@ export async function recordFailure(
   uid: number | null,
 ): Promise<string | undefined> {
   try {
-    const problem = await prepareDir(dir, uid);
-    if (problem !== undefined) return `cannot use ${dir}: ${problem}`;
+    const verdict = await judgeCacheDir({ path: dir }, uid, { create: true });
+    if (verdict.state === "unusable") return `cannot use ${dir}: ${verdict.problem}`;
     const lock = await acquireLock(joinPath(dir, FAILURES_LOCK), { timeoutMs: LOCK_WAIT_MS });
     try {
       let failures = [...await readFailures(dir, uid), {

@@ -1,6 +1,7 @@
 /** `credproc cache list` over crafted entries with a fixed clock: every status, old entries, no secret. */
 import assert from "node:assert/strict";
-import { formatListing, listCache, listingJson } from "../../lib/cache/list.ts";
+import { formatListing, listCache, type ListedDir, listingJson } from "../../lib/cache/list.ts";
+import { judgeCacheDir } from "../../lib/cache/session.ts";
 import { entryFor, type EntryMeta } from "../../lib/cache/store.ts";
 import { writeEntry } from "../../lib/cache/write.ts";
 import { recordFailure } from "../../lib/cache/failures.ts";
@@ -80,7 +81,9 @@ Deno.test("cache list: valid, within the margin, expired, unusable and pre-meta 
 
     const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     const before = names();
-    const listing = await listCache(dir, NOW, UID);
+    const verdict = await judgeCacheDir({ path: dir }, UID, { create: false });
+    assert.equal(verdict.state, "usable");
+    const listing = await listCache(verdict as ListedDir, NOW, UID);
     const text = formatListing(listing);
     assert.equal(
       text,

@@ -1,7 +1,7 @@
 /** Failure markers (`<key>.failure.json`): left by a failed lock holder, removed by the next success. */
 import assert from "node:assert/strict";
-import { withFileCache } from "../../lib/cache/decorator.ts";
-import { acquireLock } from "../../lib/cache/lock.ts";
+import { cachedCall } from "../../lib/cache/decorator.ts";
+import { entryFiles, judgeCacheDir } from "../../lib/cache/session.ts";
 import { createLogger } from "../../lib/log.ts";
 import { CredprocError } from "../../lib/errors.ts";
 import type { CredentialProvider } from "../../lib/model.ts";
@@ -27,17 +27,16 @@ Deno.test("markers: a failure leaves a marker; the next success for that key rem
         };
       });
     const lines: string[] = [];
+    assert.equal((await judgeCacheDir({ path: cacheDir }, Deno.uid(), { create: true })).state, "usable");
+    const log = createLogger(true, (l) => lines.push(l));
+    const clock = () => Date.now() + later;
     const cached = (key: string) =>
-      withFileCache(provider, {
-        dir: cacheDir,
-        key,
-        marginMs: 0,
-        clock: () => Date.now() + later,
-        lock: (path, ready) => acquireLock(path, { timeoutMs: 5000, ready }),
-        log: createLogger(true, (l) => lines.push(l)),
+      cachedCall(provider, {
+        files: entryFiles({ dir: cacheDir, key, marginMs: 0, uid: Deno.uid(), clock, lockWaitMs: 5000, log }),
+        refresh: false,
+        clock,
+        log,
         warn: () => {},
-        mode: "use",
-        uid: Deno.uid(),
       });
     const markers = async () => {
       const names: string[] = [];

@@ -5,12 +5,17 @@
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
 import { startupModules } from "../support/helpers.ts";
-import { cachePlanProvider } from "../../lib/cache/plan_cache.ts";
+import {
+  type CacheSession,
+  entryFiles,
+  type EntryFilesOptions,
+  judgeCacheDir,
+  openCacheSession,
+} from "../../lib/cache/session.ts";
 import { clearCache } from "../../lib/cache/clear.ts";
-import { ensureDigestKey } from "../../lib/cache/digest_key.ts";
-import { type FileCacheOptions, withFileCache } from "../../lib/cache/decorator.ts";
-import { rememberInputs } from "../../lib/cache/memo.ts";
-import { writeEntry } from "../../lib/cache/write.ts";
+import { cachedCall, type EntryFiles } from "../../lib/cache/decorator.ts";
+import { memoText } from "../../lib/cache/memo.ts";
+import { writeEntry, writeFileAtomic } from "../../lib/cache/write.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
@@ -20,23 +25,28 @@ import {
   judgeFacts,
   parseEntry,
 } from "../../lib/cache/store.ts";
-import { platformCacheDir, resolveCacheDir } from "../../lib/cache/dir.ts";
+import { planCacheDir, platformCacheDir } from "../../lib/cache/dir.ts";
 import {
   cacheKey,
   cacheKeyMaterial,
   canonicalJson,
+  fileHmac,
+  importDigestKey,
   inputSecretValues,
   inputsKey,
   mfaSessionKeyMaterial,
+  newDigestKeyText,
   redactArgv,
   secretsDigest,
 } from "../../lib/cache/key.ts";
 import { fastPath, type FastPathIo, scanCacheDir } from "../../lib/fast_path.ts";
 import { render } from "../../lib/output.ts";
-import { acquireLock, type LockHandle, LockTimeoutError, removeLockIfFree } from "../../lib/cache/lock.ts";
+import { acquireLock, type LockHandle, removeLockIfFree } from "../../lib/cache/lock.ts";
+import { LockTimeoutError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import {
   type AssumeOptions,
+  type CacheMode,
   type CredentialProvider,
   type Credentials,
   type Env,
@@ -67,9 +77,14 @@ function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
 
 Deno.test("cache dir: flag, then CREDPROC_CACHE_DIR, then the platform's cache dir", () => {
   const env = { CREDPROC_CACHE_DIR: "/env/dir", HOME: "/home/u", XDG_CACHE_HOME: "/xdg" };
-  assert.equal(resolveCacheDir("/flag", env, "linux"), "/flag");
-  assert.equal(resolveCacheDir(undefined, env, "linux"), "/env/dir");
-  assert.equal(resolveCacheDir(undefined, { ...env, CREDPROC_CACHE_DIR: "" }, "linux"), "/xdg/credproc");
+  assert.deepEqual(planCacheDir("/flag", env, "linux"), { path: "/flag", namedBy: "--cache-dir" });
+  assert.deepEqual(planCacheDir(undefined, env, "linux"), {
+    path: "/env/dir",
+    namedBy: "CREDPROC_CACHE_DIR",
+  });
+  assert.deepEqual(planCacheDir(undefined, { ...env, CREDPROC_CACHE_DIR: "" }, "linux"), {
+    path: "/xdg/credproc",
+  });
   assert.equal(platformCacheDir({ HOME: "/home/u" }, "linux"), "/home/u/.cache/credproc");
   assert.equal(platformCacheDir({ HOME: "/home/u/", XDG_CACHE_HOME: "/x/" }, "linux"), "/x/credproc");
   // The XDG spec says relative values are ignored.
@@ -336,7 +351,15 @@ interface Harness {
   clock: { now: number };
   lines: string[];
   warnings: string[];
-  opts(over?: Partial<FileCacheOptions>): FileCacheOptions;
+  /** The files of entry KEY in the cache directory (see `entryFiles`). */
+  files(over?: Partial<EntryFilesOptions>): EntryFiles;
+  /**
+   * The decorator over entry KEY, in a cache directory judged (and made 0700) as a session does first;
+   * `files` replaces some of the entry's file operations.
+   */
+  cached(over?: { refresh?: boolean; files?: Partial<EntryFiles> }): Promise<CredentialProvider>;
+  /** A cache session for `--role-arn ROLE` in `dir` (default: the cache directory; undefined: none). */
+  session(over?: { cacheMode?: CacheMode; dir?: string | null }): Promise<CacheSession>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -359,6 +382,17 @@ async function harness(lifetimeMs = 60 * MIN, delayMs = 0): Promise<Harness> {
     };
   };
   const log = createLogger(true, (l) => lines.push(l));
+  const files = (over: Partial<EntryFilesOptions> = {}) =>
+    entryFiles({
+      dir: cacheDir,
+      key: KEY,
+      marginMs: 15 * MIN,
+      uid: UID,
+      clock: () => clock.now,
+      lockWaitMs: 5000,
+      log,
+      ...over,
+    });
   return {
     dir,
     cacheDir,
@@ -367,27 +401,41 @@ async function harness(lifetimeMs = 60 * MIN, delayMs = 0): Promise<Harness> {
     clock,
     lines,
     warnings,
-    opts: (over = {}) => ({
-      dir: cacheDir,
-      key: KEY,
-      marginMs: 15 * MIN,
-      clock: () => clock.now,
-      lock: (path, ready) => acquireLock(path, { timeoutMs: 5000, ready }),
-      log,
-      warn: (m) => warnings.push(m),
-      mode: "use",
-      uid: UID,
-      ...over,
-    }),
+    files,
+    async cached(over = {}) {
+      assert.equal((await judgeCacheDir({ path: cacheDir }, UID, { create: true })).state, "usable");
+      return cachedCall(provider, {
+        files: { ...files(), ...over.files },
+        refresh: over.refresh ?? false,
+        clock: () => clock.now,
+        log,
+        warn: (m) => warnings.push(m),
+      });
+    },
+    session({ cacheMode = "use", dir: named = cacheDir } = {}) {
+      const options = assumeOptions("--role-arn", ROLE, ...(cacheMode === "off" ? ["--no-cache"] : []));
+      const env = named === null ? {} : { CREDPROC_CACHE_DIR: named };
+      return openCacheSession({
+        plan: resolvePlan(options, env, emptySharedConfig(), new Date(NOW), "linux"),
+        options,
+        logsToFile: false,
+        loadPolicy: () => Promise.resolve("{}"),
+        secretValues: () => Promise.resolve([]),
+        log,
+        warn: (m) => warnings.push(m),
+        uid: UID,
+        clock: () => clock.now,
+      });
+    },
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 }
 
 const modeOf = async (p: string) => (await Deno.stat(p)).mode! & 0o777;
 
-Deno.test("wrapper: miss stores 0600 in a 0700 dir, hit reuses, margin refetches, never logs secrets", async () => {
+Deno.test("decorator: miss stores 0600 in a 0700 dir, hit reuses, margin refetches, never logs secrets", async () => {
   await using h = await harness();
-  const cached = withFileCache(h.provider, h.opts());
+  const cached = await h.cached();
   const a = await cached();
   assert.equal(h.calls(), 1);
   const file = `${h.cacheDir}/${KEY}.json`;
@@ -404,6 +452,8 @@ Deno.test("wrapper: miss stores 0600 in a 0700 dir, hit reuses, margin refetches
   assert.notEqual(c.accessKeyId, a.accessKeyId);
   const log = h.lines.join("\n");
   assert.match(log, /cache: miss .*\.json \(no entry\)/);
+  // Said once: the look after taking the lock is quiet about what the first look said.
+  assert.equal(h.lines.filter((l) => / cache: miss /.test(l)).length, 1, log);
   assert.match(log, /cache: hit .*\.json \(16 min left\)/);
   assert.match(log, /within the refresh margin/);
   assert.ok(!/secret-number|token-number/.test(log), log);
@@ -414,23 +464,24 @@ Deno.test("wrapper: miss stores 0600 in a 0700 dir, hit reuses, margin refetches
   assert.deepEqual(names.sort(), [`${KEY}.json`, `${KEY}.lock`]);
 });
 
-Deno.test("wrapper: off bypasses read and write; refresh calls and rewrites", async () => {
+Deno.test("session: --no-cache neither reads nor writes; decorator: refresh calls and rewrites", async () => {
   await using h = await harness();
-  const off = withFileCache(h.provider, h.opts({ mode: "off" }));
-  await off();
-  await off();
+  const off = await h.session({ cacheMode: "off" });
+  assert.equal(off.entry("role", h.provider), h.provider, "off: the provider itself, decided once");
+  await off.entry("role", h.provider)();
+  await off.entry("role", h.provider)();
   assert.equal(h.calls(), 2);
   await assert.rejects(Deno.lstat(h.cacheDir), Deno.errors.NotFound);
-  const first = await withFileCache(h.provider, h.opts())();
+  const first = await (await h.cached())();
   assert.equal(h.calls(), 3);
-  const refreshed = await withFileCache(h.provider, h.opts({ mode: "refresh" }))();
+  const refreshed = await (await h.cached({ refresh: true }))();
   assert.equal(h.calls(), 4);
   assert.notEqual(refreshed.accessKeyId, first.accessKeyId);
-  assert.deepEqual(await withFileCache(h.provider, h.opts())(), refreshed);
+  assert.deepEqual(await (await h.cached())(), refreshed);
   assert.equal(h.calls(), 4);
 });
 
-Deno.test("wrapper: tampered files are ignored and replaced", async (t) => {
+Deno.test("decorator: tampered files are ignored and replaced", async (t) => {
   const cases: [string, (file: string, h: Harness) => Promise<void>, RegExp][] = [
     ["mode 0644", (f) => Deno.chmod(f, 0o644), /mode is 0644/],
     ["garbage", (f) => Deno.writeTextFile(f, "garbage"), /not valid JSON/],
@@ -461,7 +512,7 @@ Deno.test("wrapper: tampered files are ignored and replaced", async (t) => {
   for (const [name, tamper, reason] of cases) {
     await t.step(name, async () => {
       await using h = await harness();
-      const cached = withFileCache(h.provider, h.opts());
+      const cached = await h.cached();
       const file = `${h.cacheDir}/${KEY}.json`;
       await cached();
       await tamper(file, h);
@@ -486,95 +537,113 @@ Deno.test("wrapper: tampered files are ignored and replaced", async (t) => {
   }
 });
 
-Deno.test("wrapper: a cache dir that cannot be created still returns credentials, with one warning", async () => {
+Deno.test("session: a cache dir that cannot be created still returns credentials, with one notice", async () => {
   await using h = await harness();
   await Deno.writeTextFile(`${h.dir}/file`, "");
-  const cached = withFileCache(h.provider, h.opts({ dir: `${h.dir}/file/cache` }));
-  const c = await cached();
+  const session = await h.session({ dir: `${h.dir}/file/cache` });
+  assert.deepEqual(session.use.mode, "off");
+  const c = await session.entry("role", h.provider)();
   assert.match(c.accessKeyId, /^ASIAFAKE/);
-  assert.equal(h.warnings.length, 1);
-  assert.match(h.warnings[0], /cache disabled: cannot use .*file\/cache/);
+  const notices = h.lines.filter((l) => / cache: /.test(l));
+  assert.equal(notices.length, 1, notices.join("\n"));
+  assert.match(notices[0], /cache: off: cannot use .*file\/cache: /);
   // No cache directory at all (no HOME): a quiet skip, said only under --verbose.
-  const none = withFileCache(h.provider, h.opts({ dir: undefined }));
-  await none();
-  assert.equal(h.warnings.length, 1);
+  const none = await h.session({ dir: null });
+  await none.entry("role", h.provider)();
+  assert.equal(
+    h.lines.at(-1),
+    "credproc: cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)",
+  );
+  assert.deepEqual(h.warnings, []);
 });
 
-Deno.test("wrapper: a cache dir owned by someone else is not used", { ignore: UID !== 0 }, async () => {
+Deno.test("session: a cache dir owned by someone else is not used", { ignore: UID !== 0 }, async () => {
   await using h = await harness();
   await Deno.mkdir(h.cacheDir, { mode: 0o700 });
   await Deno.chown(h.cacheDir, 4242, 4242);
-  await withFileCache(h.provider, h.opts())();
-  assert.match(h.warnings[0], /owned by uid 4242/);
-  await withFileCache(h.provider, h.opts())();
+  await (await h.session()).entry("role", h.provider)();
+  assert.match(h.lines.join("\n"), /cache: off: cannot use .*: it is owned by uid 4242/);
+  await (await h.session()).entry("role", h.provider)();
   assert.equal(h.calls(), 2);
 });
 
-Deno.test("wrapper: an existing dir writable by others is not used, and its mode is left alone", async () => {
+Deno.test("session: an existing dir writable by others is not used, and its mode is left alone", async () => {
   await using h = await harness();
   await Deno.mkdir(h.cacheDir);
   await Deno.chmod(h.cacheDir, 0o1777);
-  const c = await withFileCache(h.provider, h.opts())();
+  const c = await (await h.session()).entry("role", h.provider)();
   assert.match(c.accessKeyId, /^ASIAFAKE/);
-  assert.match(h.warnings[0], /writable by others \(mode 1777\)/);
+  const off = h.lines.filter((l) => / cache: off/.test(l));
+  assert.equal(off.length, 1);
+  assert.match(off[0], /writable by others \(mode 1777\); use a 0700 directory/);
   assert.equal((await Deno.stat(h.cacheDir)).mode! & 0o7777, 0o1777);
   // An existing 0755 directory is fine (the files themselves are 0600).
   await Deno.chmod(h.cacheDir, 0o755);
-  await withFileCache(h.provider, h.opts())();
-  assert.equal(h.warnings.length, 1);
-  assert.equal(await modeOf(`${h.cacheDir}/${KEY}.json`), 0o600);
+  await (await h.session()).entry("role", h.provider)();
+  assert.equal(h.lines.filter((l) => / cache: off/.test(l)).length, 1);
+  const entries = [...Deno.readDirSync(h.cacheDir)].filter((e) => /^[0-9a-f]{64}\.json$/.test(e.name));
+  assert.equal(entries.length, 1);
+  assert.equal(await modeOf(`${h.cacheDir}/${entries[0].name}`), 0o600);
+  assert.deepEqual(h.warnings, []);
 });
 
-Deno.test("wrapper: credentials without a future expiration are returned but not stored", async () => {
+Deno.test("decorator: credentials without a future expiration are returned but not stored", async () => {
   await using h = await harness(-MIN);
-  await withFileCache(h.provider, h.opts())();
-  await withFileCache(h.provider, h.opts())();
+  await (await h.cached())();
+  await (await h.cached())();
   assert.equal(h.calls(), 2);
   await assert.rejects(Deno.lstat(`${h.cacheDir}/${KEY}.json`), Deno.errors.NotFound);
 });
 
-Deno.test("wrapper: provider errors pass through and release the lock", async () => {
+Deno.test("decorator: provider errors pass through and release the lock", async () => {
   await using h = await harness();
-  const failing = withFileCache(() => Promise.reject(new Error("sts says no")), h.opts());
+  const failing = cachedCall(() => Promise.reject(new Error("sts says no")), {
+    files: h.files(),
+    refresh: false,
+    clock: () => h.clock.now,
+    log: createLogger(false, () => {}),
+    warn: (m) => h.warnings.push(m),
+  });
+  await judgeCacheDir({ path: h.cacheDir }, UID, { create: true }); // as the session does first
   await assert.rejects(failing(), /sts says no/);
   // The lock is free again: this would time out otherwise.
   const held = await acquireLock(`${h.cacheDir}/${KEY}.lock`, { timeoutMs: 100 });
   held.release();
 });
 
-Deno.test("wrapper: concurrent misses call the provider once (lock, then re-read)", async () => {
+Deno.test("decorator: concurrent misses call the provider once (lock, then re-read)", async () => {
   await using h = await harness(60 * MIN, 200);
-  const results = await Promise.all(Array.from({ length: 8 }, () => withFileCache(h.provider, h.opts())()));
+  const calls = await Promise.all(Array.from({ length: 8 }, () => h.cached()));
+  const results = await Promise.all(calls.map((c) => c()));
   assert.equal(h.calls(), 1);
   for (const r of results) assert.deepEqual(r, results[0]);
   assert.match(h.lines.join("\n"), /hit (after|while) waiting/);
 });
 
-Deno.test("wrapper: parallel --refresh calls share one fresh fetch", async () => {
+Deno.test("decorator: parallel --refresh calls share one fresh fetch", async () => {
   await using h = await harness(60 * MIN, 150);
-  await withFileCache(h.provider, h.opts())();
+  await (await h.cached())();
   h.clock.now += MIN;
-  const results = await Promise.all(
-    Array.from({ length: 4 }, () => withFileCache(h.provider, h.opts({ mode: "refresh" }))()),
-  );
+  const calls = await Promise.all(Array.from({ length: 4 }, () => h.cached({ refresh: true })));
+  const results = await Promise.all(calls.map((c) => c()));
   assert.equal(h.calls(), 2);
   for (const r of results) assert.equal(r.accessKeyId, "ASIAFAKE000000000002");
 });
 
-Deno.test("wrapper: a lock that cannot be created fetches without it, warning once", async () => {
+Deno.test("decorator: a lock that cannot be created fetches without it, warning once", async () => {
   await using h = await harness();
-  const cached = withFileCache(h.provider, h.opts({ lock: () => Promise.reject(new Error("EROFS")) }));
+  const cached = await h.cached({ files: { lock: () => Promise.reject(new Error("EROFS")) } });
   await cached();
   assert.equal(h.warnings.length, 1);
   assert.match(h.warnings[0], /lock unavailable.*EROFS/);
 });
 
-Deno.test("wrapper: a lock wait that times out fails the call without calling the provider", async () => {
+Deno.test("decorator: a lock wait that times out fails the call without calling the provider", async () => {
   await using h = await harness();
   await Deno.mkdir(h.cacheDir, { mode: 0o700 });
   const held = await acquireLock(`${h.cacheDir}/${KEY}.lock`, { timeoutMs: 100 });
   try {
-    const cached = withFileCache(h.provider, h.opts({ lock: (p) => acquireLock(p, { timeoutMs: 150 }) }));
+    const cached = await h.cached({ files: { lock: h.files({ lockWaitMs: 150 }).lock } });
     await assert.rejects(cached(), LockTimeoutError);
     assert.equal(h.calls(), 0);
   } finally {
@@ -693,29 +762,33 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
   }
 });
 
-Deno.test("cachePlanProvider: key and dir from the plan (flag/env), margin and mode from options", async () => {
+Deno.test("session: key and dir from the plan (flag/env), margin and mode from options", async () => {
   await using h = await harness();
   const opts = assumeOptions("--role-arn", ROLE, "--refresh-margin", "60");
   const env = { CREDPROC_CACHE_DIR: h.cacheDir };
   const p = resolvePlan(opts, env, emptySharedConfig(), new Date(NOW), "linux");
   assert.deepEqual(p.cacheDir, { path: h.cacheDir, namedBy: "CREDPROC_CACHE_DIR" });
-  const wrap = (o: Partial<AssumeOptions> = {}) => {
+  const wrap = async (o: Partial<AssumeOptions> = {}) => {
     const options = { ...opts, ...o };
-    return cachePlanProvider(h.provider, {
+    const session = await openCacheSession({
       plan: resolvePlan(options, env, emptySharedConfig(), new Date(NOW), "linux"),
       options,
+      logsToFile: false,
       loadPolicy: () => Promise.resolve("{}"),
+      secretValues: () => Promise.resolve([]),
       log: createLogger(false, () => {}),
       warn: (m) => h.warnings.push(m),
       uid: UID,
       clock: () => h.clock.now,
     });
+    return session.entry("role", h.provider);
   };
   await (await wrap())();
   const names = [];
   for await (const e of Deno.readDir(h.cacheDir)) names.push(e.name);
   // Secrets are keyed with the directory's own digest key (none here: the digest of an empty list).
-  const digest = await secretsDigest(await ensureDigestKey(h.cacheDir, UID), []);
+  const digestKey = await importDigestKey(await Deno.readTextFile(`${h.cacheDir}/digest.key`));
+  const digest = await secretsDigest(digestKey!, []);
   const key = await cacheKey(p, { secrets: digest });
   assert.ok(names.includes(`${key}.json`), names.join());
   h.clock.now += 58 * MIN; // 2 min left, margin 1 min: still a hit
@@ -814,19 +887,22 @@ async function fastHarness() {
   };
   await Deno.mkdir(cacheDir, { mode: 0o700 });
   await writeEntry(`${cacheDir}/${KEY}.json`, entryFor(KEY, credentials, NOW));
-  const digestKey = await ensureDigestKey(cacheDir, UID);
+  const keyText = newDigestKeyText();
+  await writeFileAtomic(`${cacheDir}/digest.key`, keyText, false);
+  const digestKey = (await importDigestKey(keyText))!;
   const inputs = await inputsKey(argv, env, dir, {
     key: digestKey,
     secretValues: inputSecretValues(argv, (n) => env[n]),
   });
-  const remember = (format: Format = "process") =>
-    rememberInputs(cacheDir, {
-      inputs,
-      key: KEY,
-      format,
-      marginMs: 15 * MIN,
-      files: [configFile, `${dir}/missing-credentials`],
-    }, { uid: UID, startedAt: Date.now() + 10_000, log: createLogger(false, () => {}), digestKey });
+  // The memo as the full path leaves it (session.ts `remember`).
+  const remember = async (format: Format = "process") => {
+    const files = [configFile, `${dir}/missing-credentials`];
+    const watched = await Promise.all(
+      files.map(async (path) => ({ path, hmac: await fileHmac(path, digestKey) })),
+    );
+    const text = memoText({ inputs, key: KEY, format, marginMs: 15 * MIN, files: watched });
+    await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text, false);
+  };
   await remember();
   return {
     dir,
@@ -859,6 +935,11 @@ Deno.test("fast path: a remembered hit is printed; the memo holds no secret", as
   assert.equal((await Deno.stat(f.memoPath)).mode! & 0o777, 0o600);
   const doc = JSON.parse(memo);
   assert.equal(doc.files[1].sha256, null, "a missing file is remembered as missing");
+  assert.match(
+    doc.files[0].sha256,
+    /^[0-9a-f]{64}$/,
+    "on disk, the keyed digest keeps format 1's field name",
+  );
   await f.remember("env");
   assert.match((await fastPath(f.io()))!, /^export AWS_ACCESS_KEY_ID=ASIAEXAMPLE000000001$/m);
 });
@@ -912,30 +993,41 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
   }
 });
 
-Deno.test("memo: not written when a file changed after the process started; rewritten only when different", async () => {
+Deno.test("session: remember: not written when a watched file changed after the process started; rewritten only when different", async () => {
   await using f = await fastHarness();
-  const before = (await Deno.stat(f.memoPath)).mtime!.getTime();
-  await Deno.remove(f.memoPath);
   const lines: string[] = [];
-  await rememberInputs(f.cacheDir, {
-    inputs: f.inputs,
-    key: KEY,
-    format: "process",
-    marginMs: 0,
-    files: [f.configFile],
-  }, {
-    uid: UID,
-    startedAt: Date.now() - 60_000, // the config file is newer than this process
-    log: createLogger(true, (l) => lines.push(l)),
-    digestKey: f.digestKey,
-  });
-  await assert.rejects(Deno.lstat(f.memoPath), Deno.errors.NotFound);
+  const argv = ["--role-arn", ROLE, "--cache-dir", f.cacheDir];
+  const open = async () => {
+    const options = assumeOptions(...argv);
+    const session = await openCacheSession({
+      plan: resolvePlan(options, f.env, emptySharedConfig(), new Date(NOW), "linux"),
+      options,
+      logsToFile: false,
+      memoInputs: { argv, cwd: f.dir, env: f.env, secretValues: [], files: [f.configFile] },
+      loadPolicy: () => Promise.resolve("{}"),
+      secretValues: () => Promise.resolve([]),
+      log: createLogger(true, (l) => lines.push(l)),
+      warn: () => {},
+      uid: UID,
+      clock: () => Date.now(),
+    });
+    assert.equal(session.memo, "write");
+    return session;
+  };
+  const memos = () => [...Deno.readDirSync(f.cacheDir)].filter((e) => e.name.endsWith(".inputs.json")).length;
+  const before = memos();
+  await (await open()).remember(); // the config file was written after this process started
+  assert.equal(memos(), before, "no memo for a file that changed just now");
   assert.match(lines.join("\n"), /changed just now/);
-  await f.remember();
-  const ino = (await Deno.stat(f.memoPath)).ino;
-  await f.remember();
-  assert.equal((await Deno.stat(f.memoPath)).ino, ino, "an identical memo is not rewritten");
-  assert.ok(before > 0);
+  const past = new Date(Date.now() - 3600_000);
+  await Deno.utime(f.configFile, past, past);
+  await (await open()).remember();
+  assert.equal(memos(), before + 1);
+  const path = lines.map((l) => /remembered these inputs in (.*)$/.exec(l)?.[1]).find((p) => p)!;
+  const ino = (await Deno.stat(path)).ino;
+  await (await open()).remember();
+  assert.equal((await Deno.stat(path)).ino, ino, "an identical memo is not rewritten");
+  assert.equal(lines.filter((l) => /remembered these inputs/.test(l)).length, 1);
 });
 
 Deno.test("fast path: its static import graph is light (no node: built-ins, no npm)", async () => {
