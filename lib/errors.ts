@@ -1,5 +1,5 @@
 /**
- * Typed errors: everything in `lib/` throws a {@link CredprocError} (or a subclass), and `lib/cli/cli.ts` turns it
+ * Typed errors: everything in `lib/` throws a {@link CredprocError} (or a subclass), and `lib/cli/report.ts` turns it
  * into one `credproc: <what failed>: <why>` line, an optional hint line and the exit code.
  */
 

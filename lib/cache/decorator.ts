@@ -36,11 +36,11 @@ export interface EntryFiles {
    */
   lock(ready: () => Promise<boolean>): Promise<LockHandle | undefined>;
   /** The failure another process left for this key since `launchedAt` (see markers.ts), if any. */
-  sharedFailure(launchedAt: number): CredprocError | undefined;
+  readFailureMarker(launchedAt: number): CredprocError | undefined;
   /** Leaves this call's failure for the callers waiting on the lock. Best effort. */
-  recordFailure(e: CredprocError): Promise<void>;
+  writeFailureMarker(e: CredprocError): Promise<void>;
   /** Removes a failure an earlier call left. Best effort. */
-  removeFailure(): Promise<void>;
+  removeFailureMarker(): Promise<void>;
   /** Writes the credentials as the entry (atomically). */
   write(credentials: Credentials, issuedAt: number): Promise<void>;
 }
@@ -91,7 +91,7 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
     let shared: CredprocError | undefined;
     const ready = async () =>
       (early = await lookup(o, "hit while waiting", notBefore, true)) !== undefined ||
-      (shared = files.sharedFailure(launchedAt)) !== undefined;
+      (shared = files.readFailureMarker(launchedAt)) !== undefined;
     let lock: LockHandle | undefined;
     try {
       lock = await files.lock(ready);
@@ -115,7 +115,7 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
         // first lookup (or --refresh) already said why there was nothing to use.
         const again = await lookup(o, "hit after waiting", notBefore, true);
         if (again) return again;
-        const failed = files.sharedFailure(launchedAt);
+        const failed = files.readFailureMarker(launchedAt);
         if (failed) {
           log.debug(`cache: another credproc failed just now (${files.failurePath}); reporting its failure`);
           throw failed;
@@ -126,12 +126,12 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
         credentials = await provider();
       } catch (e) {
         if (lock && e instanceof CredprocError && e.exitCode === 1 && !(e instanceof LockTimeoutError)) {
-          await files.recordFailure(e);
+          await files.writeFailureMarker(e);
         }
         throw e;
       }
       // This key works again: a failure an earlier call left is history (and markers must not pile up).
-      await files.removeFailure();
+      await files.removeFailureMarker();
       const issuedAt = o.clock();
       if (credentials.expiration === undefined || credentials.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");

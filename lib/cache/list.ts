@@ -19,7 +19,7 @@ import {
 } from "./store.ts";
 import type { CacheDirVerdict } from "./session.ts";
 import { unhandled } from "../model.ts";
-import { type Failure, readFailures } from "./failures.ts";
+import { type Failure, readFailureRecord } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
 import { escapeControls } from "../output.ts";
 
@@ -203,7 +203,7 @@ export async function listCache(verdict: ListedDir, now: number, uid: number | n
   }
   const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
   entries.sort((a, b) => sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
-  const failures = status.usable && status.exists ? await readFailures(dir, uid) : [];
+  const failures = status.usable && status.exists ? await readFailureRecord(dir, uid) : [];
   return {
     schema: CACHE_LIST_SCHEMA,
     now: new Date(now).toISOString(),

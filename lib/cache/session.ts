@@ -427,11 +427,11 @@ export function entryFiles(o: EntryFilesOptions): EntryFiles {
         ready,
         onWait: () => log.debug(`cache: waiting for lock ${lockPath}`),
       }),
-    sharedFailure(launchedAt) {
+    readFailureMarker(launchedAt) {
       const read = readTrustedSync(failurePath, o.uid);
       return "text" in read ? failureFromMarker(read.text, key, o.clock(), launchedAt) : undefined;
     },
-    async recordFailure(e) {
+    async writeFailureMarker(e) {
       try {
         await writeFileAtomic(failurePath, failureMarkerText(key, o.clock(), e, log.scrub), false);
         log.debug(`cache: failure recorded in ${failurePath} for the callers waiting`);
@@ -439,7 +439,7 @@ export function entryFiles(o: EntryFilesOptions): EntryFiles {
         log.debug(`cache: could not record the failure in ${failurePath}: ${oneLine(err)}`);
       }
     },
-    async removeFailure() {
+    async removeFailureMarker() {
       try {
         await Deno.remove(failurePath);
         log.debug(`cache: removed the earlier failure's marker ${failurePath}`);

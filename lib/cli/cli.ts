@@ -7,7 +7,7 @@ import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
 import { judgeCacheDir } from "../cache/session.ts";
 import { clearCache, clearReport } from "../cache/clear.ts";
 import { formatListing, listCache, type ListedDir, listingJson } from "../cache/list.ts";
-import { recordFailure } from "../cache/failures.ts";
+import { appendFailureRecord } from "../cache/failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { scanFlag } from "../cache/key.ts";
@@ -172,7 +172,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       ? undefined
       : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
-      const why = await recordFailure(recordIn, {
+      const why = await appendFailureRecord(recordIn, {
         time: new Date(deps.clock()).toISOString(),
         line: lines[0],
         hint: lines[1]?.replace(/^hint: /, "") ?? null,

@@ -4,7 +4,7 @@ import { formatListing, listCache, type ListedDir, listingJson } from "../../lib
 import { judgeCacheDir } from "../../lib/cache/session.ts";
 import { entryFor, type EntryMeta } from "../../lib/cache/store.ts";
 import { writeEntry } from "../../lib/cache/write.ts";
-import { recordFailure } from "../../lib/cache/failures.ts";
+import { appendFailureRecord } from "../../lib/cache/failures.ts";
 
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");
 const MIN = 60_000;
@@ -67,12 +67,12 @@ Deno.test("cache list: valid, within the margin, expired, unusable and pre-meta 
     await Deno.writeTextFile(`${dir}/${k("1")}.inputs.json`, "{}", { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/${k("1")}.lock`, "");
     await Deno.writeTextFile(`${dir}/${k("1")}.failure.json`, "{}", { mode: 0o600 });
-    await recordFailure(dir, {
+    await appendFailureRecord(dir, {
       time: "2026-11-29T11:58:00.000Z",
       line: "credproc: AssumeRole r: AccessDenied: no",
       hint: "check the trust policy",
     }, UID);
-    await recordFailure(dir, {
+    await appendFailureRecord(dir, {
       time: "2026-11-29T11:59:00.000Z",
       line: 'credproc: bad arguments: unknown option "--x"',
       hint: null,
