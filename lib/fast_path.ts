@@ -9,7 +9,7 @@
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
  * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
- * leaf model.ts); tests/unit/cache_test.ts keeps it that way.
+ * leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
  */
 import { parseMemo, readEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";

@@ -4,6 +4,7 @@ import { cachedCall } from "../../lib/cache/decorator.ts";
 import { entryFiles, judgeCacheDir } from "../../lib/cache/session.ts";
 import { createLogger } from "../../lib/log.ts";
 import { CredprocError } from "../../lib/errors.ts";
+import { failureFromMarker, failureMarkerText } from "../../lib/cache/markers.ts";
 import type { CredentialProvider } from "../../lib/model.ts";
 
 const KEY = "a".repeat(64);
@@ -56,4 +57,27 @@ Deno.test("markers: a failure leaves a marker; the next success for that key rem
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("markers: shared only for the key, after the reader's launch, not from the future; scrubbed and cut", () => {
+  const at = Date.parse("2026-11-25T12:00:00Z");
+  const e = new CredprocError("AssumeRole r", `AccessDenied: the-secret-value ${"x".repeat(3000)}`, 1, {
+    hint: "check the trust policy",
+  });
+  const text = failureMarkerText(KEY, at, e, (t) => t.replaceAll("the-secret-value", "[redacted]"));
+  assert.ok(!text.includes("the-secret-value"), text.slice(0, 200));
+  const doc = JSON.parse(text);
+  assert.equal(doc.message.length, 2000, "cut to the longest text kept");
+  const shared = failureFromMarker(text, KEY, at + 100, at - 1000);
+  assert.ok(shared instanceof CredprocError);
+  assert.deepEqual([shared.what, shared.hint, shared.exitCode], [
+    "AssumeRole r",
+    "check the trust policy",
+    1,
+  ]);
+  assert.equal(failureFromMarker(text, OTHER, at + 100, at - 1000), undefined, "another key's");
+  assert.equal(failureFromMarker(text, KEY, at + 100, at + 1), undefined, "recorded before this launch");
+  assert.equal(failureFromMarker(text, KEY, at - 2000, at - 5000), undefined, "from the future");
+  assert.equal(failureFromMarker("{", KEY, at, at), undefined, "not JSON");
+  assert.equal(failureFromMarker('{"credproc":1}', KEY, at, at), undefined, "not a marker");
 });

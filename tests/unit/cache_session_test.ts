@@ -9,13 +9,16 @@ import {
   type MemoDecision,
   openCacheSession,
 } from "../../lib/cache/session.ts";
+import { cacheKey, importDigestKey, secretsDigest } from "../../lib/cache/key.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { CredentialProvider, Credentials } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import { assumeOptions } from "../support/options.ts";
+import { statsOf } from "../support/stat_spy.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
+const MIN = 60_000;
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const SERIAL = "arn:aws:iam::123456789012:mfa/me";
 const UID = Deno.uid();
@@ -30,22 +33,24 @@ function creds(n: number): Credentials {
   };
 }
 
-/** A temp directory, its cache directory path, and a session opener for `args` with a line buffer. */
+/**
+ * A temp directory, its cache directory path, a counting provider, a clock, and a session opener for
+ * `--role-arn ROLE args…` whose cache directory is `cacheDir` (`CREDPROC_CACHE_DIR`; `null`: none at all).
+ */
 async function fixture() {
   const dir = await Deno.makeTempDir({ prefix: "credproc-session-unit-" });
   const cacheDir = `${dir}/cache`;
   const lines: string[] = [];
+  const clock = { now: NOW };
   let secretReads = 0;
-  const open = (args: string[], over: Partial<CacheSessionOptions> = {}) => {
+  let calls = 0;
+  const provider: CredentialProvider = () => Promise.resolve(creds(++calls));
+  const open = (args: string[], over: Partial<CacheSessionOptions> & { cacheDir?: string | null } = {}) => {
+    const { cacheDir: named = cacheDir, ...rest } = over;
     const options = assumeOptions("--role-arn", ROLE, ...args);
+    const env = named === null ? {} : { CREDPROC_CACHE_DIR: named };
     return openCacheSession({
-      plan: resolvePlan(
-        options,
-        { CREDPROC_CACHE_DIR: cacheDir },
-        emptySharedConfig(),
-        new Date(NOW),
-        "linux",
-      ),
+      plan: resolvePlan(options, env, emptySharedConfig(), new Date(NOW), "linux"),
       options,
       logsToFile: false,
       loadPolicy: () => Promise.resolve("{}"),
@@ -56,38 +61,21 @@ async function fixture() {
       log: createLogger(true, (l) => lines.push(l)),
       warn: (m) => lines.push(`warning: ${m}`),
       uid: UID,
-      clock: () => NOW,
-      ...over,
+      clock: () => clock.now,
+      ...rest,
     });
   };
   return {
     dir,
     cacheDir,
     lines,
+    clock,
+    provider,
+    calls: () => calls,
     open,
     secretReads: () => secretReads,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
-}
-
-/** Counts `stat`/`statSync`/`lstat`/`lstatSync` calls on `path` while `run` runs (a spy on Deno's own). */
-async function statsOf(path: string, run: () => Promise<void>): Promise<number> {
-  const names = ["stat", "statSync", "lstat", "lstatSync"] as const;
-  const d = Deno as unknown as Record<string, (p: string | URL) => unknown>;
-  const saved = names.map((n) => d[n]);
-  let count = 0;
-  names.forEach((n, i) => {
-    d[n] = (p) => {
-      if (String(p) === path) count++;
-      return saved[i](p);
-    };
-  });
-  try {
-    await run();
-  } finally {
-    names.forEach((n, i) => d[n] = saved[i]);
-  }
-  return count;
 }
 
 Deno.test("session: the directory is judged once — one stat for the open, the role and MFA session entries and the memo", async () => {
@@ -141,10 +129,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
   });
   await t.step("no cache directory known", async () => {
     await using f = await fixture();
-    const options = assumeOptions("--role-arn", ROLE);
-    const cache = await f.open([], {
-      plan: resolvePlan(options, {}, emptySharedConfig(), new Date(NOW), "linux"),
-    });
+    const cache = await f.open([], { cacheDir: null });
     assert.deepEqual(cache.use, { mode: "off", why: "no cache directory" });
     assert.deepEqual(cache.dir, { state: "none" });
     assert.equal(cache.entry("role", provider), provider);
@@ -251,4 +236,123 @@ Deno.test("session: judgeCacheDir — the one verdict a call, cache list, cache 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("session: --no-cache neither reads nor writes", async () => {
+  await using f = await fixture();
+  const off = await f.open(["--no-cache"]);
+  await off.entry("role", f.provider)();
+  await off.entry("role", f.provider)();
+  assert.equal(f.calls(), 2);
+  await assert.rejects(Deno.lstat(f.cacheDir), Deno.errors.NotFound);
+});
+
+Deno.test("session: a cache dir that cannot be created still returns credentials, with one notice", async () => {
+  await using f = await fixture();
+  await Deno.writeTextFile(`${f.dir}/file`, "");
+  const session = await f.open([], { cacheDir: `${f.dir}/file/cache` });
+  assert.equal(session.use.mode, "off");
+  const c = await session.entry("role", f.provider)();
+  assert.match(c.accessKeyId, /^ASIAFAKE/);
+  const notices = f.lines.filter((l) => / cache: /.test(l));
+  assert.equal(notices.length, 1, notices.join("\n"));
+  assert.match(notices[0], /cache: off: cannot use .*file\/cache: /);
+  // No cache directory at all (no HOME): a quiet skip, said only under --verbose.
+  const none = await f.open([], { cacheDir: null });
+  await none.entry("role", f.provider)();
+  assert.equal(
+    f.lines.at(-1),
+    "credproc: cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)",
+  );
+  assert.ok(!f.lines.some((l) => l.startsWith("warning:")), f.lines.join("\n"));
+});
+
+Deno.test("session: a cache dir owned by someone else is not used", { ignore: UID !== 0 }, async () => {
+  await using f = await fixture();
+  await Deno.mkdir(f.cacheDir, { mode: 0o700 });
+  await Deno.chown(f.cacheDir, 4242, 4242);
+  await (await f.open([])).entry("role", f.provider)();
+  assert.match(f.lines.join("\n"), /cache: off: cannot use .*: it is owned by uid 4242/);
+  await (await f.open([])).entry("role", f.provider)();
+  assert.equal(f.calls(), 2);
+});
+
+Deno.test("session: an existing dir writable by others is not used, and its mode is left alone", async () => {
+  await using f = await fixture();
+  await Deno.mkdir(f.cacheDir);
+  await Deno.chmod(f.cacheDir, 0o1777);
+  const c = await (await f.open([])).entry("role", f.provider)();
+  assert.match(c.accessKeyId, /^ASIAFAKE/);
+  const off = f.lines.filter((l) => / cache: off/.test(l));
+  assert.equal(off.length, 1);
+  assert.match(off[0], /writable by others \(mode 1777\); use a 0700 directory/);
+  assert.equal((await Deno.stat(f.cacheDir)).mode! & 0o7777, 0o1777);
+  // An existing 0755 directory is fine (the files themselves are 0600).
+  await Deno.chmod(f.cacheDir, 0o755);
+  await (await f.open([])).entry("role", f.provider)();
+  assert.equal(f.lines.filter((l) => / cache: off/.test(l)).length, 1);
+  const entries = [...Deno.readDirSync(f.cacheDir)].filter((e) => /^[0-9a-f]{64}\.json$/.test(e.name));
+  assert.equal(entries.length, 1);
+  assert.equal((await Deno.stat(`${f.cacheDir}/${entries[0].name}`)).mode! & 0o777, 0o600);
+  assert.ok(!f.lines.some((l) => l.startsWith("warning:")), f.lines.join("\n"));
+});
+
+Deno.test("session: key and dir from the plan (flag/env), margin and mode from options", async () => {
+  await using f = await fixture();
+  const wrap = async (args: string[] = []) =>
+    (await f.open(["--refresh-margin", "60", ...args], { secretValues: () => Promise.resolve([]) })).entry(
+      "role",
+      f.provider,
+    );
+  await (await wrap())();
+  const names = [...Deno.readDirSync(f.cacheDir)].map((e) => e.name);
+  // Secrets are keyed with the directory's own digest key (none here: the digest of an empty list).
+  const p = resolvePlan(
+    assumeOptions("--role-arn", ROLE, "--refresh-margin", "60"),
+    { CREDPROC_CACHE_DIR: f.cacheDir },
+    emptySharedConfig(),
+    new Date(NOW),
+    "linux",
+  );
+  assert.deepEqual(p.cacheDir, { path: f.cacheDir, namedBy: "CREDPROC_CACHE_DIR" });
+  const digestKey = await importDigestKey(await Deno.readTextFile(`${f.cacheDir}/digest.key`));
+  const key = await cacheKey(p, { secrets: await secretsDigest(digestKey!, []) });
+  assert.ok(names.includes(`${key}.json`), names.join());
+  f.clock.now += 58 * MIN; // 2 min left, margin 1 min: still a hit
+  await (await wrap())();
+  assert.equal(f.calls(), 1);
+  await (await wrap(["--no-cache"]))();
+  assert.equal(f.calls(), 2);
+  await (await wrap(["--cache-dir", `${f.dir}/other`]))();
+  assert.equal(f.calls(), 3);
+  const other = [...Deno.readDirSync(`${f.dir}/other`)].map((e) => e.name);
+  assert.equal(other.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).length, 1, other.join());
+});
+
+Deno.test("session: remember: not written when a watched file changed after the process started; rewritten only when different", async () => {
+  await using f = await fixture();
+  const configFile = `${f.dir}/config`;
+  await Deno.writeTextFile(configFile, "[default]\nregion = us-east-1\n");
+  const argv = ["--role-arn", ROLE];
+  const open = async () => {
+    const session = await f.open([], {
+      memoInputs: { argv, cwd: f.dir, env: {}, secretValues: [], files: [configFile] },
+      clock: () => Date.now(),
+    });
+    assert.equal(session.memo, "write");
+    return session;
+  };
+  const memos = () => [...Deno.readDirSync(f.cacheDir)].filter((e) => e.name.endsWith(".inputs.json")).length;
+  await (await open()).remember(); // the config file was written after this process started
+  assert.equal(memos(), 0, "no memo for a file that changed just now");
+  assert.match(f.lines.join("\n"), /changed just now/);
+  const past = new Date(Date.now() - 3600_000);
+  await Deno.utime(configFile, past, past);
+  await (await open()).remember();
+  assert.equal(memos(), 1);
+  const path = f.lines.map((l) => /remembered these inputs in (.*)$/.exec(l)?.[1]).find((p) => p)!;
+  const ino = (await Deno.stat(path)).ino;
+  await (await open()).remember();
+  assert.equal((await Deno.stat(path)).ino, ino, "an identical memo is not rewritten");
+  assert.equal(f.lines.filter((l) => /remembered these inputs/.test(l)).length, 1);
 });

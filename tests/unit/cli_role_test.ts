@@ -10,6 +10,7 @@ import { fakeIo } from "../support/fake_io.ts";
 import { FAKE_ASSUMED, FAKE_NOW, FAKE_SOURCE, fakeDeps } from "../support/fake_deps.ts";
 import { tempHome } from "../support/helpers.ts";
 import { assumeOptions } from "../support/options.ts";
+import { statsOf } from "../support/stat_spy.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const SERIAL = "arn:aws:iam::123456789012:mfa/me";
@@ -23,26 +24,6 @@ function logger(toFile = false) {
 /** The names in `dir` that match `re`. */
 function files(dir: string, re: RegExp): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => re.test(n)).sort();
-}
-
-/** Counts `stat`/`statSync`/`lstat`/`lstatSync` calls on `path` while `run` runs (a spy on Deno's own). */
-async function statsOf(path: string, run: () => Promise<void>): Promise<number> {
-  const names = ["stat", "statSync", "lstat", "lstatSync"] as const;
-  const d = Deno as unknown as Record<string, (p: string | URL) => unknown>;
-  const saved = names.map((n) => d[n]);
-  let count = 0;
-  names.forEach((n, i) => {
-    d[n] = (p) => {
-      if (String(p) === path) count++;
-      return saved[i](p);
-    };
-  });
-  try {
-    await run();
-  } finally {
-    names.forEach((n, i) => d[n] = saved[i]);
-  }
-  return count;
 }
 
 Deno.test("role: one cache session per call — the cache directory is examined once, --mfa-session included", async () => {
