@@ -1,5 +1,5 @@
 /**
- * Typed errors: everything in `lib/` throws a {@link CredprocError} (or a subclass), and `lib/cli/cli.ts` turns it
+ * Typed errors: everything in `lib/` throws a {@link CredprocError} (or a subclass), and `lib/cli/report.ts` turns it
  * into one `credproc: <what failed>: <why>` line, an optional hint line and the exit code.
  */
 
@@ -73,6 +73,16 @@ export class CredentialsError extends FailureError {}
 
 /** MFA code missing, malformed or not entered in time (exit 1; a malformed flag value is a UsageError). */
 export class MfaError extends FailureError {}
+
+/** A cache lock stayed held by another credproc for the whole wait (lib/cache/lock.ts; exit 1). */
+export class LockTimeoutError extends FailureError {
+  constructor(path: string, waitedMs: number) {
+    super("cache lock", `another credproc has held ${path} for over ${Math.round(waitedMs / 1000)} s`, {
+      hint:
+        "it may be waiting for an MFA code or a slow endpoint; retry when it ends, or run with --no-cache",
+    });
+  }
+}
 
 /** The system refused a path as too long (ENAMETOOLONG): no such file can ever exist. */
 export function isNameTooLong(e: unknown): boolean {

@@ -9,11 +9,18 @@
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
  * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
- * leaf model.ts); a test keeps it that way.
+ * leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
  */
-import { fileHash, judgeDirSync, parseMemo, readDigestKey, readEntry, readTrusted } from "./cache/store.ts";
-import { joinPath, resolveCacheDir } from "./cache/dir.ts";
-import { inputSecretValues, inputsKey, scanFlag } from "./cache/key.ts";
+import { parseMemo, readEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
+import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
+import {
+  DIGEST_KEY_FILE,
+  fileHmac,
+  importDigestKey,
+  inputSecretValues,
+  inputsKey,
+  scanFlag,
+} from "./cache/key.ts";
 import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
 import { render } from "./output.ts";
 
@@ -39,12 +46,13 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
   try {
     const env: Record<string, string | undefined> = {};
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
-    const dir = resolveCacheDir(scanCacheDir(io.argv), env as Env, io.os);
+    const dir = planCacheDir(scanCacheDir(io.argv), env as Env, io.os)?.path;
     if (dir === undefined) return undefined;
     // A directory anyone else could write to is never read: its files could have been planted.
     if (!("ok" in judgeDirSync(dir, io.uid))) return undefined;
     // Secrets (source keys, web identity tokens) are part of the inputs, as a keyed digest: no key, no hit.
-    const digestKey = await readDigestKey(dir, io.uid);
+    const keyFile = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), io.uid);
+    const digestKey = "text" in keyFile ? await importDigestKey(keyFile.text) : undefined;
     if (digestKey === undefined) return undefined;
     const inputs = await inputsKey(io.argv, env, io.cwd, {
       key: digestKey,
@@ -55,7 +63,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     const memo = parseMemo(JSON.parse(read.text), inputs);
     if (typeof memo === "string") return undefined;
     for (const file of memo.files) {
-      if (await fileHash(file.path, digestKey) !== file.sha256) return undefined;
+      if (await fileHmac(file.path, digestKey) !== file.hmac) return undefined;
     }
     const entry = await readEntry(joinPath(dir, `${memo.key}.json`), {
       key: memo.key,

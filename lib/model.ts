@@ -131,7 +131,7 @@ export const SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] a
 export type EnvName = typeof ENV_NAMES[number];
 
 /**
- * The environment variables credproc reads, snapshotted once by the full program (`lib/cli/cli.ts`). Typed
+ * The environment variables credproc reads, snapshotted once by the full program (`lib/cli/role.ts`). Typed
  * by name: reading a variable that is not in {@link ENV_NAMES} (so neither snapshotted nor hashed into the
  * fast path's inputs key) is a compile error.
  */

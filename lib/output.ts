@@ -137,3 +137,10 @@ export function escapeControls(text: string): string {
     (c) => TEXT_ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
   );
 }
+
+/** Bytes as lowercase hex, two digits each: digests, keys, random names (the one hex encoding in lib/). */
+export function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}

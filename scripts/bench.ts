@@ -169,7 +169,7 @@ try {
   ];
   const program = credproc(BIN ? [BIN] : [DENO, "run", ...denoRun, `${ROOT}main.ts`]);
   const floor = values["floor-bin"] ? [values["floor-bin"]] : [DENO, "run", ...denoRun, `${work}/empty.ts`];
-  // The fast path only remembers inputs whose files are not brand new (see rememberInputs).
+  // The fast path only remembers inputs whose files are not brand new (see `remember` in lib/cache/session.ts).
   const past = new Date(Date.now() - 60_000);
   for (const f of [configFile, credentialsFile]) await Deno.utime(f, past, past);
 

@@ -1,49 +1,60 @@
 /**
- * The cache decorator: wraps ANY credential provider with the file cache and the cross-process lock.
+ * The cache decorator: one cached call of ANY credential provider, over one entry's files.
  *
- * - One JSON file per key, `<dir>/<key>.json` (see write.ts for how it is written, store.ts for when it is
- *   trusted: a regular file, not a symlink, ours, mode 0600, small, well formed, the right key, and expiring
- *   more than the refresh margin from now). Anything else is ignored (said under `--verbose`) and replaced by
- *   the next write.
- * - A miss takes the per-key lock (`<dir>/<key>.lock`, see `lock.ts`), reads the file again, and only then
- *   calls the provider: N processes started together make one call; the others wait and reuse its result,
- *   or report the failure the holder left (markers.ts).
- * - A directory that cannot be created or written never fails the call: credentials are fetched and
- *   returned, and one warning goes to the `warn` callback.
+ * - The entry is trusted only under store.ts's rules (a regular file, not a symlink, ours, mode 0600, small,
+ *   well formed, the right key, and expiring more than the refresh margin from now). Anything else is ignored
+ *   (said under `--verbose`) and replaced by the next write.
+ * - A miss takes the entry's lock, reads the entry again, and only then calls the provider: N processes
+ *   started together make one call; the others wait and reuse its result, or report the failure the holder
+ *   left (a failure marker, markers.ts).
+ * - A lock that cannot be taken or an entry that cannot be written never fails the call: credentials are
+ *   fetched and returned, and one warning goes to the `warn` callback.
  * - Secrets live only in the files; the log gets paths, hit/miss and reasons, never content.
  *
- * Nothing here imports the SDK or any other heavy module: a hit costs a stat, a read and a JSON parse.
+ * The files come in as an {@link EntryFiles} that the cache session made for a directory it has judged
+ * (session.ts): this module imports no other part of the cache, only what it is given.
  */
-import { joinPath } from "./dir.ts";
-import { entryFor, type EntryMeta, readEntry } from "./store.ts";
-import { CredprocError } from "../errors.ts";
-import { type Locker, type LockHandle, LockTimeoutError } from "./lock.ts";
+import { CredprocError, LockTimeoutError } from "../errors.ts";
+import type { LockHandle } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
-import type { CacheMode, CredentialProvider, Credentials } from "../model.ts";
-import { prepareDir, writeEntry } from "./write.ts";
-import { readFailure, removeFailure, writeFailure } from "./markers.ts";
+import type { CredentialProvider, Credentials } from "../model.ts";
+import type { Verdict } from "./store.ts";
 
-/** Options of {@link withFileCache}. */
-export interface FileCacheOptions {
-  /** The cache directory; `undefined` when none is known (then the cache is off, with a warning). */
-  readonly dir: string | undefined;
-  /** The hex key from `key.ts`. */
-  readonly key: string;
-  /** Reuse only while more than this remains (halved lifetime for shorter-lived credentials). */
-  readonly marginMs: number;
+/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, session.ts). */
+export interface EntryFiles {
+  /** `<dir>/<key>.json`, `<key>.lock` and `<key>.failure.json`: for log lines. */
+  readonly path: string;
+  readonly lockPath: string;
+  readonly failurePath: string;
+  /** Reads and judges the entry at `now`. */
+  read(now: number): Promise<{ readonly verdict: Verdict } | { readonly missing: true }>;
+  /**
+   * Takes the entry's lock; resolves `undefined` when `ready` ended the wait; rejects with a
+   * {@link LockTimeoutError} when another process held it too long, or with another error when there is no
+   * lock to take (the call then goes on without it).
+   */
+  lock(ready: () => Promise<boolean>): Promise<LockHandle | undefined>;
+  /** The failure another process left for this key since `launchedAt` (see markers.ts), if any. */
+  readFailureMarker(launchedAt: number): CredprocError | undefined;
+  /** Leaves this call's failure for the callers waiting on the lock. Best effort. */
+  writeFailureMarker(e: CredprocError): Promise<void>;
+  /** Removes a failure an earlier call left. Best effort. */
+  removeFailureMarker(): Promise<void>;
+  /** Writes the credentials as the entry (atomically). */
+  write(credentials: Credentials, issuedAt: number): Promise<void>;
+}
+
+/** Options of {@link cachedCall}. */
+export interface CachedCallOptions {
+  readonly files: EntryFiles;
+  /** `--refresh`: skip the first lookup; only an entry written after this call started counts. */
+  readonly refresh: boolean;
   /** Wall clock in epoch ms (a fake in tests). */
   readonly clock: () => number;
-  /** Takes the per-key lock. */
-  readonly lock: Locker;
   readonly log: Logger;
-  /** One line to stderr, whatever `--verbose` says. */
+  /** Cache trouble that does not fail the call (a lock not taken, an entry not written), at most once. */
   readonly warn: (message: string) => void;
-  readonly mode: CacheMode;
-  /** This process's uid, or null where unknown (Windows); files owned by anyone else are ignored. */
-  readonly uid: number | null;
-  /** What the entry is for, written beside the credentials for `credproc cache list` (no secret). */
-  readonly meta?: EntryMeta;
   /**
    * A caller that lives on and calls again (`credproc serve`): a failure recorded before this call started
    * is history, as for a new process; otherwise the process's launch is the line.
@@ -51,81 +62,62 @@ export interface FileCacheOptions {
   readonly longRunning?: boolean;
 }
 
-/** Wraps `provider` with the file cache and the cross-process lock. */
-export function withFileCache(provider: CredentialProvider, opts: FileCacheOptions): CredentialProvider {
-  const { log } = opts;
+/** Wraps `provider` with its entry: lookup, lock, look again, call, write. */
+export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): CredentialProvider {
+  const { files, log } = o;
   return async () => {
-    if (opts.mode === "off") {
-      log.debug("cache: off (--no-cache)");
-      return await provider();
-    }
-    if (opts.dir === undefined) {
-      // A service started without HOME (systemd, cron, `env -i`): no cache, and no noise on stderr either.
-      log.debug(
-        "cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)",
-      );
-      return await provider();
-    }
-    const path = joinPath(opts.dir, `${opts.key}.json`);
-    const startedAt = opts.clock();
+    const startedAt = o.clock();
     // When this process was launched: a failure recorded after that is one this call was racing with (a crowd
     // started together); one recorded before it is history, and a new call (a retry) must try for itself.
-    const launchedAt = opts.longRunning ? startedAt : startedAt - performance.now();
+    const launchedAt = o.longRunning ? startedAt : startedAt - performance.now();
     let warned = false;
     const warnOnce = (message: string) => {
-      if (!warned) opts.warn(message);
+      if (!warned) o.warn(message);
       warned = true;
     };
-    // The directory first: nothing is read from (or written to) one anyone else could write to.
-    const dirProblem = await prepareDir(opts.dir, opts.uid);
-    if (dirProblem !== undefined) {
-      warnOnce(`cache disabled: cannot use ${opts.dir}: ${dirProblem}`);
-      return await provider();
-    }
-    if (opts.mode === "use") {
-      const hit = await lookup(path, opts, "hit");
+    if (!o.refresh) {
+      const hit = await lookup(o, "hit");
       if (hit) return hit;
     } else {
-      log.debug(`cache: refresh requested (--refresh), ignoring ${path}`);
+      log.debug(`cache: refresh requested (--refresh), ignoring ${files.path}`);
     }
 
-    // With --refresh, only an entry written after this process started counts (a parallel refresh's).
-    const notBefore = opts.mode === "refresh" ? startedAt : undefined;
-    const lockPath = joinPath(opts.dir, `${opts.key}.lock`);
+    // With --refresh, only an entry written after this call started counts (a parallel refresh's).
+    const notBefore = o.refresh ? startedAt : undefined;
     // While another process holds the lock, its result can be read without the lock (writes are atomic):
     // waiters return as soon as the entry appears instead of queueing for the lock one by one.
     let early: Credentials | undefined;
-    // A holder that failed leaves a short-lived failure record: waiters report it instead of retrying.
-    const failurePath = joinPath(opts.dir, `${opts.key}.failure.json`);
+    // A holder that failed leaves a short-lived failure marker: waiters report it instead of retrying.
     let shared: CredprocError | undefined;
     const ready = async () =>
-      (early = await lookup(path, opts, "hit while waiting", notBefore, true)) !== undefined ||
-      (shared = readFailure(failurePath, opts, launchedAt)) !== undefined;
+      (early = await lookup(o, "hit while waiting", notBefore, true)) !== undefined ||
+      (shared = files.readFailureMarker(launchedAt)) !== undefined;
     let lock: LockHandle | undefined;
     try {
-      lock = await opts.lock(lockPath, ready);
+      lock = await files.lock(ready);
     } catch (e) {
       if (e instanceof LockTimeoutError) throw e;
-      warnOnce(`cache lock unavailable, fetching without it: ${lockPath}: ${oneLine(e)}`);
+      warnOnce(`cache lock unavailable, fetching without it: ${files.lockPath}: ${oneLine(e)}`);
     }
     if (lock === undefined && early !== undefined) return early;
     if (lock === undefined && shared !== undefined) {
-      log.debug(`cache: another credproc failed just now (${failurePath}); reporting its failure`);
+      log.debug(`cache: another credproc failed just now (${files.failurePath}); reporting its failure`);
       throw shared;
     }
     try {
       if (lock) {
         log.debug(
-          `cache: lock ${lockPath} acquired${
+          `cache: lock ${files.lockPath} acquired${
             lock.waitedMs > 0 ? ` after ${Math.round(lock.waitedMs)} ms` : ""
           }`,
         );
-        // Another process may have written the entry just before we got the lock: look again.
-        const again = await lookup(path, opts, "hit after waiting", notBefore);
+        // Another process may have written the entry just before we got the lock: look again. Quietly: the
+        // first lookup (or --refresh) already said why there was nothing to use.
+        const again = await lookup(o, "hit after waiting", notBefore, true);
         if (again) return again;
-        const failed = readFailure(failurePath, opts, launchedAt);
+        const failed = files.readFailureMarker(launchedAt);
         if (failed) {
-          log.debug(`cache: another credproc failed just now (${failurePath}); reporting its failure`);
+          log.debug(`cache: another credproc failed just now (${files.failurePath}); reporting its failure`);
           throw failed;
         }
       }
@@ -134,22 +126,22 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
         credentials = await provider();
       } catch (e) {
         if (lock && e instanceof CredprocError && e.exitCode === 1 && !(e instanceof LockTimeoutError)) {
-          await writeFailure(failurePath, opts, e);
+          await files.writeFailureMarker(e);
         }
         throw e;
       }
       // This key works again: a failure an earlier call left is history (and markers must not pile up).
-      await removeFailure(failurePath, opts);
-      const issuedAt = opts.clock();
+      await files.removeFailureMarker();
+      const issuedAt = o.clock();
       if (credentials.expiration === undefined || credentials.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");
         return credentials;
       }
       try {
-        await writeEntry(path, entryFor(opts.key, credentials, issuedAt, opts.meta));
-        log.debug(`cache: stored ${path} (expires ${credentials.expiration.toISOString()})`);
+        await files.write(credentials, issuedAt);
+        log.debug(`cache: stored ${files.path} (expires ${credentials.expiration.toISOString()})`);
       } catch (e) {
-        warnOnce(`cache not written: ${path}: ${oneLine(e)}`);
+        warnOnce(`cache not written: ${files.path}: ${oneLine(e)}`);
       }
       return credentials;
     } finally {
@@ -158,37 +150,34 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
   };
 }
 
-/** Reads the entry and returns its credentials when usable; logs the outcome. */
+/**
+ * Reads the entry and returns its credentials when usable. A hit is always logged; a miss, an entry not
+ * trusted or one older than this `--refresh` only when not `quiet`.
+ */
 async function lookup(
-  path: string,
-  opts: FileCacheOptions,
+  o: CachedCallOptions,
   what: string,
   notBefore?: number,
   quiet = false,
 ): Promise<Credentials | undefined> {
-  const { log } = opts;
+  const { files, log } = o;
   const debug = quiet ? () => {} : (message: string) => log.debug(message);
-  const result = await readEntry(path, {
-    key: opts.key,
-    now: opts.clock(),
-    marginMs: opts.marginMs,
-    uid: opts.uid,
-  });
+  const result = await files.read(o.clock());
   if ("missing" in result) {
-    debug(`cache: miss ${path} (no entry)`);
+    debug(`cache: miss ${files.path} (no entry)`);
     return undefined;
   }
   const { verdict } = result;
   if (!verdict.ok) {
-    debug(`cache: ignoring ${path}: ${verdict.reason}; it will be replaced`);
+    debug(`cache: ignoring ${files.path}: ${verdict.reason}; it will be replaced`);
     return undefined;
   }
   if (notBefore !== undefined && verdict.issuedAt <= notBefore) {
-    debug(`cache: ${path} predates this --refresh; fetching`);
+    debug(`cache: ${files.path} predates this --refresh; fetching`);
     return undefined;
   }
   log.secret(verdict.credentials.secretAccessKey);
   log.secret(verdict.credentials.sessionToken);
-  log.debug(`cache: ${what} ${path} (${Math.floor(verdict.remainingMs / 60000)} min left)`);
+  log.debug(`cache: ${what} ${files.path} (${Math.floor(verdict.remainingMs / 60000)} min left)`);
   return verdict.credentials;
 }

@@ -1,13 +1,18 @@
 /**
- * Where the credential cache lives. Pure: the flag, an environment snapshot and the OS name in, a path out.
+ * Where the credential cache lives, and the rule a directory must pass before anything in it is read or
+ * written. {@link planCacheDir} is pure: the flag, an environment snapshot and the OS name in, a path out.
  *
  * Order: `--cache-dir`, then `CREDPROC_CACHE_DIR`, then the platform's cache directory:
  * - Linux and other Unix: `$XDG_CACHE_HOME/credproc` (only when absolute, as the XDG spec says), else
  *   `$HOME/.cache/credproc`;
  * - macOS: `$HOME/Library/Caches/credproc`;
  * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
+ *
+ * {@link judgeDirSync} is the rule itself (one `stat`), synchronous for the fast path; a call judges its
+ * directory once, through `judgeCacheDir` (session.ts), which also creates a missing one.
  */
 import type { CacheDirPlan, Env, OsName } from "../model.ts";
+import { oneLine } from "../output.ts";
 
 /** The subdirectory name under the platform cache directory. */
 export const CACHE_SUBDIR = "credproc";
@@ -22,11 +27,6 @@ export function planCacheDir(flag: string | undefined, env: Env, os: OsName): Ca
   if (explicit !== undefined && explicit !== "") return { path: explicit, namedBy: "CREDPROC_CACHE_DIR" };
   const path = platformCacheDir(env, os);
   return path === undefined ? undefined : { path };
-}
-
-/** The path of {@link planCacheDir}. */
-export function resolveCacheDir(flag: string | undefined, env: Env, os: OsName): string | undefined {
-  return planCacheDir(flag, env, os)?.path;
 }
 
 /** The platform's own cache directory with `credproc` appended. */
@@ -56,4 +56,49 @@ function trimSep(path: string, sep: string): string {
   let end = path.length;
   while (end > 1 && (path[end - 1] === sep || path[end - 1] === "/")) end--;
   return path.slice(0, end);
+}
+
+/** What `stat` showed of the directory's path (for `cache list`, and to tell a file from a directory). */
+export interface DirInfo {
+  readonly isDirectory: boolean;
+  /** null on Windows. */
+  readonly uid: number | null;
+  readonly mode: number | null;
+}
+
+/** What {@link judgeDirSync} found. */
+export type DirVerdict =
+  | { readonly ok: true; readonly info: DirInfo }
+  | { readonly missing: true }
+  /** `info` when the path could be examined; `error` (the failed `stat`'s) when it could not. */
+  | { readonly problem: string; readonly info?: DirInfo; readonly error?: unknown };
+
+/**
+ * The cache directory's safety rule, the one every path applies before it reads or writes anything there
+ * (a call, through the session; the fast path; the failure record; `cache list`): a directory, ours, and not
+ * writable by group or others (who could plant or replace entries and memos). It follows symlinks, as the
+ * directory's path may well go through one (`~/.cache` on another disk). One `stat`; never throws.
+ */
+export function judgeDirSync(dir: string, uid: number | null): DirVerdict {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { missing: true };
+    return { problem: `it cannot be examined (${oneLine(e)})`, error: e };
+  }
+  const info: DirInfo = { isDirectory: st.isDirectory, uid: st.uid, mode: st.mode };
+  if (!st.isDirectory) return { problem: "it is not a directory", info };
+  if (uid !== null && st.uid !== null && st.uid !== uid) {
+    return { problem: `it is owned by uid ${st.uid}, not ${uid}`, info };
+  }
+  if (st.mode !== null && (st.mode & 0o022) !== 0) {
+    return { problem: `it is writable by others (mode ${octal(st.mode)})`, info };
+  }
+  return { ok: true, info };
+}
+
+/** A mode as four octal digits (`0700`). */
+export function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
 }

@@ -3,13 +3,16 @@
  * `credproc:` line (and hint) exactly as printed on stderr — already scrubbed of secrets — with its time.
  * For consumers that swallow credential_process's stderr (the JS SDK v2, the AWS CRT): `credproc cache list`
  * shows it. Trusted and written under the cache's rules (regular file, owner, 0600, atomic rename); it never
- * grows past the bound. Recording is best effort: a problem is only said under `--verbose`.
+ * grows past the bound. Recording is best effort: a problem is only said under `--verbose`. Not to be
+ * confused with a failure marker (`<key>.failure.json`, markers.ts), which a lock holder leaves for the
+ * callers waiting on it.
  */
 import { joinPath } from "./dir.ts";
-import { MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
+import { ISO_TIME, MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
-import { prepareDir, writeFileAtomic } from "./write.ts";
+import { writeFileAtomic } from "./write.ts";
 import { acquireLock } from "./lock.ts";
+import { judgeCacheDir } from "./session.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";
@@ -38,14 +41,12 @@ interface FailuresDoc {
   readonly failures: readonly Failure[];
 }
 
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
-
 function cut(text: string): string {
   return text.length > MAX_LINE ? `${text.slice(0, MAX_LINE - 1)}…` : text;
 }
 
 /** Reads the record; a missing, untrusted or malformed file reads as empty. Never throws. */
-export async function readFailures(dir: string, uid: number | null): Promise<Failure[]> {
+export async function readFailureRecord(dir: string, uid: number | null): Promise<Failure[]> {
   const read = await readTrusted(joinPath(dir, FAILURES_FILE), uid);
   if (!("text" in read)) return [];
   try {
@@ -64,17 +65,17 @@ export async function readFailures(dir: string, uid: number | null): Promise<Fai
  * Appends one failure, keeping the newest {@link MAX_FAILURES}; creates the directory (0700) if needed.
  * Returns why nothing was recorded, or undefined. Never throws.
  */
-export async function recordFailure(
+export async function appendFailureRecord(
   dir: string,
   failure: Failure,
   uid: number | null,
 ): Promise<string | undefined> {
   try {
-    const problem = await prepareDir(dir, uid);
-    if (problem !== undefined) return `cannot use ${dir}: ${problem}`;
+    const verdict = await judgeCacheDir({ path: dir }, uid, { create: true });
+    if (verdict.state === "unusable") return `cannot use ${dir}: ${verdict.problem}`;
     const lock = await acquireLock(joinPath(dir, FAILURES_LOCK), { timeoutMs: LOCK_WAIT_MS });
     try {
-      let failures = [...await readFailures(dir, uid), {
+      let failures = [...await readFailureRecord(dir, uid), {
         time: failure.time,
         line: cut(failure.line),
         hint: failure.hint === null ? null : cut(failure.hint),

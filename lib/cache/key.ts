@@ -5,11 +5,13 @@
  * Changing any of them gives another key. MFA codes, output format and verbosity are not part of it.
  *
  * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
- * {@link cacheKey} hashes it with Web Crypto (no import: this runs on the fast path).
+ * {@link cacheKey} hashes it with Web Crypto. Also here: the fast path's inputs key, the digest key's format
+ * and every keyed digest (secrets, watched files). Nothing heavy is imported: this runs on the fast path.
  */
 import {
   type HopPlan,
   INPUT_ENV_NAMES,
+  isNullDevice,
   type MfaSessionPlan,
   noOtherFields,
   type Plan,
@@ -18,6 +20,7 @@ import {
   SECRET_ENV_NAMES,
   unhandled,
 } from "../model.ts";
+import { hex } from "../output.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
 export const CACHE_KEY_VERSION = 2;
@@ -45,7 +48,8 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
  * no secret (only access key ids and names), but callers should still not print it.
  */
 export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
-  // Every field of the plan is keyed or named here as not keyed: a new one is a compile error until decided.
+  // Which fields enter the key, and why the others do not, is KEYING.plan (keying.ts). This destructuring is
+  // the compiler's half of that rule: a field added to Plan is an error here until it is used or named (`_`).
   const {
     source: _source, // with sourceEnv, through sourceIdentity
     sourceEnv: _sourceEnv,
@@ -54,11 +58,9 @@ export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
     hops,
     endpoint: _endpoint, // through endpointMaterial
     includeAccountId,
-    // Not keyed: how the call is made or printed, or where the entry is kept, does not change the credentials.
     retry: _retry,
     format: _format,
     cacheDir: _cacheDir,
-    // Not keyed: derived from the source and the hops, or only for messages.
     sourceIsRole: _sourceIsRole,
     profiles: _profiles,
     ...rest
@@ -96,7 +98,7 @@ export function mfaSessionKeyMaterial(plan: Plan, secrets?: string): string | un
   });
 }
 
-/** The MFA session's keyed fields (see `KEYING` in keying.ts); a new field is a compile error until decided. */
+/** The MFA session's keyed fields (the rule: `KEYING.mfaSession`); a new field is a compile error until used or named. */
 function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; duration: number | undefined } {
   const { serialNumber, durationSeconds, tokenCode: _tokenCode, ...rest } = mfaSession;
   noOtherFields(rest);
@@ -104,7 +106,7 @@ function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; durat
 }
 
 function endpointMaterial(plan: Plan): Json {
-  // Not keyed: where the URL came from (for messages). A new endpoint field is a compile error until decided.
+  // The rule: KEYING.endpoint. A new endpoint field is a compile error here until used or named.
   const { region, endpointUrl, useFips, useDualstack, useGlobalEndpoint, endpointFrom: _from, ...rest } =
     plan.endpoint;
   noOtherFields(rest);
@@ -130,7 +132,7 @@ export async function filePolicies(
  */
 export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
   const { source } = plan;
-  // Every field of the environment's snapshot is used here or named (see KEYING.sourceEnv in keying.ts).
+  // The rule: KEYING.sourceEnv. A new field of the snapshot is a compile error here until used or named.
   const {
     accessKeyId,
     profile: envProfile,
@@ -140,8 +142,7 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
     containerFullUri,
     containerRelativeUri,
     imdsEndpoint,
-    // Keyed through the keyed digest of the secret inputs (sourceSecrets), never in clear.
-    secretAccessKey: _secretAccessKey,
+    secretAccessKey: _secretAccessKey, // through the keyed digest of the secret inputs (sourceSecrets)
     sessionToken: _sessionToken,
     ...rest
   } = plan.sourceEnv;
@@ -213,7 +214,7 @@ export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string
   }
 }
 
-/** Every field of a hop is keyed or named here as not keyed: a new field is a compile error until decided. */
+/** A hop's material (the rule: `KEYING.hop`); a new field of HopPlan is a compile error until used or named. */
 function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {
   const {
     kind,
@@ -228,7 +229,6 @@ function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undef
     transitiveTagKeys,
     sourceIdentity,
     webIdentity,
-    // Not keyed: the MFA code changes every 30 s; the profile that defined the hop is keyed as the plan's.
     tokenCode: _tokenCode,
     profile: _profile,
     ...rest
@@ -273,10 +273,7 @@ export function canonicalJson(value: Json | undefined): string {
 /** Hex SHA-256 of a string (UTF-8) or bytes. */
 export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let hex = "";
-  for (const b of digest) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -333,6 +330,11 @@ export async function inputsKey(
 /** The file in the cache directory that holds the random digest key (64 hex characters, mode 0600). */
 export const DIGEST_KEY_FILE = "digest.key";
 
+/** The text of a new `digest.key`: 32 random bytes as hex, one line. */
+export function newDigestKeyText(): string {
+  return `${hex(crypto.getRandomValues(new Uint8Array(32)))}\n`;
+}
+
 /** Imports a digest key from its file's text (64 hex characters); undefined if it is not one. */
 export async function importDigestKey(text: string): Promise<CryptoKey | undefined> {
   const hex = text.trim();
@@ -345,10 +347,34 @@ export async function importDigestKey(text: string): Promise<CryptoKey | undefin
 /** Hex HMAC-SHA-256 of a string (UTF-8) or bytes. */
 export async function hmacHex(key: CryptoKey, data: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes));
-  let hex = "";
-  for (const b of mac) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  return hex(new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes)));
+}
+
+/** The most a watched file may hold (the shared config's cap): anything larger sends the call to the full path. */
+const MAX_WATCHED_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The keyed digest (HMAC-SHA-256 under the cache's digest key) of a file's content, for the fast path's memo:
+ * `null` if it does not exist (the null device digests as an empty file); throws if it cannot be read, is not
+ * a regular file (a FIFO would block) or is too large. Keyed, because some of these files hold secrets (the
+ * credentials file, a web identity token).
+ */
+export async function fileHmac(path: string, digestKey: CryptoKey): Promise<string | null> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    const info = isNullDevice(path, Deno.build.os) ? undefined : Deno.statSync(path);
+    // The null device is watched as the empty file it reads as (the full path reads it so too).
+    if (info === undefined || isNullDevice(path, Deno.build.os, info)) {
+      return await hmacHex(digestKey, new Uint8Array());
+    }
+    if (!info.isFile) throw new Error(`${path} is not a regular file`);
+    if (info.size > MAX_WATCHED_FILE_BYTES) throw new Error(`${path} is too large`);
+    bytes = Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+  return await hmacHex(digestKey, bytes);
 }
 
 /**

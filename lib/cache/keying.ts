@@ -1,7 +1,7 @@
 /**
  * Which field of each part of the plan enters the cache key: one table, {@link KEYING}, that the compiler
  * keeps complete (a field added to a plan type is an error here until it is decided) and
- * tests/unit/cache_key_fields_test.ts turns into one variant per keyed field. Its own module so that the fast
+ * tests/unit/cache_keying_test.ts turns into one variant per keyed field. Its own module so that the fast
  * path, which loads lib/cache/key.ts, does not load the table.
  */
 import type { EndpointPlan, HopPlan, MfaSessionPlan, Plan, SourceEnv } from "../model.ts";
@@ -13,9 +13,10 @@ export type Keying = "keyed" | "not keyed";
 type FieldKeying<T> = Readonly<Record<keyof T, Keying>>;
 
 /**
- * Which fields of each part of the plan the key holds. The material functions below destructure the same
- * fields (with `noOtherFields`), and tests/unit/cache_test.ts needs a variant for every field marked keyed
- * here that changes the key: a new input cannot silently miss it.
+ * Which fields of each part of the plan the key holds, and why the others do not: the rule, stated once. The
+ * material functions in key.ts destructure every field (with `noOtherFields`) so that the compiler names a new
+ * one there too, and tests/unit/cache_keying_test.ts needs a variant for every field marked keyed here that
+ * changes the key: a new input cannot silently miss it.
  */
 export const KEYING = {
   plan: {

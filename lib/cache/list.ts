@@ -6,17 +6,20 @@
  * The JSON form (`--json`) is for scripts and keeps its shape: every field is always present (`null` when not
  * known), and `schema` changes only when a field changes meaning.
  */
-import { joinPath } from "./dir.ts";
+import { joinPath, octal } from "./dir.ts";
 import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
   ENTRY_FILE,
+  type EntryKind,
   type EntryMeta,
-  judgeDirSync,
+  isEntryKind,
   parseEntry,
   readTrusted,
 } from "./store.ts";
-import { type Failure, readFailures } from "./failures.ts";
+import type { CacheDirVerdict } from "./session.ts";
+import { unhandled } from "../model.ts";
+import { type Failure, readFailureRecord } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
 import { escapeControls } from "../output.ts";
 
@@ -78,26 +81,25 @@ export interface CacheListing {
   readonly failures: readonly Failure[];
 }
 
-function octal(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, "0");
-}
-
-async function dirStatus(dir: string, uid: number | null): Promise<DirStatus> {
-  // The rule every other path applies (judgeDirSync), so that the listing never disagrees with a call.
-  const verdict = judgeDirSync(dir, uid);
-  if ("missing" in verdict) {
-    return { path: dir, exists: false, usable: true, problem: null, ownerUid: null, mode: null };
+/** The directory's state from the verdict a call would get (`judgeCacheDir`): the listing never disagrees. */
+function dirStatus(verdict: ListedDir): DirStatus {
+  const { path } = verdict;
+  if (verdict.state === "missing") {
+    return { path, exists: false, usable: true, problem: null, ownerUid: null, mode: null };
   }
-  const st = await Deno.stat(dir).catch(() => undefined);
+  const info = verdict.info;
   return {
-    path: dir,
-    exists: st !== undefined,
-    usable: "ok" in verdict,
-    problem: "problem" in verdict ? verdict.problem : null,
-    ownerUid: st?.uid ?? null,
-    mode: st?.mode == null ? null : octal(st.mode),
+    path,
+    exists: info !== undefined,
+    usable: verdict.state === "usable",
+    problem: verdict.state === "unusable" ? verdict.problem : null,
+    ownerUid: info?.uid ?? null,
+    mode: info?.mode == null ? null : octal(info.mode),
   };
 }
+
+/** A directory verdict for a known directory (a listing needs one). */
+export type ListedDir = Exclude<CacheDirVerdict, { state: "none" }>;
 
 const UNKNOWN = {
   kind: null,
@@ -173,7 +175,7 @@ function parseMeta(meta: unknown): EntryMeta | undefined {
   const m = meta as Record<string, unknown>;
   const optional = (v: unknown) => v === undefined || (typeof v === "string" && TEXT.test(v));
   if (
-    (m.kind !== "role" && m.kind !== "mfa-session") ||
+    !isEntryKind(m.kind) ||
     !Array.isArray(m.roles) || m.roles.length > 64 ||
     !m.roles.every((r) => typeof r === "string" && TEXT.test(r)) ||
     !optional(m.sessionName) || !optional(m.profile) || !optional(m.endpointUrl) || !optional(m.mfaSerial) ||
@@ -185,9 +187,13 @@ function parseMeta(meta: unknown): EntryMeta | undefined {
   return m as unknown as EntryMeta;
 }
 
-/** Builds the listing of `dir` (read only: nothing is created or changed). */
-export async function listCache(dir: string, now: number, uid: number | null): Promise<CacheListing> {
-  const status = await dirStatus(dir, uid);
+/**
+ * Builds the listing of the directory `judgeCacheDir` judged (`create: false`: nothing is created or
+ * changed).
+ */
+export async function listCache(verdict: ListedDir, now: number, uid: number | null): Promise<CacheListing> {
+  const dir = verdict.path;
+  const status = dirStatus(verdict);
   const names: string[] = [];
   // A directory credproc refuses is not read at all: what is in it never reaches a call either.
   if (status.usable && status.exists) {
@@ -197,7 +203,7 @@ export async function listCache(dir: string, now: number, uid: number | null): P
   }
   const entries = await Promise.all(names.map((n) => describeEntry(dir, n, now, uid)));
   entries.sort((a, b) => sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
-  const failures = status.usable && status.exists ? await readFailures(dir, uid) : [];
+  const failures = status.usable && status.exists ? await readFailureRecord(dir, uid) : [];
   return {
     schema: CACHE_LIST_SCHEMA,
     now: new Date(now).toISOString(),
@@ -215,9 +221,20 @@ function sortKey(e: ListedEntry): string {
 
 /** What an entry is for, in one word or ARN chain. */
 function forText(e: ListedEntry): string {
-  if (e.kind === "mfa-session") return `MFA session ${e.mfaSerial ?? ""}`.trim();
-  if (e.roles.length > 0) return e.roles.join(" → ");
-  return e.status === "unusable" ? "-" : "(written by an older credproc)";
+  if (e.kind === null) return e.status === "unusable" ? "-" : "(written by an older credproc)";
+  return kindText(e.kind, e);
+}
+
+/** What an entry of each kind is for; a new kind is a compile error here until it has its words. */
+function kindText(kind: EntryKind, e: ListedEntry): string {
+  switch (kind) {
+    case "mfa-session":
+      return `MFA session ${e.mfaSerial ?? ""}`.trim();
+    case "role":
+      return e.roles.length > 0 ? e.roles.join(" → ") : "(written by an older credproc)";
+    default:
+      return unhandled(kind, "cache entry kind");
+  }
 }
 
 /** What an entry is for, with the profile it came from. */

@@ -13,7 +13,7 @@
  * acquires the lock on the removed inode notices (the path no longer names its file) and starts over, so
  * two processes never both think they hold the lock.
  */
-import { CredprocError } from "../errors.ts";
+import { CredprocError, LockTimeoutError } from "../errors.ts";
 
 /** A held lock. */
 export interface LockHandle {
@@ -24,13 +24,6 @@ export interface LockHandle {
   /** Releases the lock (idempotent). */
   release(): void;
 }
-
-/**
- * Takes the lock at `path`; the cache wrapper receives one of these so tests can swap it. While waiting it
- * may call `ready` between attempts: when that says the work is already done (another process wrote the
- * cache entry), the wait ends and the locker resolves `undefined` instead of a lock.
- */
-export type Locker = (path: string, ready?: () => Promise<boolean>) => Promise<LockHandle | undefined>;
 
 /** Options of {@link acquireLock}. */
 export interface LockOptions {
@@ -43,21 +36,6 @@ export interface LockOptions {
   readonly maxPollMs?: number;
   /** Checked between attempts while waiting; true ends the wait without the lock. */
   readonly ready?: () => Promise<boolean>;
-}
-
-/** The lock stayed held by another process for the whole wait. */
-export class LockTimeoutError extends CredprocError {
-  constructor(path: string, waitedMs: number) {
-    super(
-      "cache lock",
-      `another credproc has held ${path} for over ${Math.round(waitedMs / 1000)} s`,
-      1,
-      {
-        hint:
-          "it may be waiting for an MFA code or a slow endpoint; retry when it ends, or run with --no-cache",
-      },
-    );
-  }
 }
 
 /** How many times the lock file may be found replaced under us before giving up (it never should be). */

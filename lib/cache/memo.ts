@@ -1,13 +1,12 @@
 /**
- * The fast path's memo writer: after a hit or a fetch, the full path records which entry these raw inputs
- * lead to and the digests of the files the plan was read from (see `InputsMemo` in store.ts), so that the
- * next identical call is answered by lib/fast_path.ts without parsing or planning.
+ * The fast path's memo, as the full path writes it: after a hit or a fetch, which entry these raw inputs lead
+ * to and the keyed digests of the files the plan was read from (`InputsMemo` in store.ts, where the fast path
+ * reads it), so that the next identical call is answered by lib/fast_path.ts without parsing or planning.
+ * This module is the document and the rules for writing one; the session does the file work
+ * (session.ts `remember`).
  */
-import { joinPath } from "./dir.ts";
-import { CACHE_FORMAT_VERSION, fileHash, type InputsMemo, judgeDirSync, readTrusted } from "./store.ts";
-import type { Logger } from "../log.ts";
-import { oneLine } from "../output.ts";
-import { writeFileAtomic } from "./write.ts";
+import { CACHE_FORMAT_VERSION, type InputsMemo } from "./store.ts";
+import type { Plan } from "../model.ts";
 
 /** How far back before the process started an mtime still counts: coarse timestamps (FAT: 2 s). */
 const COARSE_MTIME_MS = 2000;
@@ -27,47 +26,26 @@ export function changedJustNow(mtime: number, startedAt: number, now: number): b
 }
 
 /**
- * Records the memo for these inputs, unless one with the same content is there already, or one of the files
- * changed since this process started (the plan may have been built from the old content: then no memo, and
- * the next call takes the full path again). Best effort: failures are only logged.
+ * The files a memo watches: the ones the plan was read from (`read`: the shared config and credentials
+ * files, the SSO token cache file) and the ones it names (policy and web identity token files), once each.
  */
-export async function rememberInputs(
-  dir: string,
-  memo: Omit<InputsMemo, "credproc" | "files"> & { readonly files: readonly string[] },
-  o: {
-    readonly uid: number | null;
-    readonly startedAt: number;
-    readonly log: Logger;
-    readonly digestKey: CryptoKey;
-  },
-): Promise<void> {
-  const path = joinPath(dir, `${memo.inputs}.inputs.json`);
-  const verdict = judgeDirSync(dir, o.uid);
-  if (!("ok" in verdict)) {
-    o.log.debug(
-      `cache: not remembering these inputs: cannot use ${dir}: ${
-        "problem" in verdict ? verdict.problem : "it does not exist"
-      }`,
-    );
-    return;
-  }
-  try {
-    const files: { path: string; sha256: string | null }[] = [];
-    for (const file of [...new Set(memo.files)]) {
-      const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
-      if (mtime !== undefined && changedJustNow(mtime, o.startedAt, Date.now())) {
-        o.log.debug(`cache: ${file} changed just now; not remembering these inputs`);
-        return;
-      }
-      files.push({ path: file, sha256: await fileHash(file, o.digestKey) });
-    }
-    const doc: InputsMemo = { credproc: CACHE_FORMAT_VERSION, ...memo, files };
-    const text = `${JSON.stringify(doc)}\n`;
-    const old = await readTrusted(path, o.uid);
-    if ("text" in old && old.text === text) return;
-    await writeFileAtomic(path, text, false);
-    o.log.debug(`cache: remembered these inputs in ${path}`);
-  } catch (e) {
-    o.log.debug(`cache: could not remember these inputs in ${path}: ${oneLine(e)}`);
-  }
+export function watchedFiles(plan: Plan, read: readonly string[]): string[] {
+  return [
+    ...new Set([
+      ...read,
+      ...plan.hops.flatMap((h) => h.policy?.kind === "file" ? [h.policy.path] : []),
+      ...plan.hops.flatMap((h) => h.webIdentity?.kind === "file" ? [h.webIdentity.path] : []),
+    ]),
+  ];
+}
+
+/** The memo's file text (one line). Each watched file's digest goes on disk as `sha256` (see `WatchedFile`). */
+export function memoText(memo: Omit<InputsMemo, "credproc">): string {
+  const { files, ...rest } = memo;
+  const doc = {
+    credproc: CACHE_FORMAT_VERSION,
+    ...rest,
+    files: files.map((f) => ({ path: f.path, sha256: f.hmac })),
+  };
+  return `${JSON.stringify(doc)}\n`;
 }

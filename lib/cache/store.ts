@@ -1,11 +1,10 @@
 /**
- * Cache files on disk — entries and the fast path's input memos — and the rules for trusting them: the part
- * of the cache a hit needs, kept apart from the writing (write.ts) and locking (decorator.ts, lock.ts) so that the fast path loads
- * nothing else. Never throws on a bad file: it says why the file is not trusted.
+ * Cache files on disk — entries, the fast path's input memos, any file read under the trust rules — and the
+ * rules for trusting them: the part of the cache a hit needs, kept apart from the writing (write.ts) and
+ * locking (lock.ts) so that the fast path loads nothing else. Never throws on a bad file: it says why the file
+ * is not trusted.
  */
-import { joinPath } from "./dir.ts";
-import { DIGEST_KEY_FILE, hmacHex, importDigestKey } from "./key.ts";
-import { type Credentials, type Format, isFormat, isNullDevice } from "../model.ts";
+import { type Credentials, type Format, isFormat } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
@@ -44,10 +43,23 @@ export interface CacheEntry {
   readonly meta?: EntryMeta;
 }
 
+/**
+ * The kinds of entry: `role` (a role chain's final credentials) and `mfa-session` (a `--mfa-session`
+ * GetSessionToken). A new kind is one name here; the compiler then asks for its key and description in
+ * session.ts (`entrySpec`) and for its line in `credproc cache list` (list.ts).
+ */
+export const ENTRY_KINDS = ["role", "mfa-session"] as const;
+/** One of {@link ENTRY_KINDS}. */
+export type EntryKind = typeof ENTRY_KINDS[number];
+
+/** Whether a value read from a file names an entry kind. */
+export function isEntryKind(value: unknown): value is EntryKind {
+  return (ENTRY_KINDS as readonly unknown[]).includes(value);
+}
+
 /** The non-secret description `credproc cache list` shows; see lib/cache/list.ts. */
 export interface EntryMeta {
-  /** `role` (a role chain's final credentials) or `mfa-session` (a `--mfa-session` GetSessionToken). */
-  readonly kind: "role" | "mfa-session";
+  readonly kind: EntryKind;
   /** The role ARNs in order (empty for an MFA session). */
   readonly roles: readonly string[];
   readonly sessionName?: string;
@@ -149,7 +161,8 @@ export function judgeEntry(
   };
 }
 
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
+/** An ISO 8601 UTC time as `toISOString` writes it (fractional seconds optional): how every cache file dates. */
+export const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 const KEY_ID = /^\w{16,128}$/;
 
 /** Shape check: returns the entry, or why it is not one. */
@@ -203,33 +216,6 @@ export function entryFor(
     },
     ...(meta === undefined ? {} : { meta }),
   };
-}
-
-/** What {@link judgeDirSync} found. */
-export type DirVerdict = { readonly ok: true } | { readonly missing: true } | { readonly problem: string };
-
-/**
- * The cache directory's safety rule, the one every path applies before it reads or writes anything there
- * (fast path, lookup, memo, digest key, failure markers, failure record, `cache list`): a directory, ours,
- * and not writable by group or others (who could plant or replace entries and memos). It follows symlinks,
- * as the directory's path may well go through one (`~/.cache` on another disk). Never throws.
- */
-export function judgeDirSync(dir: string, uid: number | null): DirVerdict {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { missing: true };
-    return { problem: `it cannot be examined (${oneLine(e)})` };
-  }
-  if (!st.isDirectory) return { problem: "it is not a directory" };
-  if (uid !== null && st.uid !== null && st.uid !== uid) {
-    return { problem: `it is owned by uid ${st.uid}, not ${uid}` };
-  }
-  if (st.mode !== null && (st.mode & 0o022) !== 0) {
-    return { problem: `it is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})` };
-  }
-  return { ok: true };
 }
 
 type ReadResult = { readonly verdict: Verdict } | { readonly missing: true };
@@ -302,10 +288,10 @@ export async function readEntry(
 
 /**
  * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, working directory;
- * see `inputsKey`), the entry key its plan gave, how to print it, and the files the plan was built from with
- * their SHA-256 (`null`: the file did not exist). Holds no secret. Written by the full path after a hit or a
- * fetch in the default cache mode without `--verbose`; trusted by the fast path under the same rules as an
- * entry (regular file, owner, 0600, shape), and only while every file still hashes the same.
+ * see `inputsKey`), the entry key its plan gave, how to print it, and the files the plan was built from, each
+ * with the keyed digest of its content. Holds no secret. Written by the full path after a hit or a fetch in
+ * the default cache mode without `--verbose` (memo.ts, session.ts); trusted by the fast path under the same
+ * rules as an entry (regular file, owner, 0600, shape), and only while every file still has the same digest.
  */
 export interface InputsMemo {
   readonly credproc: typeof CACHE_FORMAT_VERSION;
@@ -315,7 +301,17 @@ export interface InputsMemo {
   readonly marginMs: number;
   /** `--include-account-id` was given (absent otherwise). */
   readonly accountId?: true;
-  readonly files: readonly { readonly path: string; readonly sha256: string | null }[];
+  readonly files: readonly WatchedFile[];
+}
+
+/**
+ * A file the plan was read from: the HMAC-SHA-256 of its content under the cache's digest key (`fileHmac`
+ * in key.ts), `null` when it did not exist. On disk the field is named `sha256` (the name format 1 has always
+ * used; the value has always been the keyed digest): see {@link parseMemo} and `memoText` (memo.ts).
+ */
+export interface WatchedFile {
+  readonly path: string;
+  readonly hmac: string | null;
 }
 
 /** Shape check of a memo: returns it, or why it is not one. */
@@ -337,38 +333,13 @@ export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
   ) {
     return "it has no valid file list";
   }
-  return doc as unknown as InputsMemo;
-}
-
-/** The most a memo's file may hold (the shared config's cap): anything larger sends the call to the full path. */
-const MAX_HASHED_FILE_BYTES = 4 * 1024 * 1024;
-
-/**
- * The keyed digest (HMAC-SHA-256 with the cache's digest key, see `key.ts`) of a file's content, `null` if it
- * does not exist (the null device hashes as an empty file); throws if it cannot be read, is not a regular
- * file (a FIFO would block) or is too large.
- * Keyed, because some of these files hold secrets (credentials file, web identity token).
- */
-export async function fileHash(path: string, digestKey: CryptoKey): Promise<string | null> {
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    const info = isNullDevice(path, Deno.build.os) ? undefined : Deno.statSync(path);
-    // The null device is watched as the empty file it reads as (the full path reads it so too).
-    if (info === undefined || isNullDevice(path, Deno.build.os, info)) {
-      return await hmacHex(digestKey, new Uint8Array());
-    }
-    if (!info.isFile) throw new Error(`${path} is not a regular file`);
-    if (info.size > MAX_HASHED_FILE_BYTES) throw new Error(`${path} is too large`);
-    bytes = Deno.readFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw e;
-  }
-  return await hmacHex(digestKey, bytes);
-}
-
-/** Reads the cache's digest key (see `DIGEST_KEY_FILE` in key.ts) under the entry trust rules; undefined if none. */
-export async function readDigestKey(dir: string, uid: number | null): Promise<CryptoKey | undefined> {
-  const read = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), uid);
-  return "text" in read ? await importDigestKey(read.text) : undefined;
+  return {
+    credproc: CACHE_FORMAT_VERSION,
+    inputs,
+    key: doc.key,
+    format: doc.format,
+    marginMs: doc.marginMs,
+    ...(doc.accountId === true ? { accountId: true as const } : {}),
+    files: files.map((f) => ({ path: f.path as string, hmac: f.sha256 as string | null })),
+  };
 }

@@ -4,10 +4,10 @@
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
 import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
-import { checkNamedCacheDir } from "../cache/plan_cache.ts";
+import { judgeCacheDir } from "../cache/session.ts";
 import { clearCache, clearReport } from "../cache/clear.ts";
-import { formatListing, listCache, listingJson } from "../cache/list.ts";
-import { recordFailure } from "../cache/failures.ts";
+import { formatListing, listCache, type ListedDir, listingJson } from "../cache/list.ts";
+import { appendFailureRecord } from "../cache/failures.ts";
 import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { scanFlag } from "../cache/key.ts";
@@ -28,19 +28,23 @@ export { type CliDeps, type CliIo, realDeps } from "./deps.ts";
 export { reportUncaught } from "./report.ts";
 
 /**
- * The cache directory a cache command works on (`--cache-dir`, `CREDPROC_CACHE_DIR`, the platform's); a named
- * path that is not a directory, or no directory at all, is bad input.
+ * The cache directory a cache command works on (`--cache-dir`, `CREDPROC_CACHE_DIR`, the platform's), judged
+ * as a call judges it (`judgeCacheDir`, never created here); a named path that is not a directory, or no
+ * directory at all, is bad input.
  */
 async function commandCacheDir(
   what: string,
   flag: string | undefined,
   io: CliIo,
-  os: string,
-): Promise<string> {
-  const dir = planCacheDir(flag, snapshotEnv(io, []), os);
-  await checkNamedCacheDir(dir);
-  if (dir === undefined) throw new CredprocError(what, "no cache directory (set HOME or --cache-dir)", 2);
-  return dir.path;
+  deps: CliDeps,
+): Promise<ListedDir> {
+  const verdict = await judgeCacheDir(planCacheDir(flag, snapshotEnv(io, []), deps.os), deps.uid(), {
+    create: false,
+  });
+  if (verdict.state === "none") {
+    throw new CredprocError(what, "no cache directory (set HOME or --cache-dir)", 2);
+  }
+  return verdict;
 }
 
 async function run(
@@ -57,15 +61,15 @@ async function run(
     case "cacheUsage":
       return CACHE_USAGE;
     case "cacheList": {
-      const dir = await commandCacheDir("cache list", command.cacheDir, io, deps.os);
+      const dir = await commandCacheDir("cache list", command.cacheDir, io, deps);
       const listing = await listCache(dir, deps.clock(), deps.uid());
       return command.json ? listingJson(listing) : formatListing(listing);
     }
     case "version":
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
-      const dir = await commandCacheDir("cache clear", command.cacheDir, io, deps.os);
-      return clearReport(dir, await clearCache(dir, createLogger(command.verbose, writeErr)));
+      const { path } = await commandCacheDir("cache clear", command.cacheDir, io, deps);
+      return clearReport(path, await clearCache(path, createLogger(command.verbose, writeErr)));
     }
     case "assume": {
       const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
@@ -168,7 +172,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       ? undefined
       : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
-      const why = await recordFailure(recordIn, {
+      const why = await appendFailureRecord(recordIn, {
         time: new Date(deps.clock()).toISOString(),
         line: lines[0],
         hint: lines[1]?.replace(/^hint: /, "") ?? null,

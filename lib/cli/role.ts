@@ -1,9 +1,9 @@
 /**
  * The role a command names, as one cached provider: plan (environment read once, shared files loaded), the
- * chain with its collaborators, the cache and lock around it. `assume`, `console` and `serve` all start here,
- * so they share one cache entry per role.
+ * call's cache session (lib/cache/session.ts), the chain with its collaborators, the role's cache entry
+ * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
  */
-import { cachePlanProvider, mfaSessionCache } from "../cache/plan_cache.ts";
+import { openCacheSession } from "../cache/session.ts";
 import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
@@ -88,7 +88,8 @@ export async function roleProvider(
   log: Logger & { readonly toFile: boolean },
   /**
    * `memo`: leave a memo for the fast path, which prints the credential document for these inputs — only
-   * `assume` may, or a repeated `credproc console …` would be answered with credentials instead of a URL.
+   * `assume` may, or a repeated `credproc console …` would be answered with credentials instead of a URL
+   * (whether one is written is the cache session's decision: see `MemoDecision`).
    * `longRunning`: for `serve`, which calls again while it runs: a failure another call recorded earlier is not
    * this call's.
    */
@@ -128,16 +129,12 @@ export async function roleProvider(
     sso.forEach((t) => log.secret(t));
     return [...sourceSecrets(plan), ...tokens, ...sso];
   };
-  const cacheOptions = {
+  // The call's cache, decided once: directory, digest key, mode, margin, whether the fast path's memo is left.
+  const cache = await openCacheSession({
     plan,
-    // A call that logs to a file takes the full path every time (the fast path logs nothing).
-    options: { ...options, verbose: options.verbose || log.toFile },
-    loadPolicy: loadPolicyOnce,
-    secretValues,
-    log,
-    // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
-    warn: (message: string) => log.debug(`cache: warning: ${message}`),
-    inputs: !memo ? undefined : {
+    options,
+    logsToFile: log.toFile,
+    memoInputs: !memo ? undefined : {
       argv,
       cwd: io.cwd,
       env,
@@ -148,20 +145,26 @@ export async function roleProvider(
         ...(ssoToken === undefined ? [] : [ssoToken]),
       ],
     },
+    loadPolicy: loadPolicyOnce,
+    secretValues,
+    log,
+    // Cache trouble never fails a call and never reaches stderr on success: `--verbose` says it.
+    warn: (message: string) => log.debug(`cache: warning: ${message}`),
     uid: deps.uid(),
     clock: deps.clock,
     longRunning,
-  };
+  });
   const mfaCode = createMfaCodeSource({
     tokenCode: options.tokenCode,
     envCode: env.CREDPROC_MFA_TOKEN_CODE,
     timeoutMs: options.mfaTimeoutSeconds * 1000,
     prompt: deps.prompt(),
     log,
-    warmCommand: options.cacheMode === "off" ? undefined : warmCommand(argv),
+    // Warming the cache from a terminal helps only when this call uses one.
+    warmCommand: cache.use.mode === "off" ? undefined : warmCommand(argv),
     mfaSession: options.mfaSession,
   });
-  const provider = chainProvider(plan, {
+  const chain = chainProvider(plan, {
     sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
     source: deps.source(plan.source, deadline, sdkLogger(log)),
     // A person typing a code is not a network step: that time does not count against --timeout.
@@ -169,9 +172,15 @@ export async function roleProvider(
     loadPolicy: loadPolicyOnce,
     loadToken: loadTokenOnce,
     log,
-    wrapMfaSession: mfaSessionCache(cacheOptions),
+    wrapMfaSession: (session) => cache.entry("mfa-session", session),
   });
-  return { plan, provider: await cachePlanProvider(provider, cacheOptions), deadline };
+  const role = cache.entry("role", chain);
+  const provider = async () => {
+    const credentials = await role();
+    await cache.remember();
+    return credentials;
+  };
+  return { plan, provider, deadline };
 }
 
 /** The variables the SDK's environment provider sends from: refused with a control character, by name. */

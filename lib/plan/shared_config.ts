@@ -2,7 +2,7 @@
  * Loads the shared config and credentials files with the SDK family's own loader
  * (`@smithy/shared-ini-file-loader`, which re-exports `@smithy/core/config`), so credproc reads them exactly as
  * the SDK does. The loader costs ~35 ms to import, so it is imported only when one of the files exists; the
- * files' paths come from the environment snapshot `lib/cli/cli.ts` takes, like everything else.
+ * files' paths come from the environment snapshot `lib/cli/role.ts` takes, like everything else.
  */
 import { ConfigError } from "../errors.ts";
 import {
@@ -12,6 +12,7 @@ import {
   NotRegularFileError,
 } from "./referenced_files.ts";
 import { type Env, isNullDevice } from "../model.ts";
+import { hex } from "../output.ts";
 import type { ProfileSettings, SharedConfig } from "./planner.ts";
 
 /** Where the two files are, and the home directory they were found from (none: `~/` paths stay as given). */
@@ -52,8 +53,7 @@ export async function ssoTokenFile(
   if (source.tokenCacheDir === undefined) return undefined;
   const id = new TextEncoder().encode(source.session ?? source.startUrl);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", id));
-  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${source.tokenCacheDir}/${hex}.json`;
+  return `${source.tokenCacheDir}/${hex(digest)}.json`;
 }
 
 type ParsedIni = Record<string, ProfileSettings>;

@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { ENTRY_FILE, LOCK_FILE, MEMO_FILE } from "../../lib/cache/store.ts";
-import { acquireLock, LockTimeoutError } from "../../lib/cache/lock.ts";
+import { acquireLock } from "../../lib/cache/lock.ts";
+import { LockTimeoutError } from "../../lib/errors.ts";
 import {
   type Standin,
   STANDIN_ACCESS_KEY_ID,

@@ -1,9 +1,10 @@
 /** `credproc cache list` over crafted entries with a fixed clock: every status, old entries, no secret. */
 import assert from "node:assert/strict";
-import { formatListing, listCache, listingJson } from "../../lib/cache/list.ts";
+import { formatListing, listCache, type ListedDir, listingJson } from "../../lib/cache/list.ts";
+import { judgeCacheDir } from "../../lib/cache/session.ts";
 import { entryFor, type EntryMeta } from "../../lib/cache/store.ts";
 import { writeEntry } from "../../lib/cache/write.ts";
-import { recordFailure } from "../../lib/cache/failures.ts";
+import { appendFailureRecord } from "../../lib/cache/failures.ts";
 
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");
 const MIN = 60_000;
@@ -66,12 +67,12 @@ Deno.test("cache list: valid, within the margin, expired, unusable and pre-meta 
     await Deno.writeTextFile(`${dir}/${k("1")}.inputs.json`, "{}", { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/${k("1")}.lock`, "");
     await Deno.writeTextFile(`${dir}/${k("1")}.failure.json`, "{}", { mode: 0o600 });
-    await recordFailure(dir, {
+    await appendFailureRecord(dir, {
       time: "2026-11-29T11:58:00.000Z",
       line: "credproc: AssumeRole r: AccessDenied: no",
       hint: "check the trust policy",
     }, UID);
-    await recordFailure(dir, {
+    await appendFailureRecord(dir, {
       time: "2026-11-29T11:59:00.000Z",
       line: 'credproc: bad arguments: unknown option "--x"',
       hint: null,
@@ -80,7 +81,9 @@ Deno.test("cache list: valid, within the margin, expired, unusable and pre-meta 
 
     const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     const before = names();
-    const listing = await listCache(dir, NOW, UID);
+    const verdict = await judgeCacheDir({ path: dir }, UID, { create: false });
+    assert.equal(verdict.state, "usable");
+    const listing = await listCache(verdict as ListedDir, NOW, UID);
     const text = formatListing(listing);
     assert.equal(
       text,

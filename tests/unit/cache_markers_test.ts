@@ -1,9 +1,10 @@
 /** Failure markers (`<key>.failure.json`): left by a failed lock holder, removed by the next success. */
 import assert from "node:assert/strict";
-import { withFileCache } from "../../lib/cache/decorator.ts";
-import { acquireLock } from "../../lib/cache/lock.ts";
+import { cachedCall } from "../../lib/cache/decorator.ts";
+import { entryFiles, judgeCacheDir } from "../../lib/cache/session.ts";
 import { createLogger } from "../../lib/log.ts";
 import { CredprocError } from "../../lib/errors.ts";
+import { failureFromMarker, failureMarkerText } from "../../lib/cache/markers.ts";
 import type { CredentialProvider } from "../../lib/model.ts";
 
 const KEY = "a".repeat(64);
@@ -27,17 +28,16 @@ Deno.test("markers: a failure leaves a marker; the next success for that key rem
         };
       });
     const lines: string[] = [];
+    assert.equal((await judgeCacheDir({ path: cacheDir }, Deno.uid(), { create: true })).state, "usable");
+    const log = createLogger(true, (l) => lines.push(l));
+    const clock = () => Date.now() + later;
     const cached = (key: string) =>
-      withFileCache(provider, {
-        dir: cacheDir,
-        key,
-        marginMs: 0,
-        clock: () => Date.now() + later,
-        lock: (path, ready) => acquireLock(path, { timeoutMs: 5000, ready }),
-        log: createLogger(true, (l) => lines.push(l)),
+      cachedCall(provider, {
+        files: entryFiles({ dir: cacheDir, key, marginMs: 0, uid: Deno.uid(), clock, lockWaitMs: 5000, log }),
+        refresh: false,
+        clock,
+        log,
         warn: () => {},
-        mode: "use",
-        uid: Deno.uid(),
       });
     const markers = async () => {
       const names: string[] = [];
@@ -57,4 +57,27 @@ Deno.test("markers: a failure leaves a marker; the next success for that key rem
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("markers: shared only for the key, after the reader's launch, not from the future; scrubbed and cut", () => {
+  const at = Date.parse("2026-11-25T12:00:00Z");
+  const e = new CredprocError("AssumeRole r", `AccessDenied: the-secret-value ${"x".repeat(3000)}`, 1, {
+    hint: "check the trust policy",
+  });
+  const text = failureMarkerText(KEY, at, e, (t) => t.replaceAll("the-secret-value", "[redacted]"));
+  assert.ok(!text.includes("the-secret-value"), text.slice(0, 200));
+  const doc = JSON.parse(text);
+  assert.equal(doc.message.length, 2000, "cut to the longest text kept");
+  const shared = failureFromMarker(text, KEY, at + 100, at - 1000);
+  assert.ok(shared instanceof CredprocError);
+  assert.deepEqual([shared.what, shared.hint, shared.exitCode], [
+    "AssumeRole r",
+    "check the trust policy",
+    1,
+  ]);
+  assert.equal(failureFromMarker(text, OTHER, at + 100, at - 1000), undefined, "another key's");
+  assert.equal(failureFromMarker(text, KEY, at + 100, at + 1), undefined, "recorded before this launch");
+  assert.equal(failureFromMarker(text, KEY, at - 2000, at - 5000), undefined, "from the future");
+  assert.equal(failureFromMarker("{", KEY, at, at), undefined, "not JSON");
+  assert.equal(failureFromMarker('{"credproc":1}', KEY, at, at), undefined, "not a marker");
 });

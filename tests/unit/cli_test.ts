@@ -4,27 +4,15 @@
  * no terminal; the cache is a temp directory.
  */
 import assert from "node:assert/strict";
-import { cli, type CliDeps, reportUncaught } from "../../lib/cli/cli.ts";
+import { cli, reportUncaught } from "../../lib/cli/cli.ts";
 import { escapeControls as printable } from "../../lib/output.ts";
 import { StsError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/cli/version.ts";
-import type { AssumeRoleParams, StsCaller, StsConfig } from "../../lib/providers/sts.ts";
-import type { Credentials, SourcePlan } from "../../lib/model.ts";
-import { emptySharedConfig } from "../../lib/plan/planner.ts";
 import { fakeIo } from "../support/fake_io.ts";
+import { FAKE_NOW as NOW, FAKE_SOURCE as SOURCE, fakeDeps } from "../support/fake_deps.ts";
+import { tempHome } from "../support/helpers.ts";
 
-const NOW = Date.parse("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
-const SOURCE: Credentials = {
-  accessKeyId: "AKIAFAKESOURCE000001",
-  secretAccessKey: "fakeSourceSecret/0123456789+abcdefghijAB",
-};
-const ASSUMED: Credentials = {
-  accessKeyId: "ASIAFAKEASSUMED00001",
-  secretAccessKey: "fakeAssumedSecret/0123456789+abcdefghijA",
-  sessionToken: "IQoJb3JpZ2luX2VjEFakeSessionToken0123456789+/abcdef==",
-  expiration: new Date(NOW + 3600_000),
-};
 /** What `render(ASSUMED, "process")` must print, byte for byte. */
 const ASSUMED_JSON = `{
   "AccessKeyId": "ASIAFAKEASSUMED00001",
@@ -34,42 +22,6 @@ const ASSUMED_JSON = `{
   "Version": 1
 }
 `;
-
-/** Fake collaborators: an STS that records its calls and answers `answer`, a source, a clock, a uid. */
-function fakeDeps(answer: () => Promise<Credentials> = () => Promise.resolve(ASSUMED)) {
-  const calls: { config: StsConfig; source: Credentials; params: AssumeRoleParams }[] = [];
-  const sources: SourcePlan[] = [];
-  const unexpected = () => Promise.reject(new Error("unexpected STS call"));
-  const deps: CliDeps = {
-    sts: (config): StsCaller => ({
-      assumeRole: async (source, params) => {
-        calls.push({ config, source, params });
-        return { credentials: await answer(), assumedRoleArn: `${ROLE}/s` };
-      },
-      assumeRoleWithWebIdentity: unexpected,
-      getSessionToken: unexpected,
-    }),
-    source: (plan) => () => {
-      sources.push(plan);
-      return Promise.resolve(SOURCE);
-    },
-    prompt: () => () => Promise.reject(new Error("no prompt in this test")),
-    readFile: (path) => Promise.reject(new Error(`no file ${path} in this test`)),
-    loadSharedConfig: (paths) => Promise.resolve(emptySharedConfig(paths.configPath, paths.credentialsPath)),
-    uid: () => Deno.uid(),
-    os: "linux",
-    clock: () => NOW,
-    homeDir: () => undefined,
-    fetch: () => Promise.reject(new Error("no network in this test")),
-  };
-  return { deps, calls, sources };
-}
-
-/** A temp HOME whose cache directory the test removes. */
-async function tempHome(): Promise<{ home: string } & AsyncDisposable> {
-  const home = await Deno.makeTempDir({ prefix: "credproc-cli-test-" });
-  return { home, [Symbol.asyncDispose]: () => Deno.remove(home, { recursive: true }) };
-}
 
 Deno.test("cli: --version goes to out, nothing to err, exit 0", async () => {
   const io = fakeIo();
@@ -125,7 +77,7 @@ Deno.test("cli: a late rejection reports like any failure: typed → its line an
 
 Deno.test("cli: assume, cache miss then hit: STS called once, the same exact document both times", async () => {
   await using t = await tempHome();
-  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const env = { HOME: t.dir, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
   const { deps, calls, sources } = fakeDeps();
   const argv = ["--role-arn", ROLE, "--role-session-name", "alice", "--region", "eu-west-1"];
 
@@ -152,7 +104,7 @@ Deno.test("cli: assume, cache miss then hit: STS called once, the same exact doc
 
   // The entry sits in the platform cache directory under the fake HOME, with its memo and digest key.
   const names: string[] = [];
-  for await (const e of Deno.readDir(`${t.home}/.cache/credproc`)) names.push(e.name);
+  for await (const e of Deno.readDir(`${t.dir}/.cache/credproc`)) names.push(e.name);
   assert.equal(names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).length, 1, names.join());
   assert.equal(names.filter((n) => /\.inputs\.json$/.test(n)).length, 1, names.join());
   assert.ok(names.includes("digest.key"), names.join());
@@ -160,7 +112,7 @@ Deno.test("cli: assume, cache miss then hit: STS called once, the same exact doc
 
 Deno.test("cli: assume, STS refuses: one credproc: line, exit 1, nothing on out, nothing cached", async () => {
   await using t = await tempHome();
-  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const env = { HOME: t.dir, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
   const { deps, calls } = fakeDeps(() =>
     Promise.reject(new StsError(`AssumeRole ${ROLE}`, "AccessDenied", "not allowed"))
   );
@@ -181,9 +133,9 @@ Deno.test("cli: assume, STS refuses: one credproc: line, exit 1, nothing on out,
 
 Deno.test("cli: cache list and cache clear on a fake HOME: exact text, clock from deps", async () => {
   await using t = await tempHome();
-  const env = { HOME: t.home, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const env = { HOME: t.dir, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
   const { deps } = fakeDeps();
-  const dir = `${t.home}/.cache/credproc`;
+  const dir = `${t.dir}/.cache/credproc`;
   assert.equal(await cli(["--role-arn", ROLE, "--role-session-name", "alice"], fakeIo(env), deps), 0);
 
   const list = fakeIo(env);
@@ -216,4 +168,38 @@ Deno.test("cli: cache commands without any cache directory: one line, exit 2", a
     assert.deepEqual(io.stdout, []);
     assert.deepEqual(io.stderr, [`credproc: cache ${sub}: no cache directory (set HOME or --cache-dir)`]);
   }
+});
+
+Deno.test("cli: -v on a miss, then a hit: exactly these lines (`cache: miss` once)", async () => {
+  await using t = await tempHome();
+  const env = { HOME: t.dir, AWS_ACCESS_KEY_ID: SOURCE.accessKeyId };
+  const { deps, calls } = fakeDeps();
+  const argv = ["--role-arn", ROLE, "--role-session-name", "alice", "-v"];
+  const dir = `${t.dir}/.cache/credproc`;
+
+  const miss = fakeIo(env);
+  assert.equal(await cli(argv, miss, deps), 0);
+  assert.deepEqual(miss.stdout, [ASSUMED_JSON]);
+  const [entry] = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
+  const path = `${dir}/${entry}`;
+  const key = entry.slice(0, -".json".length);
+  assert.deepEqual(miss.stderr, [
+    "credproc: endpoint: STS in us-east-1 (the SDK's endpoint rules)",
+    "credproc: proxy: none (HTTPS_PROXY unset)",
+    `credproc: cache: miss ${path} (no entry)`,
+    `credproc: cache: lock ${dir}/${key}.lock acquired`,
+    "credproc: source credentials (environment): AKIA…0001",
+    `credproc: assumed ${ROLE}/s as ASIA…0001 until 2026-11-25T13:00:00.000Z`,
+    `credproc: cache: stored ${path} (expires 2026-11-25T13:00:00.000Z)`,
+  ]);
+
+  const hit = fakeIo(env);
+  assert.equal(await cli(argv, hit, deps), 0);
+  assert.deepEqual(hit.stdout, [ASSUMED_JSON]);
+  assert.deepEqual(hit.stderr, [
+    "credproc: endpoint: STS in us-east-1 (the SDK's endpoint rules)",
+    "credproc: proxy: none (HTTPS_PROXY unset)",
+    `credproc: cache: hit ${path} (60 min left)`,
+  ]);
+  assert.equal(calls.length, 1);
 });

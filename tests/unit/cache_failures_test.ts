@@ -1,11 +1,11 @@
 /** The failure record: bounded, newest last, 0600, atomic; a bad file reads as empty and is replaced. */
 import assert from "node:assert/strict";
 import {
+  appendFailureRecord,
   FAILURES_FILE,
   FAILURES_LOCK,
   MAX_FAILURES,
-  readFailures,
-  recordFailure,
+  readFailureRecord,
 } from "../../lib/cache/failures.ts";
 import { currentUid } from "../../lib/cli/deps.ts";
 
@@ -20,14 +20,14 @@ Deno.test("failure record: 25 failures → the newest 20 kept, newest last, 0600
   try {
     const cache = `${dir}/cache`;
     for (let i = 1; i <= 25; i++) {
-      const why = await recordFailure(cache, {
+      const why = await appendFailureRecord(cache, {
         time: at(i),
         line: `credproc: AssumeRole r: failure ${i}`,
         hint: i % 2 ? `hint ${i}` : null,
       }, uid);
       assert.equal(why, undefined);
     }
-    const kept = await readFailures(cache, uid);
+    const kept = await readFailureRecord(cache, uid);
     assert.equal(MAX_FAILURES, 20);
     assert.equal(kept.length, 20);
     assert.deepEqual(kept[0], { time: at(6), line: "credproc: AssumeRole r: failure 6", hint: null });
@@ -49,13 +49,13 @@ Deno.test("failure record: 25 failures → the newest 20 kept, newest last, 0600
     const size = st.size;
     // Another 100 do not make it grow: the bound holds.
     for (let i = 26; i <= 125; i++) {
-      await recordFailure(
+      await appendFailureRecord(
         cache,
         { time: at(i), line: `credproc: AssumeRole r: failure ${i}`, hint: null },
         uid,
       );
     }
-    assert.equal((await readFailures(cache, uid)).length, 20);
+    assert.equal((await readFailureRecord(cache, uid)).length, 20);
     assert.ok(Deno.statSync(`${cache}/${FAILURES_FILE}`).size <= size + 20 * 16, "grew past the bound");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -66,13 +66,13 @@ Deno.test("failure record: long lines are cut, the file stays within the cache's
   const dir = await Deno.makeTempDir();
   try {
     for (let i = 0; i < 30; i++) {
-      await recordFailure(dir, {
+      await appendFailureRecord(dir, {
         time: at(i),
         line: `credproc: x: ${"é".repeat(5000)}`,
         hint: "h".repeat(5000),
       }, uid);
     }
-    const kept = await readFailures(dir, uid);
+    const kept = await readFailureRecord(dir, uid);
     assert.ok(kept.length >= 1 && kept.length <= 20);
     assert.equal(kept.at(-1)!.time, at(29));
     assert.equal(kept.at(-1)!.line.length, 1000);
@@ -94,21 +94,25 @@ Deno.test("failure record: a damaged, foreign-mode or symlinked file reads as em
     ) {
       await Deno.writeTextFile(path, text, { mode });
       await Deno.chmod(path, mode);
-      assert.deepEqual(await readFailures(dir, uid), []);
+      assert.deepEqual(await readFailureRecord(dir, uid), []);
     }
     await Deno.chmod(path, 0o644);
     const good = '{"credproc":1,"failures":[{"time":"2026-11-29T12:00:00.000Z","line":"l","hint":null}]}';
     await Deno.writeTextFile(path, good);
-    assert.deepEqual(await readFailures(dir, uid), []); // 0644 is not trusted
+    assert.deepEqual(await readFailureRecord(dir, uid), []); // 0644 is not trusted
     await Deno.remove(path);
     await Deno.symlink("/etc/passwd", path);
-    assert.deepEqual(await readFailures(dir, uid), []);
+    assert.deepEqual(await readFailureRecord(dir, uid), []);
     assert.equal(
-      await recordFailure(dir, { time: at(1), line: "credproc: a: b", hint: null }, uid),
+      await appendFailureRecord(dir, { time: at(1), line: "credproc: a: b", hint: null }, uid),
       undefined,
     );
     assert.equal(Deno.lstatSync(path).isSymlink, false); // replaced by rename, the target untouched
-    assert.deepEqual(await readFailures(dir, uid), [{ time: at(1), line: "credproc: a: b", hint: null }]);
+    assert.deepEqual(await readFailureRecord(dir, uid), [{
+      time: at(1),
+      line: "credproc: a: b",
+      hint: null,
+    }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -121,7 +125,7 @@ Deno.test("failure record: failures recorded at the same time are all kept (one 
     const lines = Array.from({ length: 12 }, (_, i) => `credproc: AssumeRole r${i}: AccessDenied: no`);
     const why = await Promise.all(
       lines.map((line, i) =>
-        recordFailure(
+        appendFailureRecord(
           dir,
           { time: `2026-11-29T11:${String(i).padStart(2, "0")}:00.000Z`, line, hint: null },
           uid,
@@ -129,7 +133,7 @@ Deno.test("failure record: failures recorded at the same time are all kept (one 
       ),
     );
     assert.deepEqual(why, lines.map(() => undefined));
-    const kept = (await readFailures(dir, uid)).map((f) => f.line);
+    const kept = (await readFailureRecord(dir, uid)).map((f) => f.line);
     assert.deepEqual([...kept].sort(), [...lines].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
