@@ -66,11 +66,16 @@ Deno.test("serve: 300 idle connections under ulimit -n 256 do not end it; a clie
   await using standin = await startStandin();
   const { home, env } = await sourceHome(standin);
   await using _home = home;
-  await using server = await startServe(serveArgs(standin), env, { fdLimit: 256 });
+  await using server = await startServe(serveArgs(standin, "--verbose"), env, { fdLimit: 256 });
   const idle = await flood(server.port, 300);
-  assert.ok(idle.length >= 250, `${idle.length} connections opened`);
   await new Promise((r) => setTimeout(r, 500));
-  assert.ok(server.running(), "serve is still running during the flood");
+  if (!server.running()) {
+    const ended = await server.stop();
+    assert.fail(
+      `serve ended during the flood: exit ${ended.code}: ${ended.stderr.split("\n").slice(-3).join(" | ")}`,
+    );
+  }
+  assert.ok(idle.length >= 250, `${idle.length} connections opened`);
   const during = await getCredentials(server);
   assert.equal(during.status, 200, "answered during the flood");
   const started = performance.now();
@@ -84,7 +89,12 @@ Deno.test("serve: 300 idle connections under ulimit -n 256 do not end it; a clie
   assert.ok(server.running());
   const r = await server.stop();
   assert.equal(r.code, 0);
-  assert.equal(r.stderr, "");
+  // The descriptors did run out, and that was survived: the cap came down below the ceiling.
+  assert.match(
+    r.stderr,
+    /^credproc: serve: out of file descriptors \(EMFILE\) with \d+ connections; at most \d+ from now on$/m,
+  );
+  assert.doesNotMatch(r.stderr, /internal error|Too many open files/);
   console.log(
     `idle flood: ${idle.length} sockets closed by the server within ${closedMs} ms; answered in ${answeredMs} ms`,
   );
@@ -235,9 +245,9 @@ Deno.test("serve: Host and target forms the fetch API cannot send, the target li
     [`127.0.0.1:${port}`, `/credentials?${"a".repeat(2048 - 13)}`, 404],
     [`127.0.0.1:${port}`, `/credentials?${"a".repeat(2048 - 12)}`, 414],
   ];
-  for (const [host, target, status] of cases) {
-    assert.equal(await ask(host, target), status, `Host ${host} target ${target.slice(0, 40)}`);
-  }
+  const got: [string, string, number][] = [];
+  for (const [host, target] of cases) got.push([host, target, await ask(host, target)]);
+  assert.deepEqual(got, cases);
   // Two requests in one write: two answers, in order; Connection: close ends it after the second.
   const two = `GET /credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\n\r\n` +
     `GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\nConnection: close\r\n\r\n`;
