@@ -11,6 +11,7 @@
  * fails closed: every request is refused until it is right again; the old token is never kept as a fallback.
  */
 import { InputError } from "../errors.ts";
+import { shellWord } from "../output.ts";
 
 /** A token file larger than this is refused. */
 export const MAX_TOKEN_FILE_BYTES = 4096;
@@ -101,8 +102,10 @@ function stamp(info: Deno.FileInfo): string {
 
 /** A refused token file: exit 2, with the `chmod 600` hint where the mode or owner is the problem. */
 function refused(path: string, why: string): InputError {
-  const hint = /mode|belongs/.test(why)
-    ? `chmod 600 ${path} as the user who runs credproc serve, and make that user its owner`
+  const hint = why.startsWith("its mode")
+    ? `chmod 600 ${shellWord(path)}`
+    : why.startsWith("it belongs")
+    ? "use a token file of your own: printf %s TOKEN > FILE; chmod 600 FILE"
     : undefined;
   return new InputError(`--token-file ${path}`, why, hint === undefined ? {} : { hint });
 }
@@ -216,7 +219,7 @@ export function watchedTokenFile(
         seen = read.stamp;
         next = { token: read.token };
       } catch (e) {
-        next = { problem: e instanceof Error ? e.message : String(e) };
+        next = { problem: e instanceof InputError ? `${e.what}: ${e.message}` : String(e) };
       }
       const changed = "token" in next
         ? !("token" in state) || state.token !== next.token
