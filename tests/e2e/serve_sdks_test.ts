@@ -123,7 +123,7 @@ Deno.test("serve: every SDK that reads FULL_URI signs with the served role (plai
   });
 
   await t.step(
-    "the token in both (the variable's is wrong): the file wins, but not in the JS SDK v2",
+    "the token in both, the variable's wrong: the SDKs where the file wins",
     async () => {
       await using server = await startServe(serveArgs(standin, "--token-file", tokenFile), env);
       const outcomes = await runAll(standin, home, server, {
@@ -134,7 +134,7 @@ Deno.test("serve: every SDK that reads FULL_URI signs with the served role (plai
   );
 
   await t.step(
-    "the token in both (the file's is wrong): the SDKs that ignore the file, and the JS SDK v2",
+    "the token in both, the file's wrong: the SDKs that send the variable's (JS v3's chain tries both)",
     async () => {
       await using server = await startServe(serveArgs(standin, "--token-file", tokenFile), env);
       const wrong = `${home.dir}/wrong-token`;
