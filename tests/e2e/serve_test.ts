@@ -8,7 +8,7 @@
  * the server survives, a second server answered from the cache, and SIGTERM/SIGINT.
  */
 import assert from "node:assert/strict";
-import { AWS_V2, credprocCommand, ROOT, runProcess } from "../support/helpers.ts";
+import { AWS_V2, credprocCommand, ROOT, runProcess, tempHome } from "../support/helpers.ts";
 import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   ARN,
@@ -321,4 +321,69 @@ Deno.test("serve: a port in use and --format are refused in one line", async () 
     r.lines[0],
     "credproc: --format: does not apply to credproc serve (it prints export lines for sh)",
   );
+});
+
+Deno.test("serve: keys that would shadow the endpoint get one warning on stderr, and its way out works", async (t) => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const keys =
+    `aws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`;
+  const args = serveArgs(standin).filter((a, i, all) => a !== "--profile" && all[i - 1] !== "--profile");
+  const tail = "before AWS_CONTAINER_CREDENTIALS_FULL_URI; where the export lines are used, also run:";
+
+  await t.step("keys in [default] (the README's set-up): boto3 takes them until the way out", async () => {
+    await home.writeCredentials(`[default]\n${keys}`);
+    await using server = await startServe(args, home.env());
+    const shadowed = await runProcess("python3", ["-c", BOTO3, standin.url], consumerEnv(home, server));
+    assert.equal(shadowed.code, 0, shadowed.stderr);
+    assert.equal(JSON.parse(shadowed.stdout).method, "shared-credentials-file");
+    assert.notEqual(JSON.parse(shadowed.stdout).Arn, ARN);
+    const wayOut = await runProcess(
+      "python3",
+      ["-c", BOTO3, standin.url],
+      consumerEnv(home, server, { AWS_SHARED_CREDENTIALS_FILE: "/dev/null" }),
+    );
+    assert.equal(wayOut.stderr, "");
+    assert.deepEqual(JSON.parse(wayOut.stdout), { Arn: ARN, method: "container-role" });
+    const js = await runProcess(
+      "node",
+      [NODE_CONSUMER, "--default-chain", "--endpoint", standin.url],
+      consumerEnv(home, server, { AWS_SHARED_CREDENTIALS_FILE: "/dev/null" }),
+    );
+    assert.equal(js.stderr, "");
+    assert.equal(JSON.parse(js.stdout).Arn, ARN);
+    const r = await server.stop();
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use the keys of profile default (in ${home.credentialsFile}) ${tail} ` +
+        "export AWS_SHARED_CREDENTIALS_FILE=/dev/null\n",
+    );
+  });
+
+  await t.step("AWS_ACCESS_KEY_ID in the environment", async () => {
+    await home.writeCredentials("");
+    await using server = await startServe(
+      args,
+      home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey }),
+    );
+    const r = await server.stop();
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use AWS_ACCESS_KEY_ID from the environment ${tail} ` +
+        "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN\n",
+    );
+  });
+
+  await t.step("AWS_PROFILE naming a profile with keys", async () => {
+    await home.writeCredentials(`[src]\n${keys}`);
+    await using server = await startServe(args, home.env({ AWS_PROFILE: "src" }));
+    const r = await server.stop();
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use the keys of profile src (AWS_PROFILE, in ${home.credentialsFile}) ` +
+        `${tail} unset AWS_PROFILE\n`,
+    );
+  });
 });
