@@ -281,6 +281,8 @@ export function credentialsRoute(o: CredentialsRouteOptions): Handler {
 
 /** Request logging: every 200 in full; refusals at most once per period in full, the rest as one count. */
 export interface RequestLog {
+  /** False when nothing is logged (no `-v`, no log file): then no line, nor its timing, is made. */
+  readonly enabled: boolean;
   /** One line for an answered request (`ms` since its head arrived); `method`/`path` undefined if unparsed. */
   answered(method: string | undefined, path: string | undefined, answer: Answer, ms: number): void;
   /** Writes the count of refusals not yet said (on stop). */
@@ -299,7 +301,7 @@ export function requestLog(
   now: () => number = () => performance.now(),
   periodMs = REFUSAL_LOG_PERIOD_MS,
 ): RequestLog {
-  if (!enabled) return { answered: () => {}, flush: () => {} };
+  if (!enabled) return { enabled, answered: () => {}, flush: () => {} };
   let windowEnd = -Infinity;
   let counts = new Map<number, number>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -312,6 +314,7 @@ export function requestLog(
     counts = new Map();
   };
   return {
+    enabled,
     answered(method, path, answer, ms) {
       const line = `serve: ${method ?? "?"} ${path?.slice(0, 100) ?? "?"} ${answer.status} ${
         Math.round(ms)
@@ -357,6 +360,7 @@ export interface Endpoint {
 export function withLogging(log: RequestLog, next: Handler): Endpoint {
   return {
     handle(head) {
+      if (!log.enabled) return next(head);
       const started = performance.now();
       const answer = next(head);
       if (!(answer instanceof Promise)) {

@@ -52,12 +52,29 @@ export type ParseResult =
 
 const CR = 13;
 const LF = 10;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Characters of a method or header name (RFC 9110 `tchar`), by char code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TCHAR[c.charCodeAt(0)] = 1;
+}
 /** Visible ASCII, for the request target. */
 const TARGET_CHARS = /^[\x21-\x7e]+$/;
-/** A field value: visible characters, spaces and tabs (obs-text, bytes 0x80–0xff, allowed as RFC 9110 does). */
-const VALUE_CHARS = /^[\t\x20-\x7e\x80-\xff]*$/;
-const latin1 = new TextDecoder("latin1");
+/** A control character other than tab (CR and LF are looked at apart). */
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** A CR not followed by LF. */
+const BARE_CR = /\r(?!\n)/;
+/** ASCII decodes on a fast path; other bytes (obs-text, allowed in values) become U+FFFD, refused elsewhere. */
+const decoder = new TextDecoder();
+
+/** Whether `s[from, to)` is a non-empty run of `tchar`. */
+function isToken(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
 
 /** The header's value when it occurs once; undefined when absent; `null` when it occurs more than once. */
 export function headerValue(head: RequestHead, name: string): string | undefined | null {
@@ -103,7 +120,10 @@ export function parseHead(buf: Uint8Array, length: number, scanFrom = 0): ParseR
     return INCOMPLETE;
   }
   if (end > MAX_HEAD_BYTES) return bad(431, `the request head is larger than ${MAX_HEAD_BYTES} bytes`);
-  const head = parseLines(latin1.decode(view.subarray(0, end - 4)).split("\r\n"));
+  const text = decoder.decode(view.subarray(0, end - 4));
+  if (CONTROL.test(text)) return bad(400, "a control character in the request head");
+  if (BARE_CR.test(text)) return bad(400, "a bare CR in the request head");
+  const head = parseLines(text.split("\r\n"));
   return "status" in head ? { kind: "malformed", malformed: head } : { kind: "head", head, length: end };
 }
 
@@ -114,12 +134,12 @@ function bad(status: Malformed["status"], why: string): ParseResult {
 }
 
 function parseLines(lines: string[]): RequestHead | Malformed {
-  const requestLine = lines[0];
-  if (requestLine.includes("\r")) return { status: 400, why: "a bare CR in the request line" };
-  const parts = requestLine.split(" ");
+  const parts = lines[0].split(" ");
   if (parts.length !== 3) return { status: 400, why: "the request line is not METHOD TARGET VERSION" };
   const [method, target, version] = parts;
-  if (method.length > MAX_METHOD_CHARS || !TOKEN.test(method)) return { status: 400, why: "not a method" };
+  if (method.length > MAX_METHOD_CHARS || !isToken(method, 0, method.length)) {
+    return { status: 400, why: "not a method" };
+  }
   if (target.length > MAX_TARGET_CHARS) {
     return {
       status: 414,
@@ -139,16 +159,18 @@ function parseLines(lines: string[]): RequestHead | Malformed {
   const headers: [string, string][] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
+    const first = line.charCodeAt(0);
+    if (first === 0x20 || first === 0x09) return { status: 400, why: "a folded header line" };
     const colon = line.indexOf(":");
-    if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) {
-      return { status: 400, why: "a folded header line" };
-    }
     if (colon <= 0) return { status: 400, why: "a header line without a name and a colon" };
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return { status: 400, why: "a header name with a space or control character" };
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    if (!VALUE_CHARS.test(value)) return { status: 400, why: "a header value with a control character" };
-    headers.push([name.toLowerCase(), value]);
+    if (!isToken(line, 0, colon)) {
+      return { status: 400, why: "a header name with a space or control character" };
+    }
+    let from = colon + 1;
+    let to = line.length;
+    while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
+    while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
+    headers.push([line.slice(0, colon).toLowerCase(), line.slice(from, to)]);
   }
   let path = target;
   let authority: string | undefined;

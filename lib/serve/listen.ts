@@ -134,10 +134,19 @@ export function listen(
     return closed;
   }
 
+  // The last answer's bytes: while the credentials are held, every 200 is the same answer object, so the
+  // wire bytes are built once per answer and `date` (a second), not once per request.
+  let cached: { answer: Answer; date: string; end: boolean; bytes: Uint8Array } | undefined;
   async function send(c: Connection, answer: Answer, end: boolean): Promise<void> {
     c.state = BUSY;
-    c.deadline = performance.now() + limits.writeTimeoutMs;
-    const bytes = responseBytes(answer, date, end);
+    c.deadline = now + limits.writeTimeoutMs;
+    let bytes: Uint8Array;
+    if (cached !== undefined && cached.answer === answer && cached.date === date && cached.end === end) {
+      bytes = cached.bytes;
+    } else {
+      bytes = responseBytes(answer, date, end);
+      cached = { answer, date, end, bytes };
+    }
     let off = 0;
     while (off < bytes.length) off += await c.conn.write(bytes.subarray(off));
   }
