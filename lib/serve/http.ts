@@ -60,6 +60,7 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 /** Visible ASCII, for the request target. */
 const TARGET_CHARS = /^[\x21-\x7e]+$/;
 /** A control character other than tab (CR and LF are looked at apart). */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 /** A CR not followed by LF. */
 const BARE_CR = /\r(?!\n)/;
