@@ -151,7 +151,8 @@ export function withFileCache(provider: CredentialProvider, opts: FileCacheOptio
       } catch (e) {
         warnOnce(`cache not written: ${path}: ${oneLine(e)}`);
       }
-      return credentials;
+      // As a hit returns them: with the entry's issuedAt (the session's lifetime, for `serve`'s margin).
+      return { ...credentials, issuedAt: new Date(issuedAt) };
     } finally {
       lock?.release();
     }
