@@ -99,7 +99,11 @@ export async function serve(
       });
     }
     if (warning !== undefined) writeErr(warning);
-    const signal = await stop.signalled;
+    const signal = await Promise.race([stop.signalled, server.finished.then(() => undefined)]);
+    if (signal === undefined) {
+      await server.stop(SERVE_GRACE_MS);
+      throw new CredprocError("serve", "the listening socket was closed; no more requests can arrive", 1);
+    }
     log.debug(`serve: ${signal}; stopping`);
     await server.stop(SERVE_GRACE_MS);
     await Promise.race([shared.settled(), new Promise((r) => setTimeout(r, SERVE_GRACE_MS))]);

@@ -53,6 +53,8 @@ export interface Listening {
   stop(graceMs: number): Promise<void>;
   /** Open connections and the cap in force (the cap drops after an `EMFILE`). */
   stats(): { readonly open: number; readonly cap: number };
+  /** Resolves when the accept loop has ended: after `stop`, or if the listener was closed under it. */
+  readonly finished: Promise<void>;
 }
 
 const WAITING = 0; // no byte of the next request yet (a new connection, or idle keep-alive)
@@ -171,7 +173,9 @@ export function listen(
           const pending = endpoint.handle(parsed.head);
           const answer = pending instanceof Promise ? await pending : pending;
           if (c.closed) return;
-          const end = answer.close === true || stopping || wantsClose(parsed.head);
+          // A HEAD answer carries the body a GET would: the connection ends so it cannot be misread.
+          const end = answer.close === true || stopping || parsed.head.method === "HEAD" ||
+            wantsClose(parsed.head);
           buf.copyWithin(0, parsed.length, have);
           have -= parsed.length;
           scanned = 0;
@@ -256,6 +260,7 @@ export function listen(
   return {
     port: (listener.addr as Deno.NetAddr).port,
     stats: () => ({ open: conns.size, cap }),
+    finished: accepting,
     async stop(graceMs) {
       stopping = true;
       try {

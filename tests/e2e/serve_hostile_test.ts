@@ -253,6 +253,11 @@ Deno.test("serve: Host and target forms the fetch API cannot send, the target li
     `GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\nConnection: close\r\n\r\n`;
   const answers = (await rawRequest(port, two)).match(/HTTP\/1\.1 \d{3}/g);
   assert.deepEqual(answers, ["HTTP/1.1 200", "HTTP/1.1 404"]);
+  // HEAD is refused, and the connection ends after it (its answer has a body a HEAD client would not read).
+  const head = `HEAD /credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\n\r\n`;
+  const headAnswer = await rawRequest(port, head + head);
+  assert.deepEqual(headAnswer.match(/HTTP\/1\.1 \d{3}/g), ["HTTP/1.1 405"]);
+  assert.match(headAnswer, /\r\nconnection: close\r\n/);
   // -v says why: one refusal after a quiet second is logged in full (a flood only as a count).
   await new Promise((r) => setTimeout(r, 1100));
   assert.equal(await ask(`127.0.0.1:${port}`, "http://evil.example/credentials"), 403);
