@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
   credprocCommand,
+  ignoreIf,
   PROCESS_DOC,
   type Result,
   ROOT,
@@ -467,8 +468,11 @@ Deno.test("MFA with no terminal (JS SDK v3): fails at once saying what to run; w
   assert.equal(standin.count("GetSessionToken"), 1);
 });
 
-Deno.test("TLS mistakes in plain words: plain http on https://, an expired and a self-signed certificate", {
-  ignore: !hasOpenssl(),
+Deno.test({
+  ...ignoreIf(
+    "TLS mistakes in plain words: plain http on https://, an expired and a self-signed certificate",
+    !hasOpenssl() && "openssl is not installed",
+  ),
 }, async (t) => {
   const fixture = await makeTlsFixture();
   await using h = await tempHome();
