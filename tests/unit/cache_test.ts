@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
-import { startupModules } from "../support/helpers.ts";
+import { ignoreIf, startupModules } from "../support/helpers.ts";
 import { cachePlanProvider } from "../../lib/cache/plan_cache.ts";
 import { clearCache } from "../../lib/cache/clear.ts";
 import { ensureDigestKey } from "../../lib/cache/digest_key.ts";
@@ -500,7 +500,12 @@ Deno.test("wrapper: a cache dir that cannot be created still returns credentials
   assert.equal(h.warnings.length, 1);
 });
 
-Deno.test("wrapper: a cache dir owned by someone else is not used", { ignore: UID !== 0 }, async () => {
+Deno.test({
+  ...ignoreIf(
+    "wrapper: a cache dir owned by someone else is not used",
+    UID !== 0 && "needs root (chown)",
+  ),
+}, async () => {
   await using h = await harness();
   await Deno.mkdir(h.cacheDir, { mode: 0o700 });
   await Deno.chown(h.cacheDir, 4242, 4242);
@@ -678,12 +683,14 @@ Deno.test("cache clear removes our entries, locks and temp files only", async ()
     const theirs = ["notes.txt", "abc.json", `${KEY}.json.bak`];
     for (const n of [...ours, ...theirs]) await Deno.writeTextFile(`${dir}/${n}`, "x");
     const r = await clearCache(dir, createLogger(false, () => {}));
-    assert.deepEqual(r, { removed: 2, inUse: 0, missing: false, failed: [] }); // entries; the lock and temp file go too
+    // entries; the lock and temp file go too
+    assert.deepEqual(r, { removed: 2, failureRecord: false, inUse: 0, missing: false, failed: [] });
     const left = [];
     for await (const e of Deno.readDir(dir)) left.push(e.name);
     assert.deepEqual(left.sort(), theirs.sort());
     assert.deepEqual(await clearCache(`${dir}/nope`, createLogger(false, () => {})), {
       removed: 0,
+      failureRecord: false,
       inUse: 0,
       missing: true,
       failed: [],
