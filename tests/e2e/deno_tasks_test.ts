@@ -66,6 +66,10 @@ Deno.test("deno tasks: deno task credproc -- serve connects to nothing through H
   await using home = await tempHome();
   await using proxy = startConnectProxy();
   const denoDir = await neverChecked(home.dir);
+  // The source in a named profile: no keys in the environment or [default] that serve would warn about.
+  await home.writeCredentials(
+    `[src]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
+  );
   // Not home.env(): it sets DENO_NO_UPDATE_CHECK, which is what the task itself must do.
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -76,12 +80,10 @@ Deno.test("deno tasks: deno task credproc -- serve connects to nothing through H
     AWS_SHARED_CREDENTIALS_FILE: home.credentialsFile,
     AWS_EC2_METADATA_DISABLED: "true",
     CREDPROC_CACHE_DIR: home.cacheDir,
-    AWS_ACCESS_KEY_ID: standin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
     NO_COLOR: "1",
   };
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "credproc", "--", "serve", ...standinArgs(standin)],
+    args: ["task", "-q", "credproc", "--", "serve", ...standinArgs(standin, ["--profile", "src"])],
     cwd: ROOT,
     env,
     clearEnv: true,
