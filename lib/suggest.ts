@@ -91,14 +91,20 @@ export function looksSecret(name: string): boolean {
   );
 }
 
+/** Names compared at most (the first in the files' order): a suggestion stays cheap whatever the files hold. */
+export const MAX_SUGGEST_CANDIDATES = 1000;
+
 /**
  * The profile name closest to `given` among `names` (the sections of the shared files), under the same rule as
  * {@link closest}. Only plain names are offered: printable ASCII without spaces, at most
- * {@link MAX_SUGGESTED_NAME} characters, nothing {@link looksSecret}.
+ * {@link MAX_SUGGESTED_NAME} characters, nothing {@link looksSecret}; only the first
+ * {@link MAX_SUGGEST_CANDIDATES} such names are compared.
  */
 export function suggestName(given: string, names: Iterable<string>): string | undefined {
-  const plain = [...names].filter((n) =>
-    n.length <= MAX_SUGGESTED_NAME && /^[\x21-\x7e]+$/.test(n) && !looksSecret(n)
-  );
+  const plain: string[] = [];
+  for (const n of names) {
+    if (plain.length >= MAX_SUGGEST_CANDIDATES) break;
+    if (n.length <= MAX_SUGGESTED_NAME && /^[\x21-\x7e]+$/.test(n) && !looksSecret(n)) plain.push(n);
+  }
   return closest(given, plain);
 }

@@ -1,7 +1,13 @@
 /** The forgiving command line: did-you-mean for options and words, and --help/--version winning. */
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
-import { closest, editDistance } from "../../lib/suggest.ts";
+import {
+  closest,
+  editDistance,
+  looksSecret,
+  MAX_SUGGEST_CANDIDATES,
+  suggestName,
+} from "../../lib/suggest.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
@@ -141,4 +147,15 @@ Deno.test("edit distance and the closeness rule", () => {
   assert.equal(closest("tga", ["tag"]), "tag");
   assert.equal(closest("foo", ["tag"]), undefined); // 3 letters allow one edit
   assert.equal(closest("durations", ["duration-seconds"]), undefined);
+});
+
+Deno.test("profile suggestions: plain names only, nothing key-like, the first 1000 compared", () => {
+  assert.equal(suggestName("prd", ["prod", "staging"]), "prod");
+  assert.equal(suggestName("prd", ["pr d", "pr\u0007d", "p".repeat(65)]), undefined);
+  assert.equal(suggestName("AKIAIOSFODNN7EXAMPLE", ["AKIAIOSFODNN7EXAMPLF"]), undefined);
+  assert.equal(looksSecret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), true);
+  assert.equal(looksSecret("production-eu-west-1"), false);
+  const others = Array.from({ length: MAX_SUGGEST_CANDIDATES }, (_, i) => `other-${i}`);
+  assert.equal(suggestName("prd", [...others, "prod"]), undefined);
+  assert.equal(suggestName("prd", [...others.slice(1), "prod"]), "prod");
 });
