@@ -107,7 +107,7 @@ export function endpointProblem(value: string): string | undefined {
 }
 
 /** Loopback by address or name (`URL.hostname` form, lower case). */
-function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "[::1]" ||
     (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((n) => Number(n) <= 255));
 }

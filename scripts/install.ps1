@@ -226,10 +226,11 @@ try {
     Write-Output "  [Environment]::SetEnvironmentVariable('Path', '$Dir;' + [Environment]::GetEnvironmentVariable('Path', 'User'), 'User')"
   }
   Write-Output ""
-  Write-Output "Add a profile to ~\.aws\config (put your role's ARN in):"
+  Write-Output "Add a profile to ~\.aws\config (put your role's ARN in; --profile names the profile with your own"
+  Write-Output "credentials, so the line works with aws --profile my-role and with AWS_PROFILE=my-role alike):"
   Write-Output ""
   Write-Output "[profile my-role]"
-  Write-Output "credential_process = $program --role-arn arn:aws:iam::123456789012:role/my-role"
+  Write-Output "credential_process = $program --profile default --role-arn arn:aws:iam::123456789012:role/my-role"
 } catch {
   [Console]::Error.WriteLine("install.ps1: $($_.Exception.Message)")
   $exitCode = 1

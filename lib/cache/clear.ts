@@ -1,10 +1,12 @@
 /**
  * `credproc cache clear`: removes credproc's own files from the cache directory (entries, memos, failure
- * markers, temp files, the digest key, and lock files nobody holds); anything else there is left alone.
+ * markers, the failure record, temp files, the digest key, and lock files nobody holds); anything else there
+ * is left alone.
  */
 import { joinPath } from "./dir.ts";
 import { ENTRY_FILE, FAILURE_FILE, LOCK_FILE, MEMO_FILE, TEMP_FILE } from "./store.ts";
 import { DIGEST_KEY_FILE } from "./key.ts";
+import { FAILURES_FILE, FAILURES_LOCK, FAILURES_TEMP } from "./failures.ts";
 import { CredprocError } from "../errors.ts";
 import { removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
@@ -14,6 +16,8 @@ import { escapeControls, oneLine, outputErrorReason } from "../output.ts";
 export interface ClearResult {
   /** Entries removed. */
   readonly removed: number;
+  /** Whether the failure record (`failures.json`, what `cache list` shows) was there and was removed. */
+  readonly failureRecord: boolean;
   /** Lock files left because a running credproc holds them. */
   readonly inUse: number;
   /** The directory does not exist (nothing to clear). */
@@ -29,13 +33,14 @@ export interface ClearResult {
  */
 export async function clearCache(dir: string, log: Logger): Promise<ClearResult> {
   let removed = 0;
+  let failureRecord = false;
   let inUse = 0;
   const failed: { name: string; reason: string }[] = [];
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) names.push(e.name);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { removed, inUse, missing: true, failed };
+    if (e instanceof Deno.errors.NotFound) return { removed, failureRecord, inUse, missing: true, failed };
     throw new CredprocError("cache clear", `cannot read ${dir}: ${outputErrorReason(e)}`, 1, { cause: e });
   }
   for (const name of names.sort()) {
@@ -43,14 +48,15 @@ export async function clearCache(dir: string, log: Logger): Promise<ClearResult>
     try {
       if (
         ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name) || FAILURE_FILE.test(name) ||
-        name === DIGEST_KEY_FILE
+        name === DIGEST_KEY_FILE || name === FAILURES_FILE || FAILURES_TEMP.test(name)
       ) {
         await Deno.remove(path).catch((e) => {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
         });
         log.debug(`cache clear: removed ${path}`);
         if (ENTRY_FILE.test(name)) removed++;
-      } else if (LOCK_FILE.test(name)) {
+        if (name === FAILURES_FILE) failureRecord = true;
+      } else if (LOCK_FILE.test(name) || name === FAILURES_LOCK) {
         if (await removeLockIfFree(path)) {
           log.debug(`cache clear: removed ${path}`);
         } else {
@@ -64,7 +70,7 @@ export async function clearCache(dir: string, log: Logger): Promise<ClearResult>
       failed.push({ name, reason });
     }
   }
-  return { removed, inUse, missing: false, failed };
+  return { removed, failureRecord, inUse, missing: false, failed };
 }
 
 /** How many of the files not removed are named in the error line (the rest are counted). */
@@ -75,7 +81,9 @@ const NAMED_FAILURES = 3;
  * credproc), else one `cache clear` error (exit 1) that says what was removed and what could not be.
  */
 export function clearReport(dir: string, r: ClearResult): string {
-  const entries = `${r.removed} cache entr${r.removed === 1 ? "y" : "ies"}`;
+  const entries = `${r.removed} cache entr${r.removed === 1 ? "y" : "ies"}${
+    r.failureRecord ? " and the failure record" : ""
+  }`;
   const held = r.inUse ? ` (${r.inUse} lock${r.inUse === 1 ? "" : "s"} in use left)` : "";
   if (r.failed.length === 0) return `credproc: removed ${entries} from ${escapeControls(dir)}${held}\n`;
   const named = r.failed.slice(0, NAMED_FAILURES).map((f) => `${f.name} (${f.reason})`).join(", ");

@@ -23,12 +23,15 @@ import {
   wholeNumberExpected,
   wholeNumberIn,
 } from "../validate.ts";
-import { closest, quoteArg, suggestOption } from "./suggest.ts";
+import { closest, quoteArg, suggestOption } from "../suggest.ts";
 import { validateDestination } from "../providers/signin.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
-  | { readonly kind: "help" }
+  /** `--help`, `-h` or `help`: the whole page, or one command's own (`credproc serve --help`). */
+  | { readonly kind: "help"; readonly topic?: HelpTopic }
+  /** No arguments at all: the short usage, on stderr, exit 2. */
+  | { readonly kind: "usage" }
   | { readonly kind: "version" }
   | { readonly kind: "assume"; readonly options: AssumeOptions }
   /** `credproc console [role options]`: a console sign-in URL for the assumed role. */
@@ -41,9 +44,12 @@ export type Command =
     readonly tokenFile?: string;
   }
   | { readonly kind: "cacheClear"; readonly cacheDir?: string; readonly verbose: boolean }
-  | { readonly kind: "cacheList"; readonly cacheDir?: string; readonly json: boolean }
-  /** `credproc cache` alone: the cache commands' usage. */
-  | { readonly kind: "cacheUsage" };
+  | { readonly kind: "cacheList"; readonly cacheDir?: string; readonly json: boolean };
+
+/** The commands with a usage of their own. */
+export const HELP_TOPICS = ["console", "serve", "cache", "cache list", "cache clear"] as const;
+/** A command with a usage of its own. */
+export type HelpTopic = typeof HELP_TOPICS[number];
 
 /** Defaults that the usage text quotes. */
 export const DEFAULT_TIMEOUT_SECONDS = 20;
@@ -107,14 +113,16 @@ const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key
 
 /** The words that may come first without dashes. */
 const SUBCOMMANDS = ["cache", "console", "serve", "help"];
-const CACHE_SUBCOMMANDS = ["clear", "list"];
+const CACHE_SUBCOMMANDS = ["list", "clear"];
 
 /**
  * What a look over raw argv finds before the strict parse: `--help`/`--version` (which win over any other
  * mistake on the line), and the first option credproc does not know. Values of string options are skipped,
  * as the parser will take them; nothing after `--` is an option.
  */
-function scan(argv: readonly string[]): { help: boolean; version: boolean; unknown?: string } {
+function scan(
+  argv: readonly string[],
+): { help: boolean; version: boolean; unknown?: string; words: string[] } {
   const shorts = new Map<string, string>();
   for (const [name, o] of Object.entries(OPTIONS)) {
     if ("short" in o) shorts.set(o.short, name);
@@ -122,13 +130,13 @@ function scan(argv: readonly string[]): { help: boolean; version: boolean; unkno
   let help = false;
   let version = false;
   let unknown: string | undefined;
-  let firstPositional = true;
+  const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") break;
     if (!a.startsWith("-") || a === "-") {
-      if (firstPositional && a === "help") help = true;
-      firstPositional = false;
+      if (words.length === 0 && a === "help") help = true;
+      words.push(a);
       continue;
     }
     if (a.startsWith("--")) {
@@ -152,7 +160,17 @@ function scan(argv: readonly string[]): { help: boolean; version: boolean; unkno
     if (letters.some((c) => shorts.get(c) === "help")) help = true;
     if (letters.some((c) => shorts.get(c) === "version")) version = true;
   }
-  return { help, version, unknown };
+  return { help, version, unknown, words };
+}
+
+/**
+ * The command whose usage `--help` asks for, from the words on the line (`help` first is dropped, so
+ * `credproc help serve` is `credproc serve --help`): the longest known one they start with, else the whole page.
+ */
+function helpTopic(words: readonly string[]): HelpTopic | undefined {
+  const [first, second] = words[0] === "help" ? words.slice(1) : words;
+  if (first === "cache" && (second === "list" || second === "clear")) return `cache ${second}`;
+  return HELP_TOPICS.find((t) => t === first);
 }
 
 /** What `Deno.args` puts where argv had bytes that are not UTF-8 (it decodes lossily). */
@@ -181,29 +199,68 @@ function refuseInvalidUtf8(argv: readonly string[]): void {
   });
 }
 
+/** The hint of a usage error that has no better one. */
+const HELP_HINT = "run credproc --help for usage";
+
 /** The usage error for an option credproc does not know, with a suggestion when one is close. */
 function unknownOption(arg: string): UsageError {
   const suggestion = suggestOption(arg, Object.keys(OPTIONS));
   return new UsageError("bad arguments", `unknown option ${quoteArg(arg)}`, {
-    hint: suggestion ? `did you mean ${suggestion}?` : "run credproc --help for usage",
+    hint: suggestion ? `did you mean ${suggestion}?` : HELP_HINT,
   });
 }
 
-/** The usage error for a word credproc does not expect, with a suggestion when one is close. */
-function unexpectedWord(word: string, known: readonly string[], prefix: string): UsageError {
+/**
+ * The usage error for a word credproc does not expect, with a suggestion when one is close; when none is and
+ * the choice is small (the cache commands), the hint names every choice.
+ */
+function unexpectedWord(
+  word: string,
+  known: readonly string[],
+  prefix: string,
+  listChoices = false,
+): UsageError {
   const suggestion = closest(word, known);
+  const choices = known.map((k) => `credproc ${prefix}${k}`).join(" or ");
   return new UsageError("bad arguments", `unexpected argument ${quoteArg(word)}`, {
-    hint: suggestion ? `did you mean credproc ${prefix}${suggestion}?` : "run credproc --help for usage",
+    hint: suggestion
+      ? `did you mean credproc ${prefix}${suggestion}?`
+      : listChoices
+      ? `did you mean ${choices}?`
+      : HELP_HINT,
   });
 }
 
-/** Parses and validates argv (without the program name). Throws {@link UsageError}. */
+/**
+ * Parses and validates argv (without the program name). Throws {@link UsageError}; a mistake on a command's
+ * line points at that command's usage (`run credproc serve --help for usage`).
+ */
 export function parseCommand(argv: readonly string[]): Command {
+  // Nothing at all: a first try, not a call with a role in the environment (bare credproc used to fail with
+  // "profile default has no role_arn"). Any argument, `-v` included, still plans from the environment.
+  if (argv.length === 0) return { kind: "usage" };
   refuseInvalidUtf8(argv);
   const scanned = scan(argv);
-  if (scanned.help) return { kind: "help" };
+  if (scanned.help) {
+    const topic = helpTopic(scanned.words);
+    return topic === undefined ? { kind: "help" } : { kind: "help", topic };
+  }
   if (scanned.version) return { kind: "version" };
-  if (scanned.unknown !== undefined) throw unknownOption(scanned.unknown);
+  const topic = helpTopic(scanned.words);
+  try {
+    return parseScanned(argv, scanned.unknown);
+  } catch (e) {
+    if (topic === undefined || !(e instanceof UsageError) || e.hint !== HELP_HINT) throw e;
+    throw new UsageError(e.what, e.message, {
+      hint: `run credproc ${topic} --help for usage`,
+      cause: e.cause,
+    });
+  }
+}
+
+/** {@link parseCommand} past `--help` and `--version`. */
+function parseScanned(argv: readonly string[], unknown: string | undefined): Command {
+  if (unknown !== undefined) throw unknownOption(unknown);
   const { flags, positionals } = parseFlags(argv);
   if (flags.flag("help")) return { kind: "help" };
   if (flags.flag("version")) return { kind: "version" };
@@ -296,11 +353,11 @@ function parseFlags(argv: readonly string[]): { flags: Flags; positionals: strin
 /** `credproc cache`, `cache clear`, `cache list`. */
 function cacheCommand(positionals: readonly string[], flags: Flags, cacheDir: string | undefined): Command {
   if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
-  if (positionals.length === 1) return { kind: "cacheUsage" };
+  if (positionals.length === 1) return { kind: "help", topic: "cache" };
   if (positionals.length > 2) throw unexpectedWord(positionals[2], [], "");
   if (positionals[1] === "clear") return { kind: "cacheClear", cacheDir, verbose: flags.flag("verbose") };
   if (positionals[1] === "list") return { kind: "cacheList", cacheDir, json: flags.flag("json") };
-  throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ");
+  throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ", true);
 }
 
 /** The `assume` command's options, each value validated. */

@@ -18,7 +18,7 @@ import { escapeControls, outputErrorReason, render } from "../output.ts";
 import { unhandled } from "../model.ts";
 import { consoleUrl, SIGNIN_URL_ENV } from "../providers/signin.ts";
 import type { CliDeps, CliIo } from "./deps.ts";
-import { CACHE_USAGE, USAGE } from "./usage.ts";
+import { SHORT_USAGE, usageFor } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { report } from "./report.ts";
 import { roleProvider, sdkLine, snapshotEnv } from "./role.ts";
@@ -57,9 +57,10 @@ async function run(
   const writeErr = (line: string) => io.err(escapeControls(line));
   switch (command.kind) {
     case "help":
-      return USAGE;
-    case "cacheUsage":
-      return CACHE_USAGE;
+      return usageFor(command.topic);
+    case "usage":
+      // Handled by cli() (stderr, exit 2); never printed on stdout.
+      throw new Error("the short usage is not command output");
     case "cacheList": {
       const dir = await commandCacheDir("cache list", command.cacheDir, io, deps);
       const listing = await listCache(dir, deps.clock(), deps.uid());
@@ -123,6 +124,11 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
   let log = Object.assign(createLogger(false, writeErr), { toFile: false });
   try {
     const command = parseCommand(argv);
+    if (command.kind === "usage") {
+      // No arguments at all: the short usage, on stderr (stdout carries only credentials), exit 2.
+      for (const line of SHORT_USAGE.trimEnd().split("\n")) io.err(line);
+      return 2;
+    }
     if (command.kind === "assume" || command.kind === "console" || command.kind === "serve") {
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);

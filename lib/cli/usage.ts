@@ -1,11 +1,14 @@
-/** The `--help` text. */
-import { DEFAULT_MFA_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS } from "./args.ts";
-import { FORMATS } from "../model.ts";
+/**
+ * The usage texts: the whole `--help` page, each command's own (`credproc serve --help`), and the short usage
+ * bare `credproc` prints. Each part is written once and shared by the pages that show it.
+ */
+import { DEFAULT_MFA_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, type HelpTopic } from "./args.ts";
+import { FORMATS, unhandled } from "../model.ts";
 
-/** Usage, printed on stdout by `credproc --help`. */
-export const USAGE = `credproc — assume an AWS role and print credentials for credential_process
+const TITLE = "credproc — assume an AWS role and print credentials for credential_process\n";
 
-Usage:
+/** The commands, one line each. */
+const COMMANDS = `Usage:
   credproc --role-arn ARN [options]          assume a role (repeat --role-arn to chain roles)
   credproc --profile NAME [options]          assume the role a shared-config profile describes
   credproc console [role options] [--destination URL]
@@ -15,13 +18,65 @@ Usage:
                                              127.0.0.1 (prints the export lines; runs until Ctrl-C)
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
-  credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
-  credproc --help | --version | help
+  credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials and failure record
+  credproc --help | --version | help [COMMAND]
+`;
 
-In ~/.aws/config:
+/**
+ * The profile that runs credproc, in the one form that works both with `aws --profile prod` and with
+ * `AWS_PROFILE=prod` (which the AWS tools pass down to credproc): `--profile` names the source.
+ */
+const CONFIG_EXAMPLE =
+  `In ~/.aws/config (--profile names the profile with your own credentials: the AWS tools pass AWS_PROFILE
+down to credproc, and prod itself cannot be credproc's source):
   [profile prod]
-  credential_process = credproc --role-arn arn:aws:iam::123456789012:role/deploy
+  credential_process = credproc --profile default --role-arn arn:aws:iam::123456789012:role/deploy
+`;
 
+/** `credproc console`'s own options and what it does. */
+const CONSOLE =
+  `GetSigninToken at the partition's sign-in endpoint (signin.aws.amazon.com, signin.amazonaws-us-gov.com,
+signin.amazonaws.cn; the partition is the role ARN's), then one line on stdout: the sign-in URL. Treat it
+as a secret: AWS accepts it once, for 15 minutes, and the console session lasts as long as the credentials.
+  --destination URL              the console page to open (https, a console host of the role's partition);
+                                 default https://console.aws.amazon.com/console/home?region=REGION
+`;
+
+/** `credproc serve`'s own options and what it does. */
+const SERVE = `  --port N                       listen on 127.0.0.1:N (default: a free port)
+  --token-file PATH              the token clients must send, from PATH (the token alone, no newline;
+                                 else a random one is printed); clients read it through
+                                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+  The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
+  from credproc's cache and are refreshed through its lock. -v logs one line per request.
+`;
+
+/** What `cache list` shows. */
+const CACHE_LIST = `  credproc cache list [--json] [--cache-dir DIR]
+      one row per cached entry (role or MFA session, session name, source, region, masked key id, time
+      left, whether the next call refreshes it), the directory's state and the recent failures;
+      --json prints the same as a stable JSON document (schema 1)
+`;
+
+/** What `cache clear` removes. */
+const CACHE_CLEAR = `  credproc cache clear [--cache-dir DIR] [-v]
+      remove credproc's cached credentials, memos and failure record (failures.json); locks held by a
+      running credproc stay; -v names each file removed
+`;
+
+const CACHE_DIR = "The directory: --cache-dir, else CREDPROC_CACHE_DIR, else the platform cache directory.\n";
+
+/** Where a command's own page sends the reader for the options it shares with plain credproc. */
+const ROLE_OPTIONS =
+  "Role options (--role-arn, --profile, --region, --cache-dir, -v, …): as for credproc; all: credproc --help\n";
+
+/** The role the examples of the command pages assume, as the config example names it. */
+const EXAMPLE_ROLE = "--profile default --role-arn arn:aws:iam::123456789012:role/deploy";
+
+/** Usage, printed on stdout by `credproc --help`. */
+export const USAGE = `${TITLE}
+${COMMANDS}
+${CONFIG_EXAMPLE}
 Role (flag names follow "aws sts assume-role"):
   --role-arn ARN                 IAM role to assume; repeat to chain (each hop uses the previous one)
   --role-session-name NAME       2-64 of [A-Za-z0-9+=,.@_-] (default credproc-<unix seconds>)
@@ -72,20 +127,9 @@ Output:
                                  for SDKs that hide credential_process's stderr
 
 Console (credproc console): the same role options and cache as above (a cached role makes no STS call);
-GetSigninToken at the partition's sign-in endpoint (signin.aws.amazon.com, signin.amazonaws-us-gov.com,
-signin.amazonaws.cn; the partition is the role ARN's), then one line on stdout: the sign-in URL. Treat it
-as a secret: AWS accepts it once, for 15 minutes, and the console session lasts as long as the credentials.
-  --destination URL              the console page to open (https, a console host of the role's partition);
-                                 default https://console.aws.amazon.com/console/home?region=REGION
-
+${CONSOLE}
 Serve (credproc serve):
-  --port N                       listen on 127.0.0.1:N (default: a free port)
-  --token-file PATH              the token clients must send, from PATH (the token alone, no newline;
-                                 else a random one is printed); clients read it through
-                                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
-  The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
-  from credproc's cache and are refreshed through its lock. -v logs one line per request.
-
+${SERVE}
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.
 
@@ -93,16 +137,70 @@ Proxies: HTTPS_PROXY (CONNECT, TLS end to end) for https endpoints, NO_PROXY hon
 sent through a proxy (HTTP_PROXY, ALL_PROXY are ignored); loopback and metadata addresses are always direct.
 
 Exit codes: 0 success; 2 bad input (flags, values, files); 1 anything else.
+Each command's own usage: credproc console --help (or serve, cache, cache list, cache clear).
 `;
 
-/** `credproc cache` alone: the cache commands. */
+/**
+ * What bare `credproc` prints, on stderr with exit 2: stdout carries only credentials (a consumer that runs
+ * a bare line must never read text as them), and no arguments at all is a first try, not a request.
+ */
+export const SHORT_USAGE = `${TITLE}
+${COMMANDS}
+${CONFIG_EXAMPLE}
+Every option: credproc --help. One command's: credproc console --help (or serve, cache list, cache clear).
+`;
+
+/** `credproc console --help`. */
+export const CONSOLE_USAGE = `Usage: credproc console [role options] [--destination URL]
+
+Prints a sign-in URL for the AWS console as the role (no browser is opened). The same role options and
+cache as credproc (a cached role makes no STS call); then
+${CONSOLE}
+${ROLE_OPTIONS}
+Example: credproc console ${EXAMPLE_ROLE}
+`;
+
+/** `credproc serve --help`. */
+export const SERVE_USAGE = `Usage: credproc serve [role options] [--port N] [--token-file PATH]
+
+Serves the role's credentials to containers and SDKs on 127.0.0.1, the way ECS does: prints two export
+lines (the endpoint's URL and the token) and runs until Ctrl-C.
+${SERVE}
+${ROLE_OPTIONS}
+Example: credproc serve ${EXAMPLE_ROLE} --port 9911
+`;
+
+/** `credproc cache --help`, and `credproc cache` alone: the cache commands. */
 export const CACHE_USAGE = `Usage:
-  credproc cache list [--json] [--cache-dir DIR]
-      one row per cached entry (role or MFA session, session name, source, region, masked key id, time
-      left, whether the next call refreshes it), the directory's state and the recent failures;
-      --json prints the same as a stable JSON document (schema 1)
-  credproc cache clear [--cache-dir DIR] [-v]
-      remove credproc's cached credentials and memos (locks held by a running credproc stay)
+${CACHE_LIST}${CACHE_CLEAR}
+${CACHE_DIR}`;
 
-The directory: --cache-dir, else CREDPROC_CACHE_DIR, else the platform cache directory.
-`;
+/** `credproc cache list --help`. */
+export const CACHE_LIST_USAGE = `Usage:
+${CACHE_LIST}
+${CACHE_DIR}`;
+
+/** `credproc cache clear --help`. */
+export const CACHE_CLEAR_USAGE = `Usage:
+${CACHE_CLEAR}
+${CACHE_DIR}`;
+
+/** The page `--help` prints for a command (or the whole page). */
+export function usageFor(topic: HelpTopic | undefined): string {
+  switch (topic) {
+    case undefined:
+      return USAGE;
+    case "console":
+      return CONSOLE_USAGE;
+    case "serve":
+      return SERVE_USAGE;
+    case "cache":
+      return CACHE_USAGE;
+    case "cache list":
+      return CACHE_LIST_USAGE;
+    case "cache clear":
+      return CACHE_CLEAR_USAGE;
+    default:
+      return unhandled(topic, "help topic");
+  }
+}

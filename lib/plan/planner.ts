@@ -27,6 +27,7 @@ import {
 } from "../model.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { endpointProblem } from "../sandbox.ts";
+import { suggestName } from "../suggest.ts";
 import { ifSet, ROLE_ARN, ROLE_ARN_EXPECTED, wholeNumberExpected, wholeNumberIn } from "../validate.ts";
 import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
@@ -645,13 +646,24 @@ function describeSource(r: Resolved): string {
   }
 }
 
+/** The profiles the shared files define (config-file `[sso-session]` and `[services]` sections are not). */
+function profileNames(config: SharedConfig): Set<string> {
+  const fromConfig = Object.keys(config.configFile).filter((k) => !/^(?:sso-session|services)\./.test(k));
+  return new Set([...fromConfig, ...Object.keys(config.credentialsFile)]);
+}
+
 function profileNotFound(ctx: Context, name: string, from: string): ConfigError {
+  const near = suggestName(name, profileNames(ctx.config));
   return new ConfigError(
     `profile ${name}`,
     `not found in ${ctx.config.configPath} or ${ctx.config.credentialsPath}${
       from === "--profile" ? "" : ` (named by ${from})`
     }`,
-    { hint: "check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE" },
+    {
+      hint: near === undefined
+        ? "check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE"
+        : `did you mean ${from === "--profile" ? `--profile ${near}` : `${from}=${near}`}?`,
+    },
   );
 }
 

@@ -9,6 +9,7 @@ import type { Credentials, HopPlan } from "../model.ts";
 import { explainTls } from "./tls_errors.ts";
 import type { Deadline } from "./deadline.ts";
 import { oneLine } from "../output.ts";
+import { isLoopbackHost, METADATA_HOSTS } from "../sandbox.ts";
 
 /** How to reach STS. */
 export interface StsConfig {
@@ -411,6 +412,26 @@ export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "t
   return connectionError(e, what);
 }
 
+/**
+ * What a refused connection can mean, by where it went. main.ts sends plain http, loopback and the metadata
+ * addresses direct (it drops HTTP_PROXY and ALL_PROXY, and adds those addresses to NO_PROXY); only an https
+ * endpoint elsewhere goes through HTTPS_PROXY's CONNECT tunnel, and then a proxy that is down is refused
+ * under the endpoint's name.
+ */
+function refusedHint(scheme: string | undefined, host: string): string {
+  let hostname: string | undefined;
+  try {
+    hostname = scheme === undefined ? undefined : new URL(`${scheme}://${host}`).hostname.toLowerCase();
+  } catch { /* not a host: say both */ }
+  if (
+    scheme === "http" ||
+    (hostname !== undefined && (isLoopbackHost(hostname) || METADATA_HOSTS.includes(hostname)))
+  ) {
+    return "nothing listens there: check --endpoint-url (plain http, loopback and metadata addresses are always reached directly, never through a proxy)";
+  }
+  return "nothing listens there, or the proxy HTTPS_PROXY names is down (https endpoints go through it unless NO_PROXY matches): check --endpoint-url, HTTPS_PROXY and NO_PROXY";
+}
+
 /** A failure before any HTTP answer: refused, reset, DNS, TLS — said plainly, naming the host. */
 function connectionError(e: unknown, what: string): NetworkError {
   const text = describe(e);
@@ -429,8 +450,7 @@ function connectionError(e: unknown, what: string): NetworkError {
   }
   if (/Connection refused/i.test(text)) {
     return new NetworkError(what, `cannot connect to ${host}: connection refused`, {
-      hint:
-        "nothing listens there, or the proxy in HTTPS_PROXY/HTTP_PROXY is down: check --endpoint-url and the proxy settings",
+      hint: refusedHint(target?.[1], host),
       cause: e,
     });
   }

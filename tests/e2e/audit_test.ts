@@ -21,7 +21,7 @@ import {
   STANDIN_SECRET_ACCESS_KEY,
   startStandin,
 } from "../support/sts_standin/mod.ts";
-import { CREDPROC_BIN, ROLE, ROOT, runCredproc, tempHome } from "../support/helpers.ts";
+import { CREDPROC_BIN, ignoreIf, ROLE, ROOT, runCredproc, tempHome } from "../support/helpers.ts";
 import {
   assertNoCrash,
   assertOneErrorLine,
@@ -107,8 +107,10 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 // The audit runs the source under the shipping permission set. A compiled binary embeds the same set (the
 // compile test reads it back), but its runtime is not guaranteed to honour DENO_AUDIT_PERMISSIONS.
 Deno.test({
-  name: `sandbox audit: ${SCENARIOS.length} end-to-end scenarios under the permission audit log`,
-  ignore: CREDPROC_BIN !== undefined,
+  ...ignoreIf(
+    `sandbox audit: ${SCENARIOS.length} end-to-end scenarios under the permission audit log`,
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async (t) => {
   const runs = await pool(2, SCENARIOS.map((s) => () => runScenario(s)));
   let entries = 0;

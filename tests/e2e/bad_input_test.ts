@@ -16,7 +16,7 @@
  * `files` are written under `{home}` before the run: text, bytes, `{dir: true}`, `{size}` filler or `{text, mode}`.
  */
 import assert from "node:assert/strict";
-import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { ignoreIf, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import { assertOneErrorLine, deadUrl, safeEnv } from "../support/hardening_helpers.ts";
 
 /** A URL on loopback where nothing listens (a connection is refused at once). */
@@ -56,7 +56,8 @@ const longPolicy = JSON.stringify({
 
 export const ROWS: Row[] = [
   // ── flags ──────────────────────────────────────────────────────────────────────────────────────────────
-  { name: "no arguments at all", args: [], code: 2, stderr: /^credproc: --role-arn: required/ },
+  // No arguments at all prints the short usage (tests/e2e/first_hour_test.ts); one flag and no role:
+  { name: "no role anywhere", args: ["-v"], code: 2, stderr: /^credproc: --role-arn: required/ },
   {
     name: "an unknown flag",
     args: [...R, "--bogus"],
@@ -618,8 +619,7 @@ async function writeFiles(home: string, files: Record<string, FileSpec>): Promis
 
 for (const row of ROWS) {
   Deno.test({
-    name: `bad input: ${row.name} → exit ${row.code}`,
-    ignore: row.skip !== undefined,
+    ...ignoreIf(`bad input: ${row.name} → exit ${row.code}`, row.skip),
     async fn() {
       await using home = await tempHome();
       await writeFiles(home.dir, row.files ?? {});

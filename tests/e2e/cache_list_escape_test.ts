@@ -58,6 +58,6 @@ Deno.test("cache list: a cache dir named with a newline, ESC and a bidi override
   assert.equal(clear.code, 0, clear.stderr);
   assert.equal(
     clear.stdout,
-    `credproc: removed 1 cache entry from ${home.dir}/cache\\n\\u001b[31mred\\u202eevil\n`,
+    `credproc: removed 1 cache entry and the failure record from ${home.dir}/cache\\n\\u001b[31mred\\u202eevil\n`,
   );
 });

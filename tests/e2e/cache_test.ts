@@ -10,6 +10,7 @@ import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   CREDPROC_BIN,
   credprocCommand,
+  ignoreIf,
   PROCESS_DOC,
   type Result,
   runCredproc,
@@ -191,7 +192,12 @@ Deno.test("cache: a cache dir that cannot be created still prints credentials, s
   assert.match(flag.stderr, /cannot use .*not-a-dir\/x/);
 });
 
-Deno.test("cache: a read-only cache dir still prints credentials", { ignore: IS_ROOT }, async () => {
+Deno.test({
+  ...ignoreIf(
+    "cache: a read-only cache dir still prints credentials",
+    IS_ROOT && "root writes a 0500 directory anyway",
+  ),
+}, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
   await Deno.mkdir(home.cacheDir, { mode: 0o500 });
@@ -311,8 +317,11 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
   await entryPath(home.cacheDir);
 });
 
-Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package", {
-  ignore: CREDPROC_BIN !== undefined,
+Deno.test({
+  ...ignoreIf(
+    "fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async () => {
   const seen = await startupModules("lib/cli/cli.ts");
   const heavy = seen.filter((s) => s.includes(":") && !s.startsWith("node:"));
@@ -321,8 +330,11 @@ Deno.test("fast path: the full program's (lib/cli/cli.ts) static import graph ho
   assert.ok(seen.length > 5 && seen.length < 60, `${seen.length} modules at start-up`);
 });
 
-Deno.test("fast path: a hit runs with no npm package available at all; a miss needs them", {
-  ignore: CREDPROC_BIN !== undefined,
+Deno.test({
+  ...ignoreIf(
+    "fast path: a hit runs with no npm package available at all; a miss needs them",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
@@ -393,8 +405,11 @@ Deno.test("MFA session: cached on its own — another role needs no code; --refr
   assert.equal(names.length, 3, "one session entry and one entry per role");
 });
 
-Deno.test("fast entry: a repeated call is answered before the full program is loaded", {
-  ignore: CREDPROC_BIN !== undefined,
+Deno.test({
+  ...ignoreIf(
+    "fast entry: a repeated call is answered before the full program is loaded",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();

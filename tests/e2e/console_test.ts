@@ -4,7 +4,7 @@
  * `CREDPROC_SIGNIN_URL`. What each test proves is in its name; nothing contacts a real host.
  */
 import assert from "node:assert/strict";
-import { CREDPROC_BIN, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { CREDPROC_BIN, ignoreIf, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
 import { assertNoCrash, assertOneErrorLine, netHost, readAudit } from "../support/hardening_helpers.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
@@ -319,8 +319,10 @@ Deno.test("console: the sign-in token never reaches stderr (--verbose), the log 
 });
 
 Deno.test({
-  name: "console: under the permission audit log — no subprocess (no browser), net only to loopback",
-  ignore: CREDPROC_BIN !== undefined,
+  ...ignoreIf(
+    "console: under the permission audit log — no subprocess (no browser), net only to loopback",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async () => {
   await using r = await rig();
   const auditFile = `${r.home.dir}/audit.jsonl`;

@@ -238,7 +238,8 @@ const CASES: FaultCase[] = [
     target: "dead",
     code: 1,
     stderr: line("cannot connect to 127\\.0\\.0\\.1:\\d+: connection refused"),
-    hint: /^hint: nothing listens there, or the proxy in HTTPS_PROXY/,
+    hint:
+      /^hint: nothing listens there: check --endpoint-url \(plain http, loopback and metadata addresses are always reached directly, never through a proxy\)$/,
     attempts: 0,
     ms: [0, 2000],
   },

@@ -18,6 +18,7 @@ import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   AWS_V2,
   CREDPROC_BIN,
+  ignoreIf,
   type Result,
   runCredproc,
   runProcess,
@@ -98,8 +99,11 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
   assert.equal(account.stdout, "AWS_ACCOUNT_ID=123456789012\n");
 });
 
-Deno.test("fish: the fast path answers a repeated fish call without the full program", {
-  ignore: CREDPROC_BIN !== undefined,
+Deno.test({
+  ...ignoreIf(
+    "fish: the fast path answers a repeated fish call without the full program",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();

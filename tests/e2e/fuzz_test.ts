@@ -225,7 +225,7 @@ Deno.test(`fuzz: parseCommand → plan → retries never throws anything but a o
         return;
       }
       assert.ok(
-        ["help", "version", "assume", "cacheClear", "cacheList", "cacheUsage"].includes(command.kind),
+        ["help", "usage", "version", "assume", "cacheClear", "cacheList"].includes(command.kind),
       );
       if (command.kind !== "assume") return;
       try {

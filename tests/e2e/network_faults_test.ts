@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import {
   CREDPROC_BIN,
   DENO_DIR,
+  ignoreIf,
   PROCESS_DOC,
   type Result,
   ROLE,
@@ -295,9 +296,12 @@ const CAN_UNSHARE = (() => {
 })();
 
 Deno.test({
-  name:
+  ...ignoreIf(
     "HTTPS_PROXY: a real AWS host name through CONNECT works without outside DNS; only that name is asked",
-  ignore: !CAN_UNSHARE || !hasOpenssl(),
+    !CAN_UNSHARE
+      ? "needs root and unshare (a network namespace of its own)"
+      : !hasOpenssl() && "openssl is not installed",
+  ),
 }, async () => {
   // Its own namespace: Deno looks the STS host up locally even when it tunnels, and the suite's tripwire
   // would count that; here the scenario's own resolver counts it (and refuses, like a network without DNS).

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import {
   AWS_V2,
   credprocCommand,
+  credprocOnPath,
   type Result,
   ROOT,
   runCredproc,
@@ -50,15 +51,6 @@ function consumerEnv(home: { env(extra?: Record<string, string>): Record<string,
     // The JS SDK warns on stderr that releases after January 2027 need Node 22; this suite runs Node 20.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   });
-}
-
-/** A `credproc` on PATH, as the README's recipe expects: a launcher running the program under test. */
-async function credprocOnPath(dir: string): Promise<string> {
-  await Deno.mkdir(`${dir}/bin`);
-  const launcher = `${dir}/bin/credproc`;
-  await Deno.writeTextFile(launcher, `#!/bin/sh\nexec ${credprocCommand().map(shellQuote).join(" ")} "$@"\n`);
-  await Deno.chmod(launcher, 0o755);
-  return `${dir}/bin`;
 }
 
 Deno.test("README 'Set up a profile': the ~/.aws/config recipe works as written with the AWS CLI v2", async () => {

@@ -26,7 +26,7 @@ import {
 } from "../../scripts/embedded_metadata.ts";
 import { sha256Hex, sha256sums } from "../../scripts/archive.ts";
 import { VERSION } from "../../lib/cli/version.ts";
-import { CREDPROC_BIN, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
+import { CREDPROC_BIN, ignoreIf, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 const DEFAULT_SET: Record<string, unknown> = config.permissions.default;
@@ -370,10 +370,11 @@ Deno.test("readEmbeddedMetadata: finds the one section after the magic bytes, re
 });
 
 Deno.test({
-  name:
+  ...ignoreIf(
     "release archives: system tar and Python's zipfile read them (binary 0755, documents 0644, at the root)",
-  // Windows runners' tar may be MSYS GNU tar, which takes "C:" for a remote host.
-  ignore: Deno.build.os === "windows",
+    // Windows runners' tar may be MSYS GNU tar, which takes "C:" for a remote host.
+    Deno.build.os === "windows" && "Windows runners' tar takes C: for a remote host",
+  ),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "credproc-pack-" });
     try {
@@ -431,8 +432,10 @@ Deno.test("sha256sums writes what sha256sum writes", async () => {
 });
 
 Deno.test({
-  name: "CREDPROC_BIN: the release binary under test embeds exactly deno.json's default set",
-  ignore: CREDPROC_BIN === undefined,
+  ...ignoreIf(
+    "CREDPROC_BIN: the release binary under test embeds exactly deno.json's default set",
+    CREDPROC_BIN === undefined && "CREDPROC_BIN is not set: no release binary under test",
+  ),
   fn: async () => {
     const meta = await readEmbeddedMetadataFile(CREDPROC_BIN!);
     assertShippedSandbox(meta.permissions);

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { sha256sums, tarGz } from "../../scripts/archive.ts";
-import { ROOT, runProcess, which } from "../support/helpers.ts";
+import { ignoreIf, ROOT, runProcess, which } from "../support/helpers.ts";
 
 const INSTALL_SH = `${ROOT}scripts/install.sh`;
 /** install.sh is for Linux and macOS (Windows has install.ps1, which no machine here can run). */
 const WINDOWS = Deno.build.os === "windows";
 
 function shTest(name: string, fn: (t: Deno.TestContext) => Promise<void>) {
-  Deno.test({ name, ignore: WINDOWS, fn });
+  Deno.test({ ...ignoreIf(name, WINDOWS && "install.sh is for Linux and macOS"), fn });
 }
 const enc = new TextEncoder();
 
@@ -206,7 +206,7 @@ shTest("install.sh picks the asset for each uname, verifies it, installs to ~/.l
         assert.match(
           r.stdout,
           new RegExp(
-            `^credential_process = ${installed} --role-arn arn:aws:iam::123456789012:role/my-role$`,
+            `^credential_process = ${installed} --profile default --role-arn arn:aws:iam::123456789012:role/my-role$`,
             "m",
           ),
         );
@@ -240,7 +240,10 @@ shTest(
         fakeBinary("0.2.0", "x86_64-unknown-linux-gnu"),
       );
       assert.match(r.stdout, /^note: .* is not on your PATH/m);
-      assert.match(r.stdout, new RegExp(`^credential_process = "${dir}/credproc" --role-arn `, "m"));
+      assert.match(
+        r.stdout,
+        new RegExp(`^credential_process = "${dir}/credproc" --profile default --role-arn `, "m"),
+      );
 
       // --dir=DIR and --version=X.Y.Z spellings, relative DIR, over an existing install.
       const again = await box.run(["--version=0.1.0", "--dir=tools/my bin"]);
@@ -445,8 +448,7 @@ shTest("install.sh falls back to wget, shasum and openssl, and says what it need
 });
 
 Deno.test({
-  name: "install.sh passes shellcheck (POSIX sh)",
-  ignore: WINDOWS,
+  ...ignoreIf("install.sh passes shellcheck (POSIX sh)", WINDOWS && "install.sh is for Linux and macOS"),
   fn: async () => {
     const r = await runProcess(which("shellcheck")!, ["-s", "sh", INSTALL_SH], {
       PATH: Deno.env.get("PATH") ?? "",

@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { ROOT } from "../support/helpers.ts";
 
 const SCRIPT = await Deno.readTextFile(`${ROOT}scripts/install.ps1`);
-const ARGS = ["--role-arn", "arn:aws:iam::123456789012:role/my-role"];
+const ARGS = ["--profile", "default", "--role-arn", "arn:aws:iam::123456789012:role/my-role"];
 
 /** install.ps1's choice of program for the installed path, read from the script. */
 function scriptProgram(): (bin: string) => string {
@@ -229,7 +229,7 @@ Deno.test("install.ps1's credential_process line runs as program + arguments in 
     "credproc",
     "\\\\fileserver\\home\\jane\\.local\\bin\\credproc.exe",
   ]);
-  assert.equal(cases[0].line, "credproc --role-arn arn:aws:iam::123456789012:role/my-role");
+  assert.equal(cases[0].line, "credproc --profile default --role-arn arn:aws:iam::123456789012:role/my-role");
 });
 
 Deno.test("the control: the quoted path install.ps1 used to print breaks the Go SDK v2, not botocore", async () => {

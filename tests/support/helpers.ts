@@ -41,6 +41,19 @@ export function sourceCommand(): string[] {
   ];
 }
 
+/**
+ * A test's name and `ignore` for a test that cannot run here, with why: when `why` is a string the test is
+ * ignored and its name ends ` [ignored: why]`, which `deno task test` quotes in its closing line. Every
+ * ignored test says why (tests/e2e/test_runner_test.ts holds that); use as
+ * `Deno.test(ignoreIf("name", IS_ROOT && "root reads any file"), fn)` or `Deno.test({ ...ignoreIf(…), fn })`.
+ */
+export function ignoreIf(name: string, why: string | false | undefined): { name: string; ignore: boolean } {
+  return why ? { name: `${name} ${IGNORED_MARK}${why}]`, ignore: true } : { name, ignore: false };
+}
+
+/** How an ignored test's name carries its reason (see {@link ignoreIf}). */
+export const IGNORED_MARK = "[ignored: ";
+
 /** The line credproc prints to stdout/stderr and its exit code. */
 export interface Result {
   code: number;
@@ -226,6 +239,18 @@ export const PROCESS_DOC =
  */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * A `credproc` on PATH, as the documented `credential_process` lines expect: `DIR/bin/credproc`, a launcher
+ * running the program under test. Returns `DIR/bin`.
+ */
+export async function credprocOnPath(dir: string): Promise<string> {
+  await Deno.mkdir(`${dir}/bin`);
+  const launcher = `${dir}/bin/credproc`;
+  await Deno.writeTextFile(launcher, `#!/bin/sh\nexec ${credprocCommand().map(shellQuote).join(" ")} "$@"\n`);
+  await Deno.chmod(launcher, 0o755);
+  return `${dir}/bin`;
 }
 
 /** The path of an executable named `name` on PATH, or undefined (tests that need a tool skip without it). */

@@ -1,7 +1,7 @@
 /** Flag values in error lines: an MFA code is never echoed, and any echoed value is bounded. */
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
-import { MAX_QUOTED_LENGTH } from "../../lib/cli/suggest.ts";
+import { MAX_QUOTED_LENGTH } from "../../lib/suggest.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";

@@ -52,7 +52,7 @@ Deno.test("cache clear subcommand", () => {
     cacheDir: "/tmp/x",
     verbose: true,
   });
-  assert.deepEqual(parseCommand(["cache"]), { kind: "cacheUsage" });
+  assert.deepEqual(parseCommand(["cache"]), { kind: "help", topic: "cache" });
   assert.deepEqual(parseCommand(["cache", "list", "--json", "--cache-dir", "/tmp/x"]), {
     kind: "cacheList",
     cacheDir: "/tmp/x",
@@ -88,8 +88,10 @@ Deno.test("role ARNs in every partition, with paths", () => {
   ) {
     rejects(["--role-arn", bad], "--role-arn", /is not an IAM role ARN/);
   }
-  // Without any role flag the command still parses: AWS_PROFILE or AWS_ROLE_ARN may name the role (see profile_test).
-  assert.equal(parseCommand([]).kind, "assume");
+  // Without any role flag the command still parses: AWS_PROFILE or AWS_ROLE_ARN may name the role (see
+  // profile_test). With no arguments at all it is the short usage instead.
+  assert.equal(parseCommand(["-v"]).kind, "assume");
+  assert.deepEqual(parseCommand([]), { kind: "usage" });
 });
 
 Deno.test("session name, duration, external id, source identity", () => {

@@ -8,6 +8,8 @@ import {
   readFailureRecord,
 } from "../../lib/cache/failures.ts";
 import { currentUid } from "../../lib/cli/deps.ts";
+import { clearCache, clearReport } from "../../lib/cache/clear.ts";
+import { createLogger } from "../../lib/log.ts";
 
 const uid = currentUid();
 
@@ -135,6 +137,41 @@ Deno.test("failure record: failures recorded at the same time are all kept (one 
     assert.deepEqual(why, lines.map(() => undefined));
     const kept = (await readFailureRecord(dir, uid)).map((f) => f.line);
     assert.deepEqual([...kept].sort(), [...lines].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cache clear removes the failure record, its free lock and a leftover temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(
+      await appendFailureRecord(dir, { time: at(1), line: "credproc: x: y", hint: null }, uid),
+      undefined,
+    );
+    await Deno.writeTextFile(`${dir}/${FAILURES_FILE}.abc123.tmp`, "{");
+    await Deno.writeTextFile(`${dir}/failures.json.bak`, "not ours");
+    const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names(), [
+      FAILURES_FILE,
+      `${FAILURES_FILE}.abc123.tmp`,
+      "failures.json.bak",
+      FAILURES_LOCK,
+    ]);
+    const lines: string[] = [];
+    const r = await clearCache(dir, createLogger(true, (l) => lines.push(l)));
+    assert.deepEqual(r, { removed: 0, failureRecord: true, inUse: 0, missing: false, failed: [] });
+    assert.deepEqual(names(), ["failures.json.bak"]);
+    assert.deepEqual(await readFailureRecord(dir, uid), []);
+    assert.equal(
+      clearReport(dir, r),
+      `credproc: removed 0 cache entries and the failure record from ${dir}\n`,
+    );
+    assert.deepEqual(lines, [
+      `credproc: cache clear: removed ${dir}/${FAILURES_FILE}`,
+      `credproc: cache clear: removed ${dir}/${FAILURES_FILE}.abc123.tmp`,
+      `credproc: cache clear: removed ${dir}/${FAILURES_LOCK}`,
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -16,6 +16,7 @@ import type { CredentialProvider, Credentials } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import { assumeOptions } from "../support/options.ts";
 import { statsOf } from "../support/stat_spy.ts";
+import { ignoreIf } from "../support/helpers.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -267,7 +268,9 @@ Deno.test("session: a cache dir that cannot be created still returns credentials
   assert.ok(!f.lines.some((l) => l.startsWith("warning:")), f.lines.join("\n"));
 });
 
-Deno.test("session: a cache dir owned by someone else is not used", { ignore: UID !== 0 }, async () => {
+Deno.test({
+  ...ignoreIf("session: a cache dir owned by someone else is not used", UID !== 0 && "needs root (chown)"),
+}, async () => {
   await using f = await fixture();
   await Deno.mkdir(f.cacheDir, { mode: 0o700 });
   await Deno.chown(f.cacheDir, 4242, 4242);

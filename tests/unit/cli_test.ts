@@ -8,6 +8,7 @@ import { cli, reportUncaught } from "../../lib/cli/cli.ts";
 import { escapeControls as printable } from "../../lib/output.ts";
 import { StsError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/cli/version.ts";
+import { SHORT_USAGE } from "../../lib/cli/usage.ts";
 import { fakeIo } from "../support/fake_io.ts";
 import { FAKE_NOW as NOW, FAKE_SOURCE as SOURCE, fakeDeps } from "../support/fake_deps.ts";
 import { tempHome } from "../support/helpers.ts";
@@ -47,11 +48,22 @@ Deno.test("cli: bad input is one credproc: line and a hint line on err, nothing 
   ]);
 });
 
-Deno.test("cli: a bare credproc with no role anywhere names the missing flag (the environment is io's)", async () => {
+Deno.test("cli: no role anywhere names the missing flag (the environment is io's)", async () => {
   const io = fakeIo({ AWS_ROLE_ARN: "" });
-  assert.equal(await cli([], io, fakeDeps().deps), 2);
+  assert.equal(await cli(["--region", "us-east-1"], io, fakeDeps().deps), 2);
   assert.deepEqual(io.stdout, []);
   assert.match(io.stderr[0], /^credproc: --role-arn: required/);
+});
+
+Deno.test("cli: bare credproc, no arguments at all: the short usage on err, nothing on out, exit 2", async () => {
+  // Even with a role the environment could name: no arguments is a first try, not a call.
+  const io = fakeIo({ AWS_PROFILE: "prod", AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/x" });
+  const { deps, calls } = fakeDeps();
+  assert.equal(await cli([], io, deps), 2);
+  assert.deepEqual(io.stdout, []);
+  assert.deepEqual(io.stderr, SHORT_USAGE.trimEnd().split("\n"));
+  assert.equal(io.stderr[0], "credproc — assume an AWS role and print credentials for credential_process");
+  assert.deepEqual(calls, []);
 });
 
 Deno.test("cli: control characters in reported input are escaped, one line", async () => {

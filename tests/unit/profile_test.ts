@@ -230,6 +230,61 @@ Deno.test("a profile that does not exist: --profile, AWS_PROFILE", () => {
   );
 });
 
+Deno.test("a profile that does not exist: did you mean the closest profile the files define?", () => {
+  const config = cfg(
+    {
+      prod: { credential_process: "credproc --profile default" },
+      "prod-role": { role_arn: ROLE_A, source_profile: "base" },
+      "sso-session.prd": { sso_region: "eu-west-1" }, // not a profile
+      "services.prdx": {},
+      // Sections named with pasted keys are never offered back, however close.
+      AKIAIOSFODNN7EXAMPLF: KEYS,
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEZ": KEYS,
+    },
+    { base: KEYS, staging: KEYS },
+  );
+  const hint = (options: AssumeOptions, env: Env = {}) => {
+    try {
+      plan(options, config, env);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.exitCode, 2);
+      return [e.what, e.hint];
+    }
+    assert.fail("accepted");
+  };
+  assert.deepEqual(hint(assumeOptions("--profile", "prd")), ["profile prd", "did you mean --profile prod?"]);
+  assert.deepEqual(hint(assumeOptions("--profile", "Prod")), [
+    "profile Prod",
+    "did you mean --profile prod?",
+  ]);
+  assert.deepEqual(hint(assumeOptions("--profile", "bsae")), [
+    "profile bsae",
+    "did you mean --profile base?",
+  ]);
+  assert.deepEqual(hint(assumeOptions("--profile", "stagin")), [
+    "profile stagin",
+    "did you mean --profile staging?",
+  ]);
+  assert.deepEqual(hint(assumeOptions("--role-arn", ROLE_A), { AWS_PROFILE: "prodrole" }), [
+    "profile prodrole",
+    "did you mean AWS_PROFILE=prod-role?",
+  ]);
+  const none = "check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE";
+  assert.deepEqual(hint(assumeOptions("--profile", "nothing-like-it")), ["profile nothing-like-it", none]);
+  assert.deepEqual(hint(assumeOptions("--profile", "AKIAIOSFODNN7EXAMPLE")), [
+    "profile AKIAIOSFODNN7EXAMPLE",
+    none,
+  ]);
+  assert.deepEqual(hint(assumeOptions("--profile", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")), [
+    "profile wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    none,
+  ]);
+  // Long input: no suggestion is searched for (the edit distance grows with both lengths).
+  const long = `prod${"x".repeat(300)}`;
+  assert.deepEqual(hint(assumeOptions("--profile", long)), [`profile ${long}`, none]);
+});
+
 Deno.test("a source profile without credentials, partial keys, bad values", () => {
   fails(
     () =>

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
-import { closest, MAX_QUOTED_LENGTH, quoteArg } from "../../lib/cli/suggest.ts";
+import { closest, MAX_QUOTED_LENGTH, quoteArg } from "../../lib/suggest.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

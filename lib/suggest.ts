@@ -1,6 +1,7 @@
 /**
- * "Did you mean …?" for the command line: the closest known name by edit distance (optimal string alignment:
- * insertions, deletions, substitutions and swaps of two neighbours each cost 1). Pure.
+ * "Did you mean …?" for the command line and the profile names in the shared files: the closest known name by
+ * edit distance (optimal string alignment: insertions, deletions, substitutions and swaps of two neighbours
+ * each cost 1). Pure; a leaf (the planner suggests profile names, the argument parser options and words).
  */
 
 /** Edit distance between `a` and `b` (optimal string alignment). */
@@ -73,4 +74,37 @@ export function suggestOption(arg: string, longNames: readonly string[]): string
   if (name === "") return undefined;
   const found = closest(name, longNames);
   return found === undefined ? undefined : `--${found}`;
+}
+
+/** Longest profile name offered as a suggestion (what is offered is printed in a hint line). */
+export const MAX_SUGGESTED_NAME = 64;
+
+/**
+ * Whether a name read from a file looks like a credential rather than a name: an access key id, or a run of
+ * 20 or more base64 characters mixing upper case, lower case and digits (a secret key, a token). A section
+ * named with a pasted key must never be echoed back as a suggestion.
+ */
+export function looksSecret(name: string): boolean {
+  if (/(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}/.test(name)) return true;
+  return (name.match(/[A-Za-z0-9+/=]{20,}/g) ?? []).some((run) =>
+    /[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run)
+  );
+}
+
+/** Names compared at most (the first in the files' order): a suggestion stays cheap whatever the files hold. */
+export const MAX_SUGGEST_CANDIDATES = 1000;
+
+/**
+ * The profile name closest to `given` among `names` (the sections of the shared files), under the same rule as
+ * {@link closest}. Only plain names are offered: printable ASCII without spaces, at most
+ * {@link MAX_SUGGESTED_NAME} characters, nothing {@link looksSecret}; only the first
+ * {@link MAX_SUGGEST_CANDIDATES} such names are compared.
+ */
+export function suggestName(given: string, names: Iterable<string>): string | undefined {
+  const plain: string[] = [];
+  for (const n of names) {
+    if (plain.length >= MAX_SUGGEST_CANDIDATES) break;
+    if (n.length <= MAX_SUGGESTED_NAME && /^[\x21-\x7e]+$/.test(n) && !looksSecret(n)) plain.push(n);
+  }
+  return closest(given, plain);
 }
