@@ -217,6 +217,7 @@ function sortKey(e: ListedEntry): string {
 function forText(e: ListedEntry): string {
   if (e.kind === "mfa-session") return `MFA session ${e.mfaSerial ?? ""}`.trim();
   if (e.roles.length > 0) return e.roles.join(" → ");
+  if (e.kind === "role" && e.source === "login") return "aws login session (no role)";
   return e.status === "unusable" ? "-" : "(written by an older credproc)";
 }
 
