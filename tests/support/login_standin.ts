@@ -43,10 +43,20 @@ export interface LoginStandin {
   readonly problems: string[];
   /** Refuse every refresh with AccessDeniedException `TOKEN_EXPIRED` (an expired or revoked session). */
   reject: boolean;
-  /** Every key the stand-in may hand out (for the STS stand-in's `keys`: id → secret). */
-  readonly keys: Record<string, string>;
+  /** Every credential the stand-in may hand out (for the STS stand-in's `sessions`). */
+  readonly pool: readonly (IssuedKeys & { arn: string })[];
   /** Every secret it issued or knows (refresh tokens, secret keys, session tokens), for leak checks. */
   secrets(): string[];
+  /**
+   * Called once per POST before its refresh token is checked (a test uses it to let "the AWS CLI" refresh
+   * first, see {@link refreshAs}).
+   */
+  beforeRefresh?: () => Promise<void>;
+  /**
+   * Refreshes the session of the token file at `path` the way the AWS CLI (botocore) does, without HTTP: a new
+   * refresh token and new credentials, the file rewritten by rename. Counts as one request and one refresh.
+   */
+  refreshAs(path: string): Promise<IssuedKeys>;
   /** Signs a session in: its token file, written where the SDK reads it (mode 0600 unless given). */
   signIn(o: SignInOptions): Promise<SignedIn>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -209,6 +219,7 @@ export function startLoginStandin(pool = 32): LoginStandin {
       problems.push("body is not JSON");
       return refuse(400, "ValidationException", "INVALID_REQUEST", "body is not JSON");
     }
+    if (standin.beforeRefresh) await standin.beforeRefresh();
     const session = typeof body.clientId === "string" ? sessions.get(body.clientId) : undefined;
     const found = await checkDpop(req, tokenUrl, session);
     if (session === undefined) found.push(`unknown clientId ${body.clientId}`);
@@ -244,12 +255,36 @@ export function startLoginStandin(pool = 32): LoginStandin {
     requests: () => requests,
     problems,
     reject: false,
-    keys: Object.fromEntries(issued.map((k) => [k.accessKeyId, k.secretAccessKey])),
+    pool: issued.map((k) => ({ ...k, arn: "arn:aws:iam::123456789012:user/alice" })),
     secrets: () => [
       ...refreshTokens,
       ...[...sessions.values()].flatMap((s) => [...s.used, s.refreshToken]),
       ...issued.slice(0, next).flatMap((k) => [k.secretAccessKey, k.sessionToken]),
     ],
+    async refreshAs(path) {
+      const doc = JSON.parse(await Deno.readTextFile(path));
+      const session = sessions.get(doc.clientId);
+      if (session === undefined) throw new Error(`login stand-in: no session for ${path}`);
+      requests++;
+      refreshes++;
+      const keys = take();
+      session.used.add(session.refreshToken);
+      session.refreshToken = `refresh-${random(32)}`;
+      refreshTokens.push(session.refreshToken);
+      const next = {
+        ...doc,
+        accessToken: {
+          ...keys,
+          accountId: doc.accessToken.accountId,
+          expiresAt: new Date(Date.now() + 900_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        },
+        refreshToken: session.refreshToken,
+      };
+      const tmp = `${path}.${random(6)}.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify(next), { mode: 0o600 });
+      await Deno.rename(tmp, path);
+      return keys;
+    },
     async signIn(o) {
       const { pem, publicJwk } = await dpopKeyPair();
       const clientId = `arn:aws:signin:::devtools/same-device-${random(6)}`;
