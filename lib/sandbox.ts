@@ -97,7 +97,10 @@ const SERVICE_HOST = new RegExp(
 
 /** A regional sign-in host that refreshes `aws login` sessions (see {@link SIGNIN_TOKEN_DOMAINS}). */
 const SIGNIN_TOKEN_HOST = new RegExp(
-  `^${REGION_LABEL}\\.(?:${SIGNIN_TOKEN_DOMAINS.map((d) => d.replace(/\./g, "\\.")).join("|")})$`,
+  // Region labels with a 2–4 letter head: the EU Sovereign Cloud's are `eusc-de-east-1`.
+  `^[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}\\.(?:${
+    SIGNIN_TOKEN_DOMAINS.map((d) => d.replace(/\./g, "\\.")).join("|")
+  })$`,
 );
 
 /** `value` as an http(s) URL without user info, or why it is not one. */

@@ -258,6 +258,7 @@ async function loginSession(plan: Plan, deps: CliDeps, log: Logger) {
   const lockPath = dir === undefined ? undefined : `${dir}/${await sha256Hex(
     canonicalJson({ v: CACHE_KEY_VERSION, kind: "login-token", file: path }),
   )}.lock`;
+  log.debug(`source: aws login session ${source.session} (token ${path})`);
   const withLock = async <T>(work: () => Promise<T>): Promise<T> => {
     let lock: LockHandle | undefined;
     if (lockPath !== undefined) {
@@ -266,6 +267,7 @@ async function loginSession(plan: Plan, deps: CliDeps, log: Logger) {
           timeoutMs: DEFAULT_LOCK_WAIT_SECONDS * 1000,
           onWait: () => log.debug(`login: waiting for lock ${lockPath}`),
         });
+        log.debug(`login: lock ${lockPath} acquired`);
       } catch (e) {
         if (e instanceof LockTimeoutError) throw e;
         log.debug(`login: lock unavailable, going on without it: ${lockPath}: ${describeError(e)}`);

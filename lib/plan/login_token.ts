@@ -6,8 +6,10 @@
  */
 import { CredentialsError } from "../errors.ts";
 import type { LoginToken } from "../model.ts";
-import { REGION } from "../validate.ts";
 import { fileErrorReason, readRegularFile } from "./referenced_files.ts";
+
+/** A region as the sign-in token names it (it becomes a host name): `us-east-1`, `eusc-de-east-1`. */
+const SIGN_IN_REGION = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
 
 /** The token file is a few KiB (keys, a JWT, a PEM key); anything larger is not one. */
 export const MAX_LOGIN_TOKEN_BYTES = 64 * 1024;
@@ -131,7 +133,7 @@ export async function readLoginToken(
   if (signInRegion !== undefined && signInRegion !== "" && typeof signInRegion !== "string") {
     throw problem("signInRegion is not a region");
   }
-  if (typeof signInRegion === "string" && signInRegion !== "" && !REGION.test(signInRegion)) {
+  if (typeof signInRegion === "string" && signInRegion !== "" && !SIGN_IN_REGION.test(signInRegion)) {
     throw problem("signInRegion is not a region");
   }
   if (

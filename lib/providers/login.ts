@@ -76,8 +76,8 @@ export function loginProvider(source: LoginSource, deps: LoginProviderDeps): Cre
           endpoint,
           useFipsEndpoint: false,
           useDualstackEndpoint: false,
+          // No logger here: the client's middleware would log whole request and response objects.
           maxAttempts: 1,
-          logger: deps.logger,
           requestHandler: cappedHandler(
             new FetchHttpHandler({ requestTimeout: Math.max(1, Math.ceil(deps.deadline.remaining())) }),
             what,
