@@ -452,3 +452,65 @@ Deno.test("login: --include-account-id prints the session's account; cache list 
   const console = await runCredproc(["console", ...sourceOnly], w.env);
   assertOneErrorLine(console, 2, /^credproc: console: needs a role to sign in as; give --role-arn ARN$/);
 });
+
+Deno.test("login: how often consumers run credproc for 15-minute credentials (documented in docs/cache.md)", async () => {
+  await using w = await world();
+  await w.signIn(EXPIRING_MS);
+  const count = `${w.home.dir}/runs`;
+  const wrapper = async (name: string, args: string[]) => {
+    const path = `${w.home.dir}/${name}.sh`;
+    const line = [...credprocCommand(), ...args].map(shellQuote).join(" ");
+    await Deno.writeTextFile(path, `#!/bin/sh\necho run >> ${shellQuote(count)}\nexec ${line}\n`, {
+      mode: 0o755,
+    });
+    return path;
+  };
+  await w.home.writeConfig(
+    `[profile dev]\nlogin_session = ${SESSION}\nregion = us-east-1\n` +
+      `[profile login-cp]\ncredential_process = ${await wrapper("login", sourceOnly)}\n` +
+      `[profile role-cp]\ncredential_process = ${await wrapper("role", roleOver(w))}\n`,
+  );
+  const runs = async () =>
+    (await Deno.readTextFile(count).catch(() => "")).split("\n").filter(Boolean).length;
+  const requests = 10;
+  const measured: Record<string, Record<string, number>> = {};
+  for (const profile of ["login-cp", "role-cp"]) {
+    const row: Record<string, number> = {};
+    let before = await runs();
+    const cli = await runProcess(AWS_V2, [
+      "--profile",
+      profile,
+      "sts",
+      "get-caller-identity",
+      "--endpoint-url",
+      w.sts.url,
+      "--region",
+      "us-east-1",
+    ], w.env);
+    assert.equal(cli.code, 0, cli.stderr);
+    row["aws command"] = (await runs()) - before;
+    before = await runs();
+    const py = await runProcess("python3", [
+      "-c",
+      [
+        "import sys, boto3",
+        "sts = boto3.Session(profile_name=sys.argv[1]).client('sts', endpoint_url=sys.argv[2], region_name='us-east-1')",
+        "for _ in range(int(sys.argv[3])): sts.get_caller_identity()",
+      ].join("\n"),
+      profile,
+      w.sts.url,
+      String(requests),
+    ], w.env);
+    assert.equal(py.code, 0, py.stderr);
+    row[`boto3, ${requests} requests`] = (await runs()) - before;
+    measured[profile] = row;
+  }
+  console.log(`credproc runs: ${JSON.stringify(measured)}`);
+  // botocore refreshes under 15 minutes left: every signed request re-runs the process for 15-minute
+  // credentials; for the role's hour, once.
+  assert.deepEqual(measured, {
+    "login-cp": { "aws command": 2, [`boto3, ${requests} requests`]: requests + 1 },
+    "role-cp": { "aws command": 1, [`boto3, ${requests} requests`]: 1 },
+  });
+  assert.equal(w.login.refreshes(), 1);
+});
