@@ -13,7 +13,7 @@
  *   the file, without a request.
  * Serializing refreshes across credproc processes is the caller's (lib/cli/role.ts, the login lock).
  */
-import { CredentialsError, SandboxError } from "../errors.ts";
+import { CredentialsError, NetworkError, SandboxError } from "../errors.ts";
 import type { CredentialProvider, LoginToken, SourcePlan } from "../model.ts";
 import { signinTokenEndpointProblem } from "../sandbox.ts";
 import type { Deadline } from "./deadline.ts";
@@ -98,9 +98,24 @@ export function loginProvider(source: LoginSource, deps: LoginProviderDeps): Cre
         deps.logger?.warn(`the token was refreshed by another program meanwhile (${describe(e)}); using it`);
         return await call();
       }
-      throw e;
+      throw unreachable(e, what) ?? e;
     }
   };
+}
+
+/**
+ * The SDK words every failed refresh that is not the service's refusal as `Failed to refresh token: <why>.
+ * Please re-authenticate using aws login` — a network failure or a 5xx included, where signing in again would
+ * not help. Those become a network failure with their reason; refusals (an expired session) stay as they are.
+ */
+function unreachable(e: unknown, what: string): NetworkError | undefined {
+  const text = describe(e);
+  const m = /^Failed to refresh token: (.*)\. Please re-authenticate using aws login$/.exec(text);
+  if (m === null || /Requires net access/.test(text)) return undefined;
+  return new NetworkError(what, `the sign-in endpoint did not refresh the session: ${m[1]}`, {
+    hint: "check the network and HTTPS_PROXY, then retry (the aws login session itself may be fine)",
+    cause: e,
+  });
 }
 
 /** The URL the SDK's Signin endpoint rules give for a region (no FIPS, no dual-stack; no I/O). */

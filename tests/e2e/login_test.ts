@@ -20,7 +20,7 @@ import {
   type TempHome,
   tempHome,
 } from "../support/helpers.ts";
-import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { assertOneErrorLine, deadUrl } from "../support/hardening_helpers.ts";
 import { type LoginStandin, type SignedIn, startLoginStandin } from "../support/login_standin.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 
@@ -513,4 +513,27 @@ Deno.test("login: how often consumers run credproc for 15-minute credentials (do
     "role-cp": { "aws command": 1, [`boto3, ${requests} requests`]: 1 },
   });
   assert.equal(w.login.refreshes(), 1);
+});
+
+Deno.test("login: a sign-in endpoint that does not answer is a network failure, not a sign-in to redo", async () => {
+  await using w = await world();
+  const env = { ...w.env, AWS_ENDPOINT_URL_SIGNIN: deadUrl() };
+  // Still valid for a minute: the SDK keeps using it (said under --verbose) and the call succeeds.
+  const valid = await w.signIn(60_000);
+  const r = await runCredproc([...sourceOnly, "--no-cache", "--verbose"], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).AccessKeyId, valid.keys.accessKeyId);
+  assert.match(r.stderr, /sdk warning: Failed to refresh token: .*Using existing token until expiry\./);
+  // Expired: one line that names the endpoint's failure; the hint is not `aws login`.
+  await w.signIn(-60_000);
+  const failed = await runCredproc([...sourceOnly, "--no-cache"], env);
+  assertOneErrorLine(
+    failed,
+    1,
+    /^credproc: token refresh for profile dev: the sign-in endpoint did not refresh the session: TypeError: /,
+  );
+  assert.equal(
+    failed.lines[1],
+    "hint: check the network and HTTPS_PROXY, then retry (the aws login session itself may be fine)",
+  );
 });
