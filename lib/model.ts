@@ -93,6 +93,8 @@ export const INPUT_ENV_NAMES = [
   "AWS_EC2_METADATA_SERVICE_ENDPOINT",
   "AWS_ENDPOINT_URL_SSO",
   "AWS_ENDPOINT_URL_SSO_OIDC",
+  "AWS_ENDPOINT_URL_SIGNIN",
+  "AWS_LOGIN_CACHE_DIRECTORY",
   "AWS_MAX_ATTEMPTS",
   "AWS_RETRY_MODE",
   "AWS_ACCESS_KEY_ID",
@@ -174,6 +176,23 @@ export type SourcePlan =
     readonly session?: string;
     /** `<home>/.aws/sso/cache`, where `aws sso login` leaves the token (none without a home directory). */
     readonly tokenCacheDir?: string;
+  }
+  /**
+   * A profile with `login_session` (`aws login`, AWS CLI >= 2.32): the SDK reads, refreshes and rewrites the
+   * token `aws login` cached. The session and the token file are here because they decide whose credentials
+   * come back (keyed, with the token's key as a secret input).
+   */
+  | {
+    readonly kind: "login";
+    readonly profile: string;
+    /** `login_session`: the console session's ARN; the token file is named after its SHA-256. */
+    readonly session: string;
+    /** `AWS_LOGIN_CACHE_DIRECTORY`, else `<home>/.aws/login/cache` (none without a home directory). */
+    readonly tokenCacheDir?: string;
+    /** The profile's `region`: where the token is refreshed when it does not name its sign-in region. */
+    readonly region?: string;
+    /** `AWS_ENDPOINT_URL_SIGNIN` (checked: loopback or a sign-in token host), for a local stand-in. */
+    readonly endpointUrl?: string;
   }
   /** No source: the first hop is AssumeRoleWithWebIdentity. */
   | { readonly kind: "none" };
@@ -301,6 +320,25 @@ export interface Credentials {
    * `issuedAt`): with `expiration` it gives the session's lifetime, which the refresh margin is judged by.
    */
   readonly issuedAt?: Date;
+}
+
+/**
+ * What credproc takes from the token `aws login` cached, once judged (lib/plan/login_token.ts); the SDK reads
+ * the rest itself.
+ */
+export interface LoginToken {
+  readonly path: string;
+  /**
+   * The DPoP private key (PEM): made by `aws login`, kept across refreshes, so it names the sign-in itself —
+   * another `aws login` is another key. A secret: it enters the cache key only as a keyed digest.
+   */
+  readonly dpopKey: string;
+  /** The rotating refresh token (a secret): tells whether someone else refreshed the session meanwhile. */
+  readonly refreshToken: string;
+  readonly accountId: string;
+  readonly expiresAt: Date;
+  /** Where the session was signed in (the SDK refreshes there), if the file says. */
+  readonly signInRegion?: string;
 }
 
 /** A credential provider in the AWS SDK's style: call it to get credentials. */

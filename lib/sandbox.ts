@@ -32,6 +32,23 @@ export const SIGNIN_HOSTS: readonly string[] = [
   "signin.amazonaws.cn",
 ];
 
+/**
+ * Where an `aws login` session is refreshed (`POST https://<region>.signin.<domain>/v1/token`): the regional
+ * sign-in hosts the SDK's Signin endpoint rules give per partition (`@aws-sdk/nested-clients/signin`, no FIPS, no
+ * dual-stack: credproc asks for neither). Only `<region>.` names under each: the console's
+ * `signin.aws.amazon.com` above is a host of its own.
+ */
+export const SIGNIN_TOKEN_DOMAINS: readonly string[] = [
+  "signin.aws.amazon.com",
+  "signin.amazonaws.cn",
+  "signin.amazonaws-us-gov.com",
+  "signin.c2shome.ic.gov",
+  "signin.sc2shome.sgov.gov",
+  "signin.csphome.hci.ic.gov",
+  "signin.csphome.adc-e.uk",
+  "signin.amazonaws-eusc.eu",
+];
+
 /** Instance metadata (IPv4, IPv6) and container credential endpoints (ECS, EKS Pod Identity v4/v6). */
 export const METADATA_HOSTS: readonly string[] = [
   "169.254.169.254",
@@ -48,6 +65,7 @@ export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.0/8", "[::1]", "local
 export const NET_ALLOW_LIST: readonly string[] = [
   ...AWS_DNS_SUFFIXES.map((s) => `*.${s}`),
   ...SIGNIN_HOSTS,
+  ...SIGNIN_TOKEN_DOMAINS.map((d) => `*.${d}`),
   ...METADATA_HOSTS,
   ...LOOPBACK_HOSTS,
 ];
@@ -57,6 +75,7 @@ export function isAllowedHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (AWS_DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
   if (SIGNIN_HOSTS.includes(host)) return true;
+  if (SIGNIN_TOKEN_DOMAINS.some((d) => host.endsWith(`.${d}`))) return true;
   return METADATA_HOSTS.includes(host) || isLoopbackHost(host);
 }
 
@@ -74,6 +93,14 @@ const SERVICE_HOST = new RegExp(
     `|(?:vpce-[a-z0-9-]+\\.)?(?:sts|sts-fips)\\.${REGION_LABEL}\\.vpce\\.(?:${SUFFIXES})` +
     `|portal\\.sso(?:-fips)?\\.${REGION_LABEL}\\.(?:${SUFFIXES})` +
     `|(?:oidc|oidc-fips)\\.${REGION_LABEL}\\.(?:${SUFFIXES}))$`,
+);
+
+/** A regional sign-in host that refreshes `aws login` sessions (see {@link SIGNIN_TOKEN_DOMAINS}). */
+const SIGNIN_TOKEN_HOST = new RegExp(
+  // Region labels with a 2–4 letter head: the EU Sovereign Cloud's are `eusc-de-east-1`.
+  `^[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}\\.(?:${
+    SIGNIN_TOKEN_DOMAINS.map((d) => d.replace(/\./g, "\\.")).join("|")
+  })$`,
 );
 
 /** `value` as an http(s) URL without user info, or why it is not one. */
@@ -130,5 +157,25 @@ export function signinEndpointProblem(value: string): string | undefined {
   if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/federation") {
     return `must be https://${host}/federation`;
   }
+  return undefined;
+}
+
+/**
+ * Why an `aws login` token endpoint (`AWS_ENDPOINT_URL_SIGNIN`, or what the SDK's rules give for the token's
+ * region) may not be used, or undefined: `https://<region>.signin.<partition domain>` with no port, path, query
+ * or user info, or any http(s) URL on loopback (a local stand-in).
+ */
+export function signinTokenEndpointProblem(value: string): string | undefined {
+  const url = httpUrl(value);
+  if (typeof url === "string") return url;
+  if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
+  const host = url.hostname;
+  if (isLoopbackHost(host)) return undefined;
+  if (!SIGNIN_TOKEN_HOST.test(host)) {
+    return `host ${host} is not a regional sign-in endpoint (REGION.${
+      SIGNIN_TOKEN_DOMAINS[0]
+    }, …) nor loopback`;
+  }
+  if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/") return `must be https://${host}`;
   return undefined;
 }

@@ -185,6 +185,19 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
         roleName: source.roleName,
         session: source.session,
       };
+    case "login":
+      // Whose credentials: the console session and the token file the SDK reads and rotates (which sign-in
+      // it holds is a secret input: the token's DPoP key, see readLoginToken in lib/plan/login_token.ts), and
+      // where it is refreshed.
+      return {
+        kind: source.kind,
+        profile: source.profile,
+        ...files,
+        session: source.session,
+        tokenCacheDir: source.tokenCacheDir,
+        region: source.region,
+        endpointUrl: source.endpointUrl,
+      };
     case "none":
       return { kind: source.kind };
     default:
@@ -205,6 +218,7 @@ export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string
     case "default-chain":
       return [sourceEnv.secretAccessKey, sourceEnv.sessionToken];
     case "sso":
+    case "login":
     case "instance-metadata":
     case "container":
     case "none":

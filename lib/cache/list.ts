@@ -231,7 +231,8 @@ function kindText(kind: EntryKind, e: ListedEntry): string {
     case "mfa-session":
       return `MFA session ${e.mfaSerial ?? ""}`.trim();
     case "role":
-      return e.roles.length > 0 ? e.roles.join(" → ") : "(written by an older credproc)";
+      if (e.roles.length > 0) return e.roles.join(" → ");
+      return e.source === "login" ? "aws login session (no role)" : "(written by an older credproc)";
     default:
       return unhandled(kind, "cache entry kind");
   }

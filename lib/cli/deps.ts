@@ -6,7 +6,7 @@
  */
 import { homedir } from "node:os";
 import type { Logger } from "../log.ts";
-import type { CredentialProvider, OsName, SourcePlan } from "../model.ts";
+import type { CredentialProvider, LoginToken, OsName, SourcePlan } from "../model.ts";
 import type { Deadline } from "../providers/deadline.ts";
 import type { MfaPrompt } from "../providers/mfa.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
@@ -22,7 +22,12 @@ export interface CliDeps {
   /** Makes the STS caller for one invocation (endpoint, retries, deadline decided by the plan). */
   readonly sts: (config: StsConfig, log: Logger) => StsCaller;
   /** The provider of a plan's first credentials. */
-  readonly source: (source: SourcePlan, deadline: Deadline, logger: SdkLogger) => CredentialProvider;
+  readonly source: (
+    source: SourcePlan,
+    deadline: Deadline,
+    logger: SdkLogger,
+    readLoginToken?: () => Promise<LoginToken>,
+  ) => CredentialProvider;
   /** The MFA prompt (the real one asks on the terminal). */
   readonly prompt: () => MfaPrompt;
   /** Reads a file a plan names (policy, web identity token): regular files only, at most `maxBytes`. */

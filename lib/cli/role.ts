@@ -4,10 +4,19 @@
  * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
  */
 import { openCacheSession } from "../cache/session.ts";
-import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
+import {
+  CACHE_KEY_VERSION,
+  canonicalJson,
+  inputSecretValues,
+  sha256Hex,
+  sourceSecrets,
+} from "../cache/key.ts";
+import { acquireLock, type LockHandle } from "../cache/lock.ts";
+import { DEFAULT_LOCK_WAIT_SECONDS } from "../cache/store.ts";
+import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, CredentialsError, LockTimeoutError } from "../errors.ts";
 import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
 import type { Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
@@ -16,6 +25,7 @@ import {
   type CredentialProvider,
   type Env,
   ENV_NAMES,
+  type LoginToken,
   type Plan,
   type PolicySource,
   type RawEnv,
@@ -122,12 +132,16 @@ export async function roleProvider(
   // The SSO sign-in decides whose credentials come back: its access token is keyed like a secret, and the
   // token file is watched by the fast path like the shared config.
   const ssoToken = plan.source.kind === "sso" ? await ssoTokenFile(plan.source) : undefined;
+  // An aws login session likewise: which sign-in the token holds (its DPoP key) is keyed like a secret, the
+  // token file is watched by the fast path, and every refresh of it is serialized by the login lock.
+  const login = plan.source.kind === "login" ? await loginSession(plan, deps, log) : undefined;
   const secretValues = async () => {
     const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
     tokens.forEach((t) => log.secret(t));
     const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
     sso.forEach((t) => log.secret(t));
-    return [...sourceSecrets(plan), ...tokens, ...sso];
+    const signedIn = login === undefined ? [] : [(await login.readForKey()).dpopKey];
+    return [...sourceSecrets(plan), ...tokens, ...sso, ...signedIn];
   };
   // The call's cache, decided once: directory, digest key, mode, margin, whether the fast path's memo is left.
   const cache = await openCacheSession({
@@ -143,6 +157,7 @@ export async function roleProvider(
         configPaths.configPath,
         configPaths.credentialsPath,
         ...(ssoToken === undefined ? [] : [ssoToken]),
+        ...(login === undefined ? [] : [login.path]),
       ],
     },
     loadPolicy: loadPolicyOnce,
@@ -166,7 +181,9 @@ export async function roleProvider(
   });
   const chain = chainProvider(plan, {
     sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
-    source: deps.source(plan.source, deadline, sdkLogger(log)),
+    source: login === undefined
+      ? deps.source(plan.source, deadline, sdkLogger(log))
+      : login.locked(deps.source(plan.source, deadline, sdkLogger(log), login.read)),
     // A person typing a code is not a network step: that time does not count against --timeout.
     mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
     loadPolicy: loadPolicyOnce,
@@ -221,6 +238,78 @@ async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Prom
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An `aws login` source's token file and its lock. The SDK refreshes the token and rewrites the file in place,
+ * with no lock of its own; the login lock (`<cache dir>/<SHA-256 of the token path>.lock`, taken with the
+ * cache's own `acquireLock`) serializes every credproc that may refresh it — for the session printed as it
+ * is, or for any role over it — so N callers make one refresh and the rotated token is written once. It is
+ * always taken inside a role entry's lock, never the other way round. Without a usable cache directory the
+ * calls go unlocked (said under `--verbose`).
+ */
+async function loginSession(plan: Plan, deps: CliDeps, log: Logger) {
+  const source = plan.source as Extract<Plan["source"], { kind: "login" }>;
+  const path = await loginTokenFile(source);
+  if (path === undefined) {
+    throw new CredentialsError(
+      `aws login session of profile ${source.profile}`,
+      "no home directory to find its token in (set HOME or AWS_LOGIN_CACHE_DIRECTORY)",
+    );
+  }
+  const read = async (): Promise<LoginToken> => {
+    const token = await readLoginToken(path, source.profile, { uid: deps.uid(), read: deps.readFile });
+    log.secret(token.dpopKey);
+    log.secret(token.refreshToken);
+    return token;
+  };
+  const dir = plan.cacheDir?.path;
+  const lockPath = dir === undefined ? undefined : `${dir}/${await sha256Hex(
+    canonicalJson({ v: CACHE_KEY_VERSION, kind: "login-token", file: path }),
+  )}.lock`;
+  log.debug(`source: aws login session ${source.session} (token ${path})`);
+  const withLock = async <T>(work: () => Promise<T>): Promise<T> => {
+    let lock: LockHandle | undefined;
+    if (lockPath !== undefined) {
+      try {
+        lock = await acquireLock(lockPath, {
+          timeoutMs: DEFAULT_LOCK_WAIT_SECONDS * 1000,
+          onWait: () => log.debug(`login: waiting for lock ${lockPath}`),
+        });
+        log.debug(`login: lock ${lockPath} acquired`);
+      } catch (e) {
+        if (e instanceof LockTimeoutError) throw e;
+        log.debug(`login: lock unavailable, going on without it: ${lockPath}: ${describeError(e)}`);
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      lock?.release();
+    }
+  };
+  return {
+    path,
+    read,
+    /** The source provider, run under the login lock. */
+    locked: (provider: CredentialProvider): CredentialProvider => () => withLock(provider),
+    /**
+     * The token for the cache key, read without the lock; a credproc refreshing it meanwhile rewrites the file
+     * in place (the SDK's write), so a file that reads as malformed is read once more under the lock.
+     */
+    readForKey: async (): Promise<LoginToken> => {
+      try {
+        return await read();
+      } catch (e) {
+        if (!(e instanceof LoginTokenError) || e.kind !== "malformed") throw e;
+        return await withLock(read);
+      }
+    },
+  };
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** A `--verbose` line for what the SDK logs at `level` (errors by their message, never to stderr). */

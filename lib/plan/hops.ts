@@ -64,6 +64,7 @@ export function mfaSessionPlan(options: AssumeOptions, profileSerial?: string): 
 function givesRoleCredentials(source: SourcePlan): boolean {
   switch (source.kind) {
     case "sso":
+    case "login":
     case "instance-metadata":
     case "container":
       return true;
@@ -79,7 +80,10 @@ function givesRoleCredentials(source: SourcePlan): boolean {
 
 /** Checks rules that span hops, before any call is made. */
 export function checkPlan(plan: Plan): void {
-  if (plan.hops.length === 0) throw new UsageError("--role-arn", "no role to assume");
+  // An `aws login` session is the one source printed without a role (see withTopFlags in planner.ts).
+  if (plan.hops.length === 0 && plan.source.kind !== "login") {
+    throw new UsageError("--role-arn", "no role to assume");
+  }
   if (plan.mfaSession && givesRoleCredentials(plan.source)) {
     throw new UsageError(
       "--mfa-session",

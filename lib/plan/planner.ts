@@ -7,8 +7,10 @@
  *   of its `credential_source`, or — with `web_identity_token_file` — with AssumeRoleWithWebIdentity;
  * - in a *source* profile, static keys win over its own `role_arn`: the chain ends at the first source
  *   profile with keys; a profile may name itself as `source_profile` to use its own keys;
- * - a profile without `role_arn` supplies credentials itself: keys or SSO (`credential_process` cannot run in
- *   credproc's sandbox and is refused with a message naming the profile).
+ * - a profile without `role_arn` supplies credentials itself: keys, SSO or an `aws login` session
+ *   (`login_session`); `credential_process` cannot run in credproc's sandbox and is refused with a message
+ *   naming the profile. A `login_session` profile is the one source that may also be printed as it is, with no
+ *   role on top (`credproc --profile P` where P has no `role_arn`).
  * Every profile visited is kept in an immutable list that error messages quote, so a loop such as
  * `a → b → a` is reported with its whole path.
  */
@@ -26,9 +28,16 @@ import {
   unhandled,
 } from "../model.ts";
 import { planCacheDir } from "../cache/dir.ts";
-import { endpointProblem } from "../sandbox.ts";
+import { endpointProblem, signinTokenEndpointProblem } from "../sandbox.ts";
 import { suggestName } from "../suggest.ts";
-import { ifSet, ROLE_ARN, ROLE_ARN_EXPECTED, wholeNumberExpected, wholeNumberIn } from "../validate.ts";
+import {
+  hasControlCharacter,
+  ifSet,
+  ROLE_ARN,
+  ROLE_ARN_EXPECTED,
+  wholeNumberExpected,
+  wholeNumberIn,
+} from "../validate.ts";
 import { type ProfileEndpointSettings, resolveEndpoint, resolveRetry } from "./endpoint.ts";
 import { checkPlan, defaultSessionName, hopsFromFlags, mfaSessionPlan } from "./hops.ts";
 
@@ -243,10 +252,13 @@ function startOfChain(
   return { source: { kind: "default-chain", profile: fromEnv }, ...none };
 }
 
-/** Whether a profile without `role_arn` supplies credentials itself (keys, SSO, or a process we refuse). */
+/**
+ * Whether a profile without `role_arn` supplies credentials itself (keys, SSO, an `aws login` session, or a
+ * process we refuse).
+ */
 export function hasOwnCredentials(s: ProfileSettings): boolean {
   return s.aws_access_key_id !== undefined || s.aws_secret_access_key !== undefined || isSso(s) ||
-    s.credential_process !== undefined;
+    isLogin(s) || s.credential_process !== undefined;
 }
 
 /** Whether a `credential_process` command runs credproc (by the program's file name). */
@@ -388,6 +400,12 @@ function ownCredentials(ctx: Context, name: string, s: ProfileSettings, path: re
     // SSO credentials are a role session (the permission set's role): a role assumed with them is chained.
     return { source: ssoSource(ctx, name, s), hops: [], sourceIsRole: true, visited: path };
   }
+  // After keys and SSO, before credential_process: botocore's order for a profile's own credentials.
+  if (isLogin(s)) {
+    const source = loginSource(ctx, name, s);
+    // A console session of a role (federation, IAM Identity Center) gives role-session credentials.
+    return { source, hops: [], sourceIsRole: /:assumed-role\//.test(source.session), visited: path };
+  }
   if (s.credential_process !== undefined) {
     const self = runsCredproc(s.credential_process);
     throw new ConfigError(
@@ -440,6 +458,63 @@ function staticKeys(name: string, s: ProfileSettings, path: readonly string[]): 
 
 function isSso(s: ProfileSettings): boolean {
   return s.sso_session !== undefined || s.sso_start_url !== undefined;
+}
+
+/** A profile `aws login` wrote (AWS CLI >= 2.32): `login_session = <console session ARN>`. */
+function isLogin(s: ProfileSettings): boolean {
+  return s.login_session !== undefined;
+}
+
+/** The longest `login_session` value accepted (an ARN is at most 2048 characters). */
+const MAX_LOGIN_SESSION = 2048;
+
+/**
+ * An `aws login` source: the session, where the SDK finds its token (`AWS_LOGIN_CACHE_DIRECTORY`, else
+ * `<home>/.aws/login/cache`, as `@aws-sdk/credential-provider-login` reads it) and the sign-in endpoint
+ * override, checked here so a mistake is bad input, not a failed refresh.
+ */
+function loginSource(
+  ctx: Context,
+  name: string,
+  s: ProfileSettings,
+): Extract<SourcePlan, { kind: "login" }> {
+  const session = (s.login_session ?? "").trim();
+  if (session === "" || session.length > MAX_LOGIN_SESSION || hasControlCharacter(session)) {
+    throw new ConfigError(
+      `profile ${name}`,
+      `login_session must be the console session's ARN (one line, at most ${MAX_LOGIN_SESSION} characters)`,
+      { hint: `run aws login --profile ${name} to write it` },
+    );
+  }
+  const dir = ifSet(ctx.env.AWS_LOGIN_CACHE_DIRECTORY);
+  // The SDK takes the variable as it is (no ~ or $VAR expansion, unlike the AWS CLI), relative to a working
+  // directory nobody chose: only an absolute path names the same file for both.
+  if (dir !== undefined && !/^(?:\/|[A-Za-z]:[\\/]|\\\\)/.test(dir)) {
+    throw new ConfigError(
+      "AWS_LOGIN_CACHE_DIRECTORY",
+      `${JSON.stringify(dir)} is not an absolute path (the SDK does not expand ~ or $VARIABLES)`,
+    );
+  }
+  const endpointUrl = ifSet(ctx.env.AWS_ENDPOINT_URL_SIGNIN?.trim());
+  const problem = endpointUrl === undefined ? undefined : signinTokenEndpointProblem(endpointUrl);
+  if (problem !== undefined) {
+    throw new ConfigError("AWS_ENDPOINT_URL_SIGNIN", problem, {
+      hint:
+        "credproc refreshes an aws login session only at its region's sign-in host (or loopback, for tests)",
+    });
+  }
+  const tokenCacheDir = dir ??
+    (ctx.config.home === undefined ? undefined : `${ctx.config.home}/.aws/login/cache`);
+  const region = ifSet(s.region) ?? ifSet(ctx.env.AWS_REGION);
+  return {
+    kind: "login",
+    profile: name,
+    session,
+    ...(tokenCacheDir === undefined ? {} : { tokenCacheDir }),
+    // The SDK's order when the token names no sign-in region: the profile's region, then AWS_REGION.
+    ...(region === undefined ? {} : { region }),
+    ...(endpointUrl === undefined ? {} : { endpointUrl }),
+  };
 }
 
 /**
@@ -576,6 +651,19 @@ function webIdentityChain(
  * already applied by {@link webIdentityStart}.
  */
 function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Resolved): HopPlan[] {
+  if (hops.length === 0 && base.source.kind === "login") {
+    // The one source printed as it is: an `aws login` session for tools that cannot read its token.
+    const roleFlag = roleOnlyFlag(options);
+    if (roleFlag !== undefined) {
+      throw new UsageError(
+        roleFlag,
+        `applies to a role, and profile ${
+          base.visited[0]
+        } has none (its aws login session is printed as it is); give --role-arn ARN`,
+      );
+    }
+    return [];
+  }
   if (hops.length === 0) {
     throw new UsageError(
       "--role-arn",
@@ -603,6 +691,24 @@ function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Re
         : top.transitiveTagKeys,
     },
   ];
+}
+
+/** The first flag given that only a role takes (for a login source printed without one), if any. */
+function roleOnlyFlag(options: AssumeOptions): string | undefined {
+  const given: [string, boolean][] = [
+    ["--role-session-name", options.roleSessionName !== undefined],
+    ["--duration-seconds", options.durationSeconds !== undefined],
+    ["--external-id", options.externalId !== undefined],
+    ["--serial-number", options.serialNumber !== undefined],
+    ["--token-code", options.tokenCode !== undefined],
+    ["--source-identity", options.sourceIdentity !== undefined],
+    [options.policy?.kind === "file" ? "--policy-file" : "--policy", options.policy !== undefined],
+    ["--policy-arn", options.policyArns.length > 0],
+    ["--tag", options.tags.length > 0],
+    ["--transitive-tag-key", options.transitiveTagKeys.length > 0],
+    ["--mfa-session", options.mfaSession],
+  ];
+  return given.find(([, set]) => set)?.[0];
 }
 
 /** The MFA device `--mfa-session` uses when `--serial-number` is not given: the top-most hop's. */
@@ -634,6 +740,8 @@ function describeSource(r: Resolved): string {
       return `the keys in profile ${holder}`;
     case "sso":
       return `SSO (profile ${holder})`;
+    case "login":
+      return `the aws login session of profile ${holder}`;
     case "none":
       return "web identity";
     case "environment":

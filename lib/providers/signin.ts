@@ -394,7 +394,12 @@ export async function consoleUrl(
   deps: ConsoleDeps,
 ): Promise<string> {
   const { log } = deps;
-  const role = plan.hops[plan.hops.length - 1].roleArn;
+  const top = plan.hops.at(-1);
+  if (top === undefined) {
+    // An aws login session printed as it is: its console session is the one it came from.
+    throw new UsageError("console", "needs a role to sign in as; give --role-arn ARN");
+  }
+  const role = top.roleArn;
   const region = plan.endpoint.region;
   const partition = consolePartition(role, region);
   if (deps.destination !== undefined) checkDestinationPartition(deps.destination, partition);

@@ -1,11 +1,19 @@
 /**
- * A plan's source → a credential provider. The SDK's own providers do the work (env, SSO token cache,
- * instance metadata, container endpoints, the default chain); they load lazily so a cache hit never pays.
+ * A plan's source → a credential provider. The SDK's own providers do the work (env, SSO token cache, the
+ * `aws login` token cache, instance metadata, container endpoints, the default chain); they load lazily so a
+ * cache hit never pays.
  */
 import { CredentialsError, CredprocError, SandboxError } from "../errors.ts";
-import { type CredentialProvider, type Credentials, type SourcePlan, unhandled } from "../model.ts";
+import {
+  type CredentialProvider,
+  type Credentials,
+  type LoginToken,
+  type SourcePlan,
+  unhandled,
+} from "../model.ts";
 import type { Deadline } from "./deadline.ts";
 import { describe } from "./sts.ts";
+import { loginProvider } from "./login.ts";
 
 /** A logger for the SDK's own providers: they must never write to stderr; their lines go to `--verbose`. */
 export interface SdkLogger {
@@ -24,6 +32,8 @@ export function sourceProvider(
   source: SourcePlan,
   deadline: Deadline,
   logger?: SdkLogger,
+  /** For a `login` source: reads and judges the token file (lib/plan/login_token.ts, given by the caller). */
+  readLoginToken?: () => Promise<LoginToken>,
 ): CredentialProvider {
   const what = source.kind === "default-chain"
     ? `source credentials${source.profile ? ` (profile ${source.profile})` : ""}`
@@ -76,6 +86,15 @@ export function sourceProvider(
           clientConfig: { logger, maxAttempts: 1 },
         })
       );
+    case "login":
+      return wrap(() =>
+        Promise.resolve(loginProvider(source, {
+          deadline,
+          logger,
+          readToken: readLoginToken ??
+            (() => Promise.reject(new Error("no reader for the aws login token was given"))),
+        }))
+      );
     case "none":
       return () => Promise.reject(new Error("this plan has no source credentials"));
     default:
@@ -90,18 +109,28 @@ const SOURCE_TIMEOUT_HINT: Partial<Record<SourcePlan["kind"], string>> = {
     "the container credentials endpoint is not answering (AWS_CONTAINER_CREDENTIALS_FULL_URI); allow more time with --timeout",
   "sso":
     "the SSO portal is not answering; check sso_region and AWS_ENDPOINT_URL_SSO, or allow more time with --timeout",
+  "login":
+    "the sign-in endpoint is not answering (the aws login token needed a refresh); allow more time with --timeout",
   "default-chain":
     "a credential source (container endpoint, instance metadata, SSO) is not answering; name the source with --profile or allow more time with --timeout",
 };
 
 function normalize(
-  c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date },
+  c: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken?: string;
+    expiration?: Date;
+    accountId?: string;
+  },
 ): Credentials {
   return {
     accessKeyId: c.accessKeyId,
     secretAccessKey: c.secretAccessKey,
     sessionToken: c.sessionToken,
     expiration: c.expiration,
+    // An aws login session printed as it is names its account (`--include-account-id`); hops replace it.
+    ...(typeof c.accountId === "string" && /^\d{12}$/.test(c.accountId) ? { accountId: c.accountId } : {}),
   };
 }
 
@@ -130,6 +159,8 @@ function mapSourceError(e: unknown, what: string, source: SourcePlan): CredprocE
     {
       hint: source.kind === "sso"
         ? `run aws sso login --profile ${source.profile} (the SSO token is missing or expired), then retry`
+        : source.kind === "login"
+        ? `run aws login --profile ${source.profile} (the login session is missing or expired), then retry`
         : source.kind === "environment"
         ? "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (credential_source = Environment)"
         : "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a source with --profile NAME",

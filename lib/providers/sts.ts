@@ -190,13 +190,14 @@ interface Handler {
 
 /**
  * Wraps the fetch handler so that an answer larger than {@link MAX_STS_RESPONSE_BYTES} fails while it streams
- * in (a declared Content-Length at once): memory stays bounded whatever the endpoint sends.
+ * in (a declared Content-Length at once): memory stays bounded whatever the endpoint sends. Also used for the
+ * sign-in token endpoint (providers/login.ts), whose answers are smaller still.
  */
-function cappedHandler<H extends Handler>(inner: H, what: string): H {
+export function cappedHandler<H extends Handler>(inner: H, what: string, service = "an STS"): H {
   const tooLarge = () =>
     new NetworkError(
       what,
-      `the answer is larger than ${MAX_STS_RESPONSE_BYTES / 1024} KiB; not an STS response`,
+      `the answer is larger than ${MAX_STS_RESPONSE_BYTES / 1024} KiB; not ${service} response`,
       {
         hint: CONNECTION_HINT,
       },

@@ -80,8 +80,10 @@ function auditRun(run: ScenarioRun): void {
       // In the cache directory, or a path in HOME that the tree comparison below proves untouched.
       const inCache = value === run.cacheDir || value.startsWith(`${run.cacheDir}/`);
       const inHome = value === run.home || value.startsWith(`${run.home}/`);
+      // The aws login token: the SDK rewrites it in place when it refreshes the session (checked below).
+      const loginToken = value === run.loginToken;
       check(
-        inCache || (inHome && (existedBefore.has(value) || !run.after.has(value))),
+        inCache || loginToken || (inHome && (existedBefore.has(value) || !run.after.has(value))),
         () => `write check for ${value}: outside the cache directory and HOME's untouched inputs\n${where()}`,
       );
     }
@@ -96,6 +98,17 @@ function auditRun(run: ScenarioRun): void {
   );
   for (const [path, bytes] of run.before) {
     const now = run.after.get(path);
+    if (path === run.loginToken && now !== undefined && !equalBytes(bytes, now)) {
+      // Rewritten by a refresh: still a token (rotated refresh token), still 0600, still only the owner's.
+      const doc = JSON.parse(new TextDecoder().decode(now));
+      const before = JSON.parse(new TextDecoder().decode(bytes));
+      check(
+        doc.refreshToken !== before.refreshToken,
+        () => `${path} rewritten without a refresh\n${where()}`,
+      );
+      check(run.loginTokenMode === 0o600, () => `${path} no longer 0600\n${where()}`);
+      continue;
+    }
     check(now !== undefined && equalBytes(bytes, now), () => `${path} was modified\n${where()}`);
   }
 }

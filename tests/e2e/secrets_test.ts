@@ -39,6 +39,9 @@ Deno.test(`secret hygiene: ${SCENARIOS.length} scenarios with --verbose`, async 
           // are not credproc's doing.
           const input = run.before.get(path);
           if (input !== undefined && decoder.decode(input) === decoder.decode(bytes)) continue;
+          // The aws login token the SDK rotated holds the session's secrets by design (as `aws login` leaves
+          // it); the audit checks it stays 0600.
+          if (path === run.loginToken) continue;
           checks++;
           assert.ok(
             !leaks(decoder.decode(bytes), secret),

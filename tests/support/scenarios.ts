@@ -13,6 +13,7 @@ import {
 } from "./sts_standin/mod.ts";
 import { ROLE, runCredproc, type TempHome, tempHome } from "./helpers.ts";
 import { type AuditEntry, deadUrl, readAudit, safeEnv } from "./hardening_helpers.ts";
+import { type LoginStandin, startLoginStandin } from "./login_standin.ts";
 
 export const ROLE2 = "arn:aws:iam::123456789012:role/team/second";
 export const MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice";
@@ -37,6 +38,12 @@ export interface Scenario {
   setup?(ctx: ScenarioContext): Promise<void> | void;
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * An `aws login` session: `[profile dev] login_session = …` in the config, its token file (credentials that
+   * last `remainingMs` more: under 5 minutes the SDK refreshes it, and rewrites the file), and the sign-in
+   * token stand-in at `AWS_ENDPOINT_URL_SIGNIN`; `reject` makes it refuse the refresh token.
+   */
+  readonly login?: { readonly remainingMs: number; readonly reject?: boolean };
   /** Runs before this one, same HOME (e.g. to fill the cache); not audited. */
   readonly before?: readonly (readonly string[])[];
   readonly code: 0 | 1 | 2;
@@ -181,6 +188,24 @@ export const SCENARIOS: readonly Scenario[] = [
     args: base("--web-identity-token-file", "{home}/.aws/credentials"),
     code: 2,
   },
+  {
+    name: "an aws login session printed as it is (its token fresh: no refresh)",
+    login: { remainingMs: 14 * 60_000 },
+    args: ["--profile", "dev", "--verbose"],
+    code: 0,
+  },
+  {
+    name: "a role over an aws login session whose token is refreshed (the SDK rewrites it)",
+    login: { remainingMs: 60_000 },
+    args: ["--profile", "dev", "--role-arn", ROLE, "--endpoint-url", "{url}", "--verbose"],
+    code: 0,
+  },
+  {
+    name: "an aws login session whose refresh token is refused",
+    login: { remainingMs: 60_000, reject: true },
+    args: ["--profile", "dev", "--verbose"],
+    code: 1,
+  },
   { name: "cache clear", before: [base()], args: ["cache", "clear", "--verbose"], code: 0 },
   { name: "--help", args: ["--help"], code: 0 },
   { name: "--version", args: ["--version"], code: 0 },
@@ -229,13 +254,22 @@ export interface ScenarioRun {
   readonly keyIds: string[];
   /** STS requests the stand-in saw during the audited run. */
   readonly requests: number;
+  /**
+   * The `aws login` token file (login scenarios): the one file outside the cache the run may rewrite — the
+   * SDK does when it refreshes the session, as `aws login` and the AWS CLI do.
+   */
+  readonly loginToken?: string;
+  /** Its permission bits after the run. */
+  readonly loginTokenMode?: number;
 }
 
 /** Runs one scenario with the permission audit log on; cleans up after itself. */
 export async function runScenario(s: Scenario): Promise<ScenarioRun> {
-  await using standin = await startStandin(s.standin);
+  await using login = s.login === undefined ? undefined : startLoginStandin();
+  await using standin = await startStandin({ ...s.standin, ...(login ? { sessions: login.pool } : {}) });
   await using home = await tempHome();
   const dead = deadUrl();
+  const signedIn = login === undefined ? undefined : await signIn(home, login, s.login!);
   await s.setup?.({ home, standin, dead });
   const fill = (t: string) =>
     t.replaceAll("{url}", standin.url).replaceAll("{home}", home.dir).replaceAll("{dead}", dead);
@@ -246,6 +280,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
       dead,
       keys: { id: STANDIN_ACCESS_KEY_ID, secret: STANDIN_SECRET_ACCESS_KEY },
     }),
+    ...(login === undefined ? {} : { AWS_ENDPOINT_URL_SIGNIN: login.url }),
     ...s.env,
   });
   for (const args of s.before ?? []) await runCredproc(args.map(fill), env, { cwd: home.dir });
@@ -280,8 +315,26 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
       OIDC_TOKEN,
       OIDC_TOKEN.split(".")[2],
       MFA_CODE,
+      ...(login?.secrets() ?? []),
+      ...(signedIn === undefined ? [] : [signedIn.dpopKey, ...signedIn.dpopKey.split("\n").slice(1, -2)]),
     ],
-    keyIds: [STANDIN_ACCESS_KEY_ID, ...issued.map((i) => i.accessKeyId)],
+    keyIds: [
+      STANDIN_ACCESS_KEY_ID,
+      ...issued.map((i) => i.accessKeyId),
+      ...(login?.pool.map((k) => k.accessKeyId) ?? []),
+    ],
     requests: standin.count() - seen,
+    ...(signedIn === undefined ? {} : {
+      loginToken: signedIn.path,
+      loginTokenMode: (await Deno.stat(signedIn.path)).mode! & 0o777,
+    }),
   };
+}
+
+/** The login scenarios' profile and token file (see {@link Scenario.login}). */
+async function signIn(home: TempHome, login: LoginStandin, o: NonNullable<Scenario["login"]>) {
+  const session = "arn:aws:iam::123456789012:user/alice";
+  await home.writeConfig(`[profile dev]\nlogin_session = ${session}\nregion = us-east-1\n`);
+  login.reject = o.reject ?? false;
+  return await login.signIn({ dir: `${home.dir}/.aws/login/cache`, session, remainingMs: o.remainingMs });
 }

@@ -25,7 +25,13 @@ import {
   signinTokenUrl,
   validateDestination,
 } from "../../lib/providers/signin.ts";
-import { endpointProblem, isAllowedHost, SIGNIN_HOSTS, signinEndpointProblem } from "../../lib/sandbox.ts";
+import {
+  endpointProblem,
+  isAllowedHost,
+  SIGNIN_HOSTS,
+  signinEndpointProblem,
+  signinTokenEndpointProblem,
+} from "../../lib/sandbox.ts";
 import { fakeIo } from "../support/fake_io.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
@@ -177,9 +183,22 @@ Deno.test("sandbox: the sign-in hosts are allowed exactly, and are no STS endpoi
     assert.equal(signinEndpointProblem(`https://${h}/federation`), undefined, h);
     assert.match(endpointProblem(`https://${h}/`) ?? "", /is not an STS, SSO or SSO-OIDC endpoint/, h);
   }
-  for (const h of ["aws.amazon.com", "evil.signin.aws.amazon.com", "console.aws.amazon.com", "signin.aws"]) {
+  for (
+    const h of ["aws.amazon.com", "signin.aws.amazon.com.evil.test", "console.aws.amazon.com", "signin.aws"]
+  ) {
     assert.ok(!isAllowedHost(h), h);
   }
+  // Names under signin.aws.amazon.com are AWS's own: the outer wall allows them (the aws login token hosts,
+  // `REGION.signin.aws.amazon.com`), the inner checks only the regional shape (tests/unit/login_test.ts).
+  assert.ok(isAllowedHost("evil.signin.aws.amazon.com"));
+  assert.match(
+    signinTokenEndpointProblem("https://evil.signin.aws.amazon.com/") ?? "",
+    /not a regional sign-in endpoint/,
+  );
+  assert.match(
+    signinEndpointProblem("https://eu-west-1.signin.aws.amazon.com/federation") ?? "",
+    /not a console sign-in endpoint/,
+  );
 });
 
 Deno.test("console: the GetSigninToken and login URLs, byte for byte", () => {

@@ -293,6 +293,18 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     issued: new Map(),
     stopping: stopping.signal,
   };
+  // Temporary credentials issued elsewhere (the login stand-in's): accepted as if this stand-in had issued them.
+  for (const t of opts.sessions ?? []) {
+    state.issued.set(t.accessKeyId, {
+      ...t,
+      expiration: new Date(Date.now() + 12 * 3600_000),
+      action: "external",
+      userId: t.accessKeyId,
+      account: t.arn.split(":")[4],
+      isRoleSession: /:assumed-role\//.test(t.arn),
+      mfaAuthenticated: false,
+    });
+  }
 
   const serveOptions = {
     hostname: "127.0.0.1",

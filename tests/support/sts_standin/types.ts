@@ -82,6 +82,11 @@ export interface StandinOptions {
   tls?: { cert: string; key: string };
   /** Known base keys (access key id → secret); default {@link STANDIN_KEYS}. */
   keys?: Record<string, string>;
+  /**
+   * Temporary credentials issued elsewhere (e.g. tests/support/login_standin.ts), accepted with their session
+   * token as if issued here; `arn` is what GetCallerIdentity answers for them.
+   */
+  sessions?: readonly { accessKeyId: string; secretAccessKey: string; sessionToken: string; arn: string }[];
   /** Reject requests whose SigV4 does not verify (default true). Signatures are checked and recorded anyway. */
   verifySignatures?: boolean;
   /** Require this MFA device and code for `AssumeRole` and `GetSessionToken` (unless the caller's credentials came from an MFA-authenticated call). */
