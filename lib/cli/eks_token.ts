@@ -12,6 +12,23 @@ import { EXEC_INFO_ENV, execCredentialJson, execCredentialVersion } from "../eks
 import { eksToken as signToken } from "../eks/token.ts";
 import { resolveStsSigning } from "../providers/sts.ts";
 import { roleProvider } from "./role.ts";
+import type { EndpointPlan } from "../model.ts";
+
+/**
+ * Where the token points and the region it is signed for: a configured endpoint as it is (signed for the
+ * plan's region), else the SDK's endpoint rules for the region, FIPS and dual-stack settings. Always the
+ * regional endpoint, as the AWS CLI v2 (its botocore fixes AWS::STS::UseGlobalEndpoint to false): a token for
+ * the global endpoint is refused outside the aws partition, and `sts_regional_endpoints = legacy` keeps
+ * applying to credproc's own AssumeRole calls only.
+ */
+export async function tokenEndpoint(
+  endpoint: EndpointPlan,
+): Promise<{ readonly url: string; readonly signingRegion: string }> {
+  if (endpoint.endpointUrl !== undefined) {
+    return { url: endpoint.endpointUrl, signingRegion: endpoint.region };
+  }
+  return await resolveStsSigning({ ...endpoint, useGlobalEndpoint: false });
+}
 
 /** Runs `credproc eks-token`; returns the ExecCredential document. */
 export async function eksToken(
@@ -31,12 +48,7 @@ export async function eksToken(
   const version = execCredentialVersion(execInfo);
   const { plan, provider } = await roleProvider(command.options, argv, io, deps, log);
   const credentials = await provider();
-  // The token points where the plan sends STS calls: a configured endpoint as it is (signed for the plan's
-  // region), else the SDK's endpoint rules (regional, FIPS, dual-stack or global, as the AWS CLI's client).
-  const { endpointUrl, region } = plan.endpoint;
-  const signing = endpointUrl !== undefined
-    ? { url: endpointUrl, signingRegion: region }
-    : await resolveStsSigning(plan.endpoint);
+  const signing = await tokenEndpoint(plan.endpoint);
   const { token, expiration } = await signToken({
     credentials,
     clusterName: command.clusterName,
