@@ -65,6 +65,13 @@ const TOOLS: readonly Tool[] = [
     install: "apt-get install -y shellcheck",
   },
   { name: "fish", probe: ["fish", "--version"], apt: "fish", install: "apt-get install -y fish" },
+  {
+    // `credproc eks-token` end to end (tests/e2e/eks_token_test.ts); Debian's package is kubectl 1.20.
+    name: "kubectl",
+    probe: ["kubectl", "version", "--client"],
+    apt: "kubernetes-client",
+    install: "apt-get install -y kubernetes-client",
+  },
 ];
 
 /** The programs the isolated run needs; without them the suite runs unisolated, said in one line. */
