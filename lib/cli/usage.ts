@@ -13,6 +13,8 @@ Usage:
   credproc serve [role options] [--port N] [--token-file PATH]
                                              serve the role's credentials to containers and SDKs on
                                              127.0.0.1 (prints the export lines; runs until Ctrl-C)
+  credproc eks-token --cluster-name NAME [role options]
+                                             a kubectl exec credential (EKS token) signed with the role
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials
@@ -85,6 +87,20 @@ Serve (credproc serve):
                                  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
   The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
   from credproc's cache and are refreshed through its lock. -v logs one line per request.
+
+EKS (credproc eks-token): the role's credentials from the cache (or STS), then a token signed locally for
+the cluster (a presigned GetCallerIdentity, as "aws eks get-token"); prints an ExecCredential (the version
+KUBERNETES_EXEC_INFO asks for: v1beta1 or v1), valid 14 minutes or until the credentials near expiry.
+  --cluster-name NAME            the EKS cluster (1-100 of [A-Za-z0-9_-]); --region picks the STS endpoint
+  In ~/.kube/config:
+    users:
+    - name: prod
+      user:
+        exec:
+          apiVersion: client.authentication.k8s.io/v1beta1
+          command: credproc
+          args: [eks-token, --cluster-name, prod, --profile, prod, --region, eu-west-1]
+          interactiveMode: Never
 
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.
