@@ -229,3 +229,24 @@ Deno.test("expirationTimestamp: 14 minutes after X-Amz-Date, never past the cred
   );
   assertNoCrash(margin);
 });
+
+Deno.test("--verbose says where the token points and never prints it or a secret", async () => {
+  await using r = await rig();
+  const res = await runCredproc(eksArgs(CLUSTER, ["-v"]), r.env);
+  assert.equal(res.code, 0, res.stderr);
+  const [, , expiry, token] = EXEC_CREDENTIAL.exec(res.stdout)!;
+  const [issued] = [...r.sts.issued.values()];
+  assert.ok(res.lines.every((l) => l.startsWith("credproc: ")), res.stderr);
+  assert.ok(
+    res.lines.includes(
+      `credproc: eks-token: ${CLUSTER} via ${
+        new URL(r.sts.url).host
+      } (signing region eu-west-1), ${V1BETA1}, ` +
+        `expires ${new Date(expiry).toISOString()}`,
+    ),
+    res.stderr,
+  );
+  for (const secret of [token.slice(11, 60), issued.secretAccessKey, issued.sessionToken.slice(0, 40)]) {
+    assert.ok(!res.stderr.includes(secret), `stderr holds a secret:\n${res.stderr}`);
+  }
+});
