@@ -3,11 +3,9 @@
  * padding) of a presigned STS `GetCallerIdentity` GET whose signature covers the `x-k8s-aws-id` header (the
  * cluster name). The API server's authenticator sends that GET to STS with its own cluster name in the header,
  * so a token signed for another cluster fails there. Signed with the SDK family's SigV4 signer and hash; no I/O:
- * the credentials, endpoint and clock come in as arguments.
+ * the credentials, endpoint and clock come in as arguments. The SDK modules are imported lazily, like the STS
+ * client's: the full program's static graph holds no npm package (a test keeps it so).
  */
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Sha256 } from "@smithy/core/checksum";
-import { escapeUri } from "@smithy/core/protocols";
 import type { Credentials } from "../model.ts";
 
 /** What every token starts with (aws-iam-authenticator's v1 token format). */
@@ -79,6 +77,11 @@ export function tokenExpiration(now: Date, credentialsExpiry: Date | undefined, 
 /** The presigned `GetCallerIdentity` URL (the token's payload). */
 export async function presignedUrl(input: TokenInput): Promise<string> {
   const endpoint = new URL(input.endpoint);
+  const [{ SignatureV4 }, { Sha256 }, { escapeUri }] = await Promise.all([
+    import("@smithy/signature-v4"),
+    import("@smithy/core/checksum"),
+    import("@smithy/core/protocols"),
+  ]);
   const signer = new SignatureV4({
     credentials: {
       accessKeyId: input.credentials.accessKeyId,
