@@ -19,6 +19,7 @@ import {
 import { assertNoCrash, assertOneErrorLine } from "../support/hardening_helpers.ts";
 import { type KubeApi, kubeconfig, startKubeApi } from "../support/kube_api.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { presignedUrl } from "../../lib/eks/token.ts";
 
 const KUBECTL = which("kubectl");
 const CLUSTER = "demo";
@@ -248,5 +249,63 @@ Deno.test("--verbose says where the token points and never prints it or a secret
   );
   for (const secret of [token.slice(11, 60), issued.secretAccessKey, issued.sessionToken.slice(0, 40)]) {
     assert.ok(!res.stderr.includes(secret), `stderr holds a secret:\n${res.stderr}`);
+  }
+});
+
+Deno.test("the fake API server refuses what aws-iam-authenticator refuses, before asking STS", async () => {
+  await using r = await rig();
+  const client = Deno.createHttpClient({ caCerts: [r.kube.caPem] });
+  try {
+    const sts = new URL(r.sts.url);
+    const sign = (over: Partial<Parameters<typeof presignedUrl>[0]> = {}) =>
+      presignedUrl({
+        credentials: { accessKeyId: r.sts.accessKeyId, secretAccessKey: r.sts.secretAccessKey },
+        clusterName: CLUSTER,
+        endpoint: r.sts.url,
+        signingRegion: "eu-west-1",
+        now: new Date(),
+        marginMs: 0,
+        ...over,
+      });
+    const b64 = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    const token = (url: string) => `k8s-aws-v1.${b64(url)}`;
+    const good = await sign();
+    const cases: [string | undefined, RegExp][] = [
+      [undefined, /^no bearer token$/],
+      [b64(good), /^token is missing the k8s-aws-v1\. prefix$/],
+      [`k8s-aws-v1.${btoa(good + "x")}`, /^token is not base64url$/],
+      [token(good.replace(/^http:/, "https:")), /^unexpected scheme https:$/],
+      [
+        token(await sign({ endpoint: `http://127.0.0.2:${sts.port}/` })),
+        /^unexpected hostname 127\.0\.0\.2:\d+$/,
+      ],
+      [token(await sign({ endpoint: `${r.sts.url}x` })), /^unexpected path$/],
+      [token(`${good}&Foo=1`), /^non-whitelisted query parameter Foo$/],
+      [token(`${good}&action=GetCallerIdentity`), /^duplicate query parameter action$/],
+      [token(good.replace("Action=GetCallerIdentity", "Action=GetSessionToken")), /^unexpected action$/],
+      [token(good.replace("Version=2011-06-15", "Version=2011-06-16")), /^unexpected version$/],
+      [token(good.replace("host%3Bx-k8s-aws-id", "host")), /^x-k8s-aws-id is not signed$/],
+      [token(good.replace("X-Amz-Expires=60", "X-Amz-Expires=901")), /^invalid X-Amz-Expires$/],
+      [token(await sign({ now: new Date(Date.now() - 16 * 60_000) })), /^X-Amz-Date is expired$/],
+      [token(`${good}${"&X-Amz-Signature=0".repeat(200)}`), /^token is too large$/],
+    ];
+    for (const [bearer, reason] of cases) {
+      const res = await fetch(`${r.kube.url}/api`, {
+        client,
+        headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
+      });
+      await res.body?.cancel();
+      assert.equal(res.status, 401, String(reason));
+      assert.match(r.kube.requests.at(-1)!.reason!, reason);
+    }
+    assert.equal(r.sts.count(), 0, "none of them reached STS");
+    // The control: the same server lets the untouched token through (STS checks it).
+    const res = await fetch(`${r.kube.url}/api`, {
+      client,
+      headers: { authorization: `Bearer ${token(good)}` },
+    });
+    assert.equal(res.status, 200, await res.text());
+  } finally {
+    client.close();
   }
 });
