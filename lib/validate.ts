@@ -14,6 +14,9 @@ export const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\x21-\x7e]*\
 /** What a message says a role ARN must be. */
 export const ROLE_ARN_EXPECTED = "an IAM role ARN such as arn:aws:iam::123456789012:role/name";
 
+/** EKS cluster names (`CreateCluster`): 1-100 letters, digits, `-` and `_`, a letter or digit first. */
+export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
 /**
  * `value` as a whole number from `min` to `max` (decimal digits only), or `undefined` when it is not one; the
  * caller words the error with {@link wholeNumberExpected}. Flags, profile values and variables alike.

@@ -81,6 +81,13 @@ const TOOLS: readonly Tool[] = [
     apt: "golang-github-aws-aws-sdk-go-v2-dev",
     install: "apt-get install -y golang-github-aws-aws-sdk-go-v2-dev",
   },
+  {
+    // `credproc eks-token` end to end (tests/e2e/eks_token_test.ts); Debian's package is kubectl 1.20.
+    name: "kubectl",
+    probe: ["kubectl", "version", "--client"],
+    apt: "kubernetes-client",
+    install: "apt-get install -y kubernetes-client",
+  },
 ];
 
 /** The programs the isolated run needs; without them the suite runs unisolated, said in one line. */

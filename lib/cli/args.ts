@@ -16,6 +16,7 @@ import {
 import { isAllowedHost } from "../sandbox.ts";
 import { oneLine } from "../output.ts";
 import {
+  CLUSTER_NAME,
   REGION,
   ROLE_ARN,
   ROLE_ARN_EXPECTED,
@@ -34,6 +35,8 @@ export type Command =
   | { readonly kind: "usage" }
   | { readonly kind: "version" }
   | { readonly kind: "assume"; readonly options: AssumeOptions }
+  /** `credproc eks-token --cluster-name NAME [role options]`: a Kubernetes ExecCredential for an EKS cluster. */
+  | { readonly kind: "eksToken"; readonly options: AssumeOptions; readonly clusterName: string }
   /** `credproc console [role options]`: a console sign-in URL for the assumed role. */
   | { readonly kind: "console"; readonly options: AssumeOptions; readonly destination?: string }
   /** `credproc serve [role options]`: a container-credentials endpoint on 127.0.0.1. */
@@ -47,7 +50,7 @@ export type Command =
   | { readonly kind: "cacheList"; readonly cacheDir?: string; readonly json: boolean };
 
 /** The commands with a usage of their own. */
-export const HELP_TOPICS = ["console", "serve", "cache", "cache list", "cache clear"] as const;
+export const HELP_TOPICS = ["console", "serve", "eks-token", "cache", "cache list", "cache clear"] as const;
 /** A command with a usage of its own. */
 export type HelpTopic = typeof HELP_TOPICS[number];
 
@@ -100,6 +103,7 @@ const OPTIONS = {
   "destination": { type: "string", multiple: true },
   "port": { type: "string", multiple: true },
   "token-file": { type: "string", multiple: true },
+  "cluster-name": { type: "string", multiple: true },
   "verbose": { type: "boolean", short: "v", multiple: true },
   "help": { type: "boolean", short: "h", multiple: true },
   "version": { type: "boolean", short: "V", multiple: true },
@@ -112,7 +116,7 @@ type Values = {
 const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key"]);
 
 /** The words that may come first without dashes. */
-const SUBCOMMANDS = ["cache", "console", "serve", "help"];
+const SUBCOMMANDS = ["cache", "console", "serve", "eks-token", "help"];
 const CACHE_SUBCOMMANDS = ["list", "clear"];
 
 /**
@@ -265,9 +269,10 @@ function parseScanned(argv: readonly string[], unknown: string | undefined): Com
   if (flags.flag("help")) return { kind: "help" };
   if (flags.flag("version")) return { kind: "version" };
   const cacheDir = optional(flags.one("cache-dir"), "--cache-dir", rejectEmpty);
-  if (positionals[0] === "console" || positionals[0] === "serve") {
+  if (positionals[0] === "console" || positionals[0] === "serve" || positionals[0] === "eks-token") {
     return roleCommand(positionals, flags, cacheDir);
   }
+  onlyWith(flags, "cluster-name", "eks-token");
   onlyWith(flags, "destination", "console");
   onlyWith(flags, "port", "serve");
   onlyWith(flags, "token-file", "serve");
@@ -288,6 +293,8 @@ function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: str
   if (positionals.length > 1) throw unexpectedWord(positionals[1], [], "");
   if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
   const options = assumeOptions(flags, cacheDir);
+  if (positionals[0] === "eks-token") return eksTokenCommand(flags, options);
+  onlyWith(flags, "cluster-name", "eks-token");
   if (positionals[0] === "console") {
     onlyWith(flags, "port", "serve");
     onlyWith(flags, "token-file", "serve");
@@ -313,6 +320,31 @@ function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: str
     options,
     port: optional(flags.one("port"), "--port", (v, n) => integer(v, n, 0, 65535)),
     tokenFile: optional(flags.one("token-file"), "--token-file", rejectEmpty),
+  };
+}
+
+/** `credproc eks-token`: the role options and `--cluster-name` (required); it prints one ExecCredential. */
+function eksTokenCommand(flags: Flags, options: AssumeOptions): Command {
+  onlyWith(flags, "destination", "console");
+  onlyWith(flags, "port", "serve");
+  onlyWith(flags, "token-file", "serve");
+  const notHere = (name: string) =>
+    new UsageError(name, "does not apply to credproc eks-token (it prints an ExecCredential)");
+  if (flags.one("format") !== undefined) throw notHere("--format");
+  if (flags.flag("include-account-id")) throw notHere("--include-account-id");
+  const clusterName = flags.one("cluster-name");
+  if (clusterName === undefined) {
+    throw new UsageError("--cluster-name", "required by credproc eks-token (the EKS cluster's name)");
+  }
+  return {
+    kind: "eksToken",
+    options,
+    clusterName: check(
+      "--cluster-name",
+      clusterName,
+      CLUSTER_NAME,
+      "an EKS cluster name (1-100 letters, digits, - and _, starting with a letter or digit)",
+    ),
   };
 }
 

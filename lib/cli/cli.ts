@@ -23,6 +23,7 @@ import { VERSION } from "./version.ts";
 import { report } from "./report.ts";
 import { roleProvider, sdkLine, snapshotEnv } from "./role.ts";
 import { serve } from "./serve.ts";
+import { eksToken } from "./eks_token.ts";
 
 export { type CliDeps, type CliIo, realDeps } from "./deps.ts";
 export { reportUncaught } from "./report.ts";
@@ -94,6 +95,8 @@ async function run(
     }
     case "serve":
       return await serve(command, argv, io, deps, log);
+    case "eksToken":
+      return await eksToken(command, argv, io, deps, log);
     default:
       return unhandled(command, "command");
   }
@@ -129,7 +132,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       for (const line of SHORT_USAGE.trimEnd().split("\n")) io.err(line);
       return 2;
     }
-    if (command.kind === "assume" || command.kind === "console" || command.kind === "serve") {
+    if ("options" in command) {
       const { options } = command;
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;

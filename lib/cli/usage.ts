@@ -16,6 +16,8 @@ const COMMANDS = `Usage:
   credproc serve [role options] [--port N] [--token-file PATH]
                                              serve the role's credentials to containers and SDKs on
                                              127.0.0.1 (prints the export lines; runs until Ctrl-C)
+  credproc eks-token --cluster-name NAME [role options]
+                                             a kubectl exec credential (EKS token) signed with the role
   credproc cache list [--json] [--cache-dir DIR]
                                              what is cached, for how long, and the recent failures
   credproc cache clear [--cache-dir DIR]     remove credproc's cached credentials and failure record
@@ -49,6 +51,22 @@ const SERVE = `  --port N                       listen on 127.0.0.1:N (default: 
                                  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
   The SDKs and the AWS CLI read the endpoint through AWS_CONTAINER_CREDENTIALS_FULL_URI; credentials come
   from credproc's cache and are refreshed through its lock. -v logs one line per request.
+`;
+
+/** `credproc eks-token`'s own options, what it does, and the kubeconfig entry that runs it. */
+const EKS = `the role's credentials from the cache (or STS), then a token signed locally for
+the cluster (a presigned GetCallerIdentity, as "aws eks get-token"); prints an ExecCredential (the version
+KUBERNETES_EXEC_INFO asks for: v1beta1 or v1), valid 14 minutes or until the credentials near expiry.
+  --cluster-name NAME            the EKS cluster (1-100 of [A-Za-z0-9_-]); --region picks the STS endpoint
+  In ~/.kube/config:
+    users:
+    - name: prod
+      user:
+        exec:
+          apiVersion: client.authentication.k8s.io/v1beta1
+          command: credproc
+          args: [eks-token, --cluster-name, prod, --profile, prod, --region, eu-west-1]
+          interactiveMode: Never
 `;
 
 /** What `cache list` shows. */
@@ -130,6 +148,9 @@ Console (credproc console): the same role options and cache as above (a cached r
 ${CONSOLE}
 Serve (credproc serve):
 ${SERVE}
+
+EKS (credproc eks-token): the same role options and cache as above;
+${EKS}
 Failures: each failed call is also recorded (last 20, no secrets) in the cache directory's failures.json;
 "credproc cache list" shows the newest.
 
@@ -137,7 +158,7 @@ Proxies: HTTPS_PROXY (CONNECT, TLS end to end) for https endpoints, NO_PROXY hon
 sent through a proxy (HTTP_PROXY, ALL_PROXY are ignored); loopback and metadata addresses are always direct.
 
 Exit codes: 0 success; 2 bad input (flags, values, files); 1 anything else.
-Each command's own usage: credproc console --help (or serve, cache, cache list, cache clear).
+Each command's own usage: credproc console --help (or serve, eks-token, cache, cache list, cache clear).
 `;
 
 /**
@@ -147,7 +168,7 @@ Each command's own usage: credproc console --help (or serve, cache, cache list, 
 export const SHORT_USAGE = `${TITLE}
 ${COMMANDS}
 ${CONFIG_EXAMPLE}
-Every option: credproc --help. One command's: credproc console --help (or serve, cache list, cache clear).
+Every option: credproc --help. One command's: credproc console --help (or serve, eks-token, cache list, cache clear).
 `;
 
 /** `credproc console --help`. */
@@ -169,6 +190,12 @@ ${SERVE}
 ${ROLE_OPTIONS}
 Example: credproc serve ${EXAMPLE_ROLE} --port 9911
 `;
+
+/** `credproc eks-token --help`. */
+export const EKS_USAGE = `Usage: credproc eks-token --cluster-name NAME [role options]
+
+${EKS}
+${ROLE_OPTIONS}`;
 
 /** `credproc cache --help`, and `credproc cache` alone: the cache commands. */
 export const CACHE_USAGE = `Usage:
@@ -194,6 +221,8 @@ export function usageFor(topic: HelpTopic | undefined): string {
       return CONSOLE_USAGE;
     case "serve":
       return SERVE_USAGE;
+    case "eks-token":
+      return EKS_USAGE;
     case "cache":
       return CACHE_USAGE;
     case "cache list":

@@ -549,3 +549,33 @@ export async function resolveStsEndpoint(
     client.destroy();
   }
 }
+
+/**
+ * Where a presigned STS request goes and the region its SigV4 scope names: the SDK's endpoint rules for these
+ * settings (the global endpoint signs for us-east-1), no I/O. For `credproc eks-token`.
+ */
+export async function resolveStsSigning(
+  config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
+): Promise<{ readonly url: string; readonly signingRegion: string }> {
+  const { STSClient } = await import("@aws-sdk/client-sts");
+  const client = new STSClient({
+    region: config.region,
+    credentials: { accessKeyId: "", secretAccessKey: "" },
+  });
+  try {
+    const endpoint = client.config.endpointProvider({
+      Region: config.region,
+      UseFIPS: config.useFips,
+      UseDualStack: config.useDualstack,
+      UseGlobalEndpoint: config.useGlobalEndpoint,
+    });
+    const schemes = endpoint.properties?.authSchemes as readonly { signingRegion?: unknown }[] | undefined;
+    const signingRegion = schemes?.find((s) => typeof s.signingRegion === "string")?.signingRegion;
+    return {
+      url: endpoint.url.href,
+      signingRegion: typeof signingRegion === "string" ? signingRegion : config.region,
+    };
+  } finally {
+    client.destroy();
+  }
+}

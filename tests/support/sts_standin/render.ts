@@ -139,13 +139,30 @@ export function success(action: string, result: XmlNode[], requestId: string): A
   // Cut truncated-xml answers in the middle of the session token when there is one.
   const token = body.indexOf("<SessionToken>");
   const cutAt = token >= 0 ? token + "<SessionToken>".length + 40 : Math.floor(body.length / 2);
-  return { status: 200, body, cutAt };
+  const json = JSON.stringify({
+    [`${action}Response`]: {
+      [`${action}Result`]: jsonOf(result),
+      ResponseMetadata: { RequestId: requestId },
+    },
+  });
+  return { status: 200, body, cutAt, json };
+}
+
+/** An answer's elements as STS's JSON answers hold them (our results have no lists). */
+function jsonOf(nodes: XmlNode[]): Record<string, unknown> {
+  return Object.fromEntries(
+    nodes.map(([name, content]) => [name, typeof content === "string" ? content : jsonOf(content)]),
+  );
 }
 
 /** The error answer of an STS failure. */
 export function failureResult(f: StsFailure, requestId: string): ActionResult {
   const body = errorXml(f.code, f.message, f.status, requestId);
-  return { status: f.status, body, errorCode: f.code, retryAfter: f.retryAfter };
+  const json = JSON.stringify({
+    Error: { Code: f.code, Message: f.message, Type: f.status >= 500 ? "Receiver" : "Sender" },
+    RequestId: requestId,
+  });
+  return { status: f.status, body, errorCode: f.code, retryAfter: f.retryAfter, json };
 }
 
 /** Fills the `{caller}`, `{action}`, `{resource}` and `{account}` placeholders of a DENY_TABLE message. */
@@ -162,11 +179,18 @@ export function fillMessage(
     .replaceAll("{account}", caller.account);
 }
 
-/** An action result as an HTTP response (with `Retry-After` when the result has one). */
-export function xmlResponse(r: ActionResult, requestId: string): Response {
-  const headers = new Headers({ "content-type": "text/xml", "x-amzn-requestid": requestId });
+/**
+ * An action result as an HTTP response (with `Retry-After` when the result has one); its JSON form when the
+ * client asked for JSON and the result has one.
+ */
+export function xmlResponse(r: ActionResult, requestId: string, json = false): Response {
+  const asJson = json && r.json !== undefined;
+  const headers = new Headers({
+    "content-type": asJson ? "application/json" : "text/xml",
+    "x-amzn-requestid": requestId,
+  });
   if (r.retryAfter !== undefined) headers.set("retry-after", String(r.retryAfter));
-  return new Response(r.body, { status: r.status, headers });
+  return new Response(asJson ? r.json : r.body, { status: r.status, headers });
 }
 
 /** A response that sends its headers and `prefix`, then breaks the connection. */

@@ -139,7 +139,7 @@ async function parseRequest(req: Request, url: URL) {
     action,
     params,
     signatureValid: null,
-    hasSessionToken: req.headers.has("x-amz-security-token"),
+    hasSessionToken: req.headers.has("x-amz-security-token") || url.searchParams.has("X-Amz-Security-Token"),
     time,
     method: req.method,
     path: url.pathname,
@@ -205,10 +205,15 @@ async function handleSts(state: StandinState, req: Request, url: URL): Promise<A
   const broken = faultAfter(fault, result, requestId);
   if (broken) return record(rec, broken);
   return record(rec, {
-    response: xmlResponse(result, requestId),
+    response: xmlResponse(result, requestId, wantsJson(req)),
     status: result.status,
     errorCode: result.errorCode,
   });
+}
+
+/** Whether the client asked for STS's JSON answers (`Accept: application/json`, as aws-iam-authenticator does). */
+function wantsJson(req: Request): boolean {
+  return (req.headers.get("accept") ?? "").toLowerCase().includes("application/json");
 }
 
 /** Notes how a request was answered in its log entry. */

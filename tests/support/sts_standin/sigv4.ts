@@ -268,15 +268,17 @@ function checkSkew(amzDate: string, signedAt: number, now: number, skew: number)
   return undefined;
 }
 
-/** Checks the session token that came with a valid signature: issued keys need theirs, base keys none. */
+/**
+ * Checks the session token that came with a valid signature (the `X-Amz-Security-Token` header, or the query
+ * parameter of a presigned URL): issued keys need theirs, base keys none.
+ */
 function checkSessionToken(
   state: StandinState,
-  req: Request,
+  token: string | null,
   accessKeyId: string,
   now: number,
 ): { failure: StsFailure; reason: string } | undefined {
   const temp = state.issued.get(accessKeyId);
-  const token = req.headers.get("x-amz-security-token");
   const invalid = () => new StsFailure(403, "InvalidClientTokenId", DENY_TABLE.InvalidClientTokenId.message);
   if (temp) {
     if (token === null || !timingSafeEqual(token, temp.sessionToken)) {
@@ -305,6 +307,9 @@ export async function checkSignature(
   body: Uint8Array<ArrayBuffer>,
 ): Promise<SignatureCheck> {
   const header = req.headers.get("authorization");
+  if (header === null && url.searchParams.has("X-Amz-Algorithm")) {
+    return await checkPresigned(state, req, url, body);
+  }
   if (header === null) {
     return {
       valid: null,
@@ -354,5 +359,93 @@ export async function checkSignature(
     return fail("SignatureDoesNotMatch", DENY_TABLE.SignatureDoesNotMatch.message);
   }
   const valid = { valid: true, accessKeyId: auth.accessKeyId, region: auth.region };
-  return { ...valid, ...checkSessionToken(state, req, auth.accessKeyId, now) };
+  return {
+    ...valid,
+    ...checkSessionToken(state, req.headers.get("x-amz-security-token"), auth.accessKeyId, now),
+  };
+}
+
+/**
+ * Verifies a presigned (query-string) SigV4 request, such as the `GetCallerIdentity` GET inside an EKS token:
+ * the `X-Amz-*` parameters in place of the Authorization header, the canonical query without
+ * `X-Amz-Signature`, the session token from `X-Amz-Security-Token`. Like STS, the URL is good for 15 minutes
+ * (the clock-skew window) after `X-Amz-Date` whatever `X-Amz-Expires` says, once that is a valid number.
+ */
+async function checkPresigned(
+  state: StandinState,
+  req: Request,
+  url: URL,
+  body: Uint8Array<ArrayBuffer>,
+): Promise<SignatureCheck> {
+  const q = url.searchParams;
+  const incomplete = (message: string): SignatureCheck => ({
+    valid: null,
+    failure: new StsFailure(400, "IncompleteSignature", message),
+    reason: message,
+  });
+  if (q.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") {
+    return incomplete("X-Amz-Algorithm is not AWS4-HMAC-SHA256");
+  }
+  for (
+    const name of [
+      "X-Amz-Credential",
+      "X-Amz-Date",
+      "X-Amz-Expires",
+      "X-Amz-SignedHeaders",
+      "X-Amz-Signature",
+    ]
+  ) {
+    if (q.getAll(name).length !== 1) return incomplete(`presigned URL needs exactly one ${name}`);
+  }
+  const parsed = parseAuthorization(
+    `AWS4-HMAC-SHA256 Credential=${q.get("X-Amz-Credential")}, SignedHeaders=${
+      q.get("X-Amz-SignedHeaders")
+    }, ` +
+      `Signature=${q.get("X-Amz-Signature")}`,
+  );
+  if (typeof parsed === "string") return incomplete(parsed);
+  const fail = (code: string, message: string, status = 403): SignatureCheck => ({
+    valid: false,
+    accessKeyId: parsed.accessKeyId,
+    region: parsed.region,
+    failure: new StsFailure(status, code, message),
+    reason: message,
+  });
+  const amzDate = q.get("X-Amz-Date")!;
+  const scopeError = checkScope(parsed, amzDate);
+  if (scopeError !== undefined) return fail(...scopeError);
+  const expires = q.get("X-Amz-Expires")!;
+  if (!/^\d{1,6}$/.test(expires) || Number(expires) < 1 || Number(expires) > 604800) {
+    return fail("AuthorizationQueryParametersError", "X-Amz-Expires must be a number from 1 to 604800", 400);
+  }
+  const secret = state.keys[parsed.accessKeyId] ?? state.issued.get(parsed.accessKeyId)?.secretAccessKey;
+  if (secret === undefined) {
+    return fail("InvalidClientTokenId", "The security token included in the request is invalid.");
+  }
+  const now = Date.now();
+  const skewError = checkSkew(amzDate, parseAmzDate(amzDate)!, now, state.config.maxClockSkewMs);
+  if (skewError !== undefined) return fail("SignatureDoesNotMatch", skewError);
+  let headers = req.headers;
+  if (!headers.has("host")) {
+    headers = new Headers(headers);
+    headers.set("host", url.host);
+  }
+  // The raw query without the signature (no re-encoding: the canonical query is made from what was sent).
+  const unsigned = new URL(url);
+  unsigned.search = url.search.slice(1).split("&").filter((p) => !p.startsWith("X-Amz-Signature=")).join("&");
+  const { signature } = await sigv4Signature({
+    method: req.method,
+    url: unsigned,
+    headers,
+    signedHeaders: parsed.signedHeaders,
+    body,
+    secretAccessKey: secret,
+    amzDate,
+    region: parsed.region,
+  });
+  if (!timingSafeEqual(signature, parsed.signature)) {
+    return fail("SignatureDoesNotMatch", DENY_TABLE.SignatureDoesNotMatch.message);
+  }
+  const valid = { valid: true, accessKeyId: parsed.accessKeyId, region: parsed.region };
+  return { ...valid, ...checkSessionToken(state, q.get("X-Amz-Security-Token"), parsed.accessKeyId, now) };
 }

@@ -226,6 +226,8 @@ export interface ActionResult {
   errorCode?: string;
   /** Where `truncated-xml` cuts the body. */
   cutAt?: number;
+  /** The same answer as STS's JSON (for `Accept: application/json`). */
+  json?: string;
   retryAfter?: number;
 }
 
