@@ -7,8 +7,9 @@
  *
  * The world around the lines is the one the docs describe: source keys in `[default]` (the README's set-up),
  * `prod-role` with `source_profile = base` and an MFA device (docs/profiles.md), a CI OIDC token in a file
- * and in `CREDPROC_OIDC_TOKEN` (docs/ci.md). Only the STS endpoint is pointed at the STS stand-in
- * (`AWS_ENDPOINT_URL_STS` for credproc, `--endpoint-url` for the AWS CLI v2's own call).
+ * and in `CREDPROC_OIDC_TOKEN` (docs/ci.md), an `aws login` session in `work` (README, docs/profiles.md).
+ * Only the endpoints are pointed at stand-ins: STS (`AWS_ENDPOINT_URL_STS` for credproc, `--endpoint-url` for
+ * the AWS CLI v2's own call) and the sign-in token endpoint (`AWS_ENDPOINT_URL_SIGNIN`).
  */
 import assert from "node:assert/strict";
 import { AWS_V2, credprocOnPath, ROOT, runProcess, tempHome } from "../support/helpers.ts";
@@ -18,6 +19,7 @@ import {
   STANDIN_SECRET_ACCESS_KEY,
   startStandin,
 } from "../support/sts_standin/mod.ts";
+import { startLoginStandin } from "../support/login_standin.ts";
 import {
   CACHE_CLEAR_USAGE,
   CACHE_LIST_USAGE,
@@ -125,8 +127,20 @@ function runnable(line: string, home: string, launcher: string): string {
   return [program === "credproc" ? program : launcher, ...args].join(" ");
 }
 
-/** What the role session must be: the line's role and session name (any session name when it sets none). */
+/** The `login_session` of the `work` profile. */
+const LOGIN_SESSION = "arn:aws:iam::123456789012:user/alice";
+
+/** Whether `line` prints the `aws login` session's own credentials (the `work` profile, no role). */
+function loginOnly(line: string): boolean {
+  return /--profile work(?:\s|$)/.test(line) && !/--role-arn/.test(line);
+}
+
+/**
+ * What the caller must be: the login session's user for a line that prints the session's own credentials,
+ * else the line's role and session name (any session name when it sets none).
+ */
 function expectedArn(line: string): RegExp {
+  if (loginOnly(line)) return new RegExp(`^${LOGIN_SESSION}$`);
   const role = /--role-arn (\S+)/.exec(line)?.[1] ?? ROLE_DEPLOY; // --profile prod-role: deploy
   const name = role.replace(/^.*:role\/(?:.*\/)?/, "");
   const session = /--role-session-name (\S+)/.exec(line)?.[1];
@@ -149,8 +163,15 @@ Deno.test("config lines: each one shown works with aws --profile prod and with A
   assert.ok(lines.length >= 8, `found ${lines.length} lines`);
   for (const { where, line } of lines) {
     await t.step(`${where}: ${line}`, async () => {
-      await using standin = await startStandin({ webIdentityToken: OIDC_TOKEN });
+      await using login = startLoginStandin();
+      await using standin = await startStandin({ webIdentityToken: OIDC_TOKEN, sessions: login.pool });
       await using home = await tempHome();
+      // Fresh for 14 minutes: no refresh is needed, so the sign-in stand-in sees no request.
+      await login.signIn({
+        dir: `${home.dir}/.aws/login/cache`,
+        session: LOGIN_SESSION,
+        remainingMs: 14 * 60_000,
+      });
       const launcherDir = await credprocOnPath(home.dir);
       await Deno.mkdir(`${home.dir}/runner-temp`);
       await Deno.writeTextFile(`${home.dir}/runner-temp/oidc-token`, OIDC_TOKEN);
@@ -161,7 +182,8 @@ Deno.test("config lines: each one shown works with aws --profile prod and with A
       await home.writeConfig(
         `[profile prod]\ncredential_process = ${run}\n\n` +
           `[profile prod-role]\nrole_arn = ${ROLE_DEPLOY}\nsource_profile = base\n` +
-          "mfa_serial = arn:aws:iam::111111111111:mfa/alice\nregion = eu-west-1\n",
+          "mfa_serial = arn:aws:iam::111111111111:mfa/alice\nregion = eu-west-1\n\n" +
+          `[profile work]\nlogin_session = ${LOGIN_SESSION}\nregion = eu-west-1\n`,
       );
       const ways: [string, string[], Record<string, string>][] = [
         ["aws --profile prod", ["--profile", "prod"], {}],
@@ -171,6 +193,7 @@ Deno.test("config lines: each one shown works with aws --profile prod and with A
         const env = home.env({
           PATH: `${launcherDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
           AWS_ENDPOINT_URL_STS: standin.url,
+          AWS_ENDPOINT_URL_SIGNIN: login.url,
           AWS_PAGER: "",
           CREDPROC_OIDC_TOKEN: OIDC_TOKEN,
           CREDPROC_MFA_TOKEN_CODE: "123456",
@@ -190,7 +213,8 @@ Deno.test("config lines: each one shown works with aws --profile prod and with A
         assert.match(Arn, expectedArn(run), `${way}: ${Arn}`);
       }
       const action = /--web-identity-token-/.test(line) ? "AssumeRoleWithWebIdentity" : "AssumeRole";
-      assert.equal(standin.count(action), 2, `one ${action} per way`);
+      assert.equal(standin.count(action), loginOnly(line) ? 0 : 2, `one ${action} per way`);
+      assert.deepEqual(login.problems, []);
     });
   }
 });

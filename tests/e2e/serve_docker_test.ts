@@ -7,7 +7,7 @@
  *   on the host's 127.0.0.1, and one in the host's namespace (`--network host`) can.
  */
 import assert from "node:assert/strict";
-import { AWS_V2, ROOT, runProcess, tempHome } from "../support/helpers.ts";
+import { AWS_V2, ignoreIf, ROOT, runProcess, tempHome } from "../support/helpers.ts";
 
 const FULL_URI = "http://host.docker.internal:9911/credentials";
 const IS_ROOT = (() => {
@@ -67,9 +67,10 @@ Deno.test("the SDKs refuse a plain-http container endpoint at host.docker.intern
 });
 
 Deno.test({
-  name:
+  ...ignoreIf(
     "a server on the host's 127.0.0.1: unreachable from another network namespace, reachable in the host's",
-  ignore: !IS_ROOT,
+    !IS_ROOT && "needs root (unshare -n)",
+  ),
   fn: async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;

@@ -35,7 +35,8 @@ Deno.test("role: one cache session per call — the cache directory is examined 
   const { log } = logger();
   const stats = await statsOf(home.cacheDir, async () => {
     const { provider } = await roleProvider(assumeOptions(...args), args, io, deps, log, { memo: true });
-    assert.deepEqual(await provider(), FAKE_ASSUMED);
+    // Fresh from the call, as from the entry: with the time they were issued (serve's margin needs it).
+    assert.deepEqual(await provider(), { ...FAKE_ASSUMED, issuedAt: new Date(FAKE_NOW) });
   });
   assert.equal(stats, 1, "the directory was judged more than once in one call");
   assert.equal(calls.length, 1);
