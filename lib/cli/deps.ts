@@ -15,7 +15,7 @@ import { createStsCaller, type StsCaller, type StsConfig } from "../providers/st
 import { loadSharedConfig, type SharedConfigPaths } from "../plan/shared_config.ts";
 import type { SharedConfig } from "../plan/planner.ts";
 import { readRegularFile, type ReadTextFile } from "../plan/referenced_files.ts";
-import type { Fetch } from "../providers/signin.ts";
+import type { Fetch } from "../console/federation.ts";
 
 /** What `cli()` needs besides argv and its streams. */
 export interface CliDeps {

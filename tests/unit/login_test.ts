@@ -1,6 +1,6 @@
 /**
  * `aws login` sources without a process: planning (lib/plan/planner.ts), the cache key (lib/cache/key.ts), the
- * token file's judge (lib/plan/login_token.ts) and the sign-in token hosts (lib/sandbox.ts) against the SDK's
+ * token file's judge (lib/plan/login_token.ts) and the sign-in token hosts (lib/partitions.ts, lib/sandbox.ts) against the SDK's
  * own Signin endpoint rules.
  */
 import assert from "node:assert/strict";
@@ -14,9 +14,9 @@ import {
   endpointProblem,
   isAllowedHost,
   NET_ALLOW_LIST,
-  SIGNIN_TOKEN_DOMAINS,
   signinTokenEndpointProblem,
 } from "../../lib/sandbox.ts";
+import { SIGNIN_TOKEN_DOMAINS } from "../../lib/partitions.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::111111111111:role/a";
