@@ -1,5 +1,5 @@
 /**
- * The secret inputs of a plan and the cache keys they enter. The keys are pinned: a whole call through
+ * lib/plan/secrets.ts: the secrets of a plan (`planSecrets`), and the cache keys they enter. The keys are pinned: a whole call through
  * `roleProvider` with a fixed `digest.key` leaves its entries under exactly these names, for a source of each
  * kind that holds a secret (environment keys with an MFA session, profile keys, a web identity token, an SSO
  * sign-in, an aws login session). A change to which secrets are gathered, their order, or the key derivation
@@ -10,8 +10,10 @@ import { roleProvider } from "../../lib/cli/role.ts";
 import type { CliDeps } from "../../lib/cli/deps.ts";
 import { cacheKey, importDigestKey, secretsDigest } from "../../lib/cache/key.ts";
 import { createLogger } from "../../lib/log.ts";
-import type { Credentials, Plan } from "../../lib/model.ts";
+import type { Credentials, LoginToken, Plan } from "../../lib/model.ts";
 import { readRegularFile } from "../../lib/plan/referenced_files.ts";
+import { planSecrets, type SecretReaders, sourceSecrets } from "../../lib/plan/secrets.ts";
+import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import { fakeIo } from "../support/fake_io.ts";
 import { FAKE_ASSUMED, FAKE_NOW, fakeDeps } from "../support/fake_deps.ts";
 import { tempHome } from "../support/helpers.ts";
@@ -170,4 +172,64 @@ Deno.test("keys: an aws login session's DPoP key is its secret (the token path i
     },
   });
   assert.deepEqual(keys, [await keyWith(plan, [undefined, DPOP_KEY])]);
+});
+
+Deno.test("planSecrets: the source's, one per hop, the SSO access token, the DPoP key — in that order", async () => {
+  const plan = (args: string[], env: Record<string, string> = {}, configFile = {}) =>
+    resolvePlan(
+      assumeOptions(...args),
+      env,
+      { ...emptySharedConfig(), configFile, home: "/h" },
+      new Date(FAKE_NOW),
+      "linux",
+    );
+  const read: string[] = [];
+  const readers: SecretReaders = {
+    webIdentityToken: (t) => {
+      read.push(`token ${t.kind === "env" ? t.name : t.path}`);
+      return Promise.resolve(WEB_TOKEN);
+    },
+    ssoTokenFile: "/h/.aws/sso/cache/x.json",
+    readFile: (path) => {
+      read.push(`file ${path}`);
+      return Promise.resolve(JSON.stringify({ accessToken: SSO_ACCESS_TOKEN }));
+    },
+    loginToken: () => {
+      read.push("login token");
+      return Promise.resolve({ dpopKey: DPOP_KEY } as LoginToken);
+    },
+  };
+  const env = { AWS_ACCESS_KEY_ID: "AKIAFAKESOURCE000001", AWS_SECRET_ACCESS_KEY: SECRET };
+  const keys = plan(["--role-arn", ROLE, "--role-arn", SECOND], env);
+  assert.deepEqual(sourceSecrets(keys), [SECRET, undefined]);
+  assert.deepEqual(await planSecrets(keys, readers), [SECRET, undefined, undefined, undefined]);
+  assert.deepEqual(read, [], "nothing read for a plan that names nothing secret");
+
+  const web = plan(["--web-identity-token-env", "CREDPROC_T", "--role-arn", ROLE, "--role-arn", SECOND]);
+  assert.deepEqual(await planSecrets(web, readers), [WEB_TOKEN, undefined]);
+  assert.deepEqual(read.splice(0), ["token CREDPROC_T"]);
+
+  const sso = plan(["--profile", "sso", "--role-arn", ROLE], {}, {
+    sso: {
+      sso_start_url: "https://corp.awsapps.com/start",
+      sso_region: "eu-west-1",
+      sso_account_id: "123456789012",
+      sso_role_name: "Admin",
+    },
+  });
+  assert.deepEqual(await planSecrets(sso, readers), [undefined, SSO_ACCESS_TOKEN]);
+  assert.deepEqual(read.splice(0), ["file /h/.aws/sso/cache/x.json"]);
+  // No token file (no home directory): nothing in its place, as before any sign-in could be read.
+  assert.deepEqual(await planSecrets(sso, { ...readers, ssoTokenFile: undefined }), [undefined]);
+  // A file that is not a token: its place is kept, empty.
+  assert.deepEqual(
+    await planSecrets(sso, { ...readers, readFile: () => Promise.resolve("not json") }),
+    [undefined, undefined],
+  );
+
+  const login = plan(["--profile", "web"], {}, {
+    web: { login_session: "arn:aws:iam::123456789012:user/me" },
+  });
+  assert.deepEqual(await planSecrets(login, readers), [DPOP_KEY]);
+  assert.deepEqual(read.splice(0), ["login token"]);
 });
