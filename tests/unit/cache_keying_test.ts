@@ -10,7 +10,8 @@ import { cacheKey, importDigestKey, mfaSessionKeyMaterial, secretsDigest } from 
 import { sourceSecrets } from "../../lib/plan/secrets.ts";
 import { type KeyedField, KEYING } from "../../lib/cache/keying.ts";
 import type { HopPlan, Plan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const SERIAL = "arn:aws:iam::123456789012:mfa/me";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { cli, type CliDeps } from "../../lib/cli/cli.ts";
 import type { Credentials } from "../../lib/model.ts";
-import { emptySharedConfig } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import type { Fetch } from "../../lib/console/federation.ts";
 import { fakeIo } from "../support/fake_io.ts";
 

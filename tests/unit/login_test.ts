@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
 import { ConfigError, type CredprocError, UsageError } from "../../lib/errors.ts";
 import type { AssumeOptions, Env, Plan } from "../../lib/model.ts";
-import { type ProfileSettings, resolvePlan, type SharedConfig } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import type { ProfileSettings, SharedConfig } from "../../lib/plan/shared_config.ts";
 import { cacheKeyMaterial } from "../../lib/cache/key.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../../lib/plan/login_token.ts";
 import {
