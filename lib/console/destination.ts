@@ -14,6 +14,14 @@ import {
 } from "../partitions.ts";
 import { validateUrl } from "../validate.ts";
 
+/** The partitions with a console, in the table's order. */
+const CONSOLE_PARTITIONS = PARTITIONS.filter((p) => p.console !== undefined).map((p) => p.id);
+
+/** `a, b and c`. */
+function inWords(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
 /** The longest `--destination` taken (console deep links are far shorter; the login URL must stay usable). */
 export const MAX_DESTINATION_CHARS = 2048;
 
@@ -28,7 +36,7 @@ export function consolePartition(roleArn: string, region: string): ConsolePartit
     throw new InputError(
       "console",
       `the role ${roleArn} is in partition ${partition}, which has no console sign-in endpoint credproc knows`,
-      { hint: "credproc console works for the aws, aws-us-gov and aws-cn partitions" },
+      { hint: `credproc console works for the ${inWords(CONSOLE_PARTITIONS)} partitions` },
     );
   }
   const ofRegion = regionPartition(region);

@@ -41,6 +41,12 @@ Deno.test("console: the partition comes from the role ARN, and the region must b
     "console",
     /is in partition aws-iso, which has no console sign-in endpoint credproc knows$/,
   );
+  assert.throws(
+    () => consolePartition("arn:aws-eusc:iam::123456789012:role/r", "eusc-de-east-1"),
+    (e: unknown) =>
+      e instanceof CredprocError &&
+      e.hint === "credproc console works for the aws, aws-us-gov and aws-cn partitions",
+  );
   assert.deepEqual(
     ["us-east-1", "cn-north-1", "us-gov-east-1", "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1"].map(
       regionPartition,
