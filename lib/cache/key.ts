@@ -35,8 +35,9 @@ export interface KeyInputs {
   /** The policy text of each hop (index-aligned with `plan.hops`), for policies read from files. */
   readonly policies?: readonly (string | undefined)[];
   /**
-   * The keyed digest ({@link secretsDigest}) of the secret inputs — the source's secret key and session
-   * token, each web identity token — so that another secret never gets this secret's credentials.
+   * The keyed digest ({@link secretsDigest}) of the plan's secrets (`planSecrets`, lib/plan/secrets.ts: the
+   * source's secret key and session token, each web identity token, the SSO access token, the `aws login` DPoP
+   * key), so that another secret never gets this secret's credentials.
    */
   readonly secrets?: string;
 }

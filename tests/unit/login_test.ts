@@ -1,5 +1,5 @@
 /**
- * `aws login` sources without a process: planning (lib/plan/planner.ts), the cache key (lib/cache/key.ts), the
+ * `aws login` sources without a process: planning (lib/plan/sign_in_sources.ts, through the planner), the cache key (lib/cache/key.ts), the
  * token file's judge (lib/plan/login_token.ts) and the sign-in token hosts (lib/partitions.ts, lib/sandbox.ts) against the SDK's
  * own Signin endpoint rules.
  */
