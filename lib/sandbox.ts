@@ -1,53 +1,17 @@
 /**
  * The network allow list, as data. `deno.json`'s `permissions.default.net` is the enforcing copy; a test keeps
  * this list, that one and the table in docs/sandbox.md identical. Checking a host here lets credproc refuse an
- * `--endpoint-url` outside the list with a clear message before the sandbox would refuse the connection.
+ * `--endpoint-url` outside the list with a clear message before the sandbox would refuse the connection. The
+ * hosts of the partitions are the partition table's (lib/partitions.ts), in its order.
  */
-
-/** DNS suffixes of every partition in the SDK's partition table (`dnsSuffix` and `dualStackDnsSuffix`). */
-export const AWS_DNS_SUFFIXES: readonly string[] = [
-  "amazonaws.com",
-  "amazonaws.com.cn",
-  "amazonaws.eu",
-  "c2s.ic.gov",
-  "sc2s.sgov.gov",
-  "cloud.adc-e.uk",
-  "csp.hci.ic.gov",
-  "api.aws",
-  "api.amazonwebservices.com.cn",
-  "api.amazonwebservices.eu",
-  "api.aws.ic.gov",
-  "api.aws.scloud",
-  "api.aws.hci.ic.gov",
-  "api.cloud-aws.adc-e.uk",
-];
-
-/**
- * The console sign-in (federation) endpoints of the partitions that have one — aws, aws-us-gov, aws-cn — for
- * `credproc console`. Exact hosts, no wildcard: nothing else under aws.amazon.com is reachable.
- */
-export const SIGNIN_HOSTS: readonly string[] = [
-  "signin.aws.amazon.com",
-  "signin.amazonaws-us-gov.com",
-  "signin.amazonaws.cn",
-];
-
-/**
- * Where an `aws login` session is refreshed (`POST https://<region>.signin.<domain>/v1/token`): the regional
- * sign-in hosts the SDK's Signin endpoint rules give per partition (`@aws-sdk/nested-clients/signin`, no FIPS, no
- * dual-stack: credproc asks for neither). Only `<region>.` names under each: the console's
- * `signin.aws.amazon.com` above is a host of its own.
- */
-export const SIGNIN_TOKEN_DOMAINS: readonly string[] = [
-  "signin.aws.amazon.com",
-  "signin.amazonaws.cn",
-  "signin.amazonaws-us-gov.com",
-  "signin.c2shome.ic.gov",
-  "signin.sc2shome.sgov.gov",
-  "signin.csphome.hci.ic.gov",
-  "signin.csphome.adc-e.uk",
-  "signin.amazonaws-eusc.eu",
-];
+import {
+  CONSOLE_SIGNIN_HOSTS,
+  DNS_SUFFIXES,
+  REGION_LABEL,
+  SIGNIN_REGION_LABEL,
+  SIGNIN_TOKEN_DOMAINS,
+} from "./partitions.ts";
+import { urlProblem, type UrlRule } from "./validate.ts";
 
 /** Instance metadata (IPv4, IPv6) and container credential endpoints (ECS, EKS Pod Identity v4/v6). */
 export const METADATA_HOSTS: readonly string[] = [
@@ -63,8 +27,8 @@ export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.0/8", "[::1]", "local
 
 /** The net allow list exactly as written in deno.json. */
 export const NET_ALLOW_LIST: readonly string[] = [
-  ...AWS_DNS_SUFFIXES.map((s) => `*.${s}`),
-  ...SIGNIN_HOSTS,
+  ...DNS_SUFFIXES.map((s) => `*.${s}`),
+  ...CONSOLE_SIGNIN_HOSTS,
   ...SIGNIN_TOKEN_DOMAINS.map((d) => `*.${d}`),
   ...METADATA_HOSTS,
   ...LOOPBACK_HOSTS,
@@ -73,15 +37,13 @@ export const NET_ALLOW_LIST: readonly string[] = [
 /** Whether the sandbox lets credproc connect to `hostname` (as `URL.hostname` gives it). */
 export function isAllowedHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (AWS_DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
-  if (SIGNIN_HOSTS.includes(host)) return true;
+  if (DNS_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return true;
+  if (CONSOLE_SIGNIN_HOSTS.includes(host)) return true;
   if (SIGNIN_TOKEN_DOMAINS.some((d) => host.endsWith(`.${d}`))) return true;
   return METADATA_HOSTS.includes(host) || isLoopbackHost(host);
 }
 
-/** A region label as it appears in endpoint host names. */
-const REGION_LABEL = "[a-z]{2}(?:-[a-z]+)+-\\d{1,2}";
-const SUFFIXES = AWS_DNS_SUFFIXES.map((s) => s.replace(/\./g, "\\.")).join("|");
+const SUFFIXES = DNS_SUFFIXES.map((s) => s.replace(/\./g, "\\.")).join("|");
 /**
  * The shapes of the endpoints credproc may be pointed at inside the partitions' DNS suffixes: STS (global,
  * regional, FIPS, dual-stack, VPC interface endpoints), the SSO portal and SSO-OIDC. Other hosts under the
@@ -98,25 +60,31 @@ const SERVICE_HOST = new RegExp(
 /** A regional sign-in host that refreshes `aws login` sessions (see {@link SIGNIN_TOKEN_DOMAINS}). */
 const SIGNIN_TOKEN_HOST = new RegExp(
   // Region labels with a 2–4 letter head: the EU Sovereign Cloud's are `eusc-de-east-1`.
-  `^[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}\\.(?:${
-    SIGNIN_TOKEN_DOMAINS.map((d) => d.replace(/\./g, "\\.")).join("|")
-  })$`,
+  `^${SIGNIN_REGION_LABEL}\\.(?:${SIGNIN_TOKEN_DOMAINS.map((d) => d.replace(/\./g, "\\.")).join("|")})$`,
 );
 
-/** `value` as an http(s) URL without user info, or why it is not one. */
-function httpUrl(value: string): URL | string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `${JSON.stringify(value)} is not a URL`;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return `${JSON.stringify(value)} must use http or https`;
-  }
-  if (url.username !== "" || url.password !== "") return "must not contain credentials";
-  return url;
+/** Plain http or https: loopback stand-ins and container endpoints speak http. */
+const HTTP_OR_HTTPS: UrlRule["schemes"] = ["http", "https"];
+
+/** The reason of {@link urlProblem}'s verdict, or undefined when the URL passes. */
+function reason(value: string, rule: UrlRule): string | undefined {
+  const url = urlProblem(value, rule);
+  return url instanceof URL ? undefined : url.why;
 }
+
+/**
+ * The rule for a URL the user gives credproc to call (`--endpoint-url`): http(s), no user info, and a host
+ * inside the allow list. The inner checks below narrow it further once the plan says what the URL is for.
+ */
+export const ALLOWED_URL: UrlRule = {
+  schemes: HTTP_OR_HTTPS,
+  check: (url) =>
+    isAllowedHost(url.hostname) ? undefined : {
+      why: `host ${url.hostname} is outside the allowed endpoints`,
+      hint:
+        "the sandbox only reaches AWS endpoints (*.amazonaws.com and the other partitions), instance metadata and loopback",
+    },
+};
 
 /**
  * Why an endpoint URL may not be used, or undefined: http(s) only, no user info, and a host that is an STS /
@@ -124,13 +92,18 @@ function httpUrl(value: string): URL | string {
  * permission set in deno.json stays the outer wall; this is the inner, narrower one.
  */
 export function endpointProblem(value: string): string | undefined {
-  const url = httpUrl(value);
-  if (typeof url === "string") return url;
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
-  if (METADATA_HOSTS.includes(host) || isLoopbackHost(host) || SERVICE_HOST.test(host)) return undefined;
-  return isAllowedHost(host)
-    ? `host ${host} is not an STS, SSO or SSO-OIDC endpoint of an AWS partition`
-    : `host ${host} is outside the allowed endpoints`;
+  return reason(value, {
+    schemes: HTTP_OR_HTTPS,
+    check: (url) => {
+      const host = url.hostname.toLowerCase().replace(/\.$/, "");
+      if (METADATA_HOSTS.includes(host) || isLoopbackHost(host) || SERVICE_HOST.test(host)) return undefined;
+      return {
+        why: isAllowedHost(host)
+          ? `host ${host} is not an STS, SSO or SSO-OIDC endpoint of an AWS partition`
+          : `host ${host} is outside the allowed endpoints`,
+      };
+    },
+  });
 }
 
 /** Loopback by address or name (`URL.hostname` form, lower case). */
@@ -141,23 +114,30 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Why a sign-in (federation) endpoint URL may not be used, or undefined: `https://<sign-in host>/federation`
- * exactly (one of {@link SIGNIN_HOSTS}, no port, query or user info), or any http(s) URL on loopback (a local
+ * exactly (one of {@link CONSOLE_SIGNIN_HOSTS}, no port, query or user info), or any http(s) URL on loopback (a local
  * stand-in). The inner check for `credproc console`, as {@link endpointProblem} is for STS.
  */
 export function signinEndpointProblem(value: string): string | undefined {
-  const url = httpUrl(value);
-  if (typeof url === "string") return url;
-  if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
-  // No trailing-dot form: the permission set names the hosts without it.
-  const host = url.hostname;
-  if (isLoopbackHost(host)) return undefined;
-  if (!SIGNIN_HOSTS.includes(host)) {
-    return `host ${host} is not a console sign-in endpoint (${SIGNIN_HOSTS.join(", ")}) nor loopback`;
-  }
-  if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/federation") {
-    return `must be https://${host}/federation`;
-  }
-  return undefined;
+  return reason(value, {
+    schemes: HTTP_OR_HTTPS,
+    noQuery: true,
+    check: (url) => {
+      // No trailing-dot form: the permission set names the hosts without it.
+      const host = url.hostname;
+      if (isLoopbackHost(host)) return undefined;
+      if (!CONSOLE_SIGNIN_HOSTS.includes(host)) {
+        return {
+          why: `host ${host} is not a console sign-in endpoint (${
+            CONSOLE_SIGNIN_HOSTS.join(", ")
+          }) nor loopback`,
+        };
+      }
+      if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/federation") {
+        return { why: `must be https://${host}/federation` };
+      }
+      return undefined;
+    },
+  });
 }
 
 /**
@@ -166,16 +146,23 @@ export function signinEndpointProblem(value: string): string | undefined {
  * or user info, or any http(s) URL on loopback (a local stand-in).
  */
 export function signinTokenEndpointProblem(value: string): string | undefined {
-  const url = httpUrl(value);
-  if (typeof url === "string") return url;
-  if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment";
-  const host = url.hostname;
-  if (isLoopbackHost(host)) return undefined;
-  if (!SIGNIN_TOKEN_HOST.test(host)) {
-    return `host ${host} is not a regional sign-in endpoint (REGION.${
-      SIGNIN_TOKEN_DOMAINS[0]
-    }, …) nor loopback`;
-  }
-  if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/") return `must be https://${host}`;
-  return undefined;
+  return reason(value, {
+    schemes: HTTP_OR_HTTPS,
+    noQuery: true,
+    check: (url) => {
+      const host = url.hostname;
+      if (isLoopbackHost(host)) return undefined;
+      if (!SIGNIN_TOKEN_HOST.test(host)) {
+        return {
+          why: `host ${host} is not a regional sign-in endpoint (REGION.${
+            SIGNIN_TOKEN_DOMAINS[0]
+          }, …) nor loopback`,
+        };
+      }
+      if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/") {
+        return { why: `must be https://${host}` };
+      }
+      return undefined;
+    },
+  });
 }

@@ -3,14 +3,17 @@
  * wherever it comes from.
  */
 import { UsageError } from "./errors.ts";
+import { PARTITION_NAME, REGION_LABEL } from "./partitions.ts";
 
 /** AWS region names (`us-east-1`, `cn-north-1`, `us-gov-west-1`, `eu-isoe-west-1`) and STS's `aws-global`. */
-export const REGION = /^(?:[a-z]{2}(?:-[a-z]+)+-\d{1,2}|aws-global)$/;
+export const REGION = new RegExp(`^(?:${REGION_LABEL}|aws-global)$`);
 /**
  * IAM role ARNs: a partition, a 12-digit account, an optional path and a name of 1–64 of IAM's characters.
  * The one check for a role ARN from `--role-arn`, a profile's `role_arn` and `AWS_ROLE_ARN` alike.
  */
-export const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,64}$/;
+export const ROLE_ARN = new RegExp(
+  `^arn:${PARTITION_NAME}:iam::\\d{12}:role\\/(?:[\\x21-\\x7e]*\\/)?[\\w+=,.@-]{1,64}$`,
+);
 /** What a message says a role ARN must be. */
 export const ROLE_ARN_EXPECTED = "an IAM role ARN such as arn:aws:iam::123456789012:role/name";
 
@@ -78,3 +81,60 @@ export function hasControlCharacter(value: string): boolean {
 /** The reason given for such a value: never the value itself. */
 export const CONTROL_CHARACTER_REASON =
   "holds a control character (a stray line break?); the value is not shown";
+
+/** Why a URL may not be used, and what to do instead. */
+export interface UrlProblem {
+  readonly why: string;
+  readonly hint?: string;
+}
+
+/**
+ * What a URL must be for one use (`--endpoint-url`, `--destination`, a sign-in endpoint), checked in this
+ * order: length, characters, URL syntax, scheme, no user info, port, query, then the use's own rule.
+ */
+export interface UrlRule {
+  /** The schemes taken (`https`, or `http` and `https`). */
+  readonly schemes: readonly ("http" | "https")[];
+  /** The longest value taken, in characters. */
+  readonly maxChars?: number;
+  /** Refuse white space, control and format characters: the URL parser would drop or encode them silently. */
+  readonly printable?: boolean;
+  /** Refuse a port. */
+  readonly noPort?: boolean;
+  /** Refuse a query or a fragment. */
+  readonly noQuery?: boolean;
+  /** The use's own rule for the parsed URL (its host, scheme, port or path): the problem, or undefined. */
+  readonly check?: (url: URL) => UrlProblem | undefined;
+}
+
+/** `value` as a URL that satisfies `rule`, or the first problem found. The one URL check credproc has. */
+export function urlProblem(value: string, rule: UrlRule): URL | UrlProblem {
+  if (rule.maxChars !== undefined && value.length > rule.maxChars) {
+    return { why: `longer than ${rule.maxChars} characters` };
+  }
+  if (rule.printable && /[\s\p{Cc}\p{Cf}]/u.test(value)) {
+    return { why: "must not contain spaces or control characters (percent-encode them)" };
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { why: `${JSON.stringify(value)} is not a URL` };
+  }
+  if (!rule.schemes.some((s) => url.protocol === `${s}:`)) {
+    return { why: `${JSON.stringify(value)} must use ${rule.schemes.join(" or ")}` };
+  }
+  if (url.username !== "" || url.password !== "") return { why: "must not contain credentials" };
+  if (rule.noPort && url.port !== "") return { why: "must not name a port" };
+  if (rule.noQuery && (url.search !== "" || url.hash !== "")) {
+    return { why: "must not have a query or a fragment" };
+  }
+  return rule.check?.(url) ?? url;
+}
+
+/** {@link urlProblem} for a flag or variable: the URL, or a {@link UsageError} (exit 2) naming `what`. */
+export function validateUrl(value: string, what: string, rule: UrlRule): URL {
+  const url = urlProblem(value, rule);
+  if (url instanceof URL) return url;
+  throw new UsageError(what, url.why, url.hint === undefined ? {} : { hint: url.hint });
+}

@@ -35,8 +35,9 @@ export interface KeyInputs {
   /** The policy text of each hop (index-aligned with `plan.hops`), for policies read from files. */
   readonly policies?: readonly (string | undefined)[];
   /**
-   * The keyed digest ({@link secretsDigest}) of the secret inputs — the source's secret key and session
-   * token, each web identity token — so that another secret never gets this secret's credentials.
+   * The keyed digest ({@link secretsDigest}) of the plan's secrets (`planSecrets`, lib/plan/secrets.ts: the
+   * source's secret key and session token, each web identity token, the SSO access token, the `aws login` DPoP
+   * key), so that another secret never gets this secret's credentials.
    */
   readonly secrets?: string;
 }
@@ -142,7 +143,7 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
     containerFullUri,
     containerRelativeUri,
     imdsEndpoint,
-    secretAccessKey: _secretAccessKey, // through the keyed digest of the secret inputs (sourceSecrets)
+    secretAccessKey: _secretAccessKey, // through the keyed digest of the plan's secrets (lib/plan/secrets.ts)
     sessionToken: _sessionToken,
     ...rest
   } = plan.sourceEnv;
@@ -200,29 +201,6 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
       };
     case "none":
       return { kind: source.kind };
-    default:
-      return unhandled(source, "source kind");
-  }
-}
-
-/**
- * The source's secret values (for the key's keyed digest, never stored): keys written in the profile, or the
- * environment's for the sources that read it.
- */
-export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string | undefined)[] {
-  const { source, sourceEnv } = plan;
-  switch (source.kind) {
-    case "static":
-      return [source.secretAccessKey, source.sessionToken];
-    case "environment":
-    case "default-chain":
-      return [sourceEnv.secretAccessKey, sourceEnv.sessionToken];
-    case "sso":
-    case "login":
-    case "instance-metadata":
-    case "container":
-    case "none":
-      return [];
     default:
       return unhandled(source, "source kind");
   }

@@ -62,7 +62,7 @@ export const KEYING = {
   } satisfies FieldKeying<EndpointPlan>,
   sourceEnv: {
     accessKeyId: "keyed",
-    // Through the keyed digest of the secret inputs (sourceSecrets), never in clear.
+    // Through the keyed digest of the plan's secrets (lib/plan/secrets.ts), never in clear.
     secretAccessKey: "keyed",
     sessionToken: "keyed",
     profile: "keyed",

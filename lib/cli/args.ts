@@ -13,7 +13,7 @@ import {
   type Tag,
   type TokenSource,
 } from "../model.ts";
-import { isAllowedHost } from "../sandbox.ts";
+import { ALLOWED_URL } from "../sandbox.ts";
 import { oneLine } from "../output.ts";
 import {
   CLUSTER_NAME,
@@ -21,11 +21,12 @@ import {
   ROLE_ARN,
   ROLE_ARN_EXPECTED,
   validatePolicy,
+  validateUrl,
   wholeNumberExpected,
   wholeNumberIn,
 } from "../validate.ts";
 import { closest, quoteArg, suggestOption } from "../suggest.ts";
-import { validateDestination } from "../providers/signin.ts";
+import { validateDestination } from "../console/destination.ts";
 
 /** The parsed command line: a tagged union handled by an exhaustive switch in `cli.ts`. */
 export type Command =
@@ -557,22 +558,7 @@ export function validateRegion(value: string, what = "--region"): string {
 }
 
 function validateEndpointUrl(value: string, what: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(what, `${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new UsageError(what, `${JSON.stringify(value)} must use http or https`);
-  }
-  if (url.username !== "" || url.password !== "") throw new UsageError(what, "must not contain credentials");
-  if (!isAllowedHost(url.hostname)) {
-    throw new UsageError(what, `host ${url.hostname} is outside the allowed endpoints`, {
-      hint:
-        "the sandbox only reaches AWS endpoints (*.amazonaws.com and the other partitions), instance metadata and loopback",
-    });
-  }
+  validateUrl(value, what, ALLOWED_URL);
   return value;
 }
 

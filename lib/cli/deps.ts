@@ -13,9 +13,9 @@ import { createTerminalPrompt } from "../providers/prompt.ts";
 import { type SdkLogger, sourceProvider } from "../providers/sources.ts";
 import { createStsCaller, type StsCaller, type StsConfig } from "../providers/sts.ts";
 import { loadSharedConfig, type SharedConfigPaths } from "../plan/shared_config.ts";
-import type { SharedConfig } from "../plan/planner.ts";
+import type { SharedConfig } from "../plan/shared_config.ts";
 import { readRegularFile, type ReadTextFile } from "../plan/referenced_files.ts";
-import type { Fetch } from "../providers/signin.ts";
+import type { Fetch } from "../console/federation.ts";
 
 /** What `cli()` needs besides argv and its streams. */
 export interface CliDeps {

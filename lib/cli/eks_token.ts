@@ -10,7 +10,7 @@ import { ConfigError } from "../errors.ts";
 import { DEFAULT_REFRESH_MARGIN_SECONDS } from "../cache/store.ts";
 import { EXEC_INFO_ENV, execCredentialJson, execCredentialVersion } from "../eks/exec_credential.ts";
 import { eksToken as signToken } from "../eks/token.ts";
-import { resolveStsSigning } from "../providers/sts.ts";
+import { resolveStsEndpoint } from "../providers/sts.ts";
 import { roleProvider } from "./role.ts";
 import type { EndpointPlan } from "../model.ts";
 
@@ -27,7 +27,7 @@ export async function tokenEndpoint(
   if (endpoint.endpointUrl !== undefined) {
     return { url: endpoint.endpointUrl, signingRegion: endpoint.region };
   }
-  return await resolveStsSigning({ ...endpoint, useGlobalEndpoint: false });
+  return await resolveStsEndpoint({ ...endpoint, useGlobalEndpoint: false });
 }
 
 /** Runs `credproc eks-token`; returns the ExecCredential document. */

@@ -4,20 +4,15 @@
  * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
  */
 import { openCacheSession } from "../cache/session.ts";
-import {
-  CACHE_KEY_VERSION,
-  canonicalJson,
-  inputSecretValues,
-  sha256Hex,
-  sourceSecrets,
-} from "../cache/key.ts";
+import { CACHE_KEY_VERSION, canonicalJson, inputSecretValues, sha256Hex } from "../cache/key.ts";
 import { acquireLock, type LockHandle } from "../cache/lock.ts";
 import { DEFAULT_LOCK_WAIT_SECONDS } from "../cache/store.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
 import { ConfigError, CredentialsError, LockTimeoutError } from "../errors.ts";
-import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files.ts";
+import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
+import { planSecrets, sourceSecrets } from "../plan/secrets.ts";
 import type { Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import {
@@ -136,12 +131,14 @@ export async function roleProvider(
   // token file is watched by the fast path, and every refresh of it is serialized by the login lock.
   const login = plan.source.kind === "login" ? await loginSession(plan, deps, log) : undefined;
   const secretValues = async () => {
-    const tokens = await Promise.all(plan.hops.map((h) => h.webIdentity && loadTokenOnce(h.webIdentity)));
-    tokens.forEach((t) => log.secret(t));
-    const sso = ssoToken === undefined ? [] : [await readSsoAccessToken(ssoToken, deps.readFile)];
-    sso.forEach((t) => log.secret(t));
-    const signedIn = login === undefined ? [] : [(await login.readForKey()).dpopKey];
-    return [...sourceSecrets(plan), ...tokens, ...sso, ...signedIn];
+    const values = await planSecrets(plan, {
+      webIdentityToken: loadTokenOnce,
+      ssoTokenFile: ssoToken,
+      readFile: deps.readFile,
+      loginToken: login?.readForKey,
+    });
+    values.forEach((v) => log.secret(v));
+    return values;
   };
   // The call's cache, decided once: directory, digest key, mode, margin, whether the fast path's memo is left.
   const cache = await openCacheSession({
@@ -223,20 +220,6 @@ function checkCredentialEnv(plan: Plan, env: Env & RawEnv, log: Logger): void {
         hint: `set ${name} again, on one line and without control characters`,
       });
     }
-  }
-}
-
-/**
- * The access token of the SDK's SSO token cache file: the sign-in, not the file (its expiry and refresh
- * fields change without changing who signed in). Undefined when missing or unreadable: the SDK then fails
- * with its own sign-in error.
- */
-async function readSsoAccessToken(path: string, read: CliDeps["readFile"]): Promise<string | undefined> {
-  try {
-    const token = JSON.parse(await read(path, MAX_TOKEN_BYTES))?.accessToken;
-    return typeof token === "string" ? token : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -13,7 +13,41 @@ import {
 } from "./referenced_files.ts";
 import { type Env, isNullDevice } from "../model.ts";
 import { hex } from "../output.ts";
-import type { ProfileSettings, SharedConfig } from "./planner.ts";
+
+/** One section's settings (`key = value`), as the SDK's loader returns them. */
+export type ProfileSettings = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The shared files as `@smithy/shared-ini-file-loader` loads them: config-file `[profile x]` and `[default]`
+ * sections appear as `x` and `default`, `[sso-session s]` as `sso-session.s`; credentials-file sections by name.
+ */
+export interface SharedConfig {
+  readonly configFile: Readonly<Record<string, ProfileSettings>>;
+  readonly credentialsFile: Readonly<Record<string, ProfileSettings>>;
+  /** Where the files are (they may not exist), for messages. */
+  readonly configPath: string;
+  readonly credentialsPath: string;
+  /** The home directory the paths were found from (the SSO token cache is under it). */
+  readonly home?: string;
+}
+
+/** A config with no profiles (no files), for callers and tests that have none. */
+export function emptySharedConfig(
+  configPath = "~/.aws/config",
+  credentialsPath = "~/.aws/credentials",
+): SharedConfig {
+  return { configFile: {}, credentialsFile: {}, configPath, credentialsPath };
+}
+
+/** A profile's settings with the credentials file's values winning over the config file's, as in the SDK. */
+export function getProfile(config: SharedConfig, name: string): ProfileSettings | undefined {
+  const fromConfig = Object.hasOwn(config.configFile, name) ? config.configFile[name] : undefined;
+  const fromCredentials = Object.hasOwn(config.credentialsFile, name)
+    ? config.credentialsFile[name]
+    : undefined;
+  if (fromConfig === undefined && fromCredentials === undefined) return undefined;
+  return { ...fromConfig, ...fromCredentials };
+}
 
 /** Where the two files are, and the home directory they were found from (none: `~/` paths stay as given). */
 export interface SharedConfigPaths {

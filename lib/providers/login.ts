@@ -17,7 +17,8 @@ import { CredentialsError, NetworkError, SandboxError } from "../errors.ts";
 import type { CredentialProvider, LoginToken, SourcePlan } from "../model.ts";
 import { signinTokenEndpointProblem } from "../sandbox.ts";
 import type { Deadline } from "./deadline.ts";
-import { cappedHandler, describe } from "./sts.ts";
+import { classifyNetworkError, errorText } from "../net_errors.ts";
+import { cappedHandler } from "./sts.ts";
 
 /** The SDK refreshes when this much or less of the token's credentials remain (`REFRESH_THRESHOLD`). */
 export const SDK_REFRESH_THRESHOLD_MS = 5 * 60 * 1000;
@@ -95,7 +96,7 @@ export function loginProvider(source: LoginSource, deps: LoginProviderDeps): Cre
         again !== undefined && again.refreshToken !== token.refreshToken &&
         again.expiresAt.getTime() - now() > SDK_REFRESH_THRESHOLD_MS
       ) {
-        deps.logger?.warn(`the token was refreshed by another program meanwhile (${describe(e)}); using it`);
+        deps.logger?.warn(`the token was refreshed by another program meanwhile (${errorText(e)}); using it`);
         return await call();
       }
       throw unreachable(e, what) ?? e;
@@ -109,9 +110,10 @@ export function loginProvider(source: LoginSource, deps: LoginProviderDeps): Cre
  * not help. Those become a network failure with their reason; refusals (an expired session) stay as they are.
  */
 function unreachable(e: unknown, what: string): NetworkError | undefined {
-  const text = describe(e);
+  const text = errorText(e);
   const m = /^Failed to refresh token: (.*)\. Please re-authenticate using aws login$/.exec(text);
-  if (m === null || /Requires net access/.test(text)) return undefined;
+  // What the sandbox refused is said as such (sources.ts), not as an unreachable endpoint.
+  if (m === null || classifyNetworkError(e).kind === "sandbox") return undefined;
   return new NetworkError(what, `the sign-in endpoint did not refresh the session: ${m[1]}`, {
     hint: "check the network and HTTPS_PROXY, then retry (the aws login session itself may be fine)",
     cause: e,

@@ -12,7 +12,7 @@ import {
   unhandled,
 } from "../model.ts";
 import type { Deadline } from "./deadline.ts";
-import { describe } from "./sts.ts";
+import { errorText } from "../net_errors.ts";
 import { loginProvider } from "./login.ts";
 
 /** A logger for the SDK's own providers: they must never write to stderr; their lines go to `--verbose`. */
@@ -136,7 +136,7 @@ function normalize(
 
 function mapSourceError(e: unknown, what: string, source: SourcePlan): CredprocError {
   if (e instanceof CredprocError) return e;
-  const text = describe(e);
+  const text = errorText(e);
   if (/Requires run access|credential_process/i.test(text)) {
     return new SandboxError(
       what,

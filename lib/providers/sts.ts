@@ -3,13 +3,13 @@
  * SDK's endpoint resolution, standard retries bounded by a total timeout, and the three calls credproc makes.
  * The SDK is imported lazily so a cache hit never loads it.
  */
-import { CredprocError, NetworkError, SandboxError, StsError } from "../errors.ts";
+import { NetworkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Credentials, HopPlan } from "../model.ts";
-import { explainTls } from "./tls_errors.ts";
+import { PARTITION_NAME } from "../partitions.ts";
+import { errorText } from "../net_errors.ts";
 import type { Deadline } from "./deadline.ts";
-import { oneLine } from "../output.ts";
-import { isLoopbackHost, METADATA_HOSTS } from "../sandbox.ts";
+import { CONNECTION_HINT, mapStsError } from "./sts_errors.ts";
 
 /** How to reach STS. */
 export interface StsConfig {
@@ -105,7 +105,7 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
     }
     // The endpoint is credproc's decision (lib/plan/endpoint.ts): without a configured one, the SDK's endpoint
     // rules are run here, so the client never looks for AWS_ENDPOINT_URL* or endpoint_url on its own.
-    const endpoint = config.endpointUrl ?? rulesEndpoint(sdk, config);
+    const endpoint = config.endpointUrl ?? (await resolveStsEndpoint(config)).url;
     const client = new sdk.STSClient({
       region: config.region,
       endpoint,
@@ -129,7 +129,7 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
       log.debug(`${what}: ok in ${Math.round(performance.now() - started)} ms`);
       return result;
     } catch (e) {
-      log.debug(`${what}: failed after ${Math.round(performance.now() - started)} ms: ${describe(e)}`);
+      log.debug(`${what}: failed after ${Math.round(performance.now() - started)} ms: ${errorText(e)}`);
       throw mapStsError(e, what, config);
     } finally {
       client.destroy();
@@ -248,9 +248,12 @@ function roleResult(o: { Credentials?: SdkCredentials; AssumedRoleUser?: { Arn?:
   };
 }
 
-/** The 12-digit account of an assumed-role ARN (`arn:aws:sts::123456789012:assumed-role/r/s`), if it is one. */
+/** An assumed-role ARN (`arn:aws:sts::123456789012:assumed-role/r/s`); its account is group 1. */
+const ASSUMED_ROLE_ARN = new RegExp(`^arn:${PARTITION_NAME}:sts::(\\d{12}):assumed-role\\/`);
+
+/** The 12-digit account of an assumed-role ARN, if it is one. */
 export function accountOf(arn: string | undefined): string | undefined {
-  return /^arn:aws(?:-[a-z]+)*:sts::(\d{12}):assumed-role\//.exec(arn ?? "")?.[1];
+  return ASSUMED_ROLE_ARN.exec(arn ?? "")?.[1];
 }
 
 /** An STS answer's credentials, every field checked (see the SHAPE constants); a NetworkError otherwise. */
@@ -283,278 +286,12 @@ export function toCredentials(c: SdkCredentials | undefined, now = Date.now()): 
   };
 }
 
-/** Hints for STS error codes users hit most. */
-const STS_HINTS: Record<string, string> = {
-  AccessDenied:
-    "check that the role's trust policy allows the caller and the caller may call sts:AssumeRole on it",
-  ExpiredToken:
-    "the source credentials have expired: refresh them (new keys, aws sso login, a new token) and retry",
-  ExpiredTokenException:
-    "the source credentials have expired: refresh them (new keys, aws sso login, a new token) and retry",
-  InvalidClientTokenId:
-    "the source credentials are not valid for this partition or endpoint: check them and the region",
-  SignatureDoesNotMatch: "the source secret key does not match its access key id",
-  RegionDisabledException: "activate STS in this region (IAM account settings) or use another --region",
-  InvalidIdentityToken:
-    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
-  IDPRejectedClaim:
-    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
-  // The SDK names some modeled errors with an "Exception" suffix that STS's wire code lacks.
-  InvalidIdentityTokenException:
-    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
-  IDPRejectedClaimException:
-    "the web identity token was rejected: check the role's OIDC provider, audience and subject",
-};
-
-const CONNECTION_HINT = "check --endpoint-url, --region and proxy settings (HTTPS_PROXY, NO_PROXY)";
-const BUSY_HINT =
-  "STS is throttling or failing: wait and retry (AWS_MAX_ATTEMPTS allows more attempts, --timeout more time)";
-const PROXY_PAGE_HINT =
-  "a proxy, firewall or captive portal answered instead of STS: check --endpoint-url and HTTPS_PROXY/NO_PROXY";
-const TLS_HINT =
-  "if a private CA or a TLS-inspecting proxy signs that certificate, point DENO_CERT (or NODE_EXTRA_CA_CERTS) at the CA's PEM file";
-
-/** STS codes that mean "try again later"; the SDK has already retried them. */
-const BUSY_CODES = new Set([
-  "Throttling",
-  "ThrottlingException",
-  "RequestLimitExceeded",
-  "TooManyRequestsException",
-  "InternalFailure",
-  "InternalError",
-  "ServiceUnavailable",
-  "IDPCommunicationError",
-]);
-
-/** Maps anything the SDK or fetch throws into a {@link CredprocError}, keeping STS codes and messages. */
-export function mapStsError(e: unknown, what: string, config: Pick<StsConfig, "timeoutMs">): CredprocError {
-  for (let cur = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    if (cur instanceof CredprocError) return cur;
-  }
-  const err = e as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number; attempts?: number };
-    $response?: { headers?: Record<string, string | undefined> };
-    cause?: unknown;
-  };
-  const denied = findNotCapable(e);
-  if (denied) {
-    const host = /net access to "([^"]+)"/.exec(denied.message)?.[1];
-    // Anything else the sandbox refused is named as it is, not blamed on the endpoint.
-    if (host === undefined) {
-      return new SandboxError(what, `blocked by the sandbox: ${denied.message}`, { cause: e });
-    }
-    return new SandboxError(what, `${host.replace(/:\d+$/, "")} is outside the allowed endpoints`, {
-      hint:
-        "credproc only reaches AWS endpoints, instance metadata and loopback (see the README's allow list)",
-      cause: e,
-    });
-  }
-  const attempts = err.$metadata?.attempts;
-  const tries = attempts !== undefined && attempts > 1 ? ` (after ${attempts} attempts)` : "";
-  if (err.name === "AbortError" || err.name === "TimeoutError") {
-    const n = attempts !== undefined && attempts > 1 ? `; ${attempts} attempts` : "";
-    return new NetworkError(what, `no answer within ${config.timeoutMs / 1000} s (--timeout${n})`, {
-      hint: CONNECTION_HINT,
-      cause: e,
-    });
-  }
-  const status = err.$metadata?.httpStatusCode;
-  const message = oneLine(
-    (err.message ?? "").replace(/Deserialization error: to see the raw response.*$/s, ""),
-  );
-  if (status !== undefined && err.name && err.name !== "Error" && /^[A-Za-z][A-Za-z0-9.]*$/.test(err.name)) {
-    if (isStsErrorBody(err) && err.name !== "TypeError") {
-      // The wire code (`Code`) is what STS sent; the SDK's `name` may carry a modeled "Exception" suffix.
-      const code = typeof (e as { Code?: unknown }).Code === "string"
-        ? (e as { Code: string }).Code
-        : err.name;
-      return new StsError(what, code, `${oneLine(err.message ?? "no message")}${tries}`, {
-        hint: STS_HINTS[code] ?? STS_HINTS[err.name] ?? (BUSY_CODES.has(code) ? BUSY_HINT : undefined),
-        cause: e,
-      });
-    }
-  }
-  if (status !== undefined) {
-    const contentType = (err.$response?.headers?.["content-type"] ?? "").toLowerCase();
-    if (contentType.includes("html") || /<html|<!doctype html/i.test(message)) {
-      return new NetworkError(
-        what,
-        `the endpoint answered HTTP ${status} with an HTML page, not an STS response${tries}`,
-        { hint: PROXY_PAGE_HINT, cause: e },
-      );
-    }
-    if (
-      /error reading a body|body from connection|connection closed|unexpected end of file|IncompleteMessage/i
-        .test(message)
-    ) {
-      return new NetworkError(
-        what,
-        `the connection closed before the answer was complete (HTTP ${status})${tries}`,
-        { hint: CONNECTION_HINT, cause: e },
-      );
-    }
-    const xml = /XML parse error: ([^.]{1,80})/.exec(message)?.[1];
-    if (xml !== undefined) {
-      // The parser names tags, never their text: safe to show, and it tells truncated from garbage.
-      return new NetworkError(
-        what,
-        `the endpoint answered HTTP ${status} with XML that cannot be read (${xml})${tries}`,
-        { hint: CONNECTION_HINT, cause: e },
-      );
-    }
-    return new NetworkError(
-      what,
-      `the endpoint answered HTTP ${status} with something that is not an STS response${tries}`,
-      { hint: CONNECTION_HINT, cause: e },
-    );
-  }
-  return connectionError(e, what);
-}
-
 /**
- * What a refused connection can mean, by where it went. main.ts sends plain http, loopback and the metadata
- * addresses direct (it drops HTTP_PROXY and ALL_PROXY, and adds those addresses to NO_PROXY); only an https
- * endpoint elsewhere goes through HTTPS_PROXY's CONNECT tunnel, and then a proxy that is down is refused
- * under the endpoint's name.
- */
-function refusedHint(scheme: string | undefined, host: string): string {
-  let hostname: string | undefined;
-  try {
-    hostname = scheme === undefined ? undefined : new URL(`${scheme}://${host}`).hostname.toLowerCase();
-  } catch { /* not a host: say both */ }
-  if (
-    scheme === "http" ||
-    (hostname !== undefined && (isLoopbackHost(hostname) || METADATA_HOSTS.includes(hostname)))
-  ) {
-    return "nothing listens there: check --endpoint-url (plain http, loopback and metadata addresses are always reached directly, never through a proxy)";
-  }
-  return "nothing listens there, or the proxy HTTPS_PROXY names is down (https endpoints go through it unless NO_PROXY matches): check --endpoint-url, HTTPS_PROXY and NO_PROXY";
-}
-
-/** A failure before any HTTP answer: refused, reset, DNS, TLS — said plainly, naming the host. */
-function connectionError(e: unknown, what: string): NetworkError {
-  const text = describe(e);
-  const target = /for url \((\w+):\/\/([^/)\s]+)/.exec(text);
-  const host = target?.[2] ?? "the endpoint";
-  const tls = explainTls(text, target?.[1], host);
-  if (tls !== undefined) return new NetworkError(what, `TLS: ${tls.why}`, { hint: tls.hint, cause: e });
-  if (/certificate|UnknownIssuer|CertNotValid|NotValidForName|tls handshake|SSL/i.test(text)) {
-    const reason = /invalid peer certificate: (\w+)/.exec(text)?.[1] ??
-      /certificate[^:]*: ([^:]+)$/.exec(text)?.[1];
-    return new NetworkError(
-      what,
-      `TLS: the certificate of ${host} is not trusted${reason ? ` (${oneLine(reason)})` : ""}`,
-      { hint: TLS_HINT, cause: e },
-    );
-  }
-  if (/Connection refused/i.test(text)) {
-    return new NetworkError(what, `cannot connect to ${host}: connection refused`, {
-      hint: refusedHint(target?.[1], host),
-      cause: e,
-    });
-  }
-  if (/dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(text)) {
-    return new NetworkError(what, `cannot resolve ${host.replace(/:\d+$/, "")}`, {
-      hint: CONNECTION_HINT,
-      cause: e,
-    });
-  }
-  if (/tunnel|proxy/i.test(text)) {
-    return new NetworkError(what, `the proxy refused to connect to ${host}: ${oneLine(text)}`, {
-      hint: CONNECTION_HINT,
-      cause: e,
-    });
-  }
-  if (/reset|broken pipe|connection closed|aborted/i.test(text)) {
-    return new NetworkError(what, `the connection to ${host} was closed before an answer came`, {
-      hint: CONNECTION_HINT,
-      cause: e,
-    });
-  }
-  return new NetworkError(what, `cannot reach ${host}: ${oneLine(text)}`, {
-    hint: CONNECTION_HINT,
-    cause: e,
-  });
-}
-
-/** The SDK names unparseable error bodies `Unknown`/`UnknownError`, and keeps the parsed body on `$response`. */
-function isStsErrorBody(err: { name?: string; message?: string }): boolean {
-  return err.name !== "Unknown" && err.name !== "UnknownError" && err.message !== "UnknownError";
-}
-
-function findNotCapable(e: unknown): Error | undefined {
-  for (let cur = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    if (cur instanceof Deno.errors.NotCapable || cur instanceof Deno.errors.PermissionDenied) {
-      return cur as Error;
-    }
-    if (cur instanceof Error && /Requires net access/.test(cur.message)) return cur;
-  }
-  return undefined;
-}
-
-/** A one-line description of an error and its causes, for `--verbose` and network failures. */
-export function describe(e: unknown): string {
-  const parts: string[] = [];
-  for (let cur = e, depth = 0; cur && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const m = cur instanceof Error ? cur.message : String(cur);
-    if (m && !parts.includes(m)) parts.push(m);
-  }
-  return oneLine(parts.join(": ")) || "unknown error";
-}
-
-/** The URL the SDK's endpoint rules give for these settings (no I/O). */
-function rulesEndpoint(
-  sdk: Sdk,
-  config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
-): string {
-  const probe = new sdk.STSClient({
-    region: config.region,
-    credentials: { accessKeyId: "", secretAccessKey: "" },
-  });
-  try {
-    return probe.config.endpointProvider({
-      Region: config.region,
-      UseFIPS: config.useFips,
-      UseDualStack: config.useDualstack,
-      UseGlobalEndpoint: config.useGlobalEndpoint,
-    }).url.href;
-  } finally {
-    probe.destroy();
-  }
-}
-
-/**
- * The STS URL the SDK would use for a region and endpoint settings. Sends nothing: it runs the SDK's
- * endpoint rules only, so tests can check real regions without contacting them.
+ * Where STS is for these settings, and the region a SigV4 signature for it names: the SDK's endpoint rules
+ * (the global endpoint signs for us-east-1), no I/O. The one place credproc runs them: the client's own calls,
+ * `credproc eks-token`'s presigned URL and tests/unit/endpoint_test.ts all ask it.
  */
 export async function resolveStsEndpoint(
-  config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
-): Promise<string> {
-  const { STSClient } = await import("@aws-sdk/client-sts");
-  const client = new STSClient({
-    region: config.region,
-    credentials: { accessKeyId: "", secretAccessKey: "" },
-  });
-  try {
-    const endpoint = client.config.endpointProvider({
-      Region: config.region,
-      UseFIPS: config.useFips,
-      UseDualStack: config.useDualstack,
-      UseGlobalEndpoint: config.useGlobalEndpoint,
-    });
-    return endpoint.url.href;
-  } finally {
-    client.destroy();
-  }
-}
-
-/**
- * Where a presigned STS request goes and the region its SigV4 scope names: the SDK's endpoint rules for these
- * settings (the global endpoint signs for us-east-1), no I/O. For `credproc eks-token`.
- */
-export async function resolveStsSigning(
   config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
 ): Promise<{ readonly url: string; readonly signingRegion: string }> {
   const { STSClient } = await import("@aws-sdk/client-sts");

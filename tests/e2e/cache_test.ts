@@ -326,8 +326,9 @@ Deno.test({
   const seen = await startupModules("lib/cli/cli.ts");
   const heavy = seen.filter((s) => s.includes(":") && !s.startsWith("node:"));
   assert.deepEqual(heavy, [], `statically imported at start-up: ${heavy.join(", ")}`);
-  // lib/ alone is about 40 modules (lib/cache/ split by concept); an npm graph would be hundreds.
-  assert.ok(seen.length > 5 && seen.length < 60, `${seen.length} modules at start-up`);
+  // lib/ alone is about 60 modules (lib/cache/, lib/plan/ and lib/console/ split by concept); an npm graph
+  // would be hundreds.
+  assert.ok(seen.length > 5 && seen.length < 80, `${seen.length} modules at start-up`);
 });
 
 Deno.test({

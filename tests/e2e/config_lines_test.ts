@@ -38,7 +38,7 @@ const SHOWN = ["README.md", "ARCHITECTURE.md", "scripts/install.sh", "scripts/in
 const NOT_SHOWN: Record<string, string> = {
   "scripts/bench.ts": "the benchmark's own profile, written to a temporary config, never printed",
   "scripts/demo.ts": "the demo's own profile, built from its argv and run with --profile, never printed",
-  "lib/plan/planner.ts": "a hint with placeholders (credproc --profile SOURCE ...), not a line to paste",
+  "lib/plan/profiles.ts": "a hint with placeholders (credproc --profile SOURCE ...), not a line to paste",
 };
 
 /** One line as shown, and where. */

@@ -16,7 +16,7 @@ import {
   SHORT_USAGE,
   USAGE,
 } from "../../lib/cli/usage.ts";
-import { mapStsError } from "../../lib/providers/sts.ts";
+import { mapStsError } from "../../lib/providers/sts_errors.ts";
 
 Deno.test("first hour: each command has its own usage, on stdout, exit 0", async () => {
   await using home = await tempHome();

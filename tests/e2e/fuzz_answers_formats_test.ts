@@ -20,7 +20,7 @@ import {
   toCredentials,
 } from "../../lib/providers/sts.ts";
 import { CredprocError } from "../../lib/errors.ts";
-import { AWS_DNS_SUFFIXES } from "../../lib/sandbox.ts";
+import { DNS_SUFFIXES } from "../../lib/partitions.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 
 const LONG = FUZZ_LONG;
@@ -142,7 +142,7 @@ Deno.test("fuzz: endpoint shapes — only STS, SSO, SSO-OIDC, metadata and loopb
   fc.assert(
     fc.property(
       fc.array(label, { minLength: 1, maxLength: 4 }),
-      fc.constantFrom(...AWS_DNS_SUFFIXES),
+      fc.constantFrom(...DNS_SUFFIXES),
       fc.constantFrom("http", "https"),
       (labels, suffix, scheme) => {
         const host = `${labels.join(".")}.${suffix}`;

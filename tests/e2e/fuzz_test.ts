@@ -21,7 +21,8 @@ import { CredprocError } from "../../lib/errors.ts";
 import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_config.ts";
 import type { Env } from "../../lib/model.ts";
 import { resolveRetry } from "../../lib/plan/endpoint.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import {

@@ -9,7 +9,8 @@ import { chainProvider } from "../../lib/providers/chain.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMfaCodeSource } from "../../lib/providers/mfa.ts";
 import type { Credentials, Plan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import type { StsCaller } from "../../lib/providers/sts.ts";
 import { CredprocError } from "../../lib/errors.ts";
 

@@ -4,7 +4,8 @@ import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMfaCodeSource } from "../../lib/providers/mfa.ts";
 import type { Credentials, Plan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import type {
   AssumeRoleParams,
   SessionTokenParams,

@@ -9,7 +9,8 @@ import { createMfaCodeSource, type MfaPrompt } from "../../lib/providers/mfa.ts"
 import { assumeOptions } from "../support/options.ts";
 import { type ChainDeps, chainProvider } from "../../lib/providers/chain.ts";
 import { type Credentials, MFA_ENV, type MfaSessionPlan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { createTerminalPrompt, type OnInterrupt, type Terminal } from "../../lib/providers/prompt.ts";
 import type { StsCaller } from "../../lib/providers/sts.ts";
 

@@ -6,7 +6,7 @@
 import type { CliDeps } from "../../lib/cli/cli.ts";
 import type { AssumeRoleParams, SessionTokenParams, StsConfig } from "../../lib/providers/sts.ts";
 import type { Credentials, SourcePlan } from "../../lib/model.ts";
-import { emptySharedConfig } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 
 /** The fake clock's time. */
 export const FAKE_NOW = Date.parse("2026-11-25T12:00:00Z");

@@ -14,7 +14,8 @@ import {
 } from "../../lib/cache/key.ts";
 import { scanCacheDir } from "../../lib/fast_path.ts";
 import type { Env, Plan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::123456789012:role/deploy";

@@ -6,16 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
-import {
-  cacheKey,
-  importDigestKey,
-  mfaSessionKeyMaterial,
-  secretsDigest,
-  sourceSecrets,
-} from "../../lib/cache/key.ts";
+import { cacheKey, importDigestKey, mfaSessionKeyMaterial, secretsDigest } from "../../lib/cache/key.ts";
+import { sourceSecrets } from "../../lib/plan/secrets.ts";
 import { type KeyedField, KEYING } from "../../lib/cache/keying.ts";
 import type { HopPlan, Plan } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const SERIAL = "arn:aws:iam::123456789012:mfa/me";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { changedJustNow, memoText, watchedFiles } from "../../lib/cache/memo.ts";
 import { parseMemo } from "../../lib/cache/store.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { assumeOptions } from "../support/options.ts";
 
 const STARTED = Date.parse("2026-12-01T12:00:00.000Z");

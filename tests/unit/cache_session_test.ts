@@ -13,7 +13,8 @@ import { cacheKey, importDigestKey, secretsDigest } from "../../lib/cache/key.ts
 import { ConfigError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { CredentialProvider, Credentials } from "../../lib/model.ts";
-import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { assumeOptions } from "../support/options.ts";
 import { statsOf } from "../support/stat_spy.ts";
 import { ignoreIf } from "../support/helpers.ts";

@@ -29,8 +29,8 @@ for (const [region, o, url] of cases) {
       useDualstack: o.dual ?? false,
       useGlobalEndpoint: o.global ?? false,
     });
-    assert.equal(got, url);
-    assert.ok(isAllowedHost(new URL(got).hostname), `${got} must be inside the sandbox's allow list`);
+    assert.equal(got.url, url);
+    assert.ok(isAllowedHost(new URL(got.url).hostname), `${got.url} must be inside the sandbox's allow list`);
   });
 }
 

@@ -1,22 +1,23 @@
 /**
- * `aws login` sources without a process: planning (lib/plan/planner.ts), the cache key (lib/cache/key.ts), the
- * token file's judge (lib/plan/login_token.ts) and the sign-in token hosts (lib/sandbox.ts) against the SDK's
+ * `aws login` sources without a process: planning (lib/plan/sign_in_sources.ts, through the planner), the cache key (lib/cache/key.ts), the
+ * token file's judge (lib/plan/login_token.ts) and the sign-in token hosts (lib/partitions.ts, lib/sandbox.ts) against the SDK's
  * own Signin endpoint rules.
  */
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
 import { ConfigError, type CredprocError, UsageError } from "../../lib/errors.ts";
 import type { AssumeOptions, Env, Plan } from "../../lib/model.ts";
-import { type ProfileSettings, resolvePlan, type SharedConfig } from "../../lib/plan/planner.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import type { ProfileSettings, SharedConfig } from "../../lib/plan/shared_config.ts";
 import { cacheKeyMaterial } from "../../lib/cache/key.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../../lib/plan/login_token.ts";
 import {
   endpointProblem,
   isAllowedHost,
   NET_ALLOW_LIST,
-  SIGNIN_TOKEN_DOMAINS,
   signinTokenEndpointProblem,
 } from "../../lib/sandbox.ts";
+import { SIGNIN_TOKEN_DOMAINS } from "../../lib/partitions.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::111111111111:role/a";

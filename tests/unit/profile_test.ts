@@ -1,20 +1,21 @@
 /**
- * Profile resolution (lib/plan/planner.ts) as a pure function over loaded config data, and loading the files
- * (lib/plan/shared_config.ts) with the SDK's loader.
+ * Profile resolution (lib/plan/planner.ts, the walk in lib/plan/profiles.ts, sign_in_sources.ts) as a pure
+ * function over loaded config data, and loading the files (lib/plan/shared_config.ts) with the SDK's loader.
  */
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
-import { loadSharedConfig, sharedConfigPaths } from "../../lib/plan/shared_config.ts";
 import { ConfigError, type CredprocError, UsageError } from "../../lib/errors.ts";
 import type { AssumeOptions, Env, HopPlan, Plan } from "../../lib/model.ts";
+import { resolvePlan } from "../../lib/plan/planner.ts";
+import { runsCredproc } from "../../lib/plan/profiles.ts";
 import {
   emptySharedConfig,
   getProfile,
+  loadSharedConfig,
   type ProfileSettings,
-  resolvePlan,
-  runsCredproc,
   type SharedConfig,
-} from "../../lib/plan/planner.ts";
+  sharedConfigPaths,
+} from "../../lib/plan/shared_config.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const DEFAULT_NAME = "credproc-1795608000";
