@@ -8,6 +8,8 @@ import {
   cacheKey,
   cacheKeyMaterial,
   canonicalJson,
+  importDigestKey,
+  inputSecretValues,
   inputsKey,
   mfaSessionKeyMaterial,
   redactArgv,
@@ -206,4 +208,56 @@ Deno.test("key: --include-account-id separates the entry; without it the key is 
     await cacheKey(plan(base)),
   );
   assert.match(cacheKeyMaterial(plan([...base, "--include-account-id"])), /"accountId":true/);
+});
+
+/**
+ * The inputs key's bytes for fixed argv, environment and working directory: a memo written by one version is
+ * found by the next only while these stay the same. A change here must be deliberate (bump `inputs` in the
+ * material, so old memos simply miss) — never a side effect of how argv is read.
+ */
+Deno.test("inputs key: pinned bytes for fixed argv, environment and working directory", async () => {
+  const digestKey = (await importDigestKey(`${"0123456789abcdef".repeat(4)}\n`))!;
+  const env: Record<string, string> = {
+    HOME: "/home/u",
+    AWS_PROFILE: "dev",
+    AWS_REGION: "eu-west-1",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_OIDC: "eyJ.token",
+  };
+  const serial = "arn:aws:iam::123456789012:mfa/me";
+  const keyOf = async (argv: string[], keyed = true) =>
+    await inputsKey(
+      argv,
+      env,
+      "/work",
+      keyed ? { key: digestKey, secretValues: inputSecretValues(argv, (n) => env[n]) } : undefined,
+    );
+  const pinned: [string[], string][] = [
+    [["--role-arn", ROLE], "845aa24665c3032e56e49a10fc58c202f9d142679d84a86933cb9c8a0f1bb4de"],
+    [
+      ["--role-arn", ROLE, "--serial-number", serial, "--token-code", "123456", "--format", "env"],
+      "9b1810106de8d898db0a929fd7e0b56fdf579706de30386995c6e5da0e993c69",
+    ],
+    [
+      ["--profile", "dev", "--token-code=654321", "--cache-dir=/c", "-v"],
+      "7fb4fde86be61b4367fc1713219b0ef1f1252eae927460ef8b7122963caccd98",
+    ],
+    [
+      ["--web-identity-token-env", "AWS_OIDC", "--role-arn", ROLE, "--include-account-id", "--"],
+      "2296bf8d9ac5c4e7703de41458f15cc837b4268ec3dfcf6eaebc7b944e4dede2",
+    ],
+    [
+      ["eks-token", "--cluster-name", "prod", "--profile", "dev", "--region", "us-east-1"],
+      "c14c430ff4ec7e52c2482035aae4c7702dc872263ace172da4f639a2c766460d",
+    ],
+    [
+      ["--role-arn", ROLE, "--tag", "k=--token-code", "--role-session-name=s1", "--refresh-margin", "0"],
+      "b7c09071378ca1b6a58b1202494055cbe715702bae9e02f82b27b4886e9a24b7",
+    ],
+  ];
+  for (const [argv, key] of pinned) assert.equal(await keyOf(argv), key, JSON.stringify(argv));
+  assert.equal(
+    await keyOf(["--role-arn", ROLE], false),
+    "30c443e44979561e82f9c098190fe54a517f18e016c890b49b9d956997da9017",
+  );
 });
