@@ -21,7 +21,7 @@ import {
   inputsKey,
   scanFlag,
 } from "./cache/key.ts";
-import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
+import { type Env, INPUT_ENV_NAMES, type Os } from "./model.ts";
 import { render } from "./output.ts";
 
 /** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
@@ -30,7 +30,7 @@ export interface FastPathIo {
   /** Reads one environment variable; `undefined` when unset or refused by the sandbox. */
   readonly getEnv: (name: string) => string | undefined;
   readonly cwd: string;
-  readonly os: OsName;
+  readonly os: Os;
   readonly uid: number | null;
   /** Wall clock, epoch ms. */
   readonly now: number;

@@ -11,7 +11,7 @@
  * {@link judgeDirSync} is the rule itself (one `stat`), synchronous for the fast path; a call judges its
  * directory once, through `judgeCacheDir` (session.ts), which also creates a missing one.
  */
-import type { CacheDirPlan, Env, OsName } from "../model.ts";
+import type { CacheDirPlan, Env, Os } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** The subdirectory name under the platform cache directory. */
@@ -21,7 +21,7 @@ export const CACHE_SUBDIR = "credproc";
  * The cache directory and who named it, or `undefined` when no home or cache directory is known. The one
  * resolution: the planner, the cache commands, the failure record and the fast path all call it.
  */
-export function planCacheDir(flag: string | undefined, env: Env, os: OsName): CacheDirPlan | undefined {
+export function planCacheDir(flag: string | undefined, env: Env, os: Os): CacheDirPlan | undefined {
   if (flag !== undefined && flag !== "") return { path: flag, namedBy: "--cache-dir" };
   const explicit = env.CREDPROC_CACHE_DIR;
   if (explicit !== undefined && explicit !== "") return { path: explicit, namedBy: "CREDPROC_CACHE_DIR" };
@@ -30,7 +30,7 @@ export function planCacheDir(flag: string | undefined, env: Env, os: OsName): Ca
 }
 
 /** The platform's own cache directory with `credproc` appended. */
-export function platformCacheDir(env: Env, os: OsName): string | undefined {
+export function platformCacheDir(env: Env, os: Os): string | undefined {
   const set = (v: string | undefined): v is string => v !== undefined && v !== "";
   if (os === "windows") {
     if (set(env.LOCALAPPDATA)) return `${trimSep(env.LOCALAPPDATA, "\\")}\\${CACHE_SUBDIR}`;

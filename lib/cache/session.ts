@@ -50,12 +50,13 @@ import { ConfigError, isNameTooLong } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import {
-  type AssumeOptions,
   type CacheDirPlan,
+  type CacheMode,
   type CredentialProvider,
   type Plan,
   type PolicySource,
   type RawEnv,
+  type RoleOptions,
   unhandled,
 } from "../model.ts";
 
@@ -64,7 +65,7 @@ export interface CacheSessionOptions {
   readonly plan: Plan;
   /** The options that concern the cache. */
   readonly options: Pick<
-    AssumeOptions,
+    RoleOptions,
     "cacheMode" | "refreshMarginSeconds" | "mfaTimeoutSeconds" | "roleSessionName" | "verbose"
   >;
   /** Whether the `--verbose` lines also go to a log file (`--log-file`, `CREDPROC_LOG_FILE`). */
@@ -307,7 +308,7 @@ export async function judgeCacheDir(
 
 /** The mode, from the flag and the directory verdict (and the digest key, which a usable directory must give). */
 async function decideUse(
-  mode: AssumeOptions["cacheMode"],
+  mode: CacheMode,
   dir: CacheDirVerdict | undefined,
   uid: number | null,
 ): Promise<CacheUse> {

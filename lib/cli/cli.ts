@@ -15,7 +15,7 @@ import { CredprocError, FailureError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { logFileSink } from "./log_file.ts";
 import { escapeControls, outputErrorReason, render } from "../output.ts";
-import { unhandled } from "../model.ts";
+import { type Os, unhandled } from "../model.ts";
 import { consoleUrl, SIGNIN_URL_ENV } from "../providers/signin.ts";
 import type { CliDeps, CliIo } from "./deps.ts";
 import { SHORT_USAGE, usageFor } from "./usage.ts";
@@ -219,7 +219,7 @@ function fromArgvOrEnv(
 }
 
 /** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
-function failureRecordDir(argv: readonly string[], io: CliIo, os: string): string | undefined {
+function failureRecordDir(argv: readonly string[], io: CliIo, os: Os): string | undefined {
   try {
     if (lossyFlag(argv, "--cache-dir")) return undefined;
     return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;

@@ -6,7 +6,7 @@
  */
 import { homedir } from "node:os";
 import type { Logger } from "../log.ts";
-import type { CredentialProvider, LoginToken, OsName, SourcePlan } from "../model.ts";
+import type { CredentialProvider, LoginToken, Os, SourcePlan } from "../model.ts";
 import type { Deadline } from "../providers/deadline.ts";
 import type { MfaPrompt } from "../providers/mfa.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
@@ -36,7 +36,7 @@ export interface CliDeps {
   readonly loadSharedConfig: (paths: SharedConfigPaths) => Promise<SharedConfig>;
   /** This process's uid; null where unknown (Windows, or refused by the sandbox). */
   readonly uid: () => number | null;
-  readonly os: OsName;
+  readonly os: Os;
   /** Wall clock, epoch ms. */
   readonly clock: () => number;
   /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */

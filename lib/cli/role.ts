@@ -21,14 +21,15 @@ import { loadPolicy, loadToken, MAX_TOKEN_BYTES } from "../plan/referenced_files
 import type { Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import {
-  type AssumeOptions,
   type CredentialProvider,
   type Env,
   ENV_NAMES,
   type LoginToken,
+  type OutputOptions,
   type Plan,
   type PolicySource,
   type RawEnv,
+  type RoleOptions,
   SECRET_ENV_NAMES,
   type TokenSource,
 } from "../model.ts";
@@ -91,7 +92,7 @@ function proxyLine(io: CliIo): string {
  * entry, so no extra STS call while it is fresh).
  */
 export async function roleProvider(
-  options: AssumeOptions,
+  options: RoleOptions & Partial<OutputOptions>,
   argv: readonly string[],
   io: CliIo,
   deps: CliDeps,

@@ -16,12 +16,13 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import {
-  type AssumeOptions,
   type Env,
   type EnvName,
   type HopPlan,
-  type OsName,
+  type Os,
+  type OutputOptions,
   type Plan,
+  type RoleOptions,
   type SourceEnv,
   type SourcePlan,
   type TokenSource,
@@ -123,11 +124,11 @@ export const MAX_PROFILE_CHAIN = 32;
  * The endpoint settings (`region`, `sts_regional_endpoints`, FIPS, dual-stack) come from the profile used.
  */
 export function resolvePlan(
-  options: AssumeOptions,
+  options: RoleOptions & Partial<OutputOptions>,
   env: Env,
   config: SharedConfig,
   now: Date,
-  os: OsName,
+  os: Os,
 ): Plan {
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
@@ -163,7 +164,7 @@ export function resolvePlan(
     retry: resolveRetry(env),
     cacheDir: planCacheDir(options.cacheDir, env, os),
     sourceEnv: sourceEnv(env),
-    format: options.format,
+    format: options.format ?? "process",
     ...(options.includeAccountId ? { includeAccountId: true } : {}),
     profile,
     profiles: base.visited.length > 0 ? base.visited : undefined,
@@ -270,7 +271,7 @@ export function runsCredproc(command: string): boolean {
 
 interface Context {
   readonly config: SharedConfig;
-  readonly options: AssumeOptions;
+  readonly options: RoleOptions;
   readonly env: Env;
   readonly defaultName: string;
 }
@@ -650,7 +651,7 @@ function webIdentityChain(
  * the top hop is the session the user receives). With `--web-identity-token-*` and no profile, the flags were
  * already applied by {@link webIdentityStart}.
  */
-function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Resolved): HopPlan[] {
+function withTopFlags(hops: readonly HopPlan[], options: RoleOptions, base: Resolved): HopPlan[] {
   if (hops.length === 0 && base.source.kind === "login") {
     // The one source printed as it is: an `aws login` session for tools that cannot read its token.
     const roleFlag = roleOnlyFlag(options);
@@ -694,7 +695,7 @@ function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Re
 }
 
 /** The first flag given that only a role takes (for a login source printed without one), if any. */
-function roleOnlyFlag(options: AssumeOptions): string | undefined {
+function roleOnlyFlag(options: RoleOptions): string | undefined {
   const given: [string, boolean][] = [
     ["--role-session-name", options.roleSessionName !== undefined],
     ["--duration-seconds", options.durationSeconds !== undefined],
