@@ -65,13 +65,9 @@ function pinProxies(): void {
 }
 
 if (import.meta.main) {
-  // `deno task credproc -- --version` passes the `--` on: a leading one separates nothing here.
-  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
-  // Deno.args is lossy (bytes that are not UTF-8 arrive as U+FFFD): such argv is refused by the full program,
-  // so it never leaves a memo; it is not even looked up, whatever an older version may have left.
-  const lossy = argv.some((a) => a.includes("\uFFFD"));
-  const text = lossy ? undefined : await fastPath({
-    argv,
+  // argv is read once, by lib/argv.ts, on both paths (a leading `--`, bytes that are not UTF-8: see there).
+  const text = await fastPath({
+    argv: Deno.args,
     getEnv,
     cwd: Deno.cwd(),
     os: Deno.build.os,
@@ -96,7 +92,7 @@ if (import.meta.main) {
     Deno.exit(cli.reportUncaught(ev.reason, writeErr));
   });
   Deno.exit(
-    await cli.cli(argv, {
+    await cli.cli(Deno.args, {
       getEnv,
       cwd: Deno.cwd(),
       out: (text) => writeAll(Deno.stdout, text),

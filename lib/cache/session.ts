@@ -47,6 +47,7 @@ import {
 } from "./store.ts";
 import { linkNewFile, writeEntry, writeFileAtomic } from "./write.ts";
 import { ConfigError, isNameTooLong } from "../errors.ts";
+import type { ArgvScan } from "../argv.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import {
@@ -94,7 +95,8 @@ export interface CacheSessionOptions {
 
 /** An invocation's raw inputs, as the fast path digests them, and the files its plan was read from. */
 export interface MemoInputs {
-  readonly argv: readonly string[];
+  /** argv as lib/argv.ts read it (the inputs key hashes it with the MFA code blanked). */
+  readonly argv: ArgvScan;
   readonly cwd: string;
   /** The values of `INPUT_ENV_NAMES`. */
   readonly env: RawEnv;

@@ -3,14 +3,21 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
+import { type Command, parseCommand } from "./args.ts";
+import {
+  type ArgvScan,
+  hasFlag,
+  isCacheCommand,
+  lastValue,
+  type OptionName,
+  REPLACEMENT_CHARACTER,
+  scanArgv,
+} from "../argv.ts";
 import { judgeCacheDir } from "../cache/session.ts";
 import { clearCache, clearReport } from "../cache/clear.ts";
 import { formatListing, listCache, type ListedDir, listingJson } from "../cache/list.ts";
 import { appendFailureRecord } from "../cache/failures.ts";
-import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
-import { scanFlag } from "../cache/key.ts";
 import { CredprocError, FailureError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { logFileSink } from "./log_file.ts";
@@ -50,7 +57,7 @@ async function commandCacheDir(
 
 async function run(
   command: Command,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
@@ -116,8 +123,9 @@ function fileSink(path: string, clock: () => number, note: (why: string) => void
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
-export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+export async function cli(given: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const writeErr = (line: string) => io.err(escapeControls(line));
+  const argv = scanArgv(given);
   let toStderr = false;
   let toFile: ((line: string) => void) | undefined;
   const sink = (line: string) => {
@@ -164,9 +172,12 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     }
     return 0;
   } catch (e) {
-    if (toFile === undefined && argv[0] !== "cache") {
+    // The cache commands run in a terminal: they write neither the log file nor the failure record, wherever
+    // their words stand on the line.
+    const cacheCommand = isCacheCommand(argv.command);
+    if (toFile === undefined && !cacheCommand) {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
-      const named = fromArgvOrEnv(argv, "--log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
+      const named = fromArgvOrEnv(argv, "log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
       if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, writeErr));
     }
     const lines: string[] = [];
@@ -176,8 +187,8 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     });
     for (const line of lines) toFile?.(line);
     // Bad arguments too: a consumer that hides stderr hides a mistyped credential_process line as well.
-    // Not for the cache commands (run in a terminal) nor under --no-cache (which writes nothing there).
-    const recordIn = argv.includes("--no-cache") || argv[0] === "cache"
+    // Not under --no-cache either (which writes nothing there).
+    const recordIn = cacheCommand || hasFlag(argv, "no-cache")
       ? undefined
       : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
@@ -203,26 +214,25 @@ function logFileNote(
   };
 }
 
-/** Whether argv names `flag` with a value that was not valid UTF-8 (then that path is not the one meant). */
-function lossyFlag(argv: readonly string[], flag: string): boolean {
-  return scanFlag(argv, flag)?.includes(REPLACEMENT_CHARACTER) === true;
+/** Whether the value argv gives a path option was not valid UTF-8 (then that path is not the one meant). */
+function lossyValue(argv: ArgvScan, name: OptionName): boolean {
+  return lastValue(argv, name)?.includes(REPLACEMENT_CHARACTER) === true;
 }
 
-/** A path flag's value from raw argv, else the environment's; none when the flag's value was not UTF-8. */
-function fromArgvOrEnv(
-  argv: readonly string[],
-  flag: string,
-  env: () => string | undefined,
-): string | undefined {
-  if (lossyFlag(argv, flag)) return undefined;
-  return (scanFlag(argv, flag) || undefined) ?? env();
+/**
+ * A path option's value as the pre-scan read it (the last one given: the parse may have refused the line),
+ * else the environment's; none when the value given was not valid UTF-8.
+ */
+function fromArgvOrEnv(argv: ArgvScan, name: OptionName, env: () => string | undefined): string | undefined {
+  if (lossyValue(argv, name)) return undefined;
+  return (lastValue(argv, name) || undefined) ?? env();
 }
 
-/** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
-function failureRecordDir(argv: readonly string[], io: CliIo, os: Os): string | undefined {
+/** The cache directory for the failure record, from the pre-scan and the environment (no parse needed). */
+function failureRecordDir(argv: ArgvScan, io: CliIo, os: Os): string | undefined {
   try {
-    if (lossyFlag(argv, "--cache-dir")) return undefined;
-    return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;
+    if (lossyValue(argv, "cache-dir")) return undefined;
+    return planCacheDir(lastValue(argv, "cache-dir"), snapshotEnv(io, []), os)?.path;
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
  * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
  */
 import { openCacheSession } from "../cache/session.ts";
+import type { ArgvScan } from "../argv.ts";
 import {
   CACHE_KEY_VERSION,
   canonicalJson,
@@ -93,7 +94,7 @@ function proxyLine(io: CliIo): string {
  */
 export async function roleProvider(
   options: RoleOptions & Partial<OutputOptions>,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
@@ -177,7 +178,7 @@ export async function roleProvider(
     prompt: deps.prompt(),
     log,
     // Warming the cache from a terminal helps only when this call uses one.
-    warmCommand: cache.use.mode === "off" ? undefined : warmCommand(argv),
+    warmCommand: cache.use.mode === "off" ? undefined : warmCommand(argv.argv),
     mfaSession: options.mfaSession,
   });
   const chain = chainProvider(plan, {

@@ -4,6 +4,7 @@
  * one warning when the environment would shadow the endpoint, and the wait for a signal.
  */
 import type { Command } from "./args.ts";
+import type { ArgvScan } from "../argv.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { escapeControls, outputErrorReason } from "../output.ts";
@@ -30,7 +31,7 @@ const SERVE_GRACE_MS = 2000;
  */
 export async function serve(
   command: Extract<Command, { kind: "serve" }>,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },

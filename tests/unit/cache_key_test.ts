@@ -10,11 +10,10 @@ import {
   canonicalJson,
   importDigestKey,
   inputSecretValues,
-  inputsKey,
+  inputsKey as inputsKeyOf,
   mfaSessionKeyMaterial,
-  redactArgv,
 } from "../../lib/cache/key.ts";
-import { scanCacheDir } from "../../lib/fast_path.ts";
+import { lastValue, scanArgv } from "../../lib/argv.ts";
 import type { Env, Plan } from "../../lib/model.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 
@@ -23,6 +22,14 @@ const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
 /** A config with an empty `[profile dev]`: the planner refuses an AWS_PROFILE that names no profile. */
 const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
+
+/** The inputs key of argv as given (read by lib/argv.ts, as the fast path and the full program read it). */
+function inputsKey(
+  argv: string[],
+  ...rest: Parameters<typeof inputsKeyOf> extends [unknown, ...infer R] ? R : never
+) {
+  return inputsKeyOf(scanArgv(argv), ...rest);
+}
 
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
   return resolvePlan(assumeOptions(...args), env, CONFIG, now, "linux");
@@ -189,15 +196,16 @@ Deno.test("inputs key: argv, env and cwd count; the MFA code and unrelated varia
     await inputsKey([...mfa, "--token-code=111111"], {}, "/"),
     await inputsKey([...mfa, "--token-code=222222"], {}, "/"),
   );
-  assert.deepEqual(redactArgv(["--token-code", "1", "--x", "--token-code=2"]), [
+  assert.deepEqual(scanArgv(["--token-code", "1", "--x", "--token-code=2"]).redacted, [
     "--token-code",
     "",
     "--x",
     "--token-code=",
   ]);
-  assert.equal(scanCacheDir(["--cache-dir", "/a", "--role-arn", ROLE]), "/a");
-  assert.equal(scanCacheDir(["--cache-dir=/b"]), "/b");
-  assert.equal(scanCacheDir(["--role-arn", ROLE]), undefined);
+  const cacheDir = (argv: string[]) => lastValue(scanArgv(argv), "cache-dir");
+  assert.equal(cacheDir(["--cache-dir", "/a", "--role-arn", ROLE]), "/a");
+  assert.equal(cacheDir(["--cache-dir=/b"]), "/b");
+  assert.equal(cacheDir(["--role-arn", ROLE]), undefined);
 });
 
 Deno.test("key: --include-account-id separates the entry; without it the key is what it always was", async () => {
@@ -230,7 +238,7 @@ Deno.test("inputs key: pinned bytes for fixed argv, environment and working dire
       argv,
       env,
       "/work",
-      keyed ? { key: digestKey, secretValues: inputSecretValues(argv, (n) => env[n]) } : undefined,
+      keyed ? { key: digestKey, secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]) } : undefined,
     );
   const pinned: [string[], string][] = [
     [["--role-arn", ROLE], "845aa24665c3032e56e49a10fc58c202f9d142679d84a86933cb9c8a0f1bb4de"],
@@ -260,4 +268,6 @@ Deno.test("inputs key: pinned bytes for fixed argv, environment and working dire
     await keyOf(["--role-arn", ROLE], false),
     "30c443e44979561e82f9c098190fe54a517f18e016c890b49b9d956997da9017",
   );
+  // main.ts hands over Deno.args as they are: a leading `--` (deno task passes one on) is not part of the key.
+  assert.equal(await keyOf(["--", "--role-arn", ROLE]), pinned[0][1]);
 });
