@@ -46,6 +46,19 @@ export function platformCacheDir(env: Env, os: Os): string | undefined {
   return set(env.HOME) ? `${trimSep(env.HOME, "/")}/.cache/${CACHE_SUBDIR}` : undefined;
 }
 
+/**
+ * This process's uid, which every ownership rule compares against (the cache's files, the serve token file);
+ * null on Windows or where the sandbox refuses `sys: uid`. Here, in the fast path's graph, so main.ts and the
+ * full program share one.
+ */
+export function currentUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
+}
+
 /** Joins a directory and a file name with the separator the directory already uses. */
 export function joinPath(dir: string, name: string): string {
   const sep = /\\/.test(dir) && !dir.includes("/") ? "\\" : "/";

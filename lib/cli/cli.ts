@@ -27,13 +27,14 @@ import { consoleUrl, SIGNIN_URL_ENV } from "../providers/signin.ts";
 import type { CliDeps, CliIo } from "./deps.ts";
 import { SHORT_USAGE, usageFor } from "./usage.ts";
 import { VERSION } from "./version.ts";
-import { report } from "./report.ts";
+import { escaping, report } from "./report.ts";
 import { roleProvider, sdkLine, snapshotEnv } from "./role.ts";
 import { serve } from "./serve.ts";
 import { eksToken } from "./eks_token.ts";
 
 export { type CliDeps, type CliIo, realDeps } from "./deps.ts";
 export { reportUncaught } from "./report.ts";
+export { DIRECT_HOSTS } from "../sandbox.ts";
 
 /**
  * The cache directory a cache command works on (`--cache-dir`, `CREDPROC_CACHE_DIR`, the platform's), judged
@@ -62,7 +63,6 @@ async function run(
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
 ): Promise<string> {
-  const writeErr = (line: string) => io.err(escapeControls(line));
   switch (command.kind) {
     case "help":
       return usageFor(command.topic);
@@ -78,7 +78,7 @@ async function run(
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
       const { path } = await commandCacheDir("cache clear", command.cacheDir, io, deps);
-      return clearReport(path, await clearCache(path, createLogger(command.verbose, writeErr)));
+      return clearReport(path, await clearCache(path, createLogger(command.verbose, io.err)));
     }
     case "assume": {
       const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
@@ -123,16 +123,17 @@ function fileSink(path: string, clock: () => number, note: (why: string) => void
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
-export async function cli(given: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const writeErr = (line: string) => io.err(escapeControls(line));
+export async function cli(given: readonly string[], streams: CliIo, deps: CliDeps): Promise<number> {
+  // Every diagnostic line shows its control characters escaped: a path, a value or an SDK message may hold any.
+  const io: CliIo = { ...streams, err: escaping(streams.err) };
   const argv = scanArgv(given);
   let toStderr = false;
   let toFile: ((line: string) => void) | undefined;
   const sink = (line: string) => {
-    if (toStderr) writeErr(line);
+    if (toStderr) io.err(line);
     toFile?.(line);
   };
-  let log = Object.assign(createLogger(false, writeErr), { toFile: false });
+  let log = Object.assign(createLogger(false, io.err), { toFile: false });
   try {
     const command = parseCommand(argv);
     if (command.kind === "usage") {
@@ -145,7 +146,7 @@ export async function cli(given: readonly string[], io: CliIo, deps: CliDeps): P
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
       if (logFile !== undefined) {
-        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, writeErr));
+        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, io.err));
       }
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
@@ -178,12 +179,12 @@ export async function cli(given: readonly string[], io: CliIo, deps: CliDeps): P
     if (toFile === undefined && !cacheCommand) {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
       const named = fromArgvOrEnv(argv, "log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, writeErr));
+      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, io.err));
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
       lines.push(escapeControls(line));
-      writeErr(line);
+      io.err(line);
     });
     for (const line of lines) toFile?.(line);
     // Bad arguments too: a consumer that hides stderr hides a mistyped credential_process line as well.
