@@ -1,7 +1,8 @@
 /**
  * The role a command names, as one cached provider: plan (environment read once, shared files loaded), the
  * call's cache session (lib/cache/session.ts), the chain with its collaborators, the role's cache entry
- * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
+ * around it. `assume`, `console`, `serve` and `eks-token` all start here, so they share one cache entry per
+ * role.
  */
 import { openCacheSession } from "../cache/session.ts";
 import type { ArgvScan } from "../argv.ts";
@@ -89,8 +90,9 @@ function proxyLine(io: CliIo): string {
 
 /**
  * The role the options name, as one cached provider: plan, then the chain with the cache and lock around it.
- * `assume` renders what it returns; `console` and `serve` call it for the same credentials (the same cache
- * entry, so no extra STS call while it is fresh).
+ * `assume` renders what it returns; `console`, `serve` and `eks-token` call it for the same credentials (the
+ * same cache entry, so no extra STS call while it is fresh). `options` are any role command's: the format and
+ * account id only where the command takes them (see `resolvePlan`).
  */
 export async function roleProvider(
   options: RoleOptions & Partial<OutputOptions>,
