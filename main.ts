@@ -9,6 +9,7 @@
  * (scripts/compile.ts does).
  */
 import { fastPath } from "./lib/fast_path.ts";
+import { currentUid } from "./lib/cache/dir.ts";
 import { outputErrorReason, writeAll, writeAllSync } from "./lib/output.ts";
 
 /** Not a literal: keeps the full program out of the start-up module graph (see above). */
@@ -25,14 +26,6 @@ function getEnv(name: string): string | undefined {
   }
 }
 
-function uid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
-}
-
 function writeErr(line: string): void {
   try {
     writeAllSync(Deno.stderr, `${line}\n`);
@@ -43,39 +36,33 @@ function writeErr(line: string): void {
 
 /** Proxy variables Deno's fetch honours by itself (outside `--allow-net`): credproc decides them here. */
 const PLAIN_PROXY_VARS = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
-/** Always reached directly: loopback, instance metadata, container endpoints. */
-const ALWAYS_DIRECT =
-  "localhost,127.0.0.0/8,::1,169.254.169.254,169.254.170.2,169.254.170.23,fd00:ec2::254,fd00:ec2::23";
 
 /**
  * Before the first request: a plain-http request never goes through a proxy (it would carry a signed request
  * and its answer in clear, to a host the allow list never saw), so HTTP_PROXY and ALL_PROXY are dropped;
  * HTTPS_PROXY stays (a CONNECT tunnel, TLS end to end to AWS); loopback and metadata addresses are always
- * direct (added to NO_PROXY). Deno's fetch reads these variables when it makes its first request.
+ * direct (`direct`, lib/sandbox.ts's `DIRECT_HOSTS`, added to NO_PROXY). Deno's fetch reads these variables when
+ * it makes its first request.
  */
-function pinProxies(): void {
+function pinProxies(direct: readonly string[]): void {
   try {
     for (const name of PLAIN_PROXY_VARS) Deno.env.delete(name);
     const user = [Deno.env.get("NO_PROXY"), Deno.env.get("no_proxy")].filter((v) => v).join(",");
     Deno.env.delete("no_proxy");
-    Deno.env.set("NO_PROXY", user ? `${user},${ALWAYS_DIRECT}` : ALWAYS_DIRECT);
+    Deno.env.set("NO_PROXY", [user, ...direct].filter((v) => v).join(","));
   } catch {
     // Refused by a narrower sandbox than deno.json's: then no proxy variable can be read by fetch either.
   }
 }
 
 if (import.meta.main) {
-  // `deno task credproc -- --version` passes the `--` on: a leading one separates nothing here.
-  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
-  // Deno.args is lossy (bytes that are not UTF-8 arrive as U+FFFD): such argv is refused by the full program,
-  // so it never leaves a memo; it is not even looked up, whatever an older version may have left.
-  const lossy = argv.some((a) => a.includes("\uFFFD"));
-  const text = lossy ? undefined : await fastPath({
-    argv,
+  // argv is read once, by lib/argv.ts, on both paths (a leading `--`, bytes that are not UTF-8: see there).
+  const text = await fastPath({
+    argv: Deno.args,
     getEnv,
     cwd: Deno.cwd(),
     os: Deno.build.os,
-    uid: uid(),
+    uid: currentUid(),
     now: Date.now(),
   });
   if (text !== undefined) {
@@ -88,15 +75,16 @@ if (import.meta.main) {
     }
     Deno.exit(0);
   }
-  pinProxies();
   const cli = await import(FULL_PROGRAM) as typeof import("./lib/cli/cli.ts");
+  // Loading the program makes no request: the proxy variables are settled before its first one.
+  pinProxies(cli.DIRECT_HOSTS);
   // Nothing may escape as a stack trace: late rejections from SDK internals end the process the same way.
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();
     Deno.exit(cli.reportUncaught(ev.reason, writeErr));
   });
   Deno.exit(
-    await cli.cli(argv, {
+    await cli.cli(Deno.args, {
       getEnv,
       cwd: Deno.cwd(),
       out: (text) => writeAll(Deno.stdout, text),

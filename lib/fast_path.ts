@@ -8,45 +8,39 @@
  * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time).
  *
- * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, output.ts and the type-and-constant
- * leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
+ * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, the argv pre-scan argv.ts, output.ts and
+ * the type-and-constant leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
  */
 import { parseMemo, readEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
-import {
-  DIGEST_KEY_FILE,
-  fileHmac,
-  importDigestKey,
-  inputSecretValues,
-  inputsKey,
-  scanFlag,
-} from "./cache/key.ts";
-import { type Env, INPUT_ENV_NAMES, type OsName } from "./model.ts";
+import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/key.ts";
+import { lastValue, scanArgv } from "./argv.ts";
+import { type Env, INPUT_ENV_NAMES, type Os } from "./model.ts";
 import { render } from "./output.ts";
 
 /** What the fast path reads from the outside world (main.ts passes the real ones, tests fakes). */
 export interface FastPathIo {
+  /** argv as given (read through lib/argv.ts, as the full program reads it). */
   readonly argv: readonly string[];
   /** Reads one environment variable; `undefined` when unset or refused by the sandbox. */
   readonly getEnv: (name: string) => string | undefined;
   readonly cwd: string;
-  readonly os: OsName;
+  readonly os: Os;
   readonly uid: number | null;
   /** Wall clock, epoch ms. */
   readonly now: number;
 }
 
-/** `--cache-dir DIR` / `--cache-dir=DIR` from raw argv (the last one wins; args.ts refuses repeats anyway). */
-export function scanCacheDir(argv: readonly string[]): string | undefined {
-  return scanFlag(argv, "--cache-dir");
-}
-
 /** The text to print for a cache hit, or `undefined` to take the full path. Never throws. */
 export async function fastPath(io: FastPathIo): Promise<string | undefined> {
   try {
+    const argv = scanArgv(io.argv);
+    // Argv that was not valid UTF-8 (Deno.args decodes it lossily) is refused by the full program, so it never
+    // leaves a memo; it is not even looked up, whatever an older version may have left.
+    if (argv.lossy !== undefined) return undefined;
     const env: Record<string, string | undefined> = {};
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
-    const dir = planCacheDir(scanCacheDir(io.argv), env as Env, io.os)?.path;
+    const dir = planCacheDir(lastValue(argv, "cache-dir"), env as Env, io.os)?.path;
     if (dir === undefined) return undefined;
     // A directory anyone else could write to is never read: its files could have been planted.
     if (!("ok" in judgeDirSync(dir, io.uid))) return undefined;
@@ -54,9 +48,9 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     const keyFile = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), io.uid);
     const digestKey = "text" in keyFile ? await importDigestKey(keyFile.text) : undefined;
     if (digestKey === undefined) return undefined;
-    const inputs = await inputsKey(io.argv, env, io.cwd, {
+    const inputs = await inputsKey(argv, env, io.cwd, {
       key: digestKey,
-      secretValues: inputSecretValues(io.argv, io.getEnv),
+      secretValues: inputSecretValues(argv, io.getEnv),
     });
     const read = await readTrusted(joinPath(dir, `${inputs}.inputs.json`), io.uid);
     if (!("text" in read)) return undefined;

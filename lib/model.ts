@@ -1,5 +1,5 @@
 /**
- * The domain's nouns: what the command asks for ({@link AssumeOptions}), what the planner decides
+ * The domain's nouns: what a command asks for ({@link RoleOptions}), what the planner decides
  * ({@link Plan}), what a provider returns ({@link Credentials}), and the few constants every layer shares.
  * A leaf: it imports nothing, so any module may depend on it without pulling in a layer above.
  */
@@ -35,8 +35,12 @@ export type TokenSource =
 /** Cache behaviour: use it, bypass it, or force a new call and rewrite it. */
 export type CacheMode = "use" | "off" | "refresh";
 
-/** Everything the `assume` command needs, validated. */
-export interface AssumeOptions {
+/**
+ * What every command that assumes a role takes (`assume`, `console`, `serve`, `eks-token`), validated: the
+ * role chain and its parameters, where the source credentials come from, the endpoint, the cache, the
+ * diagnostics. Each command adds its own (lib/cli/args.ts `Command`).
+ */
+export interface RoleOptions {
   /** `--role-arn`, in order: each hop is assumed with the previous hop's credentials. */
   readonly roleArns: readonly string[];
   readonly roleSessionName?: string;
@@ -51,10 +55,7 @@ export interface AssumeOptions {
   readonly transitiveTagKeys: readonly string[];
   readonly region?: string;
   readonly endpointUrl?: string;
-  readonly format: Format;
   readonly verbose: boolean;
-  /** `--include-account-id`: add the role's account id to the output (`AccountId`, `AWS_ACCOUNT_ID`). */
-  readonly includeAccountId?: boolean;
   /** `--log-file`: also append the `--verbose` lines to this file. */
   readonly logFile?: string;
   /** The longest one STS call may take, retries included. */
@@ -69,6 +70,17 @@ export interface AssumeOptions {
   readonly cacheMode: CacheMode;
   readonly refreshMarginSeconds?: number;
 }
+
+/** What the credentials a command prints carry: `assume` takes both, `serve` the account id only. */
+export interface OutputOptions {
+  /** `--format`: how `assume` prints the credentials. */
+  readonly format: Format;
+  /** `--include-account-id`: add the role's account id to the output (`AccountId`, `AWS_ACCOUNT_ID`). */
+  readonly includeAccountId?: boolean;
+}
+
+/** The `assume` command's options: a role, and how its credentials are printed. */
+export interface AssumeOptions extends RoleOptions, OutputOptions {}
 
 // ── the environment ──────────────────────────────────────────────────────────────────────────────────
 
@@ -142,8 +154,8 @@ export type Env = Readonly<Partial<Record<EnvName, string>>>;
 /** Raw environment values by any name (what the fast path hashes, the variable `--web-identity-token-env` names). */
 export type RawEnv = Readonly<Record<string, string | undefined>>;
 
-/** `Deno.build.os` values (kept as a string so tests can pass any). */
-export type OsName = typeof Deno.build.os | string;
+/** The operating system, as `Deno.build.os` names it (the cache directory and the null device depend on it). */
+export type Os = typeof Deno.build.os;
 
 // ── the plan ─────────────────────────────────────────────────────────────────────────────────────────
 
@@ -375,7 +387,7 @@ const NULL_DEVICE_RDEV: Readonly<Record<string, number>> = { linux: 0x103, darwi
  */
 export function isNullDevice(
   path: string,
-  os: OsName,
+  os: Os,
   info?: { readonly isCharDevice: boolean | null; readonly rdev: number | null },
 ): boolean {
   if (os === "windows") return /^(?:\\\\[.?]\\)?nul$/i.test(path);

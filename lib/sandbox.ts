@@ -34,6 +34,14 @@ export const NET_ALLOW_LIST: readonly string[] = [
   ...LOOPBACK_HOSTS,
 ];
 
+/**
+ * The hosts always reached directly, never through a proxy — loopback, instance metadata, container
+ * endpoints — as `NO_PROXY` spells them (IPv6 without brackets). main.ts adds them to `NO_PROXY`.
+ */
+export const DIRECT_HOSTS: readonly string[] = [...LOOPBACK_HOSTS, ...METADATA_HOSTS].map((h) =>
+  h.replace(/^\[(.*)\]$/, "$1")
+);
+
 /** Whether the sandbox lets credproc connect to `hostname` (as `URL.hostname` gives it). */
 export function isAllowedHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");

@@ -1,9 +1,18 @@
 /**
- * Value shapes shared by the flag parser and the planner, so a region or a policy is checked the same way
- * wherever it comes from.
+ * Value shapes: one validator per shape of value, shared by the flag parser and the planner, so a region or a
+ * policy is checked the same way wherever it comes from. A validator takes the value and what to call it in
+ * the message (`--region`), and returns the value (or what it parses to) or throws bad input (exit 2).
  */
 import { UsageError } from "./errors.ts";
 import { PARTITION_NAME, REGION_LABEL } from "./partitions.ts";
+import { type Format, FORMATS, isFormat, type Tag } from "./model.ts";
+import { quoteArg } from "./suggest.ts";
+
+/** `value` when it matches `pattern`; else bad input naming `what` and what was `expected` (the value quoted). */
+export function matching(what: string, value: string, pattern: RegExp, expected: string): string {
+  if (!pattern.test(value)) throw new UsageError(what, `${quoteArg(value)} is not ${expected}`);
+  return value;
+}
 
 /** AWS region names (`us-east-1`, `cn-north-1`, `us-gov-west-1`, `eu-isoe-west-1`) and STS's `aws-global`. */
 export const REGION = new RegExp(`^(?:${REGION_LABEL}|aws-global)$`);
@@ -18,7 +27,135 @@ export const ROLE_ARN = new RegExp(
 export const ROLE_ARN_EXPECTED = "an IAM role ARN such as arn:aws:iam::123456789012:role/name";
 
 /** EKS cluster names (`CreateCluster`): 1-100 letters, digits, `-` and `_`, a letter or digit first. */
-export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+/** A region name (from a flag, or anything else that must name a region). */
+export function validateRegion(value: string, what = "--region"): string {
+  return matching(what, value, REGION, "an AWS region such as us-east-1");
+}
+
+/** A role ARN (see {@link ROLE_ARN}). */
+export function validateRoleArn(value: string, what: string): string {
+  return matching(what, value, ROLE_ARN, ROLE_ARN_EXPECTED);
+}
+
+/** STS's `RoleSessionName` and `SourceIdentity` share one shape: 2-64 of `[\w+=,.@-]`. */
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+
+/** A role session name or a source identity. */
+export function validateSessionName(value: string, what: string): string {
+  return matching(what, value, SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-");
+}
+
+const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
+
+/** An external id (`ExternalId`: 2-1224 characters). */
+export function validateExternalId(value: string, what: string): string {
+  return matching(what, value, EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-");
+}
+
+const SERIAL_NUMBER = /^[\w+=\/:,.@-]{9,256}$/;
+
+/** An MFA device: its ARN or a hardware token's serial number (`SerialNumber`: 9-256 characters). */
+export function validateSerialNumber(value: string, what: string): string {
+  return matching(what, value, SERIAL_NUMBER, "an MFA device ARN or serial number (9-256 characters)");
+}
+
+/** An MFA code: 6 digits, wherever it comes from (flag, environment, prompt). */
+export const MFA_CODE = /^\d{6}$/;
+
+/** An MFA code from a flag. Never echoed: a mistyped code (`123 456`) is still a code. */
+export function validateTokenCode(value: string, what: string): string {
+  if (!MFA_CODE.test(value)) throw new UsageError(what, "is not 6 digits (the value is not shown)");
+  return value;
+}
+
+const POLICY_ARN = new RegExp(
+  `^arn:${PARTITION_NAME}:iam::(?:\\d{12}|aws):policy\\/(?:[\\x21-\\x7e]*\\/)?[\\w+=,.@-]{1,128}$`,
+);
+
+/** A managed policy ARN (an AWS managed one, `arn:aws:iam::aws:policy/…`, or an account's). */
+export function validatePolicyArn(value: string, what: string): string {
+  return matching(
+    what,
+    value,
+    POLICY_ARN,
+    "an IAM policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
+  );
+}
+
+/** Managed session policies: `MaxItems: 10`; session tags: `MaxItems: 50` in the STS API. */
+export const MAX_POLICY_ARNS = 10;
+export const MAX_TAGS = 50;
+
+/** The characters STS allows in a tag key or value. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
+
+/** A session tag written `KEY=VALUE` (key 1-128, value 0-256 of STS's tag characters). */
+export function validateTag(text: string, what: string): Tag {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new UsageError(what, `${JSON.stringify(text)} is not KEY=VALUE`);
+  const key = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (key.length > 128 || !TAG_TEXT.test(key)) {
+    throw new UsageError(
+      what,
+      `key ${JSON.stringify(key)} must be 1-128 letters, digits, spaces or _.:/=+-@`,
+    );
+  }
+  if (value.length > 256 || !TAG_TEXT.test(value)) {
+    throw new UsageError(
+      what,
+      `value of ${JSON.stringify(key)} must be 0-256 letters, digits, spaces or _.:/=+-@`,
+    );
+  }
+  return { key, value };
+}
+
+/** One of the output formats. */
+export function validateFormat(value: string, what: string): Format {
+  if (isFormat(value)) return value;
+  throw new UsageError(what, `${JSON.stringify(value)} is not one of ${FORMATS.join(", ")}`);
+}
+
+/** Env variables the sandbox lets credproc read, so the only ones a token variable may be. */
+const TOKEN_ENV_NAME = /^(?:AWS|CREDPROC)_[A-Za-z0-9_]+$/;
+
+/** The name of a variable that holds a web identity token: one the sandbox lets credproc read. */
+export function validateTokenEnvName(value: string, what: string): string {
+  if (TOKEN_ENV_NAME.test(value)) return value;
+  throw new UsageError(
+    what,
+    `${
+      JSON.stringify(value)
+    } is not readable in the sandbox: name a variable starting with AWS_ or CREDPROC_`,
+  );
+}
+
+/** An EKS cluster name. */
+export function validateClusterName(value: string, what: string): string {
+  return matching(
+    what,
+    value,
+    CLUSTER_NAME,
+    "an EKS cluster name (1-100 letters, digits, - and _, starting with a letter or digit)",
+  );
+}
+
+/** A flag's whole number from `min` to `max` (see {@link wholeNumberIn}). */
+export function wholeNumber(value: string, what: string, min: number, max: number): number {
+  const n = wholeNumberIn(value, min, max);
+  if (n === undefined) {
+    throw new UsageError(what, `${quoteArg(value)} is not ${wholeNumberExpected(min, max)}`);
+  }
+  return n;
+}
+
+/** A flag value that must not be empty (compare {@link ifSet} for environment values, where empty is unset). */
+export function nonEmpty(value: string, what: string): string {
+  if (value === "") throw new UsageError(what, "must not be empty");
+  return value;
+}
 
 /**
  * `value` as a whole number from `min` to `max` (decimal digits only), or `undefined` when it is not one; the

@@ -11,7 +11,7 @@
  * {@link judgeDirSync} is the rule itself (one `stat`), synchronous for the fast path; a call judges its
  * directory once, through `judgeCacheDir` (session.ts), which also creates a missing one.
  */
-import type { CacheDirPlan, Env, OsName } from "../model.ts";
+import type { CacheDirPlan, Env, Os } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** The subdirectory name under the platform cache directory. */
@@ -21,7 +21,7 @@ export const CACHE_SUBDIR = "credproc";
  * The cache directory and who named it, or `undefined` when no home or cache directory is known. The one
  * resolution: the planner, the cache commands, the failure record and the fast path all call it.
  */
-export function planCacheDir(flag: string | undefined, env: Env, os: OsName): CacheDirPlan | undefined {
+export function planCacheDir(flag: string | undefined, env: Env, os: Os): CacheDirPlan | undefined {
   if (flag !== undefined && flag !== "") return { path: flag, namedBy: "--cache-dir" };
   const explicit = env.CREDPROC_CACHE_DIR;
   if (explicit !== undefined && explicit !== "") return { path: explicit, namedBy: "CREDPROC_CACHE_DIR" };
@@ -30,7 +30,7 @@ export function planCacheDir(flag: string | undefined, env: Env, os: OsName): Ca
 }
 
 /** The platform's own cache directory with `credproc` appended. */
-export function platformCacheDir(env: Env, os: OsName): string | undefined {
+export function platformCacheDir(env: Env, os: Os): string | undefined {
   const set = (v: string | undefined): v is string => v !== undefined && v !== "";
   if (os === "windows") {
     if (set(env.LOCALAPPDATA)) return `${trimSep(env.LOCALAPPDATA, "\\")}\\${CACHE_SUBDIR}`;
@@ -44,6 +44,19 @@ export function platformCacheDir(env: Env, os: OsName): string | undefined {
     return `${trimSep(env.XDG_CACHE_HOME, "/")}/${CACHE_SUBDIR}`;
   }
   return set(env.HOME) ? `${trimSep(env.HOME, "/")}/.cache/${CACHE_SUBDIR}` : undefined;
+}
+
+/**
+ * This process's uid, which every ownership rule compares against (the cache's files, the serve token file);
+ * null on Windows or where the sandbox refuses `sys: uid`. Here, in the fast path's graph, so main.ts and the
+ * full program share one.
+ */
+export function currentUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
 }
 
 /** Joins a directory and a file name with the separator the directory already uses. */

@@ -21,6 +21,7 @@ import {
   unhandled,
 } from "../model.ts";
 import { hex } from "../output.ts";
+import { type ArgvScan, lastValue } from "../argv.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
 export const CACHE_KEY_VERSION = 2;
@@ -272,29 +273,8 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
 // The inputs key: what the fast path looks up before parsing anything
 // ---------------------------------------------------------------------------------------------------------
 
-/** Flags whose values are one-time secrets: left out of the inputs key (a new MFA code must still hit). */
-const SECRET_FLAGS = ["--token-code"];
-
-/** argv with the values of {@link SECRET_FLAGS} blanked, in both `--flag value` and `--flag=value` forms. */
-export function redactArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = SECRET_FLAGS.find((f) => a.startsWith(`${f}=`));
-    if (eq) {
-      out.push(`${eq}=`);
-    } else if (SECRET_FLAGS.includes(a) && i + 1 < argv.length) {
-      out.push(a, "");
-      i++;
-    } else {
-      out.push(a);
-    }
-  }
-  return out;
-}
-
 /**
- * The digest of the raw inputs of one invocation — argv (MFA code blanked), the values of
+ * The digest of the raw inputs of one invocation — argv (the MFA code blanked: `ArgvScan.redacted`), the values of
  * {@link INPUT_ENV_NAMES} and the working directory (relative paths in flags) — and, with `keyed`, the secret
  * values too: then the whole is one HMAC under the cache's digest key (one WebCrypto call on the fast path, not
  * a keyed digest of the secrets plus a hash of the rest); without it, a plain SHA-256. Pure but for the hash.
@@ -302,14 +282,14 @@ export function redactArgv(argv: readonly string[]): string[] {
  * plan, so it can stand for the plan's {@link cacheKey} without parsing flags or loading the shared config.
  */
 export async function inputsKey(
-  argv: readonly string[],
+  argv: ArgvScan,
   env: RawEnv,
   cwd: string,
   keyed?: { readonly key: CryptoKey; readonly secretValues: readonly (string | undefined)[] },
 ): Promise<string> {
   const vars: Record<string, string | undefined> = {};
   for (const name of INPUT_ENV_NAMES) vars[name] = env[name];
-  const material = { v: CACHE_KEY_VERSION, inputs: 1, argv: redactArgv(argv), env: vars, cwd };
+  const material = { v: CACHE_KEY_VERSION, inputs: 1, argv: [...argv.redacted], env: vars, cwd };
   if (keyed === undefined) return await sha256Hex(canonicalJson({ ...material, secrets: "" }));
   const secrets = keyed.secretValues.map((v) => v ?? null);
   return await hmacHex(keyed.key, canonicalJson({ ...material, secrets }));
@@ -380,29 +360,10 @@ export async function secretsDigest(
   return await hmacHex(key, canonicalJson(values.map((v) => v ?? null)));
 }
 
-/**
- * The value of `flag` in raw argv (`--flag V` or `--flag=V`; the last one, though args.ts refuses repeats;
- * nothing after `--`): what the fast path and the failure record need without parsing the command line.
- */
-export function scanFlag(argv: readonly string[], flag: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") break;
-    if (a === flag && i + 1 < argv.length) value = argv[++i];
-    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
-  }
-  return value;
-}
-
-/** `--web-identity-token-env NAME` from raw argv (the fast path digests that variable's value too). */
-export function scanTokenEnv(argv: readonly string[]): string | undefined {
-  return scanFlag(argv, "--web-identity-token-env");
-}
-
 /** The secret environment values an invocation's inputs key digests (see `SECRET_ENV_NAMES`). */
-export function inputSecretValues(argv: readonly string[], getEnv: (name: string) => string | undefined) {
-  const tokenEnv = scanTokenEnv(argv);
+export function inputSecretValues(argv: ArgvScan, getEnv: (name: string) => string | undefined) {
+  // The variable `--web-identity-token-env` names: its token decides the credentials as much as a secret key.
+  const tokenEnv = lastValue(argv, "web-identity-token-env");
   return [
     ...SECRET_ENV_NAMES.map((n) => getEnv(n)),
     tokenEnv === undefined ? undefined : getEnv(tokenEnv),

@@ -47,15 +47,17 @@ import {
 } from "./store.ts";
 import { linkNewFile, writeEntry, writeFileAtomic } from "./write.ts";
 import { ConfigError, isNameTooLong } from "../errors.ts";
+import type { ArgvScan } from "../argv.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import {
-  type AssumeOptions,
   type CacheDirPlan,
+  type CacheMode,
   type CredentialProvider,
   type Plan,
   type PolicySource,
   type RawEnv,
+  type RoleOptions,
   unhandled,
 } from "../model.ts";
 
@@ -64,7 +66,7 @@ export interface CacheSessionOptions {
   readonly plan: Plan;
   /** The options that concern the cache. */
   readonly options: Pick<
-    AssumeOptions,
+    RoleOptions,
     "cacheMode" | "refreshMarginSeconds" | "mfaTimeoutSeconds" | "roleSessionName" | "verbose"
   >;
   /** Whether the `--verbose` lines also go to a log file (`--log-file`, `CREDPROC_LOG_FILE`). */
@@ -93,7 +95,8 @@ export interface CacheSessionOptions {
 
 /** An invocation's raw inputs, as the fast path digests them, and the files its plan was read from. */
 export interface MemoInputs {
-  readonly argv: readonly string[];
+  /** argv as lib/argv.ts read it (the inputs key hashes it with the MFA code blanked). */
+  readonly argv: ArgvScan;
   readonly cwd: string;
   /** The values of `INPUT_ENV_NAMES`. */
   readonly env: RawEnv;
@@ -307,7 +310,7 @@ export async function judgeCacheDir(
 
 /** The mode, from the flag and the directory verdict (and the digest key, which a usable directory must give). */
 async function decideUse(
-  mode: AssumeOptions["cacheMode"],
+  mode: CacheMode,
   dir: CacheDirVerdict | undefined,
   uid: number | null,
 ): Promise<CacheUse> {

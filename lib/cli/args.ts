@@ -1,29 +1,42 @@
 /**
- * argv → {@link Command}. Pure: no I/O, no environment. Every flag value is validated here, so a bad value
- * fails before anything is read or sent. Files named by flags (policy, token) are read later, in `lib/plan/referenced_files.ts`.
+ * argv → {@link Command}: the strict parse. Pure: no I/O, no environment. It reads the pre-scan (lib/argv.ts:
+ * the words, each option's values), has node's strict parser check the syntax, refuses any option the command
+ * does not take (by the table of options, `OPTIONS` in lib/argv.ts) and validates every value (lib/validate.ts),
+ * so a bad value fails before anything is read or sent. Files named by flags (policy, token) are read later, in
+ * `lib/plan/referenced_files.ts`.
  */
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
+import { type ArgvScan, type CommandName, hasFlag, type OptionName, OPTIONS, scanArgv } from "../argv.ts";
 import {
   type AssumeOptions,
-  type Format,
-  FORMATS,
-  isFormat,
+  type OutputOptions,
   type PolicySource,
+  type RoleOptions,
   type Tag,
   type TokenSource,
+  unhandled,
 } from "../model.ts";
 import { ALLOWED_URL } from "../sandbox.ts";
 import { oneLine } from "../output.ts";
 import {
-  CLUSTER_NAME,
-  REGION,
-  ROLE_ARN,
-  ROLE_ARN_EXPECTED,
+  MAX_POLICY_ARNS,
+  MAX_TAGS,
+  nonEmpty,
+  validateClusterName,
+  validateExternalId,
+  validateFormat,
   validatePolicy,
+  validatePolicyArn,
+  validateRegion,
+  validateRoleArn,
+  validateSerialNumber,
+  validateSessionName,
+  validateTag,
+  validateTokenCode,
+  validateTokenEnvName,
   validateUrl,
-  wholeNumberExpected,
-  wholeNumberIn,
+  wholeNumber,
 } from "../validate.ts";
 import { closest, quoteArg, suggestOption } from "../suggest.ts";
 import { validateDestination } from "../console/destination.ts";
@@ -37,13 +50,14 @@ export type Command =
   | { readonly kind: "version" }
   | { readonly kind: "assume"; readonly options: AssumeOptions }
   /** `credproc eks-token --cluster-name NAME [role options]`: a Kubernetes ExecCredential for an EKS cluster. */
-  | { readonly kind: "eksToken"; readonly options: AssumeOptions; readonly clusterName: string }
+  | { readonly kind: "eksToken"; readonly options: RoleOptions; readonly clusterName: string }
   /** `credproc console [role options]`: a console sign-in URL for the assumed role. */
-  | { readonly kind: "console"; readonly options: AssumeOptions; readonly destination?: string }
+  | { readonly kind: "console"; readonly options: RoleOptions; readonly destination?: string }
   /** `credproc serve [role options]`: a container-credentials endpoint on 127.0.0.1. */
   | {
     readonly kind: "serve";
-    readonly options: AssumeOptions;
+    /** The role, and whether the endpoint's documents carry `AccountId`. */
+    readonly options: RoleOptions & Pick<OutputOptions, "includeAccountId">;
     readonly port?: number;
     readonly tokenFile?: string;
   }
@@ -59,114 +73,30 @@ export type HelpTopic = typeof HELP_TOPICS[number];
 export const DEFAULT_TIMEOUT_SECONDS = 20;
 export const DEFAULT_MFA_TIMEOUT_SECONDS = 60;
 
-const POLICY_ARN = /^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,128}$/;
-const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
-const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
-const SERIAL_NUMBER = /^[\w+=\/:,.@-]{9,256}$/;
-const TOKEN_CODE = /^\d{6}$/;
-const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
-/** Env variables the sandbox lets credproc read, so the only ones `--web-identity-token-env` may name. */
-const TOKEN_ENV_NAME = /^(?:AWS|CREDPROC)_[A-Za-z0-9_]+$/;
-/** Managed session policies: `MaxItems: 10`; session tags: `MaxItems: 50` in the STS API. */
-const MAX_POLICY_ARNS = 10;
-const MAX_TAGS = 50;
-const OPTIONS = {
-  "role-arn": { type: "string", multiple: true },
-  "role-session-name": { type: "string", multiple: true },
-  "duration-seconds": { type: "string", multiple: true },
-  "external-id": { type: "string", multiple: true },
-  "source-identity": { type: "string", multiple: true },
-  "serial-number": { type: "string", multiple: true },
-  "token-code": { type: "string", multiple: true },
-  "policy": { type: "string", multiple: true },
-  "policy-file": { type: "string", multiple: true },
-  "policy-arn": { type: "string", multiple: true },
-  "tag": { type: "string", multiple: true },
-  "transitive-tag-key": { type: "string", multiple: true },
-  "region": { type: "string", multiple: true },
-  "endpoint-url": { type: "string", multiple: true },
-  "format": { type: "string", multiple: true },
-  "timeout": { type: "string", multiple: true },
-  "profile": { type: "string", multiple: true },
-  "web-identity-token-file": { type: "string", multiple: true },
-  "web-identity-token-env": { type: "string", multiple: true },
-  "mfa-session": { type: "boolean", multiple: true },
-  "mfa-session-duration": { type: "string", multiple: true },
-  "mfa-timeout": { type: "string", multiple: true },
-  "cache-dir": { type: "string", multiple: true },
-  "no-cache": { type: "boolean", multiple: true },
-  "refresh": { type: "boolean", multiple: true },
-  "refresh-margin": { type: "string", multiple: true },
-  "include-account-id": { type: "boolean", multiple: true },
-  "log-file": { type: "string", multiple: true },
-  "json": { type: "boolean", multiple: true },
-  "destination": { type: "string", multiple: true },
-  "port": { type: "string", multiple: true },
-  "token-file": { type: "string", multiple: true },
-  "cluster-name": { type: "string", multiple: true },
-  "verbose": { type: "boolean", short: "v", multiple: true },
-  "help": { type: "boolean", short: "h", multiple: true },
-  "version": { type: "boolean", short: "V", multiple: true },
-} as const;
-
-type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "string" ? string[] : boolean[];
-};
-
-const REPEATABLE = new Set(["role-arn", "policy-arn", "tag", "transitive-tag-key"]);
-
 /** The words that may come first without dashes. */
 const SUBCOMMANDS = ["cache", "console", "serve", "eks-token", "help"];
 const CACHE_SUBCOMMANDS = ["list", "clear"];
 
 /**
- * What a look over raw argv finds before the strict parse: `--help`/`--version` (which win over any other
- * mistake on the line), and the first option credproc does not know. Values of string options are skipped,
- * as the parser will take them; nothing after `--` is an option.
+ * What each command does, said when it refuses an option that another command takes (`--format: does not
+ * apply to credproc console (it prints one URL)`).
  */
-function scan(
-  argv: readonly string[],
-): { help: boolean; version: boolean; unknown?: string; words: string[] } {
-  const shorts = new Map<string, string>();
-  for (const [name, o] of Object.entries(OPTIONS)) {
-    if ("short" in o) shorts.set(o.short, name);
-  }
-  let help = false;
-  let version = false;
-  let unknown: string | undefined;
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") break;
-    if (!a.startsWith("-") || a === "-") {
-      if (words.length === 0 && a === "help") help = true;
-      words.push(a);
-      continue;
-    }
-    if (a.startsWith("--")) {
-      const name = a.slice(2).replace(/=.*$/s, "");
-      const option = (OPTIONS as Record<string, { type: string }>)[name];
-      if (option === undefined) {
-        unknown ??= a.replace(/=.*$/s, "");
-        continue;
-      }
-      if (name === "help") help = true;
-      if (name === "version") version = true;
-      if (option.type === "string" && !a.includes("=")) i++;
-      continue;
-    }
-    // `-v`, `-hV`: every letter a known short flag; anything else (`-role-arn`) is one unknown option.
-    const letters = [...a.slice(1)];
-    if (!letters.every((c) => shorts.has(c))) {
-      unknown ??= a;
-      continue;
-    }
-    if (letters.some((c) => shorts.get(c) === "help")) help = true;
-    if (letters.some((c) => shorts.get(c) === "version")) version = true;
-  }
-  return { help, version, unknown, words };
-}
+const WHAT_IT_DOES: Readonly<Record<CommandName, string>> = {
+  "assume": "it prints credentials",
+  "console": "it prints one URL",
+  "serve": "it prints export lines for sh",
+  "eks-token": "it prints an ExecCredential",
+  "cache list": "it lists every entry of the cache directory",
+  "cache clear": "it clears every entry of the cache directory",
+};
+
+/** The options as node's parser wants them (every one `multiple`: a repeat is refused here, by name). */
+const PARSE_OPTIONS: NonNullable<ParseArgsConfig["options"]> = Object.fromEntries(
+  Object.entries(OPTIONS).map(([name, o]) => [
+    name,
+    { type: o.type, multiple: true, ...("short" in o ? { short: o.short } : {}) },
+  ]),
+);
 
 /**
  * The command whose usage `--help` asks for, from the words on the line (`help` first is dropped, so
@@ -178,27 +108,15 @@ function helpTopic(words: readonly string[]): HelpTopic | undefined {
   return HELP_TOPICS.find((t) => t === first);
 }
 
-/** What `Deno.args` puts where argv had bytes that are not UTF-8 (it decodes lossily). */
-export const REPLACEMENT_CHARACTER = "\uFFFD";
-
 /**
  * Argv that was not valid UTF-8 is bad input, as it is in the environment: `Deno.args` turns such bytes into
  * U+FFFD, so two different `--cache-dir` paths would name one directory. A U+FFFD typed on purpose cannot be
  * told apart and is refused too. The line names the argument by position and flag, never its bytes.
  */
-function refuseInvalidUtf8(argv: readonly string[]): void {
-  const i = argv.findIndex((a) => a.includes(REPLACEMENT_CHARACTER));
-  if (i < 0) return;
-  const options = OPTIONS as Record<string, { type: string }>;
-  const a = argv[i];
-  const name = a.startsWith("--") ? a.slice(2).replace(/=.*$/s, "") : undefined;
-  const before = i > 0 && argv[i - 1].startsWith("--") ? argv[i - 1].slice(2) : undefined;
-  const which = name !== undefined && options[name] !== undefined
-    ? ` (the value of --${name})`
-    : before !== undefined && options[before]?.type === "string"
-    ? ` (the value of --${before})`
-    : "";
-  throw new UsageError("bad arguments", `argument ${i + 1}${which} is not valid UTF-8`, {
+function refuseInvalidUtf8({ lossy }: ArgvScan): void {
+  if (lossy === undefined) return;
+  const which = lossy.option === undefined ? "" : ` (the value of --${lossy.option})`;
+  throw new UsageError("bad arguments", `argument ${lossy.index + 1}${which} is not valid UTF-8`, {
     hint:
       "pass paths and values as UTF-8 (a file name in another encoding cannot be named on the command line)",
   });
@@ -237,23 +155,22 @@ function unexpectedWord(
 }
 
 /**
- * Parses and validates argv (without the program name). Throws {@link UsageError}; a mistake on a command's
- * line points at that command's usage (`run credproc serve --help for usage`).
+ * Parses and validates argv (without the program name), or what lib/argv.ts found in it. Throws
+ * {@link UsageError}; a mistake on a command's line points at that command's usage
+ * (`run credproc serve --help for usage`).
  */
-export function parseCommand(argv: readonly string[]): Command {
+export function parseCommand(argv: ArgvScan | readonly string[]): Command {
+  const scan = "redacted" in argv ? argv : scanArgv(argv);
   // Nothing at all: a first try, not a call with a role in the environment (bare credproc used to fail with
   // "profile default has no role_arn"). Any argument, `-v` included, still plans from the environment.
-  if (argv.length === 0) return { kind: "usage" };
-  refuseInvalidUtf8(argv);
-  const scanned = scan(argv);
-  if (scanned.help) {
-    const topic = helpTopic(scanned.words);
-    return topic === undefined ? { kind: "help" } : { kind: "help", topic };
-  }
-  if (scanned.version) return { kind: "version" };
-  const topic = helpTopic(scanned.words);
+  if (scan.argv.length === 0) return { kind: "usage" };
+  refuseInvalidUtf8(scan);
+  // --help and --version win over any other mistake on the line.
+  const topic = helpTopic(scan.words);
+  if (scan.help) return topic === undefined ? { kind: "help" } : { kind: "help", topic };
+  if (scan.version) return { kind: "version" };
   try {
-    return parseScanned(argv, scanned.unknown);
+    return parseScanned(scan);
   } catch (e) {
     if (topic === undefined || !(e instanceof UsageError) || e.hint !== HELP_HINT) throw e;
     throw new UsageError(e.what, e.message, {
@@ -263,141 +180,136 @@ export function parseCommand(argv: readonly string[]): Command {
   }
 }
 
-/** {@link parseCommand} past `--help` and `--version`. */
-function parseScanned(argv: readonly string[], unknown: string | undefined): Command {
-  if (unknown !== undefined) throw unknownOption(unknown);
-  const { flags, positionals } = parseFlags(argv);
-  if (flags.flag("help")) return { kind: "help" };
-  if (flags.flag("version")) return { kind: "version" };
-  const cacheDir = optional(flags.one("cache-dir"), "--cache-dir", rejectEmpty);
-  if (positionals[0] === "console" || positionals[0] === "serve" || positionals[0] === "eks-token") {
-    return roleCommand(positionals, flags, cacheDir);
-  }
-  onlyWith(flags, "cluster-name", "eks-token");
-  onlyWith(flags, "destination", "console");
-  onlyWith(flags, "port", "serve");
-  onlyWith(flags, "token-file", "serve");
-  if (positionals.length > 0) return cacheCommand(positionals, flags, cacheDir);
-  if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
-  return { kind: "assume", options: assumeOptions(flags, cacheDir) };
-}
-
-/** A flag that belongs to one subcommand, given without it. */
-function onlyWith(flags: Flags, name: keyof Values, subcommand: string): void {
-  if (flags.one(name) !== undefined) {
-    throw new UsageError(`--${name}`, `only makes sense with credproc ${subcommand}`);
-  }
-}
-
-/** `credproc console` and `credproc serve`: the assume options, plus each one's own flags. */
-function roleCommand(positionals: readonly string[], flags: Flags, cacheDir: string | undefined): Command {
-  if (positionals.length > 1) throw unexpectedWord(positionals[1], [], "");
-  if (flags.flag("json")) throw new UsageError("--json", "only makes sense with credproc cache list");
-  const options = assumeOptions(flags, cacheDir);
-  if (positionals[0] === "eks-token") return eksTokenCommand(flags, options);
-  onlyWith(flags, "cluster-name", "eks-token");
-  if (positionals[0] === "console") {
-    onlyWith(flags, "port", "serve");
-    onlyWith(flags, "token-file", "serve");
-    // It prints one URL: an output format or an account id would be ignored, so they are refused.
-    if (flags.one("format") !== undefined) {
-      throw new UsageError("--format", "does not apply to credproc console (it prints one URL)");
+/**
+ * {@link parseCommand} past `--help` and `--version`: the syntax, the words, the options the command takes,
+ * then every value. In this order, so that of two mistakes the same one is always reported first.
+ */
+function parseScanned(scan: ArgvScan): Command {
+  if (scan.unknown !== undefined) throw unknownOption(scan.unknown);
+  checkSyntax(scan.argv);
+  refuseRepeats(scan);
+  const command = namedCommand(scan);
+  if (command === "cache") return { kind: "help", topic: "cache" };
+  refuseNotTaken(scan, command);
+  const flags = flagsOf(scan);
+  const cacheDir = optional(flags.one("cache-dir"), "--cache-dir", nonEmpty);
+  switch (command) {
+    case "assume": {
+      const role = roleOptions(flags, cacheDir);
+      return {
+        kind: "assume",
+        options: {
+          ...role,
+          format: optional(flags.one("format"), "--format", validateFormat) ?? "process",
+          includeAccountId: flags.flag("include-account-id"),
+        },
+      };
     }
-    if (flags.flag("include-account-id")) {
-      throw new UsageError("--include-account-id", "does not apply to credproc console (it prints one URL)");
+    case "console": {
+      const options = roleOptions(flags, cacheDir);
+      return {
+        kind: "console",
+        options,
+        destination: optional(flags.one("destination"), "--destination", validateDestination),
+      };
     }
-    return {
-      kind: "console",
-      options,
-      destination: optional(flags.one("destination"), "--destination", validateDestination),
-    };
+    case "serve": {
+      const options = { ...roleOptions(flags, cacheDir), includeAccountId: flags.flag("include-account-id") };
+      return {
+        kind: "serve",
+        options,
+        port: optional(flags.one("port"), "--port", (v, n) => wholeNumber(v, n, 0, 65535)),
+        tokenFile: optional(flags.one("token-file"), "--token-file", nonEmpty),
+      };
+    }
+    case "eks-token": {
+      const options = roleOptions(flags, cacheDir);
+      const clusterName = flags.one("cluster-name");
+      if (clusterName === undefined) {
+        throw new UsageError("--cluster-name", "required by credproc eks-token (the EKS cluster's name)");
+      }
+      return { kind: "eksToken", options, clusterName: validateClusterName(clusterName, "--cluster-name") };
+    }
+    case "cache list":
+      return { kind: "cacheList", cacheDir, json: flags.flag("json") };
+    case "cache clear":
+      return { kind: "cacheClear", cacheDir, verbose: flags.flag("verbose") };
+    default:
+      return unhandled(command, "command");
   }
-  onlyWith(flags, "destination", "console");
-  if (flags.one("format") !== undefined) {
-    throw new UsageError("--format", "does not apply to credproc serve (it prints export lines for sh)");
-  }
-  return {
-    kind: "serve",
-    options,
-    port: optional(flags.one("port"), "--port", (v, n) => integer(v, n, 0, 65535)),
-    tokenFile: optional(flags.one("token-file"), "--token-file", rejectEmpty),
-  };
 }
 
-/** `credproc eks-token`: the role options and `--cluster-name` (required); it prints one ExecCredential. */
-function eksTokenCommand(flags: Flags, options: AssumeOptions): Command {
-  onlyWith(flags, "destination", "console");
-  onlyWith(flags, "port", "serve");
-  onlyWith(flags, "token-file", "serve");
-  const notHere = (name: string) =>
-    new UsageError(name, "does not apply to credproc eks-token (it prints an ExecCredential)");
-  if (flags.one("format") !== undefined) throw notHere("--format");
-  if (flags.flag("include-account-id")) throw notHere("--include-account-id");
-  const clusterName = flags.one("cluster-name");
-  if (clusterName === undefined) {
-    throw new UsageError("--cluster-name", "required by credproc eks-token (the EKS cluster's name)");
-  }
-  return {
-    kind: "eksToken",
-    options,
-    clusterName: check(
-      "--cluster-name",
-      clusterName,
-      CLUSTER_NAME,
-      "an EKS cluster name (1-100 letters, digits, - and _, starting with a letter or digit)",
-    ),
-  };
-}
-
-/** The parsed flags, read by name: the one value of a flag, a boolean, or every value of a repeatable flag. */
-interface Flags {
-  one(name: keyof Values): string | undefined;
-  flag(name: keyof Values): boolean;
-  many(name: keyof Values): string[];
-}
-
-/** The strict parse: unknown options and values are refused, and so is a non-repeatable flag given twice. */
-function parseFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
-  let values: Values;
-  let positionals: string[];
+/**
+ * node's strict parse, for its syntax errors only (a value missing, a value that looks like an option, a flag
+ * given a value); what the line means is the pre-scan's. Unknown options were refused before.
+ */
+function checkSyntax(argv: readonly string[]): void {
   try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
+    parseArgs({ args: [...argv], options: PARSE_OPTIONS, strict: true, allowPositionals: true });
   } catch (e) {
     throw new UsageError("bad arguments", parseArgsMessage(e), { cause: e });
   }
-  for (const [name, given] of Object.entries(values)) {
-    if (!REPEATABLE.has(name) && Array.isArray(given) && given.length > 1) {
+}
+
+/** An option given twice that counts once. */
+function refuseRepeats(scan: ArgvScan): void {
+  for (const [name, values] of scan.options) {
+    if (!("repeatable" in OPTIONS[name]) && values.length > 1) {
       throw new UsageError(`--${name}`, "given more than once");
     }
   }
-  const flags: Flags = {
-    one: (name) => (values[name] as string[] | undefined)?.[0],
-    flag: (name) => (values[name] as boolean[] | undefined)?.[0] === true,
-    many: (name) => (values[name] as string[] | undefined) ?? [],
-  };
-  return { flags, positionals };
 }
 
-/** `credproc cache`, `cache clear`, `cache list`. */
-function cacheCommand(positionals: readonly string[], flags: Flags, cacheDir: string | undefined): Command {
-  if (positionals[0] !== "cache") throw unexpectedWord(positionals[0], SUBCOMMANDS, "");
-  if (positionals.length === 1) return { kind: "help", topic: "cache" };
-  if (positionals.length > 2) throw unexpectedWord(positionals[2], [], "");
-  if (positionals[1] === "clear") return { kind: "cacheClear", cacheDir, verbose: flags.flag("verbose") };
-  if (positionals[1] === "list") return { kind: "cacheList", cacheDir, json: flags.flag("json") };
-  throw unexpectedWord(positionals[1], CACHE_SUBCOMMANDS, "cache ", true);
+/** The command the words name, or bad input for a word that names none or follows the command's own. */
+function namedCommand(scan: ArgvScan): CommandName | "cache" {
+  const words = [...scan.words, ...scan.operands];
+  const { command } = scan;
+  if (command === undefined) throw unexpectedWord(words[0], SUBCOMMANDS, "");
+  if (command === "cache" && words.length > 1) {
+    throw unexpectedWord(words[1], CACHE_SUBCOMMANDS, "cache ", true);
+  }
+  const own = command === "assume" ? 0 : command.split(" ").length;
+  if (words.length > own) throw unexpectedWord(words[own], [], "");
+  return command;
 }
 
-/** The `assume` command's options, each value validated. */
-function assumeOptions(flags: Flags, cacheDir: string | undefined): AssumeOptions {
+/**
+ * The first option given (in the order of the line) that `command` does not take, by the table: an option only
+ * one other command takes "only makes sense with" that command; any other "does not apply" to this one.
+ */
+function refuseNotTaken(scan: ArgvScan, command: CommandName): void {
+  for (const name of scan.options.keys()) {
+    const takenBy: readonly CommandName[] = OPTIONS[name].takenBy;
+    if (takenBy.includes(command)) continue;
+    const home = takenBy.length === 1 && takenBy[0] !== "assume" ? takenBy[0] : undefined;
+    throw new UsageError(
+      `--${name}`,
+      home !== undefined
+        ? `only makes sense with credproc ${home}`
+        : `does not apply to credproc${command === "assume" ? "" : ` ${command}`} (${WHAT_IT_DOES[command]})`,
+    );
+  }
+}
+
+/** The options read by name: the one value of an option, a flag, or every value of a repeatable option. */
+interface Flags {
+  one(name: OptionName): string | undefined;
+  flag(name: OptionName): boolean;
+  many(name: OptionName): string[];
+}
+
+/** {@link Flags} over the pre-scan's values (the syntax and repeats already checked). */
+function flagsOf(scan: ArgvScan): Flags {
+  const many = (name: OptionName) =>
+    (scan.options.get(name) ?? []).filter((v): v is string => typeof v === "string");
+  return { one: (name) => many(name)[0], flag: (name) => hasFlag(scan, name), many };
+}
+
+/** The options every role command takes, each value validated. */
+function roleOptions(flags: Flags, cacheDir: string | undefined): RoleOptions {
   const { one, flag, many } = flags;
-  const roleArns = many("role-arn").map((arn) => check("--role-arn", arn, ROLE_ARN, ROLE_ARN_EXPECTED));
-  const profile = optional(one("profile"), "--profile", rejectEmpty);
+  const roleArns = many("role-arn").map((arn) => validateRoleArn(arn, "--role-arn"));
+  const profile = optional(one("profile"), "--profile", nonEmpty);
   const webIdentity = tokenSource(one("web-identity-token-file"), one("web-identity-token-env"));
   // No role flag at all is still valid: AWS_PROFILE or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE may name one,
   // as for the SDK. Profile resolution says "--role-arn: required" when nothing does.
@@ -409,26 +321,14 @@ function assumeOptions(flags: Flags, cacheDir: string | undefined): AssumeOption
   const noCache = flag("no-cache");
   const refresh = flag("refresh");
   if (noCache && refresh) throw new UsageError("--refresh", "cannot be combined with --no-cache");
-  const seconds = (name: keyof Values, min: number, max: number) =>
-    optional(one(name), `--${name}`, (v, n) => integer(v, n, min, max));
+  const seconds = (name: OptionName, min: number, max: number) =>
+    optional(one(name), `--${name}`, (v, n) => wholeNumber(v, n, min, max));
   return {
     roleArns,
-    roleSessionName: optional(
-      one("role-session-name"),
-      "--role-session-name",
-      (v, n) => check(n, v, SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-"),
-    ),
+    roleSessionName: optional(one("role-session-name"), "--role-session-name", validateSessionName),
     durationSeconds: seconds("duration-seconds", 900, 43200),
-    externalId: optional(
-      one("external-id"),
-      "--external-id",
-      (v, n) => check(n, v, EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-"),
-    ),
-    sourceIdentity: optional(
-      one("source-identity"),
-      "--source-identity",
-      (v, n) => check(n, v, SOURCE_IDENTITY, "2-64 characters of letters, digits and +=,.@_-"),
-    ),
+    externalId: optional(one("external-id"), "--external-id", validateExternalId),
+    sourceIdentity: optional(one("source-identity"), "--source-identity", validateSessionName),
     ...device,
     policy,
     policyArns,
@@ -436,10 +336,8 @@ function assumeOptions(flags: Flags, cacheDir: string | undefined): AssumeOption
     transitiveTagKeys,
     region: optional(one("region"), "--region", validateRegion),
     endpointUrl: optional(one("endpoint-url"), "--endpoint-url", validateEndpointUrl),
-    format: optional(one("format"), "--format", validateFormat) ?? "process",
     verbose: flag("verbose"),
-    includeAccountId: flag("include-account-id"),
-    logFile: optional(one("log-file"), "--log-file", rejectEmpty),
+    logFile: optional(one("log-file"), "--log-file", nonEmpty),
     timeoutSeconds: seconds("timeout", 1, 3600) ?? DEFAULT_TIMEOUT_SECONDS,
     profile,
     webIdentity,
@@ -455,24 +353,9 @@ function assumeOptions(flags: Flags, cacheDir: string | undefined): AssumeOption
 function mfaDevice(
   { one }: Flags,
   profile: string | undefined,
-): Pick<AssumeOptions, "serialNumber" | "tokenCode"> {
-  const serialNumber = optional(
-    one("serial-number"),
-    "--serial-number",
-    (v) =>
-      check("--serial-number", v, SERIAL_NUMBER, "an MFA device ARN or serial number (9-256 characters)"),
-  );
-  const tokenCode = optional(
-    one("token-code"),
-    "--token-code",
-    // Never echoed: a mistyped code (`123 456`) is still a code.
-    (v) => {
-      if (!TOKEN_CODE.test(v)) {
-        throw new UsageError("--token-code", "is not 6 digits (the value is not shown)");
-      }
-      return v;
-    },
-  );
+): Pick<RoleOptions, "serialNumber" | "tokenCode"> {
+  const serialNumber = optional(one("serial-number"), "--serial-number", validateSerialNumber);
+  const tokenCode = optional(one("token-code"), "--token-code", validateTokenCode);
   if (tokenCode !== undefined && serialNumber === undefined && profile === undefined) {
     throw new UsageError("--token-code", "needs --serial-number (or a profile with mfa_serial)");
   }
@@ -482,12 +365,12 @@ function mfaDevice(
 /** `--mfa-session` and `--mfa-session-duration`. */
 function mfaSessionOptions(
   { one, flag }: Flags,
-): Pick<AssumeOptions, "mfaSession" | "mfaSessionDurationSeconds"> {
+): Pick<RoleOptions, "mfaSession" | "mfaSessionDurationSeconds"> {
   const mfaSession = flag("mfa-session");
   const mfaSessionDurationSeconds = optional(
     one("mfa-session-duration"),
     "--mfa-session-duration",
-    (v, n) => integer(v, n, 900, 129600),
+    (v, n) => wholeNumber(v, n, 900, 129600),
   );
   if (mfaSessionDurationSeconds !== undefined && !mfaSession) {
     throw new UsageError("--mfa-session-duration", "only makes sense with --mfa-session");
@@ -500,7 +383,7 @@ function sessionTags(
   given: readonly string[],
   transitiveTagKeys: string[],
 ): { tags: Tag[]; transitiveTagKeys: string[] } {
-  const tags = given.map(parseTag);
+  const tags = given.map((t) => validateTag(t, "--tag"));
   if (tags.length > MAX_TAGS) {
     throw new UsageError("--tag", `at most ${MAX_TAGS} session tags, got ${tags.length}`);
   }
@@ -532,9 +415,7 @@ function sessionPolicies(
   policyFile: string | undefined,
   arns: readonly string[],
 ): { policy?: PolicySource; policyArns: string[] } {
-  const policyArns = arns.map((arn) =>
-    check("--policy-arn", arn, POLICY_ARN, "an IAM policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess")
-  );
+  const policyArns = arns.map((arn) => validatePolicyArn(arn, "--policy-arn"));
   if (policyArns.length > MAX_POLICY_ARNS) {
     throw new UsageError(
       "--policy-arn",
@@ -547,14 +428,9 @@ function sessionPolicies(
   const policy: PolicySource | undefined = inline !== undefined
     ? { kind: "inline", json: validatePolicy(inline, "--policy") }
     : policyFile !== undefined
-    ? { kind: "file", path: rejectEmpty(policyFile, "--policy-file") }
+    ? { kind: "file", path: nonEmpty(policyFile, "--policy-file") }
     : undefined;
   return { policy, policyArns };
-}
-
-/** Validates a region name (from a flag, the environment or a profile). */
-export function validateRegion(value: string, what = "--region"): string {
-  return check(what, value, REGION, "an AWS region such as us-east-1");
 }
 
 function validateEndpointUrl(value: string, what: string): string {
@@ -562,11 +438,7 @@ function validateEndpointUrl(value: string, what: string): string {
   return value;
 }
 
-function validateFormat(value: string, what: string): Format {
-  if (isFormat(value)) return value;
-  throw new UsageError(what, `${JSON.stringify(value)} is not one of ${FORMATS.join(", ")}`);
-}
-
+/** `--web-identity-token-file` or `--web-identity-token-env` (not both). */
 function tokenSource(file: string | undefined, env: string | undefined): TokenSource | undefined {
   if (file !== undefined && env !== undefined) {
     throw new UsageError(
@@ -574,58 +446,9 @@ function tokenSource(file: string | undefined, env: string | undefined): TokenSo
       "give either --web-identity-token-file or --web-identity-token-env, not both",
     );
   }
-  if (file !== undefined) return { kind: "file", path: rejectEmpty(file, "--web-identity-token-file") };
-  if (env !== undefined) {
-    if (!TOKEN_ENV_NAME.test(env)) {
-      throw new UsageError(
-        "--web-identity-token-env",
-        `${
-          JSON.stringify(env)
-        } is not readable in the sandbox: name a variable starting with AWS_ or CREDPROC_`,
-      );
-    }
-    return { kind: "env", name: env };
-  }
+  if (file !== undefined) return { kind: "file", path: nonEmpty(file, "--web-identity-token-file") };
+  if (env !== undefined) return { kind: "env", name: validateTokenEnvName(env, "--web-identity-token-env") };
   return undefined;
-}
-
-function parseTag(text: string): Tag {
-  const eq = text.indexOf("=");
-  if (eq <= 0) throw new UsageError("--tag", `${JSON.stringify(text)} is not KEY=VALUE`);
-  const key = text.slice(0, eq);
-  const value = text.slice(eq + 1);
-  if (key.length > 128 || !TAG_TEXT.test(key)) {
-    throw new UsageError(
-      "--tag",
-      `key ${JSON.stringify(key)} must be 1-128 letters, digits, spaces or _.:/=+-@`,
-    );
-  }
-  if (value.length > 256 || !TAG_TEXT.test(value)) {
-    throw new UsageError(
-      "--tag",
-      `value of ${JSON.stringify(key)} must be 0-256 letters, digits, spaces or _.:/=+-@`,
-    );
-  }
-  return { key, value };
-}
-
-function check(what: string, value: string, pattern: RegExp, expected: string): string {
-  if (!pattern.test(value)) throw new UsageError(what, `${quoteArg(value)} is not ${expected}`);
-  return value;
-}
-
-function integer(value: string, what: string, min: number, max: number): number {
-  const n = wholeNumberIn(value, min, max);
-  if (n === undefined) {
-    throw new UsageError(what, `${quoteArg(value)} is not ${wholeNumberExpected(min, max)}`);
-  }
-  return n;
-}
-
-/** A flag value that must not be empty (throws; compare `ifSet` for environment values). */
-function rejectEmpty(value: string, what: string): string {
-  if (value === "") throw new UsageError(what, "must not be empty");
-  return value;
 }
 
 function optional<T>(

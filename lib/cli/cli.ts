@@ -3,31 +3,39 @@
  * environment and its two output streams from the caller ({@link CliIo}) and returns the exit code, so
  * main.ts stays the only module that touches Deno.args, stdout and Deno.exit.
  */
-import { type Command, parseCommand, REPLACEMENT_CHARACTER } from "./args.ts";
+import { type Command, parseCommand } from "./args.ts";
+import {
+  type ArgvScan,
+  hasFlag,
+  isCacheCommand,
+  lastValue,
+  type OptionName,
+  REPLACEMENT_CHARACTER,
+  scanArgv,
+} from "../argv.ts";
 import { judgeCacheDir } from "../cache/session.ts";
 import { clearCache, clearReport } from "../cache/clear.ts";
 import { formatListing, listCache, type ListedDir, listingJson } from "../cache/list.ts";
 import { appendFailureRecord } from "../cache/failures.ts";
-import { scanCacheDir } from "../fast_path.ts";
 import { planCacheDir } from "../cache/dir.ts";
-import { scanFlag } from "../cache/key.ts";
 import { CredprocError, FailureError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { logFileSink } from "./log_file.ts";
 import { escapeControls, outputErrorReason, render } from "../output.ts";
-import { unhandled } from "../model.ts";
+import { type Os, unhandled } from "../model.ts";
 import { consoleUrl } from "../console/sign_in.ts";
 import { SIGNIN_URL_ENV } from "../console/federation.ts";
 import type { CliDeps, CliIo } from "./deps.ts";
 import { SHORT_USAGE, usageFor } from "./usage.ts";
 import { VERSION } from "./version.ts";
-import { report } from "./report.ts";
+import { escaping, report } from "./report.ts";
 import { roleProvider, sdkLine, snapshotEnv } from "./role.ts";
 import { serve } from "./serve.ts";
 import { eksToken } from "./eks_token.ts";
 
 export { type CliDeps, type CliIo, realDeps } from "./deps.ts";
 export { reportUncaught } from "./report.ts";
+export { DIRECT_HOSTS } from "../sandbox.ts";
 
 /**
  * The cache directory a cache command works on (`--cache-dir`, `CREDPROC_CACHE_DIR`, the platform's), judged
@@ -51,12 +59,11 @@ async function commandCacheDir(
 
 async function run(
   command: Command,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
 ): Promise<string> {
-  const writeErr = (line: string) => io.err(escapeControls(line));
   switch (command.kind) {
     case "help":
       return usageFor(command.topic);
@@ -72,7 +79,7 @@ async function run(
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
       const { path } = await commandCacheDir("cache clear", command.cacheDir, io, deps);
-      return clearReport(path, await clearCache(path, createLogger(command.verbose, writeErr)));
+      return clearReport(path, await clearCache(path, createLogger(command.verbose, io.err)));
     }
     case "assume": {
       const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
@@ -117,15 +124,17 @@ function fileSink(path: string, clock: () => number, note: (why: string) => void
 }
 
 /** Runs one credproc invocation; returns the exit code. Never throws. */
-export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const writeErr = (line: string) => io.err(escapeControls(line));
+export async function cli(given: readonly string[], streams: CliIo, deps: CliDeps): Promise<number> {
+  // Every diagnostic line shows its control characters escaped: a path, a value or an SDK message may hold any.
+  const io: CliIo = { ...streams, err: escaping(streams.err) };
+  const argv = scanArgv(given);
   let toStderr = false;
   let toFile: ((line: string) => void) | undefined;
   const sink = (line: string) => {
-    if (toStderr) writeErr(line);
+    if (toStderr) io.err(line);
     toFile?.(line);
   };
-  let log = Object.assign(createLogger(false, writeErr), { toFile: false });
+  let log = Object.assign(createLogger(false, io.err), { toFile: false });
   try {
     const command = parseCommand(argv);
     if (command.kind === "usage") {
@@ -138,7 +147,7 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
       if (logFile !== undefined) {
-        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, writeErr));
+        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, io.err));
       }
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
@@ -165,20 +174,23 @@ export async function cli(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     }
     return 0;
   } catch (e) {
-    if (toFile === undefined && argv[0] !== "cache") {
+    // The cache commands run in a terminal: they write neither the log file nor the failure record, wherever
+    // their words stand on the line.
+    const cacheCommand = isCacheCommand(argv.command);
+    if (toFile === undefined && !cacheCommand) {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
-      const named = fromArgvOrEnv(argv, "--log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, writeErr));
+      const named = fromArgvOrEnv(argv, "log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
+      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, io.err));
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
       lines.push(escapeControls(line));
-      writeErr(line);
+      io.err(line);
     });
     for (const line of lines) toFile?.(line);
     // Bad arguments too: a consumer that hides stderr hides a mistyped credential_process line as well.
-    // Not for the cache commands (run in a terminal) nor under --no-cache (which writes nothing there).
-    const recordIn = argv.includes("--no-cache") || argv[0] === "cache"
+    // Not under --no-cache either (which writes nothing there).
+    const recordIn = cacheCommand || hasFlag(argv, "no-cache")
       ? undefined
       : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
@@ -204,26 +216,25 @@ function logFileNote(
   };
 }
 
-/** Whether argv names `flag` with a value that was not valid UTF-8 (then that path is not the one meant). */
-function lossyFlag(argv: readonly string[], flag: string): boolean {
-  return scanFlag(argv, flag)?.includes(REPLACEMENT_CHARACTER) === true;
+/** Whether the value argv gives a path option was not valid UTF-8 (then that path is not the one meant). */
+function lossyValue(argv: ArgvScan, name: OptionName): boolean {
+  return lastValue(argv, name)?.includes(REPLACEMENT_CHARACTER) === true;
 }
 
-/** A path flag's value from raw argv, else the environment's; none when the flag's value was not UTF-8. */
-function fromArgvOrEnv(
-  argv: readonly string[],
-  flag: string,
-  env: () => string | undefined,
-): string | undefined {
-  if (lossyFlag(argv, flag)) return undefined;
-  return (scanFlag(argv, flag) || undefined) ?? env();
+/**
+ * A path option's value as the pre-scan read it (the last one given: the parse may have refused the line),
+ * else the environment's; none when the value given was not valid UTF-8.
+ */
+function fromArgvOrEnv(argv: ArgvScan, name: OptionName, env: () => string | undefined): string | undefined {
+  if (lossyValue(argv, name)) return undefined;
+  return (lastValue(argv, name) || undefined) ?? env();
 }
 
-/** The cache directory for the failure record, found from raw argv and the environment (no parse needed). */
-function failureRecordDir(argv: readonly string[], io: CliIo, os: string): string | undefined {
+/** The cache directory for the failure record, from the pre-scan and the environment (no parse needed). */
+function failureRecordDir(argv: ArgvScan, io: CliIo, os: Os): string | undefined {
   try {
-    if (lossyFlag(argv, "--cache-dir")) return undefined;
-    return planCacheDir(scanCacheDir(argv), snapshotEnv(io, []), os)?.path;
+    if (lossyValue(argv, "cache-dir")) return undefined;
+    return planCacheDir(lastValue(argv, "cache-dir"), snapshotEnv(io, []), os)?.path;
   } catch {
     return undefined;
   }

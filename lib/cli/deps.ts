@@ -6,7 +6,7 @@
  */
 import { homedir } from "node:os";
 import type { Logger } from "../log.ts";
-import type { CredentialProvider, LoginToken, OsName, SourcePlan } from "../model.ts";
+import type { CredentialProvider, LoginToken, Os, SourcePlan } from "../model.ts";
 import type { Deadline } from "../providers/deadline.ts";
 import type { MfaPrompt } from "../providers/mfa.ts";
 import { createTerminalPrompt } from "../providers/prompt.ts";
@@ -15,6 +15,7 @@ import { createStsCaller, type StsCaller, type StsConfig } from "../providers/st
 import { loadSharedConfig, type SharedConfigPaths } from "../plan/shared_config.ts";
 import type { SharedConfig } from "../plan/shared_config.ts";
 import { readRegularFile, type ReadTextFile } from "../plan/referenced_files.ts";
+import { currentUid } from "../cache/dir.ts";
 import type { Fetch } from "../console/federation.ts";
 
 /** What `cli()` needs besides argv and its streams. */
@@ -36,7 +37,7 @@ export interface CliDeps {
   readonly loadSharedConfig: (paths: SharedConfigPaths) => Promise<SharedConfig>;
   /** This process's uid; null where unknown (Windows, or refused by the sandbox). */
   readonly uid: () => number | null;
-  readonly os: OsName;
+  readonly os: Os;
   /** Wall clock, epoch ms. */
   readonly clock: () => number;
   /** The account's home directory from the OS, for when HOME is unset; `undefined` when unknown. */
@@ -61,15 +62,6 @@ export function realDeps(): CliDeps {
   };
 }
 
-/** This process's uid; null on Windows or where the sandbox refuses `sys: uid`. */
-export function currentUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
-}
-
 /** The account's home directory as the OS knows it (what the SDK falls back to without HOME). */
 export function osHomeDir(): string | undefined {
   try {
@@ -86,7 +78,7 @@ export interface CliIo {
   readonly cwd: string;
   /** Writes the program's output (stdout: the credentials, help, version). */
   readonly out: (text: string) => Promise<void>;
-  /** Writes one diagnostic line (stderr), newline added. */
+  /** Writes one diagnostic line (stderr), newline added (`cli()` escapes control characters before). */
   readonly err: (line: string) => void;
   /**
    * Route `console` (which SDK internals write warnings to) into `--verbose` for the run: nothing but

@@ -4,6 +4,7 @@
  * credential document), the STS endpoint of the plan, then the token signed locally.
  */
 import type { Command } from "./args.ts";
+import type { ArgvScan } from "../argv.ts";
 import type { CliDeps, CliIo } from "./deps.ts";
 import type { Logger } from "../log.ts";
 import { ConfigError } from "../errors.ts";
@@ -33,7 +34,7 @@ export async function tokenEndpoint(
 /** Runs `credproc eks-token`; returns the ExecCredential document. */
 export async function eksToken(
   command: Extract<Command, { kind: "eksToken" }>,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },

@@ -20,6 +20,15 @@ export function report(caught: unknown, log: Logger, writeErr: (line: string) =>
 
 /** {@link report} for an error that reached no logger (secrets it saw cannot be known here: none logged). */
 export function reportUncaught(e: unknown, err: (line: string) => void): number {
-  const writeErr = (line: string) => err(escapeControls(line));
+  const writeErr = escaping(err);
   return report(e, createLogger(false, writeErr), writeErr);
+}
+
+/**
+ * A diagnostic line writer that shows every control, bidi and line-separator character escaped (a path, a
+ * value or an SDK message may hold any): `cli()` wraps its `err` in it once, so everything it calls writes
+ * through the escape.
+ */
+export function escaping(err: (line: string) => void): (line: string) => void {
+  return (line) => err(escapeControls(line));
 }

@@ -1,9 +1,11 @@
 /**
  * The role a command names, as one cached provider: plan (environment read once, shared files loaded), the
  * call's cache session (lib/cache/session.ts), the chain with its collaborators, the role's cache entry
- * around it. `assume`, `console` and `serve` all start here, so they share one cache entry per role.
+ * around it. `assume`, `console`, `serve` and `eks-token` all start here, so they share one cache entry per
+ * role.
  */
 import { openCacheSession } from "../cache/session.ts";
+import type { ArgvScan } from "../argv.ts";
 import { CACHE_KEY_VERSION, canonicalJson, inputSecretValues, sha256Hex } from "../cache/key.ts";
 import { acquireLock, type LockHandle } from "../cache/lock.ts";
 import { DEFAULT_LOCK_WAIT_SECONDS } from "../cache/store.ts";
@@ -16,14 +18,15 @@ import { planSecrets, sourceSecrets } from "../plan/secrets.ts";
 import type { Logger } from "../log.ts";
 import { createMfaCodeSource } from "../providers/mfa.ts";
 import {
-  type AssumeOptions,
   type CredentialProvider,
   type Env,
   ENV_NAMES,
   type LoginToken,
+  type OutputOptions,
   type Plan,
   type PolicySource,
   type RawEnv,
+  type RoleOptions,
   SECRET_ENV_NAMES,
   type TokenSource,
 } from "../model.ts";
@@ -82,12 +85,13 @@ function proxyLine(io: CliIo): string {
 
 /**
  * The role the options name, as one cached provider: plan, then the chain with the cache and lock around it.
- * `assume` renders what it returns; `console` and `serve` call it for the same credentials (the same cache
- * entry, so no extra STS call while it is fresh).
+ * `assume` renders what it returns; `console`, `serve` and `eks-token` call it for the same credentials (the
+ * same cache entry, so no extra STS call while it is fresh). `options` are any role command's: the format and
+ * account id only where the command takes them (see `resolvePlan`).
  */
 export async function roleProvider(
-  options: AssumeOptions,
-  argv: readonly string[],
+  options: RoleOptions & Partial<OutputOptions>,
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
@@ -173,7 +177,7 @@ export async function roleProvider(
     prompt: deps.prompt(),
     log,
     // Warming the cache from a terminal helps only when this call uses one.
-    warmCommand: cache.use.mode === "off" ? undefined : warmCommand(argv),
+    warmCommand: cache.use.mode === "off" ? undefined : warmCommand(argv.argv),
     mfaSession: options.mfaSession,
   });
   const chain = chainProvider(plan, {

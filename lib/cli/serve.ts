@@ -4,9 +4,10 @@
  * one warning when the environment would shadow the endpoint, and the wait for a signal.
  */
 import type { Command } from "./args.ts";
+import type { ArgvScan } from "../argv.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { escapeControls, outputErrorReason } from "../output.ts";
+import { outputErrorReason } from "../output.ts";
 import { DEFAULT_REFRESH_MARGIN_SECONDS, effectiveMarginMs } from "../cache/store.ts";
 import { sharedConfigPaths } from "../plan/shared_config.ts";
 import { createEndpoint, CREDENTIALS_PATH, requestLog } from "../serve/handler.ts";
@@ -30,14 +31,13 @@ const SERVE_GRACE_MS = 2000;
  */
 export async function serve(
   command: Extract<Command, { kind: "serve" }>,
-  argv: readonly string[],
+  argv: ArgvScan,
   io: CliIo,
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
 ): Promise<string> {
   const { options, tokenFile } = command;
-  const writeErr = (line: string) => io.err(escapeControls(line));
-  const token = await serveToken(tokenFile, deps.uid(), log, writeErr);
+  const token = await serveToken(tokenFile, deps.uid(), log, io.err);
   let calls = 0;
   const fetchCredentials = async () => {
     // --refresh forces the first call only; later ones use the cache like any other caller.
@@ -82,7 +82,7 @@ export async function serve(
         timeoutMs: options.timeoutSeconds * 1000 + 1000,
         log: requestLog(verbose, (line) => log.debug(line)),
         scrub: log.scrub,
-        onFailure: (e) => report(e, log, writeErr),
+        onFailure: (e) => report(e, log, io.err),
       }),
       { note: (line) => log.debug(line) },
     );
@@ -98,7 +98,7 @@ export async function serve(
         cause: e,
       });
     }
-    if (warning !== undefined) writeErr(warning);
+    if (warning !== undefined) io.err(warning);
     const signal = await Promise.race([stop.signalled, server.finished.then(() => undefined)]);
     if (signal === undefined) {
       await server.stop(SERVE_GRACE_MS);

@@ -4,7 +4,7 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import { endpointProblem } from "../sandbox.ts";
-import type { AssumeOptions, EndpointPlan, Env, RetryPlan } from "../model.ts";
+import type { EndpointPlan, Env, RetryPlan, RoleOptions } from "../model.ts";
 import { REGION, wholeNumberExpected, wholeNumberIn } from "../validate.ts";
 
 /** Region: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */
@@ -122,7 +122,7 @@ export function resolveEndpointUrl(
 
 /** Endpoint settings from flags, the environment and (optionally) profile values. */
 export function resolveEndpoint(
-  options: Pick<AssumeOptions, "region" | "endpointUrl">,
+  options: Pick<RoleOptions, "region" | "endpointUrl">,
   env: Env,
   profile: ProfileEndpointSettings = {},
 ): EndpointPlan {

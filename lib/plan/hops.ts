@@ -4,10 +4,10 @@
  */
 import { ConfigError, UsageError } from "../errors.ts";
 import {
-  type AssumeOptions,
   type HopPlan,
   type MfaSessionPlan,
   type Plan,
+  type RoleOptions,
   type SourcePlan,
   unhandled,
 } from "../model.ts";
@@ -26,7 +26,7 @@ export function defaultSessionName(now: Date): string {
  * user receives; session name and duration go to every hop.
  */
 export function hopsFromFlags(
-  options: AssumeOptions,
+  options: RoleOptions,
   roleArns: readonly string[],
   sessionName: string,
 ): HopPlan[] {
@@ -51,7 +51,7 @@ export function hopsFromFlags(
 }
 
 /** The `--mfa-session` part of a plan, if asked for. */
-export function mfaSessionPlan(options: AssumeOptions, profileSerial?: string): MfaSessionPlan | undefined {
+export function mfaSessionPlan(options: RoleOptions, profileSerial?: string): MfaSessionPlan | undefined {
   if (!options.mfaSession) return undefined;
   const serialNumber = options.serialNumber ?? profileSerial;
   if (serialNumber === undefined) {

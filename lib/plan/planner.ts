@@ -7,7 +7,17 @@
  * top (`credproc --profile P` where P has no `role_arn`).
  */
 import { ConfigError, UsageError } from "../errors.ts";
-import type { AssumeOptions, Env, EnvName, HopPlan, OsName, Plan, SourceEnv, SourcePlan } from "../model.ts";
+import type {
+  Env,
+  EnvName,
+  HopPlan,
+  Os,
+  OutputOptions,
+  Plan,
+  RoleOptions,
+  SourceEnv,
+  SourcePlan,
+} from "../model.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { endpointProblem } from "../sandbox.ts";
 import { ifSet, ROLE_ARN } from "../validate.ts";
@@ -37,11 +47,11 @@ import { getProfile, type ProfileSettings, type SharedConfig } from "./shared_co
  * The endpoint settings (`region`, `sts_regional_endpoints`, FIPS, dual-stack) come from the profile used.
  */
 export function resolvePlan(
-  options: AssumeOptions,
+  options: RoleOptions & Partial<OutputOptions>,
   env: Env,
   config: SharedConfig,
   now: Date,
-  os: OsName,
+  os: Os,
 ): Plan {
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
@@ -77,7 +87,7 @@ export function resolvePlan(
     retry: resolveRetry(env),
     cacheDir: planCacheDir(options.cacheDir, env, os),
     sourceEnv: sourceEnv(env),
-    format: options.format,
+    format: options.format ?? "process",
     ...(options.includeAccountId ? { includeAccountId: true } : {}),
     profile,
     profiles: base.visited.length > 0 ? base.visited : undefined,
@@ -205,7 +215,7 @@ function webIdentityStart(ctx: Context, web: WebIdentity): Resolved {
  * the top hop is the session the user receives). With `--web-identity-token-*` and no profile, the flags were
  * already applied by {@link webIdentityStart} (`flagsApplied`).
  */
-function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Resolved): HopPlan[] {
+function withTopFlags(hops: readonly HopPlan[], options: RoleOptions, base: Resolved): HopPlan[] {
   if (hops.length === 0 && base.source.kind === "login") {
     // The one source printed as it is: an `aws login` session for tools that cannot read its token.
     const roleFlag = roleOnlyFlag(options);
@@ -249,7 +259,7 @@ function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Re
 }
 
 /** The first flag given that only a role takes (for a login source printed without one), if any. */
-function roleOnlyFlag(options: AssumeOptions): string | undefined {
+function roleOnlyFlag(options: RoleOptions): string | undefined {
   const given: [string, boolean][] = [
     ["--role-session-name", options.roleSessionName !== undefined],
     ["--duration-seconds", options.durationSeconds !== undefined],

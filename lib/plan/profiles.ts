@@ -14,9 +14,9 @@
  */
 import { ConfigError } from "../errors.ts";
 import {
-  type AssumeOptions,
   type Env,
   type HopPlan,
+  type RoleOptions,
   type SourcePlan,
   type TokenSource,
   unhandled,
@@ -65,7 +65,7 @@ export const MAX_PROFILE_CHAIN = 32;
 /** What the walk reads: the files, the command, the environment, and the session name it defaults to. */
 export interface Context {
   readonly config: SharedConfig;
-  readonly options: AssumeOptions;
+  readonly options: RoleOptions;
   readonly env: Env;
   readonly defaultName: string;
 }
@@ -325,7 +325,7 @@ export interface WebIdentity {
  * Which role the token is for, and where this comes in the order of sources, is the caller's.
  */
 export function webIdentityRule(
-  options: Pick<AssumeOptions, "webIdentity">,
+  options: Pick<RoleOptions, "webIdentity">,
   env: Env,
   profile?: ProfileSettings,
 ): WebIdentity | undefined {

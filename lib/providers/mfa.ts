@@ -5,14 +5,13 @@
 import { MfaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { MFA_ENV } from "../model.ts";
+import { MFA_CODE } from "../validate.ts";
 
 /** Returns a 6-digit code for an MFA device. */
 export type MfaCodeSource = (serialNumber: string) => Promise<string>;
 
 /** Asks a person for a code; resolves `undefined` when there is no terminal to ask on. */
 export type MfaPrompt = (serialNumber: string, timeoutMs: number) => Promise<string | undefined>;
-
-const CODE = /^\d{6}$/;
 
 /** Builds the code source. */
 export function createMfaCodeSource(opts: {
@@ -42,7 +41,7 @@ export function createMfaCodeSource(opts: {
   async function obtain(serial: string): Promise<string> {
     if (opts.tokenCode !== undefined) return opts.tokenCode;
     if (opts.envCode !== undefined && opts.envCode !== "") {
-      if (!CODE.test(opts.envCode)) throw new MfaError(MFA_ENV, "must be 6 digits");
+      if (!MFA_CODE.test(opts.envCode)) throw new MfaError(MFA_ENV, "must be 6 digits");
       opts.log.secret(opts.envCode);
       return opts.envCode;
     }
@@ -57,7 +56,7 @@ export function createMfaCodeSource(opts: {
       });
     }
     const code = typed.trim();
-    if (!CODE.test(code)) throw new MfaError(`MFA code for ${serial}`, "must be 6 digits");
+    if (!MFA_CODE.test(code)) throw new MfaError(`MFA code for ${serial}`, "must be 6 digits");
     return code;
   }
 }

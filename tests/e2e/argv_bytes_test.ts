@@ -8,6 +8,7 @@ import { credprocCommand, type Result, ROLE, runCredproc, runProcess } from "../
 import { startFakeStsHome } from "../support/fake_sts.ts";
 import { assertOneErrorLine } from "../support/hardening_helpers.ts";
 import { importDigestKey, inputSecretValues, inputsKey } from "../../lib/cache/key.ts";
+import { scanArgv } from "../../lib/argv.ts";
 
 const encoder = new TextEncoder();
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -115,9 +116,9 @@ Deno.test("argv bytes: the fast path never serves lossy argv, even from a memo p
   // An older version could have left one for exactly what Deno.args makes of those bytes: plant it.
   const key = await importDigestKey(await Deno.readTextFile(`${f.home.cacheDir}/digest.key`));
   const lossyArgv = ["--role-arn", ROLE, "--role-session-name", "s\uFFFD"];
-  const inputs = await inputsKey(lossyArgv, f.env, f.home.dir, {
+  const inputs = await inputsKey(scanArgv(lossyArgv), f.env, f.home.dir, {
     key: key!,
-    secretValues: inputSecretValues(lossyArgv, (n) => f.env[n]),
+    secretValues: inputSecretValues(scanArgv(lossyArgv), (n) => f.env[n]),
   });
   const memo = JSON.parse(await Deno.readTextFile(`${f.home.cacheDir}/${memos[0].name}`));
   await Deno.writeTextFile(

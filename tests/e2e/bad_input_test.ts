@@ -579,6 +579,13 @@ export const ROWS: Row[] = [
     code: 2,
     stderr: /^credproc: --cache-dir .*cachefile: not a directory/,
   },
+  {
+    name: "`cache clear` with a role option (it clears every entry, not one role's)",
+    args: ["--profile", "prod", "cache", "clear"],
+    code: 2,
+    stderr:
+      /^credproc: --profile: does not apply to credproc cache clear \(it clears every entry of the cache directory\)$/,
+  },
 
   // ── not the input's fault (exit 1) ─────────────────────────────────────────────────────────────────────
   {

@@ -6,7 +6,7 @@
  * 20 s, so a hang fails the test instead of stalling the suite.
  */
 import assert from "node:assert/strict";
-import { PROCESS_DOC, ROLE, ROOT, runCredproc, runProcess } from "../support/helpers.ts";
+import { PROCESS_DOC, ROLE, ROOT, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 import { startFakeStsHome } from "../support/fake_sts.ts";
 
 const KILL_AFTER_MS = 20_000;
@@ -114,4 +114,52 @@ Deno.test("log file: the open that follows the check does not block on a FIFO sw
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** What a path holds now: its text, or absent (a log file or failure record that was never written). */
+async function contents(path: string): Promise<string> {
+  return await Deno.readTextFile(path).catch((e) => e instanceof Deno.errors.NotFound ? "absent" : String(e));
+}
+
+Deno.test("log file: a cache command writes neither the log file nor the failure record, wherever its words stand", async () => {
+  await using home = await tempHome();
+  const log = `${home.dir}/credproc.log`;
+  const notDir = `${home.dir}/not-a-directory`;
+  await Deno.writeTextFile(notDir, "x");
+  const env = home.env({ CREDPROC_LOG_FILE: log });
+  const notDirLines = [`credproc: --cache-dir ${notDir}: not a directory`];
+  const extraLines = [
+    'credproc: bad arguments: unexpected argument "extra"',
+    "hint: run credproc cache clear --help for usage",
+  ];
+  // Each failing cache command line in two orders: the words first, and an option before the words.
+  const cases: [string[], string[], string[]][] = [
+    [
+      ["cache", "list", "--json", "--cache-dir", notDir],
+      ["--json", "cache", "list", "--cache-dir", notDir],
+      notDirLines,
+    ],
+    [["cache", "list", "--cache-dir", notDir], ["--cache-dir", notDir, "cache", "list"], notDirLines],
+    [["cache", "clear", "extra", "-v"], ["-v", "cache", "clear", "extra"], extraLines],
+  ];
+  for (const [wordsFirst, optionFirst, lines] of cases) {
+    for (const argv of [wordsFirst, optionFirst]) {
+      const r = await runCredproc(argv, env);
+      assert.deepEqual([r.code, r.stdout, r.lines], [2, "", lines], JSON.stringify(argv));
+      assert.equal(await contents(log), "absent", `${JSON.stringify(argv)} wrote the log file`);
+      assert.equal(
+        await contents(`${home.cacheDir}/failures.json`),
+        "absent",
+        `${JSON.stringify(argv)} recorded its failure`,
+      );
+    }
+  }
+  // The same environment records a role command's failure in both: the checks above can see them.
+  const r = await runCredproc(["--role-arn", ROLE, "--region", "moon-1"], env);
+  assert.equal(r.code, 2);
+  const line = 'credproc: --region: "moon-1" is not an AWS region such as us-east-1';
+  assert.deepEqual(r.lines, [line, "hint: run credproc --help for usage"]);
+  assert.match(await contents(log), new RegExp(`^\\S+Z ${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n`));
+  const record = JSON.parse(await contents(`${home.cacheDir}/failures.json`));
+  assert.deepEqual(record.failures.map((f: { line: string }) => f.line), [line]);
 });

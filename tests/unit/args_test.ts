@@ -3,6 +3,14 @@ import { parseCommand } from "../../lib/cli/args.ts";
 import type { AssumeOptions } from "../../lib/model.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { assumeOptions } from "../support/options.ts";
+import { type CommandName, COMMANDS, type OptionName, OPTIONS } from "../../lib/argv.ts";
+import {
+  CACHE_CLEAR_USAGE,
+  CACHE_LIST_USAGE,
+  CONSOLE_USAGE,
+  EKS_USAGE,
+  SERVE_USAGE,
+} from "../../lib/cli/usage.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
@@ -274,4 +282,136 @@ Deno.test("unknown flags, repeats, missing values, stray arguments", () => {
     ROLE,
     "arn:aws:iam::210987654321:role/b",
   ]);
+});
+
+/** The words that name each command on the line. */
+const WORDS: Record<CommandName, string[]> = {
+  "assume": [],
+  "console": ["console"],
+  "serve": ["serve"],
+  "eks-token": ["eks-token"],
+  "cache list": ["cache", "list"],
+  "cache clear": ["cache", "clear"],
+};
+
+Deno.test("the table: every command refuses each option it does not take, and only those", () => {
+  let refusals = 0;
+  for (const command of COMMANDS) {
+    for (const [name, o] of Object.entries(OPTIONS) as [OptionName, (typeof OPTIONS)[OptionName]][]) {
+      if (name === "help" || name === "version") continue;
+      const argv = [...WORDS[command], `--${name}`, ...(o.type === "string" ? ["x"] : [])];
+      let refused: UsageError | undefined;
+      try {
+        parseCommand(argv);
+      } catch (e) {
+        if (
+          e instanceof UsageError && e.what === `--${name}` &&
+          /^(only makes sense|does not apply)/.test(e.message)
+        ) {
+          refused = e;
+        }
+      }
+      const takers: readonly CommandName[] = o.takenBy;
+      assert.equal(refused !== undefined, !takers.includes(command), JSON.stringify(argv));
+      if (refused === undefined) continue;
+      refusals++;
+      // One other command takes it: that one is named; else what this command does says why not.
+      const home = takers.length === 1 && takers[0] !== "assume" ? takers[0] : undefined;
+      assert.match(
+        refused.message,
+        home
+          ? new RegExp(`^only makes sense with credproc ${home}$`)
+          : /^does not apply to credproc \S.* \(it .*\)$/,
+        JSON.stringify(argv),
+      );
+    }
+  }
+  assert.ok(refusals > 50, `${refusals}`);
+});
+
+Deno.test("the table: the lines the per-command code used to refuse are refused with the same words", () => {
+  const lines: [string[], string, string][] = [
+    [["--role-arn", ROLE, "--json"], "--json", "only makes sense with credproc cache list"],
+    [["console", "--json"], "--json", "only makes sense with credproc cache list"],
+    [
+      ["--destination", "https://console.aws.amazon.com/"],
+      "--destination",
+      "only makes sense with credproc console",
+    ],
+    [["serve", "--destination", "x"], "--destination", "only makes sense with credproc console"],
+    [["console", "--port", "1"], "--port", "only makes sense with credproc serve"],
+    [["cache", "list", "--token-file", "t"], "--token-file", "only makes sense with credproc serve"],
+    [["cache", "clear", "--cluster-name", "c"], "--cluster-name", "only makes sense with credproc eks-token"],
+    [["console", "--format", "env"], "--format", "does not apply to credproc console (it prints one URL)"],
+    [
+      ["console", "--include-account-id"],
+      "--include-account-id",
+      "does not apply to credproc console (it prints one URL)",
+    ],
+    [
+      ["serve", "--format", "env"],
+      "--format",
+      "does not apply to credproc serve (it prints export lines for sh)",
+    ],
+    [
+      ["eks-token", "--include-account-id"],
+      "--include-account-id",
+      "does not apply to credproc eks-token (it prints an ExecCredential)",
+    ],
+  ];
+  for (const [argv, what, why] of lines) rejects(argv, what, new RegExp(`^${why.replace(/[()]/g, "\\$&")}$`));
+  // serve takes --include-account-id (its documents carry AccountId); console and eks-token carry neither option.
+  const serve = parseCommand(["serve", "--include-account-id"]);
+  assert.equal(serve.kind === "serve" && serve.options.includeAccountId, true);
+  const signIn = parseCommand(["console"]);
+  assert.deepEqual(
+    signIn.kind === "console" && ["format" in signIn.options, "includeAccountId" in signIn.options],
+    [false, false],
+  );
+});
+
+Deno.test("the cache commands take only their own options: a role option would not narrow what they do", () => {
+  rejects(
+    ["cache", "clear", "--profile", "prod"],
+    "--profile",
+    /^does not apply to credproc cache clear \(it clears every entry of the cache directory\)$/,
+  );
+  rejects(
+    ["--role-arn", ROLE, "cache", "list"],
+    "--role-arn",
+    /^does not apply to credproc cache list \(it lists every entry of the cache directory\)$/,
+  );
+  rejects(["cache", "clear", "--json"], "--json", /^only makes sense with credproc cache list$/);
+  rejects(["cache", "list", "--log-file", "l"], "--log-file", /^does not apply to credproc cache list/);
+  // Wherever the words stand.
+  assert.deepEqual(parseCommand(["--json", "--cache-dir", "/d", "cache", "list"]), {
+    kind: "cacheList",
+    cacheDir: "/d",
+    json: true,
+  });
+  assert.deepEqual(parseCommand(["-v", "cache", "clear"]), {
+    kind: "cacheClear",
+    cacheDir: undefined,
+    verbose: true,
+  });
+});
+
+Deno.test("the usage pages: each command's page names the options only it takes, and none it refuses", () => {
+  const pages: [CommandName, string][] = [
+    ["console", CONSOLE_USAGE],
+    ["serve", SERVE_USAGE],
+    ["eks-token", EKS_USAGE],
+    ["cache list", CACHE_LIST_USAGE],
+    ["cache clear", CACHE_CLEAR_USAGE],
+  ];
+  for (const [command, page] of pages) {
+    const named = new Set([...page.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => m[1]));
+    for (const [name, o] of Object.entries(OPTIONS)) {
+      const takers: readonly CommandName[] = o.takenBy;
+      if (takers.includes(command) && !takers.includes("assume")) {
+        assert.ok(named.has(name), `credproc ${command} --help does not name --${name}`);
+      }
+      if (named.has(name)) assert.ok(takers.includes(command), `credproc ${command} --help names --${name}`);
+    }
+  }
 });

@@ -7,7 +7,7 @@ import {
   MAX_FAILURES,
   readFailureRecord,
 } from "../../lib/cache/failures.ts";
-import { currentUid } from "../../lib/cli/deps.ts";
+import { currentUid } from "../../lib/cache/dir.ts";
 import { clearCache, clearReport } from "../../lib/cache/clear.ts";
 import { createLogger } from "../../lib/log.ts";
 

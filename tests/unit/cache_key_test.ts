@@ -8,11 +8,12 @@ import {
   cacheKey,
   cacheKeyMaterial,
   canonicalJson,
-  inputsKey,
+  importDigestKey,
+  inputSecretValues,
+  inputsKey as inputsKeyOf,
   mfaSessionKeyMaterial,
-  redactArgv,
 } from "../../lib/cache/key.ts";
-import { scanCacheDir } from "../../lib/fast_path.ts";
+import { lastValue, scanArgv } from "../../lib/argv.ts";
 import type { Env, Plan } from "../../lib/model.ts";
 import { resolvePlan } from "../../lib/plan/planner.ts";
 import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
@@ -22,6 +23,14 @@ const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
 /** A config with an empty `[profile dev]`: the planner refuses an AWS_PROFILE that names no profile. */
 const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
+
+/** The inputs key of argv as given (read by lib/argv.ts, as the fast path and the full program read it). */
+function inputsKey(
+  argv: string[],
+  ...rest: Parameters<typeof inputsKeyOf> extends [unknown, ...infer R] ? R : never
+) {
+  return inputsKeyOf(scanArgv(argv), ...rest);
+}
 
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
   return resolvePlan(assumeOptions(...args), env, CONFIG, now, "linux");
@@ -188,15 +197,16 @@ Deno.test("inputs key: argv, env and cwd count; the MFA code and unrelated varia
     await inputsKey([...mfa, "--token-code=111111"], {}, "/"),
     await inputsKey([...mfa, "--token-code=222222"], {}, "/"),
   );
-  assert.deepEqual(redactArgv(["--token-code", "1", "--x", "--token-code=2"]), [
+  assert.deepEqual(scanArgv(["--token-code", "1", "--x", "--token-code=2"]).redacted, [
     "--token-code",
     "",
     "--x",
     "--token-code=",
   ]);
-  assert.equal(scanCacheDir(["--cache-dir", "/a", "--role-arn", ROLE]), "/a");
-  assert.equal(scanCacheDir(["--cache-dir=/b"]), "/b");
-  assert.equal(scanCacheDir(["--role-arn", ROLE]), undefined);
+  const cacheDir = (argv: string[]) => lastValue(scanArgv(argv), "cache-dir");
+  assert.equal(cacheDir(["--cache-dir", "/a", "--role-arn", ROLE]), "/a");
+  assert.equal(cacheDir(["--cache-dir=/b"]), "/b");
+  assert.equal(cacheDir(["--role-arn", ROLE]), undefined);
 });
 
 Deno.test("key: --include-account-id separates the entry; without it the key is what it always was", async () => {
@@ -207,4 +217,58 @@ Deno.test("key: --include-account-id separates the entry; without it the key is 
     await cacheKey(plan(base)),
   );
   assert.match(cacheKeyMaterial(plan([...base, "--include-account-id"])), /"accountId":true/);
+});
+
+/**
+ * The inputs key's bytes for fixed argv, environment and working directory: a memo written by one version is
+ * found by the next only while these stay the same. A change here must be deliberate (bump `inputs` in the
+ * material, so old memos simply miss) — never a side effect of how argv is read.
+ */
+Deno.test("inputs key: pinned bytes for fixed argv, environment and working directory", async () => {
+  const digestKey = (await importDigestKey(`${"0123456789abcdef".repeat(4)}\n`))!;
+  const env: Record<string, string> = {
+    HOME: "/home/u",
+    AWS_PROFILE: "dev",
+    AWS_REGION: "eu-west-1",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_OIDC: "eyJ.token",
+  };
+  const serial = "arn:aws:iam::123456789012:mfa/me";
+  const keyOf = async (argv: string[], keyed = true) =>
+    await inputsKey(
+      argv,
+      env,
+      "/work",
+      keyed ? { key: digestKey, secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]) } : undefined,
+    );
+  const pinned: [string[], string][] = [
+    [["--role-arn", ROLE], "845aa24665c3032e56e49a10fc58c202f9d142679d84a86933cb9c8a0f1bb4de"],
+    [
+      ["--role-arn", ROLE, "--serial-number", serial, "--token-code", "123456", "--format", "env"],
+      "9b1810106de8d898db0a929fd7e0b56fdf579706de30386995c6e5da0e993c69",
+    ],
+    [
+      ["--profile", "dev", "--token-code=654321", "--cache-dir=/c", "-v"],
+      "7fb4fde86be61b4367fc1713219b0ef1f1252eae927460ef8b7122963caccd98",
+    ],
+    [
+      ["--web-identity-token-env", "AWS_OIDC", "--role-arn", ROLE, "--include-account-id", "--"],
+      "2296bf8d9ac5c4e7703de41458f15cc837b4268ec3dfcf6eaebc7b944e4dede2",
+    ],
+    [
+      ["eks-token", "--cluster-name", "prod", "--profile", "dev", "--region", "us-east-1"],
+      "c14c430ff4ec7e52c2482035aae4c7702dc872263ace172da4f639a2c766460d",
+    ],
+    [
+      ["--role-arn", ROLE, "--tag", "k=--token-code", "--role-session-name=s1", "--refresh-margin", "0"],
+      "b7c09071378ca1b6a58b1202494055cbe715702bae9e02f82b27b4886e9a24b7",
+    ],
+  ];
+  for (const [argv, key] of pinned) assert.equal(await keyOf(argv), key, JSON.stringify(argv));
+  assert.equal(
+    await keyOf(["--role-arn", ROLE], false),
+    "30c443e44979561e82f9c098190fe54a517f18e016c890b49b9d956997da9017",
+  );
+  // main.ts hands over Deno.args as they are: a leading `--` (deno task passes one on) is not part of the key.
+  assert.equal(await keyOf(["--", "--role-arn", ROLE]), pinned[0][1]);
 });

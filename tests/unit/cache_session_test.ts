@@ -3,6 +3,7 @@
  * its reason), the secrets digested once, the memo decision, the directory verdict `cache list`/`clear` share.
  */
 import assert from "node:assert/strict";
+import { scanArgv } from "../../lib/argv.ts";
 import {
   type CacheSessionOptions,
   judgeCacheDir,
@@ -87,7 +88,7 @@ Deno.test("session: the directory is judged once — one stat for the open, the 
   const session: CredentialProvider = () => Promise.resolve(creds(++n));
   const stats = await statsOf(f.cacheDir, async () => {
     const cache = await f.open(["--serial-number", SERIAL, "--mfa-session"], {
-      memoInputs: { argv: [], cwd: f.dir, env: {}, secretValues: [], files: [] },
+      memoInputs: { argv: scanArgv([]), cwd: f.dir, env: {}, secretValues: [], files: [] },
     });
     assert.equal(cache.memo, "write");
     const mfa = cache.entry("mfa-session", session);
@@ -166,7 +167,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
 });
 
 Deno.test("session: the memo decision is made once, and says why not", async () => {
-  const inputs = { argv: [], cwd: "/", env: {}, secretValues: [], files: [] };
+  const inputs = { argv: scanArgv([]), cwd: "/", env: {}, secretValues: [], files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
     ["console or serve", [], {}, "skip: not asked (only assume prints what the fast path prints)"],
@@ -337,7 +338,7 @@ Deno.test("session: remember: not written when a watched file changed after the 
   await using f = await fixture();
   const configFile = `${f.dir}/config`;
   await Deno.writeTextFile(configFile, "[default]\nregion = us-east-1\n");
-  const argv = ["--role-arn", ROLE];
+  const argv = scanArgv(["--role-arn", ROLE]);
   const open = async () => {
     const session = await f.open([], {
       memoInputs: { argv, cwd: f.dir, env: {}, secretValues: [], files: [configFile] },

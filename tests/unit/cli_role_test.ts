@@ -3,6 +3,7 @@
  * call's cache session and the chain, with fake collaborators and a temp cache directory.
  */
 import assert from "node:assert/strict";
+import { scanArgv } from "../../lib/argv.ts";
 import { roleProvider, snapshotEnv } from "../../lib/cli/role.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -34,7 +35,9 @@ Deno.test("role: one cache session per call — the cache directory is examined 
   const { deps, calls, sessions } = fakeDeps();
   const { log } = logger();
   const stats = await statsOf(home.cacheDir, async () => {
-    const { provider } = await roleProvider(assumeOptions(...args), args, io, deps, log, { memo: true });
+    const { provider } = await roleProvider(assumeOptions(...args), scanArgv(args), io, deps, log, {
+      memo: true,
+    });
     // Fresh from the call, as from the entry: with the time they were issued (serve's margin needs it).
     assert.deepEqual(await provider(), { ...FAKE_ASSUMED, issuedAt: new Date(FAKE_NOW) });
   });
@@ -67,7 +70,7 @@ Deno.test("role: only assume leaves the fast path's memo; not under --verbose, w
     const all = ["--role-arn", ROLE, ...args];
     const { provider } = await roleProvider(
       assumeOptions(...all),
-      all,
+      scanArgv(all),
       fakeIo(env),
       deps,
       logger(toFile).log,

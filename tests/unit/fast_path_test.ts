@@ -3,6 +3,7 @@
  * input, watched file and the entry still match; any doubt falls through — and its light import graph.
  */
 import assert from "node:assert/strict";
+import { scanArgv } from "../../lib/argv.ts";
 import { startupModules } from "../support/helpers.ts";
 import { entryFor } from "../../lib/cache/store.ts";
 import {
@@ -69,9 +70,9 @@ async function fastHarness() {
   const keyText = newDigestKeyText();
   await writeFileAtomic(`${cacheDir}/digest.key`, keyText, false);
   const digestKey = (await importDigestKey(keyText))!;
-  const inputs = await inputsKey(argv, env, dir, {
+  const inputs = await inputsKey(scanArgv(argv), env, dir, {
     key: digestKey,
-    secretValues: inputSecretValues(argv, (n) => env[n]),
+    secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]),
   });
   // The memo as the full path leaves it (session.ts `remember`).
   const remember = async (format: Format = "process") => {
@@ -175,6 +176,7 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
 Deno.test("fast path: its static import graph is light (no node: built-ins, no npm)", async () => {
   // An npm import in the fast path's graph would show up here as a specifier, and fail the test.
   assert.deepEqual(await startupModules("main.ts"), [
+    "lib/argv.ts",
     "lib/cache/dir.ts",
     "lib/cache/key.ts",
     "lib/cache/store.ts",
