@@ -39,8 +39,15 @@ export function watchedFiles(plan: Plan, read: readonly string[]): string[] {
   ];
 }
 
-/** The memo's file text (one line). Each watched file's digest goes on disk as `sha256` (see `WatchedFile`). */
-export function memoText(memo: Omit<InputsMemo, "credproc">): string {
+/** A memo as written: every kind's fields but the format version, which is added. */
+export type MemoFields = InputsMemo extends infer M ? M extends InputsMemo ? Omit<M, "credproc"> : never : never;
+
+/**
+ * The memo's file text (one line), its kind included (`parseMemo` in store.ts reads a memo without one as an
+ * `assume` memo, as every memo was before `eks-token`). Each watched file's digest goes on disk as `sha256`
+ * (see `WatchedFile`).
+ */
+export function memoText(memo: MemoFields): string {
   const { files, ...rest } = memo;
   const doc = {
     credproc: CACHE_FORMAT_VERSION,

@@ -1,27 +1,33 @@
 /**
- * The cache session: opened once per call (`assume`, `console`, each of `serve`'s refreshes) from the plan and
- * the options, by `roleProvider` (lib/cli/role.ts). What the cache does for that call is decided here, once:
+ * The cache session: opened once per call (`assume`, `eks-token`, `console`, each of `serve`'s refreshes) from
+ * the plan and the options, by `roleProvider` (lib/cli/role.ts). What the cache does for that call is decided
+ * here, once:
  *
  * - the directory verdict ({@link judgeCacheDir}: a named path that is not a directory is bad input; a missing
  *   directory is created 0700; one that is not ours, or writable by others, is not used);
- * - the digest key (`digest.key`, read, or made on first use) and the keyed digest of the secret inputs;
+ * - the digest key (`digest.key`, read, or made on first use) and the keyed digest of the secret inputs (read
+ *   when the first entry asks, once);
  * - the mode ({@link CacheUse}: `use`, `refresh`, or `off` and why — `--no-cache`, no directory, a directory
  *   that cannot be used), said once under `--verbose`;
  * - the margin (`effectiveMarginMs` in store.ts is its rule for short-lived credentials), the lock wait, the
  *   uid and the clock;
  * - whether the fast path's memo is written, and if not why ({@link MemoDecision}).
  *
- * It hands out one decorator per entry kind (`entry("role" | "mfa-session", provider)`, see `EntryKind` in
- * store.ts) and writes the memo (`remember`). During a call it is the one part of the cache that touches the
- * directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the marker and memo documents
- * (markers.ts, memo.ts) and the keys (key.ts) are each called from here; the decorator (decorator.ts) runs the
- * call over the entry's files it is given.
+ * It hands out one decorator per entry kind (`entry("role" | "mfa-session", provider)`,
+ * `entry("eks-token", signer, token)`; see `EntryKind` in store.ts), the locks that serialize work outside
+ * the cache (`lock("login-token", file)`), and writes the memo (`remember`). During a call it is the one part
+ * of the cache that touches the directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the
+ * marker and memo documents (markers.ts, memo.ts) and the keys (key.ts) are each called from here; the
+ * decorator (decorator.ts) runs the call over the entry's files it is given.
  */
-import { cachedCall, type EntryFiles } from "./decorator.ts";
+import { cachedCall, type EntryFiles, type EntryRead, type Expiring } from "./decorator.ts";
 import { type DirInfo, joinPath, judgeDirSync } from "./dir.ts";
 import {
+  CACHE_KEY_VERSION,
   cacheKey,
+  canonicalJson,
   DIGEST_KEY_FILE,
+  eksTokenKeyMaterial,
   fileHmac,
   filePolicies,
   importDigestKey,
@@ -31,28 +37,35 @@ import {
   secretsDigest,
   sha256Hex,
 } from "./key.ts";
-import { acquireLock } from "./lock.ts";
+import { acquireLock, type LockHandle } from "./lock.ts";
 import { failureFromMarker, failureMarkerText } from "./markers.ts";
-import { changedJustNow, memoText, watchedFiles } from "./memo.ts";
+import { changedJustNow, type MemoFields, memoText, watchedFiles } from "./memo.ts";
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   DEFAULT_REFRESH_MARGIN_SECONDS,
+  EKS_TOKEN_MARGIN_SECONDS,
   entryFor,
   type EntryKind,
   type EntryMeta,
+  type MemoKind,
+  parseMemo,
   readEntry,
+  readTokenEntry,
   readTrusted,
   readTrustedSync,
+  tokenEntryFor,
   type WatchedFile,
 } from "./store.ts";
 import { linkNewFile, writeEntry, writeFileAtomic } from "./write.ts";
-import { ConfigError, isNameTooLong } from "../errors.ts";
+import { ConfigError, isNameTooLong, LockTimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import {
   type AssumeOptions,
   type CacheDirPlan,
   type CredentialProvider,
+  type Credentials,
+  type EksToken,
   type Plan,
   type PolicySource,
   type RawEnv,
@@ -70,14 +83,17 @@ export interface CacheSessionOptions {
   /** Whether the `--verbose` lines also go to a log file (`--log-file`, `CREDPROC_LOG_FILE`). */
   readonly logsToFile: boolean;
   /**
-   * This invocation's raw inputs, for the fast path's memo; only a command that prints the credential
-   * document passes them (`assume`): a repeated `console` must not be answered with credentials.
+   * This invocation's raw inputs, for the fast path's memo; only a command whose output the fast path can print
+   * passes them (`assume`, `eks-token`): a repeated `console` must not be answered with credentials.
    */
   readonly memoInputs?: MemoInputs;
+  /** What the invocation prints, which its memo records (default `assume`; see `MemoKind` in store.ts). */
+  readonly memoKind?: MemoKind;
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
   /**
    * The secret inputs (source secret key and session token, web identity tokens, the SSO access token), for
-   * the keys' keyed digest; read once by the caller and shared with the call itself.
+   * the keys' keyed digest; read once, when the first entry needs its key, by the caller and shared with the
+   * call itself.
    */
   readonly secretValues: () => Promise<readonly (string | undefined)[]>;
   readonly log: Logger;
@@ -126,11 +142,41 @@ export type CacheUse =
 /** Whether this call leaves the fast path's memo, and if not why; decided once when the session opens. */
 export type MemoDecision =
   | "write"
-  | "skip: not asked (only assume prints what the fast path prints)"
+  | "skip: not asked (only assume and eks-token print what the fast path prints)"
   | "skip: cache off"
   | "skip: --refresh"
   | "skip: --verbose (the fast path logs nothing)"
   | "skip: logging to a file (the fast path logs nothing)";
+
+/** Where an EKS token points: the STS endpoint (scheme, host, path) and the region its signature is scoped to. */
+export interface TokenEndpoint {
+  readonly url: string;
+  readonly signingRegion: string;
+}
+
+/** What an `eks-token` entry needs besides its signer. */
+export interface EksTokenEntry {
+  readonly cluster: string;
+  /**
+   * The SDK's endpoint rules for the plan (they load the STS client): asked only when this call's memo does not
+   * already name the endpoint the same role's token was signed for (a token miss with the role cached).
+   */
+  readonly resolveEndpoint: () => Promise<TokenEndpoint>;
+}
+
+/** Signs a token for the entry's cluster, pointing at `endpoint` (the caller gets the role's credentials). */
+export type TokenSigner = (endpoint: TokenEndpoint) => Promise<EksToken>;
+
+/**
+ * The locks a session hands out besides each entry's own: `login-token` serializes the SDK's refreshes of an
+ * `aws login` token file (its path is the lock's subject), so N credproc refresh it once.
+ */
+export const LOCK_KINDS = ["login-token"] as const;
+/** One of {@link LOCK_KINDS}. */
+export type LockKind = typeof LOCK_KINDS[number];
+
+/** Runs `work` under a lock from {@link CacheSession.lock} (or without one, when there is no lock to take). */
+export type Locked = <T>(work: () => Promise<T>) => Promise<T>;
 
 /** One call's cache: see the module's comment. */
 export interface CacheSession {
@@ -146,7 +192,18 @@ export interface CacheSession {
    * `provider` behind its entry of `kind`: looked up, locked, called and written under this session's rules;
    * `provider` itself when the cache is off (or the plan has no such entry).
    */
-  entry(kind: EntryKind, provider: CredentialProvider): CredentialProvider;
+  entry(kind: "role" | "mfa-session", provider: CredentialProvider): CredentialProvider;
+  /**
+   * A token for `token.cluster` behind its `eks-token` entry, keyed by the role entry's key, the cluster and the
+   * endpoint; `sign` at the resolved endpoint when the cache is off.
+   */
+  entry(kind: "eks-token", sign: TokenSigner, token: EksTokenEntry): () => Promise<EksToken>;
+  /**
+   * The lock of `kind` on `subject` in this call's cache directory, waited for under the session's lock wait;
+   * without a usable directory (or when the lock file cannot be made) the work runs unlocked, said under
+   * `--verbose`. Under `--no-cache` the directory is judged for the lock alone (never created).
+   */
+  lock(kind: LockKind, subject: string): Locked;
   /** Writes the fast path's memo for this call's inputs when {@link memo} is `write`. Best effort. */
   remember(): Promise<void>;
 }
@@ -155,7 +212,9 @@ export interface CacheSession {
 export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSession> {
   const { plan, options, log, uid, clock } = o;
   const marginMs = (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
+  const tokenMarginMs = EKS_TOKEN_MARGIN_SECONDS * 1000;
   const lockWaitMs = (DEFAULT_LOCK_WAIT_SECONDS + options.mfaTimeoutSeconds) * 1000;
+  const memoKind = o.memoKind ?? "assume";
   // When this process started: a watched file changed after that may not be what the plan was built from.
   const startedAt = clock() - performance.now();
   const dir = options.cacheMode === "off"
@@ -164,30 +223,66 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
   const use = await decideUse(options.cacheMode, dir, uid);
   if (use.mode === "off") log.debug(offLine(use));
   const memo = decideMemo(o, use);
-  // The secrets' keyed digest and the role entry's key: once, and only for a cache in use.
-  const secrets = use.mode === "off" ? undefined : await secretsDigest(use.digestKey, await o.secretValues());
-  const roleKey = use.mode === "off" ? "" : await cacheKey(plan, {
-    sessionName: options.roleSessionName,
-    policies: await filePolicies(plan, o.loadPolicy),
-    secrets,
+  // The secrets' keyed digest and the role entry's key: once, when the first entry asks, and only for a cache
+  // in use (reading the secrets may need a lock this session hands out: the aws login token's).
+  const keys = once(async () => {
+    if (use.mode === "off") return { secrets: undefined, roleKey: "" };
+    const secrets = await secretsDigest(use.digestKey, await o.secretValues());
+    const roleKey = await cacheKey(plan, {
+      sessionName: options.roleSessionName,
+      policies: await filePolicies(plan, o.loadPolicy),
+      secrets,
+    });
+    return { secrets, roleKey };
   });
+  // This invocation's inputs key (the memo's name): once, for reading the memo and for writing it.
+  const inputs = once(async () => {
+    if (use.mode === "off" || o.memoInputs === undefined) return undefined;
+    const i = o.memoInputs;
+    return await inputsKey(i.argv, i.env, i.cwd, { key: use.digestKey, secretValues: i.secretValues });
+  });
+  /** The token this call's `eks-token` entry was keyed for: what its memo records. */
+  let tokenSpec: (EksTokenMemoFields & { key: string }) | undefined;
+
+  const roles = plan.hops.map((h) => h.roleArn);
+  const sessionName = plan.hops.at(-1)?.roleSessionName;
+
+  /**
+   * The endpoint this invocation's memo recorded for the same role's token, if any: the memo's role key equal to
+   * this plan's means the same region, FIPS, dual-stack and endpoint settings, which are all the rules read.
+   */
+  const recalledEndpoint = async (cluster: string, roleKey: string): Promise<TokenEndpoint | undefined> => {
+    const key = await inputs();
+    if (key === undefined || use.mode === "off") return undefined;
+    const read = readTrustedSync(joinPath(use.dir, `${key}.inputs.json`), uid);
+    if (!("text" in read)) return undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(read.text);
+    } catch {
+      return undefined;
+    }
+    const m = parseMemo(doc, key);
+    if (typeof m === "string" || m.kind !== "eks-token" || m.role !== roleKey || m.cluster !== cluster) {
+      return undefined;
+    }
+    log.debug(`cache: token endpoint ${m.tokenEndpoint} (signing region ${m.signingRegion}) from this call's memo`);
+    return { url: m.tokenEndpoint, signingRegion: m.signingRegion };
+  };
 
   /** What an entry of each kind is keyed by and says of itself; a new kind is a compile error until decided. */
-  const entrySpec = async (kind: EntryKind): Promise<{ key: string; meta: EntryMeta } | undefined> => {
+  const entrySpec = async (
+    kind: EntryKind,
+    token?: EksTokenEntry,
+  ): Promise<{ key: string; meta: EntryMeta; endpoint?: TokenEndpoint } | undefined> => {
     switch (kind) {
-      case "role": {
-        const last = plan.hops.at(-1);
+      case "role":
         return {
-          key: roleKey,
-          meta: entryMeta(plan, kind, marginMs, {
-            roles: plan.hops.map((h) => h.roleArn),
-            sessionName: last?.roleSessionName,
-            mfaSerial: plan.hops[0]?.serialNumber,
-          }),
+          key: (await keys()).roleKey,
+          meta: entryMeta(plan, kind, marginMs, { roles, sessionName, mfaSerial: plan.hops[0]?.serialNumber }),
         };
-      }
       case "mfa-session": {
-        const material = mfaSessionKeyMaterial(plan, secrets);
+        const material = mfaSessionKeyMaterial(plan, (await keys()).secrets);
         if (material === undefined) return undefined;
         log.debug("cache: MFA session entry");
         return {
@@ -195,10 +290,90 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           meta: entryMeta(plan, kind, marginMs, { roles: [], mfaSerial: plan.mfaSession?.serialNumber }),
         };
       }
+      case "eks-token": {
+        if (token === undefined) return undefined;
+        const { roleKey } = await keys();
+        const endpoint = await recalledEndpoint(token.cluster, roleKey) ?? await token.resolveEndpoint();
+        const key = await sha256Hex(eksTokenKeyMaterial({
+          role: roleKey,
+          cluster: token.cluster,
+          tokenEndpoint: endpoint.url,
+          signingRegion: endpoint.signingRegion,
+          marginMs,
+        }));
+        tokenSpec = {
+          key,
+          role: roleKey,
+          cluster: token.cluster,
+          tokenEndpoint: endpoint.url,
+          signingRegion: endpoint.signingRegion,
+        };
+        return {
+          key,
+          endpoint,
+          meta: entryMeta(plan, kind, tokenMarginMs, {
+            roles,
+            sessionName,
+            token: { cluster: token.cluster, endpoint },
+          }),
+        };
+      }
       default:
         return unhandled(kind, "cache entry kind");
     }
   };
+
+  /** `provider` behind the entry `spec` names, with the files of its payload. */
+  const cached = <T extends Expiring>(
+    provider: () => Promise<T>,
+    files: EntryFiles<T>,
+  ) =>
+    cachedCall(provider, {
+      files,
+      refresh: use.mode === "refresh",
+      clock,
+      log,
+      warn: o.warn,
+      longRunning: o.longRunning,
+    });
+
+  function entry(kind: "role" | "mfa-session", provider: CredentialProvider): CredentialProvider;
+  function entry(kind: "eks-token", sign: TokenSigner, token: EksTokenEntry): () => Promise<EksToken>;
+  function entry(
+    kind: EntryKind,
+    provider: CredentialProvider | TokenSigner,
+    token?: EksTokenEntry,
+  ): CredentialProvider | (() => Promise<EksToken>) {
+    if (kind === "eks-token") {
+      const sign = provider as TokenSigner;
+      if (use.mode === "off") return async () => await sign(await token!.resolveEndpoint());
+      return async () => {
+        const spec = (await entrySpec(kind, token))!;
+        const files = tokenFiles({ dir: use.dir, ...spec, marginMs: tokenMarginMs, uid, clock, lockWaitMs, log });
+        return await cached(() => sign(spec.endpoint!), files)();
+      };
+    }
+    const credentials = provider as CredentialProvider;
+    if (use.mode === "off") return credentials;
+    return async () => {
+      const spec = await entrySpec(kind);
+      if (spec === undefined) return await credentials();
+      const files = entryFiles({ dir: use.dir, ...spec, marginMs, uid, clock, lockWaitMs, log });
+      return await cached(credentials, files)();
+    };
+  }
+
+  /** The directory a lock may be taken in: the session's own, or under --no-cache one judged for the lock. */
+  const lockDir = once(async (): Promise<string | undefined> => {
+    if (use.mode !== "off") return use.dir;
+    if (use.why === "--no-cache") {
+      try {
+        const judged = await judgeCacheDir(plan.cacheDir, uid, { create: false });
+        if (judged.state === "usable") return judged.path;
+      } catch { /* a named path that is not a directory: no lock, as for any directory not usable */ }
+    }
+    return undefined;
+  });
 
   return {
     dir,
@@ -207,35 +382,42 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     marginMs,
     uid,
     clock,
-    entry(kind, provider) {
-      if (use.mode === "off") return provider;
-      return async () => {
-        const spec = await entrySpec(kind);
-        if (spec === undefined) return await provider();
-        const files = entryFiles({ dir: use.dir, ...spec, marginMs, uid, clock, lockWaitMs, log });
-        const call = cachedCall(provider, {
-          files,
-          refresh: use.mode === "refresh",
-          clock,
-          log,
-          warn: o.warn,
-          longRunning: o.longRunning,
-        });
-        return await call();
+    entry,
+    lock(kind, subject) {
+      return async (work) => {
+        const dir = await lockDir();
+        if (dir === undefined) {
+          log.debug(`cache: no usable cache directory: the ${kind} lock is not taken`);
+          return await work();
+        }
+        const path = joinPath(dir, `${await sha256Hex(lockMaterial(kind, subject))}.lock`);
+        let held: LockHandle | undefined;
+        try {
+          held = await acquireLock(path, {
+            timeoutMs: lockWaitMs,
+            onWait: () => log.debug(`cache: waiting for the ${kind} lock ${path}`),
+          });
+          log.debug(`cache: ${kind} lock ${path} acquired`);
+        } catch (e) {
+          if (e instanceof LockTimeoutError) throw e;
+          log.debug(`cache: ${kind} lock unavailable, going on without it: ${path}: ${oneLine(e)}`);
+        }
+        try {
+          return await work();
+        } finally {
+          held?.release();
+        }
       };
     },
     async remember() {
       if (memo !== "write" || use.mode === "off" || o.memoInputs === undefined) return;
-      const inputs = o.memoInputs;
+      const memoInputs = o.memoInputs;
       const { dir, digestKey } = use;
-      const key = await inputsKey(inputs.argv, inputs.env, inputs.cwd, {
-        key: digestKey,
-        secretValues: inputs.secretValues,
-      });
+      const key = (await inputs())!;
       const path = joinPath(dir, `${key}.inputs.json`);
       try {
         const files: WatchedFile[] = [];
-        for (const file of watchedFiles(plan, inputs.files)) {
+        for (const file of watchedFiles(plan, memoInputs.files)) {
           const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
           if (mtime !== undefined && changedJustNow(mtime, startedAt, Date.now())) {
             log.debug(`cache: ${file} changed just now; not remembering these inputs`);
@@ -243,14 +425,27 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           }
           files.push({ path: file, hmac: await fileHmac(file, digestKey) });
         }
-        const text = memoText({
-          inputs: key,
-          key: roleKey,
-          format: plan.format,
-          marginMs,
-          ...(plan.includeAccountId ? { accountId: true as const } : {}),
-          files,
-        });
+        let fields: MemoFields;
+        switch (memoKind) {
+          case "assume":
+            fields = {
+              kind: memoKind,
+              inputs: key,
+              key: (await keys()).roleKey,
+              format: plan.format,
+              marginMs,
+              ...(plan.includeAccountId ? { accountId: true as const } : {}),
+              files,
+            };
+            break;
+          case "eks-token":
+            if (tokenSpec === undefined) return;
+            fields = { kind: memoKind, inputs: key, ...tokenSpec, marginMs: tokenMarginMs, files };
+            break;
+          default:
+            return unhandled(memoKind, "memo kind");
+        }
+        const text = memoText(fields);
         // The same memo is not written again (the full path runs whenever the fast path cannot answer).
         const old = await readTrusted(path, uid);
         if ("text" in old && old.text === text) return;
@@ -261,6 +456,28 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
       }
     },
   };
+}
+
+/** The fields of an `eks-token` memo besides the common ones (see `EksTokenMemo` in store.ts). */
+type EksTokenMemoFields = Pick<
+  Extract<MemoFields, { kind: "eks-token" }>,
+  "role" | "cluster" | "tokenEndpoint" | "signingRegion"
+>;
+
+/** A lock's name: what it serializes, never a secret (an `aws login` token file's path). */
+function lockMaterial(kind: LockKind, subject: string): string {
+  switch (kind) {
+    case "login-token":
+      return canonicalJson({ v: CACHE_KEY_VERSION, kind, file: subject });
+    default:
+      return unhandled(kind, "lock kind");
+  }
+}
+
+/** A function of no arguments that runs `f` once and shares its promise. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => p ??= f();
 }
 
 /**
@@ -344,7 +561,9 @@ function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
 }
 
 function decideMemo(o: CacheSessionOptions, use: CacheUse): MemoDecision {
-  if (o.memoInputs === undefined) return "skip: not asked (only assume prints what the fast path prints)";
+  if (o.memoInputs === undefined) {
+    return "skip: not asked (only assume and eks-token print what the fast path prints)";
+  }
   if (use.mode === "off") return "skip: cache off";
   if (use.mode === "refresh") return "skip: --refresh";
   if (o.options.verbose) return "skip: --verbose (the fast path logs nothing)";
@@ -379,7 +598,12 @@ function entryMeta(
   plan: Plan,
   kind: EntryKind,
   marginMs: number,
-  of: { roles: readonly string[]; sessionName?: string; mfaSerial?: string },
+  of: {
+    roles: readonly string[];
+    sessionName?: string;
+    mfaSerial?: string;
+    token?: { cluster: string; endpoint: TokenEndpoint };
+  },
 ): EntryMeta {
   return {
     kind,
@@ -391,6 +615,11 @@ function entryMeta(
     ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
     ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
     marginSeconds: Math.round(marginMs / 1000),
+    ...(of.token === undefined ? {} : {
+      cluster: of.token.cluster,
+      tokenEndpoint: of.token.endpoint.url,
+      signingRegion: of.token.endpoint.signingRegion,
+    }),
   };
 }
 
@@ -408,10 +637,49 @@ export interface EntryFilesOptions {
 }
 
 /**
- * The files of entry `key` in the judged directory `dir` — `<key>.json`, `<key>.lock`, `<key>.failure.json` —
- * read, locked and written under the cache's rules: what the decorator works on (exported for its tests).
+ * The files of credentials entry `key` in the judged directory `dir` — `<key>.json`, `<key>.lock`,
+ * `<key>.failure.json` — read, locked and written under the cache's rules: what the decorator works on
+ * (exported for its tests).
  */
-export function entryFiles(o: EntryFilesOptions): EntryFiles {
+export function entryFiles(o: EntryFilesOptions): EntryFiles<Credentials> {
+  const { key, log } = o;
+  return payloadFiles<Credentials>(o, {
+    async read(path, now) {
+      const r = await readEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid });
+      if ("missing" in r) return r;
+      if (!r.verdict.ok) return { untrusted: r.verdict.reason };
+      const { credentials, issuedAt, remainingMs } = r.verdict;
+      log.secret(credentials.secretAccessKey);
+      log.secret(credentials.sessionToken);
+      return { value: credentials, issuedAt, remainingMs };
+    },
+    write: (path, credentials, issuedAt) => writeEntry(path, entryFor(key, credentials, issuedAt, o.meta)),
+  });
+}
+
+/** The files of token entry `key` (see {@link entryFiles}): the token is judged by its own rules (store.ts). */
+export function tokenFiles(o: EntryFilesOptions): EntryFiles<EksToken> {
+  const { key, log } = o;
+  return payloadFiles<EksToken>(o, {
+    async read(path, now) {
+      const r = await readTokenEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid });
+      if ("missing" in r) return r;
+      if (!r.verdict.ok) return { untrusted: r.verdict.reason };
+      const { token, issuedAt, remainingMs } = r.verdict;
+      log.secret(token.token);
+      return { value: token, issuedAt, remainingMs };
+    },
+    write: (path, token, issuedAt) => writeEntry(path, tokenEntryFor(key, token, issuedAt, o.meta)),
+  });
+}
+
+/** How an entry's payload is read (registered as a secret) and written. */
+interface PayloadIo<T> {
+  read(path: string, now: number): Promise<EntryRead<T>>;
+  write(path: string, value: T, issuedAt: number): Promise<void>;
+}
+
+function payloadFiles<T extends Expiring>(o: EntryFilesOptions, payload: PayloadIo<T>): EntryFiles<T> {
   const { key, log } = o;
   const path = joinPath(o.dir, `${key}.json`);
   const lockPath = joinPath(o.dir, `${key}.lock`);
@@ -420,7 +688,7 @@ export function entryFiles(o: EntryFilesOptions): EntryFiles {
     path,
     lockPath,
     failurePath,
-    read: (now) => readEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid }),
+    read: (now) => payload.read(path, now),
     lock: (ready) =>
       acquireLock(lockPath, {
         timeoutMs: o.lockWaitMs,
@@ -449,6 +717,6 @@ export function entryFiles(o: EntryFilesOptions): EntryFiles {
         }
       }
     },
-    write: (credentials, issuedAt) => writeEntry(path, entryFor(key, credentials, issuedAt, o.meta)),
+    write: (value, issuedAt) => payload.write(path, value, issuedAt),
   };
 }

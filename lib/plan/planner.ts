@@ -121,6 +121,8 @@ export const MAX_PROFILE_CHAIN = 32;
  *   (or `[default]`) when it has `role_arn`; `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`; that profile's
  *   own credentials; else the SDK's default chain (container, instance metadata).
  * The endpoint settings (`region`, `sts_regional_endpoints`, FIPS, dual-stack) come from the profile used.
+ * Without a role, only an `aws login` session is printed as it is; `sourceOnly` (`credproc eks-token`, which
+ * signs with whatever the source gives, as `aws eks get-token --profile P`) accepts any source.
  */
 export function resolvePlan(
   options: AssumeOptions,
@@ -128,6 +130,7 @@ export function resolvePlan(
   config: SharedConfig,
   now: Date,
   os: OsName,
+  { sourceOnly = false }: { readonly sourceOnly?: boolean } = {},
 ): Plan {
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
@@ -143,7 +146,7 @@ export function resolvePlan(
 
   const hops = options.roleArns.length > 0 && !(options.webIdentity !== undefined && explicit === undefined)
     ? [...base.hops, ...hopsFromFlags(options, options.roleArns, options.roleSessionName ?? ctx.defaultName)]
-    : withTopFlags(base.hops, options, base);
+    : withTopFlags(base.hops, options, base, sourceOnly);
 
   const endpointSettings = settings === undefined ? {} : endpointFromProfile(config, settings);
   const mfaSession = mfaSessionPlan(options, topSerial(hops));
@@ -168,7 +171,7 @@ export function resolvePlan(
     profile,
     profiles: base.visited.length > 0 ? base.visited : undefined,
   };
-  checkPlan(plan);
+  checkPlan(plan, sourceOnly);
   checkSourceEndpoints(plan.source, env);
   return plan;
 }
@@ -650,16 +653,23 @@ function webIdentityChain(
  * the top hop is the session the user receives). With `--web-identity-token-*` and no profile, the flags were
  * already applied by {@link webIdentityStart}.
  */
-function withTopFlags(hops: readonly HopPlan[], options: AssumeOptions, base: Resolved): HopPlan[] {
-  if (hops.length === 0 && base.source.kind === "login") {
-    // The one source printed as it is: an `aws login` session for tools that cannot read its token.
+function withTopFlags(
+  hops: readonly HopPlan[],
+  options: AssumeOptions,
+  base: Resolved,
+  sourceOnly: boolean,
+): HopPlan[] {
+  if (hops.length === 0 && (base.source.kind === "login" || (sourceOnly && base.source.kind !== "none"))) {
+    // The one source printed as it is: an `aws login` session for tools that cannot read its token; and any
+    // source an EKS token is signed with as it is.
     const roleFlag = roleOnlyFlag(options);
     if (roleFlag !== undefined) {
+      const holder = base.visited[0] === undefined ? "the source" : `profile ${base.visited[0]}`;
       throw new UsageError(
         roleFlag,
-        `applies to a role, and profile ${
-          base.visited[0]
-        } has none (its aws login session is printed as it is); give --role-arn ARN`,
+        sourceOnly
+          ? `applies to a role, and ${holder} has none (eks-token signs with its credentials as they are); give --role-arn ARN`
+          : `applies to a role, and ${holder} has none (its aws login session is printed as it is); give --role-arn ARN`,
       );
     }
     return [];

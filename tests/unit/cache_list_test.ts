@@ -113,6 +113,7 @@ recent failures (newest last):
     assert.deepEqual(byKey.a, {
       key: "a".repeat(64),
       kind: "role",
+      cluster: null,
       roles: [ROLE],
       sessionName: "ci",
       profile: null,

@@ -122,7 +122,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
       assert.equal(cache.dir, undefined);
       assert.equal(cache.entry("role", provider), provider);
       assert.equal(cache.entry("mfa-session", provider), provider);
-      assert.equal(cache.memo, "skip: not asked (only assume prints what the fast path prints)");
+      assert.equal(cache.memo, "skip: not asked (only assume and eks-token print what the fast path prints)");
     });
     assert.equal(stats, 0);
     assert.deepEqual(f.lines, ["credproc: cache: off (--no-cache)"]);
@@ -168,7 +168,7 @@ Deno.test("session: the memo decision is made once, and says why not", async () 
   const inputs = { argv: [], cwd: "/", env: {}, secretValues: [], files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
-    ["console or serve", [], {}, "skip: not asked (only assume prints what the fast path prints)"],
+    ["console or serve", [], {}, "skip: not asked (only assume and eks-token print what the fast path prints)"],
     ["--no-cache", ["--no-cache"], { memoInputs: inputs }, "skip: cache off"],
     ["--refresh", ["--refresh"], { memoInputs: inputs }, "skip: --refresh"],
     ["--verbose", ["--verbose"], { memoInputs: inputs }, "skip: --verbose (the fast path logs nothing)"],

@@ -5,11 +5,8 @@
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
 import { InputError, UsageError } from "../../lib/errors.ts";
-import {
-  execCredentialJson,
-  execCredentialVersion,
-  MAX_EXEC_INFO_CHARS,
-} from "../../lib/eks/exec_credential.ts";
+import { execCredentialJson, execInfoVersion, MAX_EXEC_INFO_CHARS } from "../../lib/eks/exec_credential.ts";
+import { execCredentialVersion } from "../../lib/cli/eks_token.ts";
 import { eksToken, presignedUrl, tokenExpiration } from "../../lib/eks/token.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
@@ -101,6 +98,9 @@ Deno.test("KUBERNETES_EXEC_INFO: unset or empty is v1beta1; v1beta1 and v1 as as
     [" ".repeat(MAX_EXEC_INFO_CHARS + 1), /^longer than 262144 characters$/],
   ];
   for (const [raw, why] of refused) {
+    // The fast path's reading (no error: it falls through to the full path, which prints this one).
+    const fast = execInfoVersion(raw);
+    assert.ok(typeof fast === "object" && why.test(fast.refused), raw.slice(0, 80));
     assert.throws(() => execCredentialVersion(raw), (e) => {
       assert.ok(e instanceof InputError, String(e));
       assert.equal(e.exitCode, 2);
