@@ -227,7 +227,13 @@ export async function listCache(verdict: ListedDir, now: number, uid: number | n
 
 /** MFA sessions first, then roles by what they are for, then EKS tokens; unusable files last. */
 function sortKey(e: ListedEntry): string {
-  const rank = e.status === "unusable" ? "9" : e.kind === "mfa-session" ? "0" : e.kind === "eks-token" ? "2" : "1";
+  const rank = e.status === "unusable"
+    ? "9"
+    : e.kind === "mfa-session"
+    ? "0"
+    : e.kind === "eks-token"
+    ? "2"
+    : "1";
   return `${rank} ${forDisplay(e)}\u0000${e.sessionName ?? ""}\u0000${e.key}`;
 }
 

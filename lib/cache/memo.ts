@@ -40,7 +40,8 @@ export function watchedFiles(plan: Plan, read: readonly string[]): string[] {
 }
 
 /** A memo as written: every kind's fields but the format version, which is added. */
-export type MemoFields = InputsMemo extends infer M ? M extends InputsMemo ? Omit<M, "credproc"> : never : never;
+export type MemoFields = InputsMemo extends infer M ? M extends InputsMemo ? Omit<M, "credproc"> : never
+  : never;
 
 /**
  * The memo's file text (one line), its kind included (`parseMemo` in store.ts reads a memo without one as an

@@ -266,7 +266,9 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     if (typeof m === "string" || m.kind !== "eks-token" || m.role !== roleKey || m.cluster !== cluster) {
       return undefined;
     }
-    log.debug(`cache: token endpoint ${m.tokenEndpoint} (signing region ${m.signingRegion}) from this call's memo`);
+    log.debug(
+      `cache: token endpoint ${m.tokenEndpoint} (signing region ${m.signingRegion}) from this call's memo`,
+    );
     return { url: m.tokenEndpoint, signingRegion: m.signingRegion };
   };
 
@@ -279,7 +281,11 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
       case "role":
         return {
           key: (await keys()).roleKey,
-          meta: entryMeta(plan, kind, marginMs, { roles, sessionName, mfaSerial: plan.hops[0]?.serialNumber }),
+          meta: entryMeta(plan, kind, marginMs, {
+            roles,
+            sessionName,
+            mfaSerial: plan.hops[0]?.serialNumber,
+          }),
         };
       case "mfa-session": {
         const material = mfaSessionKeyMaterial(plan, (await keys()).secrets);
@@ -349,7 +355,15 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
       if (use.mode === "off") return async () => await sign(await token!.resolveEndpoint());
       return async () => {
         const spec = (await entrySpec(kind, token))!;
-        const files = tokenFiles({ dir: use.dir, ...spec, marginMs: tokenMarginMs, uid, clock, lockWaitMs, log });
+        const files = tokenFiles({
+          dir: use.dir,
+          ...spec,
+          marginMs: tokenMarginMs,
+          uid,
+          clock,
+          lockWaitMs,
+          log,
+        });
         return await cached(() => sign(spec.endpoint!), files)();
       };
     }

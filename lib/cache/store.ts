@@ -261,7 +261,12 @@ export function judgeTokenEntry(
       } s`,
     };
   }
-  return { ok: true, issuedAt, remainingMs, token: { token: entry.token.Token, expiration: new Date(expiration) } };
+  return {
+    ok: true,
+    issuedAt,
+    remainingMs,
+    token: { token: entry.token.Token, expiration: new Date(expiration) },
+  };
 }
 
 /** A token as credproc signs it: the v1 prefix and base64url, at most {@link EKS_TOKEN_MAX_BYTES}. */

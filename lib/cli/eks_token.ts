@@ -43,7 +43,9 @@ export async function tokenEndpoint(endpoint: EndpointPlan): Promise<TokenEndpoi
  */
 export function execCredentialVersion(raw: string | undefined): ExecCredentialVersion {
   const version = execInfoVersion(raw);
-  if (typeof version === "object") throw new ConfigError(EXEC_INFO_ENV, version.refused, { hint: EXEC_INFO_HINT });
+  if (typeof version === "object") {
+    throw new ConfigError(EXEC_INFO_ENV, version.refused, { hint: EXEC_INFO_HINT });
+  }
   return version;
 }
 
@@ -88,7 +90,9 @@ export async function eksToken(
   await cache.remember();
   // A bearer token for the cluster for up to 15 minutes: never in a log line.
   log.secret(bearer);
-  const where = via === undefined ? "" : ` via ${new URL(via.url).host} (signing region ${via.signingRegion})`;
+  const where = via === undefined
+    ? ""
+    : ` via ${new URL(via.url).host} (signing region ${via.signingRegion})`;
   log.debug(`eks-token: ${clusterName}${where}, ${version}, expires ${expiration.toISOString()}`);
   return execCredentialJson(version, bearer, expiration);
 }

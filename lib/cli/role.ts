@@ -143,11 +143,13 @@ export async function roleProvider(
   const ssoToken = sso === undefined ? undefined : await ssoTokenFile(sso);
   let ssoRead: Promise<SsoToken> | undefined;
   // Once per call: the token keyed is the token judged before the SDK reads it.
-  const readSso = sso === undefined || ssoToken === undefined ? undefined : () =>
-    ssoRead ??= readSsoToken(ssoToken, sso.profile, { uid: deps.uid(), read: deps.readFile }).then((t) => {
-      log.secret(t.accessToken);
-      return t;
-    });
+  const readSso = sso === undefined || ssoToken === undefined
+    ? undefined
+    : () =>
+      ssoRead ??= readSsoToken(ssoToken, sso.profile, { uid: deps.uid(), read: deps.readFile }).then((t) => {
+        log.secret(t.accessToken);
+        return t;
+      });
   // An aws login session likewise: which sign-in the token holds (its DPoP key) is keyed like a secret, the
   // token file is watched by the fast path, and every refresh of it is serialized by the session's login lock.
   const loginPath = plan.source.kind === "login" ? await loginTokenPath(plan) : undefined;

@@ -65,7 +65,9 @@ export async function eksToken(input: TokenInput): Promise<EksToken> {
 
 /** Why a token is too large: almost all of it is the session token (base64 grows it by a third). */
 function tooLarge(length: number, sessionToken: string | undefined): FailureError {
-  const session = sessionToken === undefined ? "" : `; the credentials' session token alone is ${sessionToken.length}`;
+  const session = sessionToken === undefined
+    ? ""
+    : ` (the credentials' session token alone is ${sessionToken.length} characters)`;
   return new FailureError(
     "eks-token",
     `the token would be ${length} bytes, over the ${EKS_TOKEN_MAX_BYTES} aws-iam-authenticator accepts${session}`,

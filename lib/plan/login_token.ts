@@ -36,10 +36,16 @@ export async function loginTokenFile(source: {
 /** Why the token file cannot be used; `kind` says whether reading again under the lock may help. */
 export class LoginTokenError extends TokenFileError {
   constructor(kind: TokenFileProblem, profile: string, path: string, reason: string, cause?: unknown) {
-    super(kind, {
-      what: `aws login session of profile ${profile}`,
-      signIn: `aws login --profile ${profile}`,
-    }, path, reason, cause);
+    super(
+      kind,
+      {
+        what: `aws login session of profile ${profile}`,
+        signIn: `aws login --profile ${profile}`,
+      },
+      path,
+      reason,
+      cause,
+    );
   }
 }
 

@@ -27,11 +27,17 @@ export interface SsoToken {
 /** Why the SSO token file cannot be used (the same words as the SDK's sign-in errors, the same hint). */
 export class SsoTokenError extends TokenFileError {
   constructor(kind: TokenFileProblem, profile: string, path: string, reason: string, cause?: unknown) {
-    super(kind, {
-      // The step the SDK's own failures are reported under (lib/providers/sources.ts).
-      what: `source credentials (sso from profile ${profile})`,
-      signIn: `aws sso login --profile ${profile}`,
-    }, path, reason, cause);
+    super(
+      kind,
+      {
+        // The step the SDK's own failures are reported under (lib/providers/sources.ts).
+        what: `source credentials (sso from profile ${profile})`,
+        signIn: `aws sso login --profile ${profile}`,
+      },
+      path,
+      reason,
+      cause,
+    );
   }
 }
 
@@ -39,14 +45,21 @@ export class SsoTokenError extends TokenFileError {
 export async function readSsoToken(path: string, profile: string, judge: TokenFileJudge): Promise<SsoToken> {
   const refuse = (kind: TokenFileProblem, reason: string, cause?: unknown) =>
     new SsoTokenError(kind, profile, path, reason, cause);
-  const t = await readTokenFile(path, judge, { writer: "aws sso login", maxBytes: MAX_SSO_TOKEN_BYTES }, refuse);
+  const t = await readTokenFile(
+    path,
+    judge,
+    { writer: "aws sso login", maxBytes: MAX_SSO_TOKEN_BYTES },
+    refuse,
+  );
   const missing = [["accessToken", textField(t.accessToken)], ["expiresAt", textField(t.expiresAt)]]
     .filter(([, v]) => v === undefined).map(([k]) => k);
   if (missing.length > 0) throw refuse("malformed", `missing ${missing.join(", ")}`);
   const expiresAt = new Date(t.expiresAt as string);
   if (Number.isNaN(expiresAt.getTime())) throw refuse("malformed", "expiresAt is not a date");
   for (const field of ["refreshToken", "clientId", "clientSecret", "startUrl"] as const) {
-    if (t[field] !== undefined && typeof t[field] !== "string") throw refuse("malformed", `${field} is not text`);
+    if (t[field] !== undefined && typeof t[field] !== "string") {
+      throw refuse("malformed", `${field} is not text`);
+    }
   }
   if (t.region !== undefined && (typeof t.region !== "string" || !TOKEN_REGION.test(t.region))) {
     throw refuse("malformed", "region is not a region");

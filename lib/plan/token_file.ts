@@ -77,7 +77,10 @@ export async function readTokenFile(
     throw refuse("untrusted", `owned by uid ${info.uid}, not by you`);
   }
   if (judge.uid !== null && info.mode !== null && (info.mode & 0o022) !== 0) {
-    throw refuse("untrusted", `mode ${(info.mode & 0o777).toString(8).padStart(4, "0")}: others may write it`);
+    throw refuse(
+      "untrusted",
+      `mode ${(info.mode & 0o777).toString(8).padStart(4, "0")}: others may write it`,
+    );
   }
   let text: string;
   try {

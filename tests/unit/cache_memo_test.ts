@@ -41,7 +41,9 @@ Deno.test("memo: the document as format 1 has it (digests in `sha256`), read bac
   const text = memoText(memo);
   assert.equal(
     text,
-    `{"credproc":1,"kind":"assume","inputs":"${"1".repeat(64)}","key":"${"2".repeat(64)}","format":"env","marginMs":900000,` +
+    `{"credproc":1,"kind":"assume","inputs":"${"1".repeat(64)}","key":"${
+      "2".repeat(64)
+    }","format":"env","marginMs":900000,` +
       `"accountId":true,"files":[{"path":"/h/.aws/config","sha256":"${hmac}"},` +
       `{"path":"/h/.aws/credentials","sha256":null}]}\n`,
   );
@@ -66,7 +68,11 @@ Deno.test("memo: an eks-token memo records the role key and the endpoint, and no
   };
   const text = memoText(memo);
   const doc = JSON.parse(text);
-  assert.equal(doc.format, undefined, "a credproc that predates the kind reads no format: it never prints it");
+  assert.equal(
+    doc.format,
+    undefined,
+    "a credproc that predates the kind reads no format: it never prints it",
+  );
   assert.deepEqual(parseMemo(doc, memo.inputs), { credproc: 1, ...memo });
   const refused: [string, Record<string, unknown>, string][] = [
     ["a format", { format: "process" }, "an eks-token memo has no format"],

@@ -168,7 +168,12 @@ Deno.test("session: the memo decision is made once, and says why not", async () 
   const inputs = { argv: [], cwd: "/", env: {}, secretValues: [], files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
-    ["console or serve", [], {}, "skip: not asked (only assume and eks-token print what the fast path prints)"],
+    [
+      "console or serve",
+      [],
+      {},
+      "skip: not asked (only assume and eks-token print what the fast path prints)",
+    ],
     ["--no-cache", ["--no-cache"], { memoInputs: inputs }, "skip: cache off"],
     ["--refresh", ["--refresh"], { memoInputs: inputs }, "skip: --refresh"],
     ["--verbose", ["--verbose"], { memoInputs: inputs }, "skip: --verbose (the fast path logs nothing)"],
