@@ -364,7 +364,9 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           lockWaitMs,
           log,
         });
-        return await cached(() => sign(spec.endpoint!), files)();
+        // The token and its expiry, as a hit and a miss alike return them.
+        const { token: bearer, expiration } = await cached(() => sign(spec.endpoint!), files)();
+        return { token: bearer, expiration };
       };
     }
     const credentials = provider as CredentialProvider;
