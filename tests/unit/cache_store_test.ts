@@ -176,6 +176,7 @@ Deno.test("token entry: reused only while more than its margin is left; never wh
 
 Deno.test("token entry: shape — the token's text and size, its dates, its lifetime", () => {
   const doc = JSON.parse(tokenText());
+  // deno-lint-ignore no-explicit-any
   const why = (change: (d: Record<string, any>) => void) => {
     const d = structuredClone(doc);
     change(d);
