@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
-import { InputError, UsageError } from "../../lib/errors.ts";
+import { FailureError, InputError, UsageError } from "../../lib/errors.ts";
 import { execCredentialJson, execInfoVersion, MAX_EXEC_INFO_CHARS } from "../../lib/eks/exec_credential.ts";
 import { execCredentialVersion } from "../../lib/cli/eks_token.ts";
 import { eksToken, presignedUrl, tokenExpiration } from "../../lib/eks/token.ts";
@@ -177,6 +177,36 @@ Deno.test("the presigned URL and token equal the AWS CLI's for the same inputs",
   const local = new URL(await presignedUrl({ ...AWS_CLI_VECTOR, endpoint: "http://127.0.0.1:4566" }));
   assert.equal(local.origin, "http://127.0.0.1:4566");
   assert.equal(local.pathname, "/");
+});
+
+Deno.test("a token over the 4096 bytes aws-iam-authenticator accepts is a failure, never returned", async () => {
+  // Session tokens of growing size (session tags make them so): every token returned fits, every refusal
+  // names a size over the limit, and the limit lies in between.
+  let fits = 0;
+  let refused = 0;
+  for (let n = 2500; n <= 2900; n += 8) {
+    const credentials = { ...AWS_CLI_VECTOR.credentials, sessionToken: `IQoJ${"A".repeat(n)}` };
+    try {
+      const t = await eksToken({ ...AWS_CLI_VECTOR, credentials });
+      assert.ok(t.token.length <= 4096, String(t.token.length));
+      fits++;
+    } catch (e) {
+      assert.ok(e instanceof FailureError, String(e));
+      assert.equal(e.exitCode, 1);
+      assert.equal(e.what, "eks-token");
+      const size = Number(
+        /^the token would be (\d+) bytes, over the 4096 aws-iam-authenticator accepts \(the credentials' session token alone is (\d+) characters\)$/
+          .exec(e.message)?.[1],
+      );
+      assert.ok(size > 4096, e.message);
+      assert.match(
+        e.hint ?? "",
+        /^session tags, a session policy or policy ARNs make the role's session token large/,
+      );
+      refused++;
+    }
+  }
+  assert.ok(fits > 0 && refused > 0, `${fits} fit, ${refused} refused`);
 });
 
 Deno.test("the ExecCredential document: the AWS CLI's bytes", () => {
