@@ -27,7 +27,7 @@ import type { EndpointPlan } from "../model.ts";
  * plan's region), else the SDK's endpoint rules for the region, FIPS and dual-stack settings. Always the
  * regional endpoint, as the AWS CLI v2 (its botocore fixes AWS::STS::UseGlobalEndpoint to false): a token for
  * the global endpoint is refused outside the aws partition, and `sts_regional_endpoints = legacy` keeps
- * applying to credproc's own AssumeRole calls only. The rules load the STS client (~50 ms): the cache session
+ * applying to credproc's own AssumeRole calls only. The rules load the STS client (~15 ms): the cache session
  * asks for them only when this call's memo does not already name the endpoint.
  */
 export async function tokenEndpoint(endpoint: EndpointPlan): Promise<TokenEndpoint> {
