@@ -2,7 +2,7 @@
  * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
  * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
  * that decide the plan, the working directory), finds the memo the full path left for exactly those inputs
- * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/store.ts), checks that the memo's kind is what
+ * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts), checks that the memo's kind is what
  * argv asks for (`assume` prints credentials, `eks-token` an ExecCredential), that the files the plan was read
  * from (the shared config and credentials files, policy files, SSO and login token files) still hash the same,
  * then reads and judges the entry under the same rules as the full path — a credentials entry for `assume`, a
@@ -11,17 +11,11 @@
  * `KUBERNETES_EXEC_INFO`, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time, or prints the error).
  *
- * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, lib/eks/exec_credential.ts, output.ts and
+ * Imports only light modules (lib/cache/ store.ts, memo.ts, key.ts and dir.ts, lib/eks/exec_credential.ts, output.ts and
  * the type-and-constant leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
  */
-import {
-  type MemoKind,
-  parseMemo,
-  readEntry,
-  readTokenEntry,
-  readTrusted,
-  readTrustedSync,
-} from "./cache/store.ts";
+import { readEntry, readTokenEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
+import { type MemoKind, parseMemo } from "./cache/memo.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
 import {
   DIGEST_KEY_FILE,

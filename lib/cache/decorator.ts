@@ -33,7 +33,7 @@ export type EntryRead<T> =
   | { readonly untrusted: string }
   | { readonly value: T; readonly issuedAt: number; readonly remainingMs: number };
 
-/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, session.ts). */
+/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, entry_files.ts). */
 export interface EntryFiles<T extends Expiring = Credentials> {
   /** `<dir>/<key>.json`, `<key>.lock` and `<key>.failure.json`: for log lines. */
   readonly path: string;

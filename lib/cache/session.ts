@@ -17,60 +17,65 @@
  * `entry("eks-token", signer, token)`; see `EntryKind` in store.ts), the locks that serialize work outside
  * the cache (`lock("login-token", file)`), and writes the memo (`remember`). During a call it is the one part
  * of the cache that touches the directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the
- * marker and memo documents (markers.ts, memo.ts) and the keys (key.ts) are each called from here; the
- * decorator (decorator.ts) runs the call over the entry's files it is given.
+ * memo document (memo.ts), the keys (key.ts) and each entry's files (entry_files.ts: its reads, lock, failure
+ * markers and writes) are each called from here; the decorator (decorator.ts) runs the call over the entry's
+ * files it is given.
  */
-import { cachedCall, type EntryFiles, type EntryRead, type Expiring } from "./decorator.ts";
-import { type DirInfo, joinPath, judgeDirSync } from "./dir.ts";
+import { cachedCall, type EntryFiles, type Expiring } from "./decorator.ts";
+import { entryFiles, tokenFiles } from "./entry_files.ts";
+import { joinPath } from "./dir.ts";
 import {
   CACHE_KEY_VERSION,
   cacheKey,
   canonicalJson,
-  DIGEST_KEY_FILE,
   eksTokenKeyMaterial,
   fileHmac,
   filePolicies,
-  importDigestKey,
   inputsKey,
   mfaSessionKeyMaterial,
-  newDigestKeyText,
   secretsDigest,
   sha256Hex,
 } from "./key.ts";
 import { acquireLock, type LockHandle } from "./lock.ts";
-import { failureFromMarker, failureMarkerText } from "./markers.ts";
-import { changedJustNow, type MemoFields, memoText, watchedFiles } from "./memo.ts";
+import { type CacheDirVerdict, type CacheUse, decideUse, judgeCacheDir, offLine } from "./verdict.ts";
+import {
+  changedJustNow,
+  decideMemo,
+  type MemoDecision,
+  type MemoFields,
+  type MemoKind,
+  memoText,
+  parseMemo,
+  type WatchedFile,
+  watchedFiles,
+} from "./memo.ts";
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   DEFAULT_REFRESH_MARGIN_SECONDS,
   EKS_TOKEN_MARGIN_SECONDS,
-  entryFor,
   type EntryKind,
   type EntryMeta,
-  type MemoKind,
-  parseMemo,
-  readEntry,
-  readTokenEntry,
+  entryMeta,
   readTrusted,
   readTrustedSync,
-  tokenEntryFor,
-  type WatchedFile,
 } from "./store.ts";
-import { linkNewFile, writeEntry, writeFileAtomic } from "./write.ts";
-import { ConfigError, isNameTooLong, LockTimeoutError } from "../errors.ts";
+import { writeFileAtomic } from "./write.ts";
+import { LockTimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import {
   type AssumeOptions,
-  type CacheDirPlan,
   type CredentialProvider,
-  type Credentials,
   type EksToken,
   type Plan,
   type PolicySource,
   type RawEnv,
   unhandled,
 } from "../model.ts";
+
+// The directory verdict and the mode are verdict.ts's, the memo decision memo.ts's; named here too, where a
+// call's cache is opened (cli.ts, cache list and the tests ask the session for the verdict).
+export { type CacheDirVerdict, type CacheUse, judgeCacheDir, type MemoDecision };
 
 /** What a cache session is opened from (one object, built by `roleProvider`). */
 export interface CacheSessionOptions {
@@ -87,7 +92,7 @@ export interface CacheSessionOptions {
    * passes them (`assume`, `eks-token`): a repeated `console` must not be answered with credentials.
    */
   readonly memoInputs?: MemoInputs;
-  /** What the invocation prints, which its memo records (default `assume`; see `MemoKind` in store.ts). */
+  /** What the invocation prints, which its memo records (default `assume`; see `MemoKind` in memo.ts). */
   readonly memoKind?: MemoKind;
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
   /**
@@ -118,35 +123,6 @@ export interface MemoInputs {
   /** The shared config and credentials files, the SSO token cache file (policy and token files are added). */
   readonly files: readonly string[];
 }
-
-/** What {@link judgeCacheDir} found. */
-export type CacheDirVerdict =
-  /** No directory is known (no HOME and none named). */
-  | { readonly state: "none" }
-  | { readonly state: "usable"; readonly path: string; readonly info: DirInfo }
-  /** Not there (only when not asked to create it: `cache list`). */
-  | { readonly state: "missing"; readonly path: string }
-  | { readonly state: "unusable"; readonly path: string; readonly problem: string; readonly info?: DirInfo };
-
-/** Whether this call uses the cache, decided once when the session opens. */
-export type CacheUse =
-  | { readonly mode: "use" | "refresh"; readonly dir: string; readonly digestKey: CryptoKey }
-  | { readonly mode: "off"; readonly why: "--no-cache" | "no cache directory" }
-  | {
-    readonly mode: "off";
-    readonly why: "unusable directory";
-    readonly dir: string;
-    readonly problem: string;
-  };
-
-/** Whether this call leaves the fast path's memo, and if not why; decided once when the session opens. */
-export type MemoDecision =
-  | "write"
-  | "skip: not asked (only assume and eks-token print what the fast path prints)"
-  | "skip: cache off"
-  | "skip: --refresh"
-  | "skip: --verbose (the fast path logs nothing)"
-  | "skip: logging to a file (the fast path logs nothing)";
 
 /** Where an EKS token points: the STS endpoint (scheme, host, path) and the region its signature is scoped to. */
 export interface TokenEndpoint {
@@ -222,7 +198,12 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     : await judgeCacheDir(plan.cacheDir, uid, { create: true });
   const use = await decideUse(options.cacheMode, dir, uid);
   if (use.mode === "off") log.debug(offLine(use));
-  const memo = decideMemo(o, use);
+  const memo = decideMemo({
+    asked: o.memoInputs !== undefined,
+    mode: use.mode,
+    verbose: options.verbose,
+    logsToFile: o.logsToFile,
+  });
   // The secrets' keyed digest and the role entry's key: once, when the first entry asks, and only for a cache
   // in use (reading the secrets may need a lock this session hands out: the aws login token's).
   const keys = once(async () => {
@@ -474,7 +455,7 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
   };
 }
 
-/** The fields of an `eks-token` memo besides the common ones (see `EksTokenMemo` in store.ts). */
+/** The fields of an `eks-token` memo besides the common ones (see `EksTokenMemo` in memo.ts). */
 type EksTokenMemoFields = Pick<
   Extract<MemoFields, { kind: "eks-token" }>,
   "role" | "cluster" | "tokenEndpoint" | "signingRegion"
@@ -494,245 +475,4 @@ function lockMaterial(kind: LockKind, subject: string): string {
 function once<T>(f: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => p ??= f();
-}
-
-/**
- * The directory verdict, the one function a call (through its session), `cache list`, `cache clear` and the
- * failure record ask. A directory named explicitly (`--cache-dir`, else `CREDPROC_CACHE_DIR`) that exists but
- * is not a directory, or whose name no system could create, is bad input (exit 2): the wrong path was named.
- * Anything else is a verdict, never an error: `create` makes a missing directory (0700, with its parents) for
- * a call that will use it, and says how to fix one writable by others. One `stat` when the directory exists.
- */
-export async function judgeCacheDir(
-  dir: CacheDirPlan | undefined,
-  uid: number | null,
-  o: { readonly create: boolean },
-): Promise<CacheDirVerdict> {
-  if (dir === undefined) return { state: "none" };
-  const { path } = dir;
-  let verdict = judgeDirSync(path, uid);
-  if (dir.namedBy !== undefined && "problem" in verdict) {
-    const wrong = verdict.info?.isDirectory === false
-      ? "not a directory"
-      : isNameTooLong(verdict.error)
-      ? "the path is too long"
-      : undefined;
-    if (wrong !== undefined) throw new ConfigError(`${dir.namedBy} ${path}`, wrong);
-  }
-  if ("missing" in verdict) {
-    if (!o.create) return { state: "missing", path };
-    try {
-      await Deno.mkdir(path, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      return { state: "unusable", path, problem: oneLine(e) };
-    }
-    verdict = judgeDirSync(path, uid);
-    if ("missing" in verdict) {
-      return { state: "unusable", path, problem: "it disappeared after it was created" };
-    }
-  }
-  if ("ok" in verdict) return { state: "usable", path, info: verdict.info };
-  const problem = o.create && /writable by others/.test(verdict.problem)
-    ? `${verdict.problem}; use a 0700 directory`
-    : verdict.problem;
-  return { state: "unusable", path, problem, ...(verdict.info ? { info: verdict.info } : {}) };
-}
-
-/** The mode, from the flag and the directory verdict (and the digest key, which a usable directory must give). */
-async function decideUse(
-  mode: AssumeOptions["cacheMode"],
-  dir: CacheDirVerdict | undefined,
-  uid: number | null,
-): Promise<CacheUse> {
-  if (mode === "off") return { mode, why: "--no-cache" };
-  // A service started without HOME (systemd, cron, `env -i`): no cache, and no noise on stderr either.
-  if (dir === undefined || dir.state === "none") return { mode: "off", why: "no cache directory" };
-  if (dir.state !== "usable") {
-    return {
-      mode: "off",
-      why: "unusable directory",
-      dir: dir.path,
-      problem: dir.state === "missing" ? "it does not exist" : dir.problem,
-    };
-  }
-  try {
-    return { mode, dir: dir.path, digestKey: await openDigestKey(dir.path, uid) };
-  } catch (e) {
-    return { mode: "off", why: "unusable directory", dir: dir.path, problem: oneLine(e) };
-  }
-}
-
-/** The `--verbose` line that says why the cache is off. */
-function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
-  switch (use.why) {
-    case "--no-cache":
-      return "cache: off (--no-cache)";
-    case "no cache directory":
-      return "cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)";
-    case "unusable directory":
-      return `cache: off: cannot use ${use.dir}: ${use.problem}`;
-    default:
-      return unhandled(use, "reason");
-  }
-}
-
-function decideMemo(o: CacheSessionOptions, use: CacheUse): MemoDecision {
-  if (o.memoInputs === undefined) {
-    return "skip: not asked (only assume and eks-token print what the fast path prints)";
-  }
-  if (use.mode === "off") return "skip: cache off";
-  if (use.mode === "refresh") return "skip: --refresh";
-  if (o.options.verbose) return "skip: --verbose (the fast path logs nothing)";
-  if (o.logsToFile) return "skip: logging to a file (the fast path logs nothing)";
-  return "write";
-}
-
-/**
- * Reads the directory's digest key (`digest.key`: 32 random bytes as hex, 0600, ours), creating it on first
- * use without ever replacing a good one (`linkNewFile`: a parallel first run keeps the winner's key); a file
- * there that is not a trusted key (wrong mode or owner, not a key) is replaced.
- */
-async function openDigestKey(dir: string, uid: number | null): Promise<CryptoKey> {
-  const path = joinPath(dir, DIGEST_KEY_FILE);
-  const read = async () => {
-    const file = readTrustedSync(path, uid);
-    return "text" in file ? await importDigestKey(file.text) : undefined;
-  };
-  const existing = await read();
-  if (existing !== undefined) return existing;
-  const text = newDigestKeyText();
-  if (!(await linkNewFile(path, text)) && await read() === undefined) {
-    await writeFileAtomic(path, text, false);
-  }
-  const key = await read();
-  if (key === undefined) throw new Error(`${path} cannot be read back`);
-  return key;
-}
-
-/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
-function entryMeta(
-  plan: Plan,
-  kind: EntryKind,
-  marginMs: number,
-  of: {
-    roles: readonly string[];
-    sessionName?: string;
-    mfaSerial?: string;
-    token?: { cluster: string; endpoint: TokenEndpoint };
-  },
-): EntryMeta {
-  return {
-    kind,
-    roles: of.roles,
-    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
-    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
-    source: plan.source.kind,
-    region: plan.endpoint.region,
-    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
-    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
-    marginSeconds: Math.round(marginMs / 1000),
-    ...(of.token === undefined ? {} : {
-      cluster: of.token.cluster,
-      tokenEndpoint: of.token.endpoint.url,
-      signingRegion: of.token.endpoint.signingRegion,
-    }),
-  };
-}
-
-/** What {@link entryFiles} needs: the judged directory, the entry's key and description, the session's rules. */
-export interface EntryFilesOptions {
-  readonly dir: string;
-  readonly key: string;
-  readonly meta?: EntryMeta;
-  readonly marginMs: number;
-  readonly uid: number | null;
-  readonly clock: () => number;
-  /** How long a miss waits for another process's lock. */
-  readonly lockWaitMs: number;
-  readonly log: Logger;
-}
-
-/**
- * The files of credentials entry `key` in the judged directory `dir` — `<key>.json`, `<key>.lock`,
- * `<key>.failure.json` — read, locked and written under the cache's rules: what the decorator works on
- * (exported for its tests).
- */
-export function entryFiles(o: EntryFilesOptions): EntryFiles<Credentials> {
-  const { key, log } = o;
-  return payloadFiles<Credentials>(o, {
-    async read(path, now) {
-      const r = await readEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid });
-      if ("missing" in r) return r;
-      if (!r.verdict.ok) return { untrusted: r.verdict.reason };
-      const { credentials, issuedAt, remainingMs } = r.verdict;
-      log.secret(credentials.secretAccessKey);
-      log.secret(credentials.sessionToken);
-      return { value: credentials, issuedAt, remainingMs };
-    },
-    write: (path, credentials, issuedAt) => writeEntry(path, entryFor(key, credentials, issuedAt, o.meta)),
-  });
-}
-
-/** The files of token entry `key` (see {@link entryFiles}): the token is judged by its own rules (store.ts). */
-export function tokenFiles(o: EntryFilesOptions): EntryFiles<EksToken> {
-  const { key, log } = o;
-  return payloadFiles<EksToken>(o, {
-    async read(path, now) {
-      const r = await readTokenEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid });
-      if ("missing" in r) return r;
-      if (!r.verdict.ok) return { untrusted: r.verdict.reason };
-      const { token, issuedAt, remainingMs } = r.verdict;
-      log.secret(token.token);
-      return { value: token, issuedAt, remainingMs };
-    },
-    write: (path, token, issuedAt) => writeEntry(path, tokenEntryFor(key, token, issuedAt, o.meta)),
-  });
-}
-
-/** How an entry's payload is read (registered as a secret) and written. */
-interface PayloadIo<T> {
-  read(path: string, now: number): Promise<EntryRead<T>>;
-  write(path: string, value: T, issuedAt: number): Promise<void>;
-}
-
-function payloadFiles<T extends Expiring>(o: EntryFilesOptions, payload: PayloadIo<T>): EntryFiles<T> {
-  const { key, log } = o;
-  const path = joinPath(o.dir, `${key}.json`);
-  const lockPath = joinPath(o.dir, `${key}.lock`);
-  const failurePath = joinPath(o.dir, `${key}.failure.json`);
-  return {
-    path,
-    lockPath,
-    failurePath,
-    read: (now) => payload.read(path, now),
-    lock: (ready) =>
-      acquireLock(lockPath, {
-        timeoutMs: o.lockWaitMs,
-        ready,
-        onWait: () => log.debug(`cache: waiting for lock ${lockPath}`),
-      }),
-    readFailureMarker(launchedAt) {
-      const read = readTrustedSync(failurePath, o.uid);
-      return "text" in read ? failureFromMarker(read.text, key, o.clock(), launchedAt) : undefined;
-    },
-    async writeFailureMarker(e) {
-      try {
-        await writeFileAtomic(failurePath, failureMarkerText(key, o.clock(), e, log.scrub), false);
-        log.debug(`cache: failure recorded in ${failurePath} for the callers waiting`);
-      } catch (err) {
-        log.debug(`cache: could not record the failure in ${failurePath}: ${oneLine(err)}`);
-      }
-    },
-    async removeFailureMarker() {
-      try {
-        await Deno.remove(failurePath);
-        log.debug(`cache: removed the earlier failure's marker ${failurePath}`);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) {
-          log.debug(`cache: could not remove ${failurePath}: ${oneLine(e)}`);
-        }
-      }
-    },
-    write: (value, issuedAt) => payload.write(path, value, issuedAt),
-  };
 }

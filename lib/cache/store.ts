@@ -4,7 +4,7 @@
  * locking (lock.ts) so that the fast path loads nothing else. Never throws on a bad file: it says why the file
  * is not trusted.
  */
-import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken, type Format, isFormat } from "../model.ts";
+import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken, type Plan } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
@@ -119,6 +119,36 @@ export interface EntryMeta {
   /** `eks-token`: the STS endpoint the token points at (scheme, host, path) and the region it is signed for. */
   readonly tokenEndpoint?: string;
   readonly signingRegion?: string;
+}
+
+/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
+export function entryMeta(
+  plan: Plan,
+  kind: EntryKind,
+  marginMs: number,
+  of: {
+    roles: readonly string[];
+    sessionName?: string;
+    mfaSerial?: string;
+    token?: { cluster: string; endpoint: { readonly url: string; readonly signingRegion: string } };
+  },
+): EntryMeta {
+  return {
+    kind,
+    roles: of.roles,
+    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
+    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
+    source: plan.source.kind,
+    region: plan.endpoint.region,
+    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
+    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
+    marginSeconds: Math.round(marginMs / 1000),
+    ...(of.token === undefined ? {} : {
+      cluster: of.token.cluster,
+      tokenEndpoint: of.token.endpoint.url,
+      signingRegion: of.token.endpoint.signingRegion,
+    }),
+  };
 }
 
 /** What a cache file's `lstat`/`fstat` must show; a subset of `Deno.FileInfo` so tests can fake it. */
@@ -347,7 +377,8 @@ export function parseEntry(doc: unknown): CacheEntry | string {
   return doc as unknown as CacheEntry;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array): what every cache document is at the top. */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
@@ -435,127 +466,4 @@ export async function readEntry(
   if ("missing" in read) return read;
   if ("problem" in read) return { verdict: { ok: false, reason: read.problem } };
   return { verdict: judgeEntry(read.facts, read.text, expect) };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The inputs memo: lets the fast path find the entry without parsing flags or loading the shared config
-// ---------------------------------------------------------------------------------------------------------
-
-/**
- * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, working directory;
- * see `inputsKey`), what that invocation printed — its {@link MemoKind} — the entry key its plan gave, and the
- * files the plan was built from, each with the keyed digest of its content. Holds no secret. Written by the
- * full path after a hit or a fetch in the default cache mode without `--verbose` (memo.ts, session.ts); trusted
- * by the fast path under the same rules as an entry (regular file, owner, 0600, shape), and only while every
- * file still has the same digest.
- */
-export type InputsMemo = AssumeMemo | EksTokenMemo;
-
-/**
- * What a memo's invocation printed: `assume` the credential document (a `role` entry) in a format, `eks-token`
- * an ExecCredential (an `eks-token` entry). Memos written before the kind was recorded are `assume` memos.
- */
-export const MEMO_KINDS = ["assume", "eks-token"] as const;
-/** One of {@link MEMO_KINDS}. */
-export type MemoKind = typeof MEMO_KINDS[number];
-
-interface MemoCommon {
-  readonly credproc: typeof CACHE_FORMAT_VERSION;
-  readonly inputs: string;
-  /** The entry printed: a role entry (`assume`) or a token entry (`eks-token`). */
-  readonly key: string;
-  readonly marginMs: number;
-  readonly files: readonly WatchedFile[];
-}
-
-/** `credproc [role options]`: the role entry, printed in `format`. */
-export interface AssumeMemo extends MemoCommon {
-  readonly kind: "assume";
-  readonly format: Format;
-  /** `--include-account-id` was given (absent otherwise). */
-  readonly accountId?: true;
-}
-
-/**
- * `credproc eks-token …`: the token entry, printed as the ExecCredential version `KUBERNETES_EXEC_INFO` asks for
- * at the time of the hit. It also records the role entry's key the token was signed from and the endpoint the
- * token points at, so that a token miss for the same role skips the SDK's endpoint rules (see the session's
- * `entry("eks-token", …)`); no `format`, so a credproc that predates the kind never reads it as an `assume` memo.
- */
-export interface EksTokenMemo extends MemoCommon {
-  readonly kind: "eks-token";
-  readonly role: string;
-  readonly cluster: string;
-  readonly tokenEndpoint: string;
-  readonly signingRegion: string;
-}
-
-/**
- * A file the plan was read from: the HMAC-SHA-256 of its content under the cache's digest key (`fileHmac`
- * in key.ts), `null` when it did not exist. On disk the field is named `sha256` (the name format 1 has always
- * used; the value has always been the keyed digest): see {@link parseMemo} and `memoText` (memo.ts).
- */
-export interface WatchedFile {
-  readonly path: string;
-  readonly hmac: string | null;
-}
-
-const HEX_KEY = /^[0-9a-f]{64}$/;
-/** A memo's short text fields (cluster, endpoint, region): printable ASCII, bounded. */
-const MEMO_TEXT = /^[\x21-\x7e]{1,2048}$/;
-
-/** Shape check of a memo: returns it, or why it is not one. */
-export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
-  if (!isObject(doc)) return "it is not a JSON object";
-  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
-  if (doc.inputs !== inputs) return "it belongs to other inputs";
-  if (typeof doc.key !== "string" || !HEX_KEY.test(doc.key)) return "it has no valid key";
-  if (typeof doc.marginMs !== "number" || !(doc.marginMs >= 0)) return "it has no valid margin";
-  const files = doc.files;
-  if (
-    !Array.isArray(files) || files.length > 64 ||
-    !files.every((f) =>
-      isObject(f) && typeof f.path === "string" && f.path !== "" &&
-      (f.sha256 === null || (typeof f.sha256 === "string" && HEX_KEY.test(f.sha256)))
-    )
-  ) {
-    return "it has no valid file list";
-  }
-  const common = {
-    credproc: CACHE_FORMAT_VERSION as typeof CACHE_FORMAT_VERSION,
-    inputs,
-    key: doc.key,
-    marginMs: doc.marginMs,
-    files: files.map((f) => ({ path: f.path as string, hmac: f.sha256 as string | null })),
-  };
-  const kind = doc.kind ?? "assume";
-  switch (kind) {
-    case "assume":
-      if (typeof doc.format !== "string" || !isFormat(doc.format)) return "it has no valid format";
-      if (doc.accountId !== undefined && doc.accountId !== true) return "it has no valid accountId";
-      return {
-        ...common,
-        kind: "assume",
-        format: doc.format,
-        ...(doc.accountId === true ? { accountId: true as const } : {}),
-      };
-    case "eks-token": {
-      if (doc.format !== undefined) return "an eks-token memo has no format";
-      const { role, cluster, tokenEndpoint, signingRegion } = doc;
-      if (typeof role !== "string" || !HEX_KEY.test(role)) return "it has no valid role key";
-      for (const v of [cluster, tokenEndpoint, signingRegion]) {
-        if (typeof v !== "string" || !MEMO_TEXT.test(v)) return "it has no valid token endpoint";
-      }
-      return {
-        ...common,
-        kind: "eks-token",
-        role,
-        cluster: cluster as string,
-        tokenEndpoint: tokenEndpoint as string,
-        signingRegion: signingRegion as string,
-      };
-    }
-    default:
-      return "it has no valid kind";
-  }
 }

@@ -6,7 +6,7 @@
  */
 import { type CacheSession, type Locked, openCacheSession } from "../cache/session.ts";
 import { inputSecretValues, sourceSecrets } from "../cache/key.ts";
-import type { MemoKind } from "../cache/store.ts";
+import type { MemoKind } from "../cache/memo.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
 import { readSsoToken, type SsoToken } from "../plan/sso_token.ts";
 import { chainProvider } from "../providers/chain.ts";

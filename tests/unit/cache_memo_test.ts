@@ -3,8 +3,7 @@
  * the "changed just now" window, bounded on both sides. Writing it is the session's (cache_session_test.ts).
  */
 import assert from "node:assert/strict";
-import { changedJustNow, memoText, watchedFiles } from "../../lib/cache/memo.ts";
-import { parseMemo } from "../../lib/cache/store.ts";
+import { changedJustNow, memoText, parseMemo, watchedFiles } from "../../lib/cache/memo.ts";
 import { emptySharedConfig, resolvePlan } from "../../lib/plan/planner.ts";
 import { assumeOptions } from "../support/options.ts";
 

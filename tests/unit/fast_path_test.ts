@@ -294,6 +294,8 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
   assert.deepEqual(await startupModules("main.ts"), [
     "lib/cache/dir.ts",
     "lib/cache/key.ts",
+    // The memo document (its shape check; the rules for writing one import nothing more).
+    "lib/cache/memo.ts",
     "lib/cache/store.ts",
     // The ExecCredential document and the KUBERNETES_EXEC_INFO rule: an eks-token hit (it imports nothing).
     "lib/eks/exec_credential.ts",
