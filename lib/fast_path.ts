@@ -2,19 +2,25 @@
  * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
  * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
  * that decide the plan, the working directory), finds the memo the full path left for exactly those inputs
- * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/store.ts), checks that the files the plan was read from
- * (the shared config and credentials files, policy files) still hash the same, then reads and judges the
- * entry under the same rules as the full path. Any doubt — no memo, a changed file, an entry inside the
- * refresh margin, anything unreadable — answers `undefined`, and the caller takes the full path, which
- * parses, plans, locks and calls STS as usual (and writes the memo for next time).
+ * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts), checks that the memo's kind is what
+ * argv asks for (`assume` prints credentials, `eks-token` an ExecCredential), that the files the plan was read
+ * from (the shared config and credentials files, policy files, SSO and login token files) still hash the same,
+ * then reads and judges the entry under the same rules as the full path — a credentials entry for `assume`, a
+ * token entry for `eks-token`, whose ExecCredential version `KUBERNETES_EXEC_INFO` decides now, by the full
+ * path's rule. Any doubt — no memo, another kind, a changed file, an entry inside its margin, a refused
+ * `KUBERNETES_EXEC_INFO`, anything unreadable — answers `undefined`, and the caller takes the full path, which
+ * parses, plans, locks and calls STS as usual (and writes the memo for next time, or prints the error).
  *
- * Imports only light modules (lib/cache/ store.ts, key.ts and dir.ts, the argv pre-scan argv.ts, output.ts and
- * the type-and-constant leaf model.ts); tests/unit/fast_path_test.ts keeps it that way.
+ * Imports only light modules (lib/cache/ store.ts, memo.ts, key.ts and dir.ts, the argv pre-scan argv.ts,
+ * lib/eks/exec_credential.ts, output.ts and the type-and-constant leaf model.ts); tests/unit/fast_path_test.ts
+ * keeps it that way.
  */
-import { parseMemo, readEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
+import { readEntry, readTokenEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
+import { type MemoKind, parseMemo } from "./cache/memo.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
 import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/key.ts";
-import { lastValue, scanArgv } from "./argv.ts";
+import { type ArgvScan, lastValue, scanArgv } from "./argv.ts";
+import { EXEC_INFO_ENV, execCredentialJson, execInfoVersion } from "./eks/exec_credential.ts";
 import { type Env, INPUT_ENV_NAMES, type Os } from "./model.ts";
 import { render } from "./output.ts";
 
@@ -31,6 +37,15 @@ export interface FastPathIo {
   readonly now: number;
 }
 
+/**
+ * The memo kind argv asks for, by the pre-scan's reading of the words (the parser reads the same): `eks-token`
+ * prints an ExecCredential, `assume` the credentials; any other command leaves no memo. A memo of another kind
+ * is never used.
+ */
+export function argvKind(argv: ArgvScan): MemoKind | undefined {
+  return argv.command === "eks-token" || argv.command === "assume" ? argv.command : undefined;
+}
+
 /** The text to print for a cache hit, or `undefined` to take the full path. Never throws. */
 export async function fastPath(io: FastPathIo): Promise<string | undefined> {
   try {
@@ -38,6 +53,9 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     // Argv that was not valid UTF-8 (Deno.args decodes it lossily) is refused by the full program, so it never
     // leaves a memo; it is not even looked up, whatever an older version may have left.
     if (argv.lossy !== undefined) return undefined;
+    const kind = argvKind(argv);
+    // No arguments at all prints the short usage (the full program's), whatever a memo may say.
+    if (kind === undefined || io.argv.length === 0) return undefined;
     const env: Record<string, string | undefined> = {};
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
     const dir = planCacheDir(lastValue(argv, "cache-dir"), env as Env, io.os)?.path;
@@ -55,16 +73,21 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     const read = await readTrusted(joinPath(dir, `${inputs}.inputs.json`), io.uid);
     if (!("text" in read)) return undefined;
     const memo = parseMemo(JSON.parse(read.text), inputs);
-    if (typeof memo === "string") return undefined;
+    if (typeof memo === "string" || memo.kind !== kind) return undefined;
+    // Decided before any file is hashed: a refused KUBERNETES_EXEC_INFO is the full path's error to print.
+    const version = memo.kind === "eks-token" ? execInfoVersion(io.getEnv(EXEC_INFO_ENV)) : undefined;
+    if (typeof version === "object") return undefined;
     for (const file of memo.files) {
       if (await fileHmac(file.path, digestKey) !== file.hmac) return undefined;
     }
-    const entry = await readEntry(joinPath(dir, `${memo.key}.json`), {
-      key: memo.key,
-      now: io.now,
-      marginMs: memo.marginMs,
-      uid: io.uid,
-    });
+    const path = joinPath(dir, `${memo.key}.json`);
+    const expect = { key: memo.key, now: io.now, marginMs: memo.marginMs, uid: io.uid };
+    if (memo.kind === "eks-token") {
+      const entry = await readTokenEntry(path, expect);
+      if (!("verdict" in entry) || !entry.verdict.ok || version === undefined) return undefined;
+      return execCredentialJson(version, entry.verdict.token.token, entry.verdict.token.expiration);
+    }
+    const entry = await readEntry(path, expect);
     if (!("verdict" in entry) || !entry.verdict.ok) return undefined;
     return render(entry.verdict.credentials, memo.format, memo.accountId === true);
   } catch {

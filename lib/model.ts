@@ -356,6 +356,19 @@ export interface LoginToken {
 /** A credential provider in the AWS SDK's style: call it to get credentials. */
 export type CredentialProvider = () => Promise<Credentials>;
 
+/**
+ * An EKS bearer token (`k8s-aws-v1.` + a presigned GetCallerIdentity URL, lib/eks/token.ts) and the
+ * `expirationTimestamp` printed with it. A secret: whoever holds it is the role on the cluster until it expires.
+ */
+export interface EksToken {
+  readonly token: string;
+  /** Whole seconds; at most 14 minutes after signing, never after the signing credentials' expiry less the margin. */
+  readonly expiration: Date;
+}
+
+/** The longest token aws-iam-authenticator accepts (its `maxTokenLenBytes`, 4 KiB); credproc never prints a longer one. */
+export const EKS_TOKEN_MAX_BYTES = 4096;
+
 // ── exhaustiveness ───────────────────────────────────────────────────────────────────────────────────
 
 /**

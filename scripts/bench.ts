@@ -8,6 +8,9 @@
  * - credproc cache hit through the fast path, without and with a shared config file present (`~/.aws/config`:
  *   real users have one), and the same hits through the full program (`--verbose` skips the fast path);
  * - credproc cold call (`--refresh`: lock, STS AssumeRole, atomic write);
+ * - `credproc eks-token` hit through the fast path (the token entry, printed as an ExecCredential) and cold
+ *   (`--refresh`: AssumeRole, then the token signed locally), beside `aws eks get-token` for a profile with
+ *   static keys (signed locally: no network at all, the AWS CLI's floor for a token);
  * - reference: scripts/sdk_floor.ts, one AssumeRole through the SDK and nothing else — what any cold call
  *   built on `@aws-sdk/client-sts` costs at least (its peak RSS is the floor for credproc's);
  * - the seed pipeline `aws sts assume-role … | jq '.Credentials + {Version: 1}'`;
@@ -173,6 +176,7 @@ try {
   const past = new Date(Date.now() - 60_000);
   for (const f of [configFile, credentialsFile]) await Deno.utime(f, past, past);
 
+  const EKS = ["eks-token", "--cluster-name", "bench"];
   const rows: Row[] = [
     { name: "floor: empty Deno program", argv: e([], floor) },
     { name: "credproc cache hit (fast path)", argv: e([], program([])) },
@@ -184,6 +188,8 @@ try {
       argv: e(withConfig, program(["--verbose"])),
     },
     { name: "credproc cold call (--refresh)", argv: e([], program(["--refresh"])) },
+    { name: "credproc eks-token hit (fast path)", argv: e([], program(EKS)) },
+    { name: "credproc eks-token cold (--refresh)", argv: e([], program([...EKS, "--refresh"])) },
   ];
   if (!BIN) {
     rows.push({
@@ -196,6 +202,10 @@ try {
       `${aws} sts assume-role --role-arn ${ROLE} --role-session-name bench --endpoint-url ${standin.url}` +
       ` --output json | ${jq} ${sq(".Credentials + {Version: 1}")}`;
     rows.push({ name: "seed: aws sts assume-role | jq", argv: e([], ["/bin/sh", "-c", pipeline]) });
+    rows.push({
+      name: "aws eks get-token (static keys, signed locally)",
+      argv: e(withConfig, [aws, "eks", "get-token", "--cluster-name", "bench", "--profile", "bench-static"]),
+    });
     const help = await run([aws, "configure", "export-credentials", "help"], env);
     if (help.code === 0) {
       rows.push({
@@ -208,13 +218,16 @@ try {
   // Every row must work before it is timed; this also fills the cache (and the fast path's memo).
   for (const row of rows) {
     const r = await run(row.argv, env);
-    if (r.code !== 0 || (row.name !== rows[0].name && !/AccessKeyId|AWS_ACCESS_KEY_ID/.test(r.out))) {
+    if (
+      r.code !== 0 ||
+      (row.name !== rows[0].name && !/AccessKeyId|AWS_ACCESS_KEY_ID|"ExecCredential"/.test(r.out))
+    ) {
       throw new Error(`${row.name} does not work (exit ${r.code}):\n${r.err || r.out}`);
     }
   }
   // A fast-path row must really be answered by the fast path, a full-program row by the full program: the
   // full program reads CREDPROC_MFA_TOKEN_CODE, the fast path never does (Deno's permission audit log tells).
-  for (const row of BIN ? [] : rows.filter((r) => r.name.startsWith("credproc cache hit"))) {
+  for (const row of BIN ? [] : rows.filter((r) => /^credproc (cache|eks-token) hit/.test(r.name))) {
     const audit = `${work}/audit.jsonl`;
     await run(row.argv, { ...env, DENO_AUDIT_PERMISSIONS: audit });
     const full = (await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"');
@@ -309,6 +322,8 @@ try {
   const hit = rows[1];
   const hitConfig = rows[2];
   const cold = rows.find((r) => r.name.startsWith("credproc cold"))!;
+  const eksHit = rows.find((r) => r.name.startsWith("credproc eks-token hit"))!;
+  const getToken = rows.find((r) => r.name.startsWith("aws eks get-token"));
   const sdkFloor = rows.find((r) => r.name.startsWith("reference"));
   const maxRss = Math.max(...rows.filter((r) => r.name.startsWith("credproc")).map((r) => r.rssMiB ?? 0));
   const targets = [
@@ -330,6 +345,15 @@ try {
       "cold call ≥ 2.5× faster than the seed pipeline",
       seed && seed.median! / cold.median! >= 2.5,
       seed ? `${fmt(seed.median! / cold.median!)}×` : "no aws/jq",
+    ),
+    target(
+      "eks-token hit ≥ 10× faster than aws eks get-token",
+      getToken && getToken.median! / eksHit.median! >= 10,
+      getToken
+        ? `${fmt(getToken.median! / eksHit.median!)}× (eks-token hit ${fmt(eksHit.median)} ms, assume hit ${
+          fmt(hit.median)
+        } ms)`
+        : "no aws",
     ),
     target(
       "peak RSS ≤ 60 MiB",

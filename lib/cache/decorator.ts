@@ -1,5 +1,6 @@
 /**
- * The cache decorator: one cached call of ANY credential provider, over one entry's files.
+ * The cache decorator: one cached call of ANY provider of an expiring value — credentials, or an EKS token —
+ * over one entry's files.
  *
  * - The entry is trusted only under store.ts's rules (a regular file, not a symlink, ours, mode 0600, small,
  *   well formed, the right key, and expiring more than the refresh margin from now). Anything else is ignored
@@ -18,17 +19,28 @@ import { CredprocError, LockTimeoutError } from "../errors.ts";
 import type { LockHandle } from "./lock.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
-import type { CredentialProvider, Credentials } from "../model.ts";
-import type { Verdict } from "./store.ts";
+import type { Credentials } from "../model.ts";
 
-/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, session.ts). */
-export interface EntryFiles {
+/** What an entry holds: something that expires (credentials, an EKS token). */
+export interface Expiring {
+  /** Absent: never stored (long-term keys). */
+  readonly expiration?: Date;
+}
+
+/** What reading an entry found: nothing, a file not to be used and why, or its value and how long it has left. */
+export type EntryRead<T> =
+  | { readonly missing: true }
+  | { readonly untrusted: string }
+  | { readonly value: T; readonly issuedAt: number; readonly remainingMs: number };
+
+/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, entry_files.ts). */
+export interface EntryFiles<T extends Expiring = Credentials> {
   /** `<dir>/<key>.json`, `<key>.lock` and `<key>.failure.json`: for log lines. */
   readonly path: string;
   readonly lockPath: string;
   readonly failurePath: string;
-  /** Reads and judges the entry at `now`. */
-  read(now: number): Promise<{ readonly verdict: Verdict } | { readonly missing: true }>;
+  /** Reads and judges the entry at `now` (a value read is registered with the logger as a secret). */
+  read(now: number): Promise<EntryRead<T>>;
   /**
    * Takes the entry's lock; resolves `undefined` when `ready` ended the wait; rejects with a
    * {@link LockTimeoutError} when another process held it too long, or with another error when there is no
@@ -41,13 +53,13 @@ export interface EntryFiles {
   writeFailureMarker(e: CredprocError): Promise<void>;
   /** Removes a failure an earlier call left. Best effort. */
   removeFailureMarker(): Promise<void>;
-  /** Writes the credentials as the entry (atomically). */
-  write(credentials: Credentials, issuedAt: number): Promise<void>;
+  /** Writes the value as the entry (atomically). */
+  write(value: T, issuedAt: number): Promise<void>;
 }
 
 /** Options of {@link cachedCall}. */
-export interface CachedCallOptions {
-  readonly files: EntryFiles;
+export interface CachedCallOptions<T extends Expiring = Credentials> {
+  readonly files: EntryFiles<T>;
   /** `--refresh`: skip the first lookup; only an entry written after this call started counts. */
   readonly refresh: boolean;
   /** Wall clock in epoch ms (a fake in tests). */
@@ -63,7 +75,10 @@ export interface CachedCallOptions {
 }
 
 /** Wraps `provider` with its entry: lookup, lock, look again, call, write. */
-export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): CredentialProvider {
+export function cachedCall<T extends Expiring>(
+  provider: () => Promise<T>,
+  o: CachedCallOptions<T>,
+): () => Promise<T & { readonly issuedAt?: Date }> {
   const { files, log } = o;
   return async () => {
     const startedAt = o.clock();
@@ -86,7 +101,7 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
     const notBefore = o.refresh ? startedAt : undefined;
     // While another process holds the lock, its result can be read without the lock (writes are atomic):
     // waiters return as soon as the entry appears instead of queueing for the lock one by one.
-    let early: Credentials | undefined;
+    let early: T | undefined;
     // A holder that failed leaves a short-lived failure marker: waiters report it instead of retrying.
     let shared: CredprocError | undefined;
     const ready = async () =>
@@ -121,9 +136,9 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
           throw failed;
         }
       }
-      let credentials: Credentials;
+      let value: T;
       try {
-        credentials = await provider();
+        value = await provider();
       } catch (e) {
         if (lock && e instanceof CredprocError && e.exitCode === 1 && !(e instanceof LockTimeoutError)) {
           await files.writeFailureMarker(e);
@@ -133,18 +148,18 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
       // This key works again: a failure an earlier call left is history (and markers must not pile up).
       await files.removeFailureMarker();
       const issuedAt = o.clock();
-      if (credentials.expiration === undefined || credentials.expiration.getTime() <= issuedAt) {
+      if (value.expiration === undefined || value.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");
-        return credentials;
+        return value;
       }
       try {
-        await files.write(credentials, issuedAt);
-        log.debug(`cache: stored ${files.path} (expires ${credentials.expiration.toISOString()})`);
+        await files.write(value, issuedAt);
+        log.debug(`cache: stored ${files.path} (expires ${value.expiration.toISOString()})`);
       } catch (e) {
         warnOnce(`cache not written: ${files.path}: ${oneLine(e)}`);
       }
       // As a hit returns them: with the entry's issuedAt (the session's lifetime, for `serve`'s margin).
-      return { ...credentials, issuedAt: new Date(issuedAt) };
+      return { ...value, issuedAt: new Date(issuedAt) };
     } finally {
       lock?.release();
     }
@@ -155,12 +170,12 @@ export function cachedCall(provider: CredentialProvider, o: CachedCallOptions): 
  * Reads the entry and returns its credentials when usable. A hit is always logged; a miss, an entry not
  * trusted or one older than this `--refresh` only when not `quiet`.
  */
-async function lookup(
-  o: CachedCallOptions,
+async function lookup<T extends Expiring>(
+  o: CachedCallOptions<T>,
   what: string,
   notBefore?: number,
   quiet = false,
-): Promise<Credentials | undefined> {
+): Promise<T | undefined> {
   const { files, log } = o;
   const debug = quiet ? () => {} : (message: string) => log.debug(message);
   const result = await files.read(o.clock());
@@ -168,17 +183,14 @@ async function lookup(
     debug(`cache: miss ${files.path} (no entry)`);
     return undefined;
   }
-  const { verdict } = result;
-  if (!verdict.ok) {
-    debug(`cache: ignoring ${files.path}: ${verdict.reason}; it will be replaced`);
+  if ("untrusted" in result) {
+    debug(`cache: ignoring ${files.path}: ${result.untrusted}; it will be replaced`);
     return undefined;
   }
-  if (notBefore !== undefined && verdict.issuedAt <= notBefore) {
+  if (notBefore !== undefined && result.issuedAt <= notBefore) {
     debug(`cache: ${files.path} predates this --refresh; fetching`);
     return undefined;
   }
-  log.secret(verdict.credentials.secretAccessKey);
-  log.secret(verdict.credentials.sessionToken);
-  log.debug(`cache: ${what} ${files.path} (${Math.floor(verdict.remainingMs / 60000)} min left)`);
-  return verdict.credentials;
+  log.debug(`cache: ${what} ${files.path} (${Math.floor(result.remainingMs / 60000)} min left)`);
+  return result.value;
 }

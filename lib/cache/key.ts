@@ -100,6 +100,36 @@ export function mfaSessionKeyMaterial(plan: Plan, secrets?: string): string | un
   });
 }
 
+/** What an `eks-token` entry is keyed by besides its role entry (see {@link eksTokenKeyMaterial}). */
+export interface EksTokenKeyInputs {
+  /** The key of the role entry whose credentials sign the token. */
+  readonly role: string;
+  readonly cluster: string;
+  /** The endpoint the token points at, as resolved (scheme, host, path) and the region it is signed for. */
+  readonly tokenEndpoint: string;
+  readonly signingRegion: string;
+  /** The credentials' refresh margin: the token's expiry is capped at their expiry less it. */
+  readonly marginMs: number;
+}
+
+/**
+ * The material of an `eks-token` entry: everything that changes the token. The role entry's key holds the
+ * chain, the source and its secrets' digest, and the endpoint settings (region, FIPS, dual-stack, endpoint URL;
+ * with the role ARNs they fix the partition); the cluster is signed into the token; the resolved endpoint and
+ * signing region are its URL and scope; the margin caps its expiry.
+ */
+export function eksTokenKeyMaterial(o: EksTokenKeyInputs): string {
+  return canonicalJson({
+    v: CACHE_KEY_VERSION,
+    kind: "eks-token",
+    role: o.role,
+    cluster: o.cluster,
+    endpoint: o.tokenEndpoint,
+    signingRegion: o.signingRegion,
+    margin: o.marginMs,
+  });
+}
+
 /** The MFA session's keyed fields (the rule: `KEYING.mfaSession`); a new field is a compile error until used or named. */
 function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; duration: number | undefined } {
   const { serialNumber, durationSeconds, tokenCode: _tokenCode, ...rest } = mfaSession;

@@ -1,7 +1,8 @@
 /**
  * `credproc cache list`: what the cache directory holds — one row per entry (what it is for, how long it
  * lives, whether the next call refreshes it), whether the directory is usable, and the newest failures.
- * Never a secret: entries are read only to describe them; access key ids are masked.
+ * Never a secret: entries are read only to describe them; access key ids are masked, and an EKS token entry
+ * is described by its kind, cluster and expiry (and the role it was signed with), never its token.
  *
  * The JSON form (`--json`) is for scripts and keeps its shape: every field is always present (`null` when not
  * known), and `schema` changes only when a field changes meaning.
@@ -11,10 +12,12 @@ import {
   DEFAULT_REFRESH_MARGIN_SECONDS,
   effectiveMarginMs,
   ENTRY_FILE,
+  ENTRY_PAYLOAD,
   type EntryKind,
   type EntryMeta,
   isEntryKind,
   parseEntry,
+  parseTokenEntry,
   readTrusted,
 } from "./store.ts";
 import type { CacheDirVerdict } from "./session.ts";
@@ -45,8 +48,10 @@ export interface DirStatus {
 export interface ListedEntry {
   /** The file's key (its name without `.json`). */
   readonly key: string;
-  /** `role`, `mfa-session`, or null for an entry written before credproc recorded it. */
+  /** `role`, `mfa-session`, `eks-token`, or null for an entry written before credproc recorded it. */
   readonly kind: EntryMeta["kind"] | null;
+  /** The EKS cluster of an `eks-token` entry (null for the other kinds). */
+  readonly cluster: string | null;
   readonly roles: readonly string[];
   readonly sessionName: string | null;
   readonly profile: string | null;
@@ -54,7 +59,7 @@ export interface ListedEntry {
   readonly region: string | null;
   readonly endpointUrl: string | null;
   readonly mfaSerial: string | null;
-  /** Masked: `ASIA…WXYZ`. */
+  /** Masked: `ASIA…WXYZ` (null for an EKS token: it shows no key id). */
   readonly accessKeyId: string | null;
   readonly accountId: string | null;
   readonly issuedAt: string | null;
@@ -103,6 +108,7 @@ export type ListedDir = Exclude<CacheDirVerdict, { state: "none" }>;
 
 const UNKNOWN = {
   kind: null,
+  cluster: null,
   roles: [],
   sessionName: null,
   profile: null,
@@ -135,20 +141,25 @@ async function describeEntry(
   } catch {
     return unusable("it is not valid JSON");
   }
-  const entry = parseEntry(doc);
+  // The member that holds the payload says what the file is: `token` for an EKS token, else credentials.
+  const isToken = typeof doc === "object" && doc !== null && "token" in doc;
+  const entry = isToken ? parseTokenEntry(doc) : parseEntry(doc);
   if (typeof entry === "string") return unusable(entry);
   if (entry.key !== key) return unusable("it belongs to another key");
   const meta = parseMeta(entry.meta);
-  const expiration = Date.parse(entry.credentials.Expiration);
+  if (meta !== undefined && (ENTRY_PAYLOAD[meta.kind] === "token") !== isToken) {
+    return unusable(`a ${meta.kind} entry that holds ${isToken ? "a token" : "credentials"}`);
+  }
+  const expiration = Date.parse("token" in entry ? entry.token.Expiration : entry.credentials.Expiration);
   const issuedAt = Date.parse(entry.issuedAt);
-  const marginMs = effectiveMarginMs(
-    (meta?.marginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000,
-    expiration - issuedAt,
-  );
+  const configured = (meta?.marginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
+  // A token's margin is its own (EKS_TOKEN_MARGIN_SECONDS, never halved: judgeTokenEntry in store.ts).
+  const marginMs = "token" in entry ? configured : effectiveMarginMs(configured, expiration - issuedAt);
   const remainingMs = expiration - now;
   return {
     key,
     kind: meta?.kind ?? null,
+    cluster: meta?.cluster ?? null,
     roles: meta?.roles ?? [],
     sessionName: meta?.sessionName ?? null,
     profile: meta?.profile ?? null,
@@ -156,10 +167,10 @@ async function describeEntry(
     region: meta?.region ?? null,
     endpointUrl: meta?.endpointUrl ?? null,
     mfaSerial: meta?.mfaSerial ?? null,
-    accessKeyId: maskKeyId(entry.credentials.AccessKeyId),
-    accountId: entry.credentials.AccountId ?? null,
+    accessKeyId: "token" in entry ? null : maskKeyId(entry.credentials.AccessKeyId),
+    accountId: "token" in entry ? null : entry.credentials.AccountId ?? null,
     issuedAt: entry.issuedAt,
-    expiration: entry.credentials.Expiration,
+    expiration: "token" in entry ? entry.token.Expiration : entry.credentials.Expiration,
     remainingSeconds: Math.floor(remainingMs / 1000),
     refreshMarginSeconds: Math.round(marginMs / 1000),
     status: remainingMs <= 0 ? "expired" : remainingMs <= marginMs ? "refresh" : "valid",
@@ -179,6 +190,7 @@ function parseMeta(meta: unknown): EntryMeta | undefined {
     !Array.isArray(m.roles) || m.roles.length > 64 ||
     !m.roles.every((r) => typeof r === "string" && TEXT.test(r)) ||
     !optional(m.sessionName) || !optional(m.profile) || !optional(m.endpointUrl) || !optional(m.mfaSerial) ||
+    !optional(m.cluster) || !optional(m.tokenEndpoint) || !optional(m.signingRegion) ||
     typeof m.source !== "string" || !TEXT.test(m.source) || typeof m.region !== "string" ||
     !TEXT.test(m.region) || typeof m.marginSeconds !== "number" || !(m.marginSeconds >= 0)
   ) {
@@ -213,9 +225,15 @@ export async function listCache(verdict: ListedDir, now: number, uid: number | n
   };
 }
 
-/** MFA sessions first, then roles by what they are for; unusable files last. */
+/** MFA sessions first, then roles by what they are for, then EKS tokens; unusable files last. */
 function sortKey(e: ListedEntry): string {
-  const rank = e.status === "unusable" ? "9" : e.kind === "mfa-session" ? "0" : "1";
+  const rank = e.status === "unusable"
+    ? "9"
+    : e.kind === "mfa-session"
+    ? "0"
+    : e.kind === "eks-token"
+    ? "2"
+    : "1";
   return `${rank} ${forDisplay(e)}\u0000${e.sessionName ?? ""}\u0000${e.key}`;
 }
 
@@ -231,11 +249,20 @@ function kindText(kind: EntryKind, e: ListedEntry): string {
     case "mfa-session":
       return `MFA session ${e.mfaSerial ?? ""}`.trim();
     case "role":
-      if (e.roles.length > 0) return e.roles.join(" → ");
-      return e.source === "login" ? "aws login session (no role)" : "(written by an older credproc)";
+      return roleText(e);
+    case "eks-token":
+      // The cluster and the credentials that signed it; the token itself is never shown.
+      return `EKS token for ${e.cluster ?? "?"} (${roleText(e)})`;
     default:
       return unhandled(kind, "cache entry kind");
   }
+}
+
+/** The role chain an entry is for, or the source whose own credentials it holds (a plan without a role). */
+function roleText(e: ListedEntry): string {
+  if (e.roles.length > 0) return e.roles.join(" → ");
+  if (e.source === "login") return "aws login session (no role)";
+  return e.source === null ? "(written by an older credproc)" : `${e.source} credentials (no role)`;
 }
 
 /** What an entry is for, with the profile it came from. */

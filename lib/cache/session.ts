@@ -1,65 +1,82 @@
 /**
- * The cache session: opened once per call (`assume`, `console`, each of `serve`'s refreshes) from the plan and
- * the options, by `roleProvider` (lib/cli/role.ts). What the cache does for that call is decided here, once:
+ * The cache session: opened once per call (`assume`, `eks-token`, `console`, each of `serve`'s refreshes) from
+ * the plan and the options, by `roleProvider` (lib/cli/role.ts). What the cache does for that call is decided
+ * here, once:
  *
  * - the directory verdict ({@link judgeCacheDir}: a named path that is not a directory is bad input; a missing
  *   directory is created 0700; one that is not ours, or writable by others, is not used);
- * - the digest key (`digest.key`, read, or made on first use) and the keyed digest of the secret inputs;
+ * - the digest key (`digest.key`, read, or made on first use) and the keyed digest of the secret inputs (read
+ *   when the first entry asks, once);
  * - the mode ({@link CacheUse}: `use`, `refresh`, or `off` and why — `--no-cache`, no directory, a directory
  *   that cannot be used), said once under `--verbose`;
  * - the margin (`effectiveMarginMs` in store.ts is its rule for short-lived credentials), the lock wait, the
  *   uid and the clock;
  * - whether the fast path's memo is written, and if not why ({@link MemoDecision}).
  *
- * It hands out one decorator per entry kind (`entry("role" | "mfa-session", provider)`, see `EntryKind` in
- * store.ts) and writes the memo (`remember`). During a call it is the one part of the cache that touches the
- * directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the marker and memo documents
- * (markers.ts, memo.ts) and the keys (key.ts) are each called from here; the decorator (decorator.ts) runs the
- * call over the entry's files it is given.
+ * It hands out one decorator per entry kind (`entry("role" | "mfa-session", provider)`,
+ * `entry("eks-token", signer, token)`; see `EntryKind` in store.ts), the locks that serialize work outside
+ * the cache (`lock("login-token", file)`), and writes the memo (`remember`). During a call it is the one part
+ * of the cache that touches the directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the
+ * memo document (memo.ts), the keys (key.ts) and each entry's files (entry_files.ts: its reads, lock, failure
+ * markers and writes) are each called from here; the decorator (decorator.ts) runs the call over the entry's
+ * files it is given.
  */
-import { cachedCall, type EntryFiles } from "./decorator.ts";
-import { type DirInfo, joinPath, judgeDirSync } from "./dir.ts";
+import { cachedCall, type EntryFiles, type Expiring } from "./decorator.ts";
+import { entryFiles, tokenFiles } from "./entry_files.ts";
+import { joinPath } from "./dir.ts";
 import {
+  CACHE_KEY_VERSION,
   cacheKey,
-  DIGEST_KEY_FILE,
+  canonicalJson,
+  eksTokenKeyMaterial,
   fileHmac,
   filePolicies,
-  importDigestKey,
   inputsKey,
   mfaSessionKeyMaterial,
-  newDigestKeyText,
   secretsDigest,
   sha256Hex,
 } from "./key.ts";
-import { acquireLock } from "./lock.ts";
-import { failureFromMarker, failureMarkerText } from "./markers.ts";
-import { changedJustNow, memoText, watchedFiles } from "./memo.ts";
+import { acquireLock, type LockHandle } from "./lock.ts";
+import { type CacheDirVerdict, type CacheUse, decideUse, judgeCacheDir, offLine } from "./verdict.ts";
+import {
+  changedJustNow,
+  decideMemo,
+  type MemoDecision,
+  type MemoFields,
+  type MemoKind,
+  memoText,
+  parseMemo,
+  type WatchedFile,
+  watchedFiles,
+} from "./memo.ts";
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   DEFAULT_REFRESH_MARGIN_SECONDS,
-  entryFor,
+  EKS_TOKEN_MARGIN_SECONDS,
   type EntryKind,
   type EntryMeta,
-  readEntry,
+  entryMeta,
   readTrusted,
   readTrustedSync,
-  type WatchedFile,
 } from "./store.ts";
-import { linkNewFile, writeEntry, writeFileAtomic } from "./write.ts";
-import { ConfigError, isNameTooLong } from "../errors.ts";
-import type { ArgvScan } from "../argv.ts";
+import { writeFileAtomic } from "./write.ts";
+import { LockTimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
+import type { ArgvScan } from "../argv.ts";
 import {
-  type CacheDirPlan,
-  type CacheMode,
   type CredentialProvider,
+  type EksToken,
   type Plan,
   type PolicySource,
   type RawEnv,
   type RoleOptions,
   unhandled,
 } from "../model.ts";
+
+// The directory verdict and the mode are verdict.ts's, the memo decision memo.ts's; named here too, where a
+// call's cache is opened (cli.ts, cache list and the tests ask the session for the verdict).
+export { type CacheDirVerdict, type CacheUse, judgeCacheDir, type MemoDecision };
 
 /** What a cache session is opened from (one object, built by `roleProvider`). */
 export interface CacheSessionOptions {
@@ -72,14 +89,17 @@ export interface CacheSessionOptions {
   /** Whether the `--verbose` lines also go to a log file (`--log-file`, `CREDPROC_LOG_FILE`). */
   readonly logsToFile: boolean;
   /**
-   * This invocation's raw inputs, for the fast path's memo; only a command that prints the credential
-   * document passes them (`assume`): a repeated `console` must not be answered with credentials.
+   * This invocation's raw inputs, for the fast path's memo; only a command whose output the fast path can print
+   * passes them (`assume`, `eks-token`): a repeated `console` must not be answered with credentials.
    */
   readonly memoInputs?: MemoInputs;
+  /** What the invocation prints, which its memo records (default `assume`; see `MemoKind` in memo.ts). */
+  readonly memoKind?: MemoKind;
   readonly loadPolicy: (source: PolicySource) => Promise<string>;
   /**
    * The secret inputs (source secret key and session token, web identity tokens, the SSO access token), for
-   * the keys' keyed digest; read once by the caller and shared with the call itself.
+   * the keys' keyed digest; read once, when the first entry needs its key, by the caller and shared with the
+   * call itself.
    */
   readonly secretValues: () => Promise<readonly (string | undefined)[]>;
   readonly log: Logger;
@@ -106,34 +126,35 @@ export interface MemoInputs {
   readonly files: readonly string[];
 }
 
-/** What {@link judgeCacheDir} found. */
-export type CacheDirVerdict =
-  /** No directory is known (no HOME and none named). */
-  | { readonly state: "none" }
-  | { readonly state: "usable"; readonly path: string; readonly info: DirInfo }
-  /** Not there (only when not asked to create it: `cache list`). */
-  | { readonly state: "missing"; readonly path: string }
-  | { readonly state: "unusable"; readonly path: string; readonly problem: string; readonly info?: DirInfo };
+/** Where an EKS token points: the STS endpoint (scheme, host, path) and the region its signature is scoped to. */
+export interface TokenEndpoint {
+  readonly url: string;
+  readonly signingRegion: string;
+}
 
-/** Whether this call uses the cache, decided once when the session opens. */
-export type CacheUse =
-  | { readonly mode: "use" | "refresh"; readonly dir: string; readonly digestKey: CryptoKey }
-  | { readonly mode: "off"; readonly why: "--no-cache" | "no cache directory" }
-  | {
-    readonly mode: "off";
-    readonly why: "unusable directory";
-    readonly dir: string;
-    readonly problem: string;
-  };
+/** What an `eks-token` entry needs besides its signer. */
+export interface EksTokenEntry {
+  readonly cluster: string;
+  /**
+   * The SDK's endpoint rules for the plan (they load the STS client): asked only when this call's memo does not
+   * already name the endpoint the same role's token was signed for (a token miss with the role cached).
+   */
+  readonly resolveEndpoint: () => Promise<TokenEndpoint>;
+}
 
-/** Whether this call leaves the fast path's memo, and if not why; decided once when the session opens. */
-export type MemoDecision =
-  | "write"
-  | "skip: not asked (only assume prints what the fast path prints)"
-  | "skip: cache off"
-  | "skip: --refresh"
-  | "skip: --verbose (the fast path logs nothing)"
-  | "skip: logging to a file (the fast path logs nothing)";
+/** Signs a token for the entry's cluster, pointing at `endpoint` (the caller gets the role's credentials). */
+export type TokenSigner = (endpoint: TokenEndpoint) => Promise<EksToken>;
+
+/**
+ * The locks a session hands out besides each entry's own: `login-token` serializes the SDK's refreshes of an
+ * `aws login` token file (its path is the lock's subject), so N credproc refresh it once.
+ */
+export const LOCK_KINDS = ["login-token"] as const;
+/** One of {@link LOCK_KINDS}. */
+export type LockKind = typeof LOCK_KINDS[number];
+
+/** Runs `work` under a lock from {@link CacheSession.lock} (or without one, when there is no lock to take). */
+export type Locked = <T>(work: () => Promise<T>) => Promise<T>;
 
 /** One call's cache: see the module's comment. */
 export interface CacheSession {
@@ -149,7 +170,18 @@ export interface CacheSession {
    * `provider` behind its entry of `kind`: looked up, locked, called and written under this session's rules;
    * `provider` itself when the cache is off (or the plan has no such entry).
    */
-  entry(kind: EntryKind, provider: CredentialProvider): CredentialProvider;
+  entry(kind: "role" | "mfa-session", provider: CredentialProvider): CredentialProvider;
+  /**
+   * A token for `token.cluster` behind its `eks-token` entry, keyed by the role entry's key, the cluster and the
+   * endpoint; `sign` at the resolved endpoint when the cache is off.
+   */
+  entry(kind: "eks-token", sign: TokenSigner, token: EksTokenEntry): () => Promise<EksToken>;
+  /**
+   * The lock of `kind` on `subject` in this call's cache directory, waited for under the session's lock wait;
+   * without a usable directory (or when the lock file cannot be made) the work runs unlocked, said under
+   * `--verbose`. Under `--no-cache` the directory is judged for the lock alone (never created).
+   */
+  lock(kind: LockKind, subject: string): Locked;
   /** Writes the fast path's memo for this call's inputs when {@link memo} is `write`. Best effort. */
   remember(): Promise<void>;
 }
@@ -158,7 +190,9 @@ export interface CacheSession {
 export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSession> {
   const { plan, options, log, uid, clock } = o;
   const marginMs = (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
+  const tokenMarginMs = EKS_TOKEN_MARGIN_SECONDS * 1000;
   const lockWaitMs = (DEFAULT_LOCK_WAIT_SECONDS + options.mfaTimeoutSeconds) * 1000;
+  const memoKind = o.memoKind ?? "assume";
   // When this process started: a watched file changed after that may not be what the plan was built from.
   const startedAt = clock() - performance.now();
   const dir = options.cacheMode === "off"
@@ -166,31 +200,78 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     : await judgeCacheDir(plan.cacheDir, uid, { create: true });
   const use = await decideUse(options.cacheMode, dir, uid);
   if (use.mode === "off") log.debug(offLine(use));
-  const memo = decideMemo(o, use);
-  // The secrets' keyed digest and the role entry's key: once, and only for a cache in use.
-  const secrets = use.mode === "off" ? undefined : await secretsDigest(use.digestKey, await o.secretValues());
-  const roleKey = use.mode === "off" ? "" : await cacheKey(plan, {
-    sessionName: options.roleSessionName,
-    policies: await filePolicies(plan, o.loadPolicy),
-    secrets,
+  const memo = decideMemo({
+    asked: o.memoInputs !== undefined,
+    mode: use.mode,
+    verbose: options.verbose,
+    logsToFile: o.logsToFile,
   });
+  // The secrets' keyed digest and the role entry's key: once, when the first entry asks, and only for a cache
+  // in use (reading the secrets may need a lock this session hands out: the aws login token's).
+  const keys = once(async () => {
+    if (use.mode === "off") return { secrets: undefined, roleKey: "" };
+    const secrets = await secretsDigest(use.digestKey, await o.secretValues());
+    const roleKey = await cacheKey(plan, {
+      sessionName: options.roleSessionName,
+      policies: await filePolicies(plan, o.loadPolicy),
+      secrets,
+    });
+    return { secrets, roleKey };
+  });
+  // This invocation's inputs key (the memo's name): once, for reading the memo and for writing it.
+  const inputs = once(async () => {
+    if (use.mode === "off" || o.memoInputs === undefined) return undefined;
+    const i = o.memoInputs;
+    return await inputsKey(i.argv, i.env, i.cwd, { key: use.digestKey, secretValues: i.secretValues });
+  });
+  /** The token this call's `eks-token` entry was keyed for: what its memo records. */
+  let tokenSpec: (EksTokenMemoFields & { key: string }) | undefined;
+
+  const roles = plan.hops.map((h) => h.roleArn);
+  const sessionName = plan.hops.at(-1)?.roleSessionName;
+
+  /**
+   * The endpoint this invocation's memo recorded for the same role's token, if any: the memo's role key equal to
+   * this plan's means the same region, FIPS, dual-stack and endpoint settings, which are all the rules read.
+   */
+  const recalledEndpoint = async (cluster: string, roleKey: string): Promise<TokenEndpoint | undefined> => {
+    const key = await inputs();
+    if (key === undefined || use.mode === "off") return undefined;
+    const read = readTrustedSync(joinPath(use.dir, `${key}.inputs.json`), uid);
+    if (!("text" in read)) return undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(read.text);
+    } catch {
+      return undefined;
+    }
+    const m = parseMemo(doc, key);
+    if (typeof m === "string" || m.kind !== "eks-token" || m.role !== roleKey || m.cluster !== cluster) {
+      return undefined;
+    }
+    log.debug(
+      `cache: token endpoint ${m.tokenEndpoint} (signing region ${m.signingRegion}) from this call's memo`,
+    );
+    return { url: m.tokenEndpoint, signingRegion: m.signingRegion };
+  };
 
   /** What an entry of each kind is keyed by and says of itself; a new kind is a compile error until decided. */
-  const entrySpec = async (kind: EntryKind): Promise<{ key: string; meta: EntryMeta } | undefined> => {
+  const entrySpec = async (
+    kind: EntryKind,
+    token?: EksTokenEntry,
+  ): Promise<{ key: string; meta: EntryMeta; endpoint?: TokenEndpoint } | undefined> => {
     switch (kind) {
-      case "role": {
-        const last = plan.hops.at(-1);
+      case "role":
         return {
-          key: roleKey,
+          key: (await keys()).roleKey,
           meta: entryMeta(plan, kind, marginMs, {
-            roles: plan.hops.map((h) => h.roleArn),
-            sessionName: last?.roleSessionName,
+            roles,
+            sessionName,
             mfaSerial: plan.hops[0]?.serialNumber,
           }),
         };
-      }
       case "mfa-session": {
-        const material = mfaSessionKeyMaterial(plan, secrets);
+        const material = mfaSessionKeyMaterial(plan, (await keys()).secrets);
         if (material === undefined) return undefined;
         log.debug("cache: MFA session entry");
         return {
@@ -198,10 +279,100 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           meta: entryMeta(plan, kind, marginMs, { roles: [], mfaSerial: plan.mfaSession?.serialNumber }),
         };
       }
+      case "eks-token": {
+        if (token === undefined) return undefined;
+        const { roleKey } = await keys();
+        const endpoint = await recalledEndpoint(token.cluster, roleKey) ?? await token.resolveEndpoint();
+        const key = await sha256Hex(eksTokenKeyMaterial({
+          role: roleKey,
+          cluster: token.cluster,
+          tokenEndpoint: endpoint.url,
+          signingRegion: endpoint.signingRegion,
+          marginMs,
+        }));
+        tokenSpec = {
+          key,
+          role: roleKey,
+          cluster: token.cluster,
+          tokenEndpoint: endpoint.url,
+          signingRegion: endpoint.signingRegion,
+        };
+        return {
+          key,
+          endpoint,
+          meta: entryMeta(plan, kind, tokenMarginMs, {
+            roles,
+            sessionName,
+            token: { cluster: token.cluster, endpoint },
+          }),
+        };
+      }
       default:
         return unhandled(kind, "cache entry kind");
     }
   };
+
+  /** `provider` behind the entry `spec` names, with the files of its payload. */
+  const cached = <T extends Expiring>(
+    provider: () => Promise<T>,
+    files: EntryFiles<T>,
+  ) =>
+    cachedCall(provider, {
+      files,
+      refresh: use.mode === "refresh",
+      clock,
+      log,
+      warn: o.warn,
+      longRunning: o.longRunning,
+    });
+
+  function entry(kind: "role" | "mfa-session", provider: CredentialProvider): CredentialProvider;
+  function entry(kind: "eks-token", sign: TokenSigner, token: EksTokenEntry): () => Promise<EksToken>;
+  function entry(
+    kind: EntryKind,
+    provider: CredentialProvider | TokenSigner,
+    token?: EksTokenEntry,
+  ): CredentialProvider | (() => Promise<EksToken>) {
+    if (kind === "eks-token") {
+      const sign = provider as TokenSigner;
+      if (use.mode === "off") return async () => await sign(await token!.resolveEndpoint());
+      return async () => {
+        const spec = (await entrySpec(kind, token))!;
+        const files = tokenFiles({
+          dir: use.dir,
+          ...spec,
+          marginMs: tokenMarginMs,
+          uid,
+          clock,
+          lockWaitMs,
+          log,
+        });
+        // The token and its expiry, as a hit and a miss alike return them.
+        const { token: bearer, expiration } = await cached(() => sign(spec.endpoint!), files)();
+        return { token: bearer, expiration };
+      };
+    }
+    const credentials = provider as CredentialProvider;
+    if (use.mode === "off") return credentials;
+    return async () => {
+      const spec = await entrySpec(kind);
+      if (spec === undefined) return await credentials();
+      const files = entryFiles({ dir: use.dir, ...spec, marginMs, uid, clock, lockWaitMs, log });
+      return await cached(credentials, files)();
+    };
+  }
+
+  /** The directory a lock may be taken in: the session's own, or under --no-cache one judged for the lock. */
+  const lockDir = once(async (): Promise<string | undefined> => {
+    if (use.mode !== "off") return use.dir;
+    if (use.why === "--no-cache") {
+      try {
+        const judged = await judgeCacheDir(plan.cacheDir, uid, { create: false });
+        if (judged.state === "usable") return judged.path;
+      } catch { /* a named path that is not a directory: no lock, as for any directory not usable */ }
+    }
+    return undefined;
+  });
 
   return {
     dir,
@@ -210,35 +381,42 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     marginMs,
     uid,
     clock,
-    entry(kind, provider) {
-      if (use.mode === "off") return provider;
-      return async () => {
-        const spec = await entrySpec(kind);
-        if (spec === undefined) return await provider();
-        const files = entryFiles({ dir: use.dir, ...spec, marginMs, uid, clock, lockWaitMs, log });
-        const call = cachedCall(provider, {
-          files,
-          refresh: use.mode === "refresh",
-          clock,
-          log,
-          warn: o.warn,
-          longRunning: o.longRunning,
-        });
-        return await call();
+    entry,
+    lock(kind, subject) {
+      return async (work) => {
+        const dir = await lockDir();
+        if (dir === undefined) {
+          log.debug(`cache: no usable cache directory: the ${kind} lock is not taken`);
+          return await work();
+        }
+        const path = joinPath(dir, `${await sha256Hex(lockMaterial(kind, subject))}.lock`);
+        let held: LockHandle | undefined;
+        try {
+          held = await acquireLock(path, {
+            timeoutMs: lockWaitMs,
+            onWait: () => log.debug(`cache: waiting for the ${kind} lock ${path}`),
+          });
+          log.debug(`cache: ${kind} lock ${path} acquired`);
+        } catch (e) {
+          if (e instanceof LockTimeoutError) throw e;
+          log.debug(`cache: ${kind} lock unavailable, going on without it: ${path}: ${oneLine(e)}`);
+        }
+        try {
+          return await work();
+        } finally {
+          held?.release();
+        }
       };
     },
     async remember() {
       if (memo !== "write" || use.mode === "off" || o.memoInputs === undefined) return;
-      const inputs = o.memoInputs;
+      const memoInputs = o.memoInputs;
       const { dir, digestKey } = use;
-      const key = await inputsKey(inputs.argv, inputs.env, inputs.cwd, {
-        key: digestKey,
-        secretValues: inputs.secretValues,
-      });
+      const key = (await inputs())!;
       const path = joinPath(dir, `${key}.inputs.json`);
       try {
         const files: WatchedFile[] = [];
-        for (const file of watchedFiles(plan, inputs.files)) {
+        for (const file of watchedFiles(plan, memoInputs.files)) {
           const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
           if (mtime !== undefined && changedJustNow(mtime, startedAt, Date.now())) {
             log.debug(`cache: ${file} changed just now; not remembering these inputs`);
@@ -246,14 +424,27 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           }
           files.push({ path: file, hmac: await fileHmac(file, digestKey) });
         }
-        const text = memoText({
-          inputs: key,
-          key: roleKey,
-          format: plan.format,
-          marginMs,
-          ...(plan.includeAccountId ? { accountId: true as const } : {}),
-          files,
-        });
+        let fields: MemoFields;
+        switch (memoKind) {
+          case "assume":
+            fields = {
+              kind: memoKind,
+              inputs: key,
+              key: (await keys()).roleKey,
+              format: plan.format,
+              marginMs,
+              ...(plan.includeAccountId ? { accountId: true as const } : {}),
+              files,
+            };
+            break;
+          case "eks-token":
+            if (tokenSpec === undefined) return;
+            fields = { kind: memoKind, inputs: key, ...tokenSpec, marginMs: tokenMarginMs, files };
+            break;
+          default:
+            return unhandled(memoKind, "memo kind");
+        }
+        const text = memoText(fields);
         // The same memo is not written again (the full path runs whenever the fast path cannot answer).
         const old = await readTrusted(path, uid);
         if ("text" in old && old.text === text) return;
@@ -266,192 +457,24 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
   };
 }
 
-/**
- * The directory verdict, the one function a call (through its session), `cache list`, `cache clear` and the
- * failure record ask. A directory named explicitly (`--cache-dir`, else `CREDPROC_CACHE_DIR`) that exists but
- * is not a directory, or whose name no system could create, is bad input (exit 2): the wrong path was named.
- * Anything else is a verdict, never an error: `create` makes a missing directory (0700, with its parents) for
- * a call that will use it, and says how to fix one writable by others. One `stat` when the directory exists.
- */
-export async function judgeCacheDir(
-  dir: CacheDirPlan | undefined,
-  uid: number | null,
-  o: { readonly create: boolean },
-): Promise<CacheDirVerdict> {
-  if (dir === undefined) return { state: "none" };
-  const { path } = dir;
-  let verdict = judgeDirSync(path, uid);
-  if (dir.namedBy !== undefined && "problem" in verdict) {
-    const wrong = verdict.info?.isDirectory === false
-      ? "not a directory"
-      : isNameTooLong(verdict.error)
-      ? "the path is too long"
-      : undefined;
-    if (wrong !== undefined) throw new ConfigError(`${dir.namedBy} ${path}`, wrong);
-  }
-  if ("missing" in verdict) {
-    if (!o.create) return { state: "missing", path };
-    try {
-      await Deno.mkdir(path, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      return { state: "unusable", path, problem: oneLine(e) };
-    }
-    verdict = judgeDirSync(path, uid);
-    if ("missing" in verdict) {
-      return { state: "unusable", path, problem: "it disappeared after it was created" };
-    }
-  }
-  if ("ok" in verdict) return { state: "usable", path, info: verdict.info };
-  const problem = o.create && /writable by others/.test(verdict.problem)
-    ? `${verdict.problem}; use a 0700 directory`
-    : verdict.problem;
-  return { state: "unusable", path, problem, ...(verdict.info ? { info: verdict.info } : {}) };
-}
+/** The fields of an `eks-token` memo besides the common ones (see `EksTokenMemo` in memo.ts). */
+type EksTokenMemoFields = Pick<
+  Extract<MemoFields, { kind: "eks-token" }>,
+  "role" | "cluster" | "tokenEndpoint" | "signingRegion"
+>;
 
-/** The mode, from the flag and the directory verdict (and the digest key, which a usable directory must give). */
-async function decideUse(
-  mode: CacheMode,
-  dir: CacheDirVerdict | undefined,
-  uid: number | null,
-): Promise<CacheUse> {
-  if (mode === "off") return { mode, why: "--no-cache" };
-  // A service started without HOME (systemd, cron, `env -i`): no cache, and no noise on stderr either.
-  if (dir === undefined || dir.state === "none") return { mode: "off", why: "no cache directory" };
-  if (dir.state !== "usable") {
-    return {
-      mode: "off",
-      why: "unusable directory",
-      dir: dir.path,
-      problem: dir.state === "missing" ? "it does not exist" : dir.problem,
-    };
-  }
-  try {
-    return { mode, dir: dir.path, digestKey: await openDigestKey(dir.path, uid) };
-  } catch (e) {
-    return { mode: "off", why: "unusable directory", dir: dir.path, problem: oneLine(e) };
-  }
-}
-
-/** The `--verbose` line that says why the cache is off. */
-function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
-  switch (use.why) {
-    case "--no-cache":
-      return "cache: off (--no-cache)";
-    case "no cache directory":
-      return "cache: off: no cache directory (set HOME, XDG_CACHE_HOME, CREDPROC_CACHE_DIR or --cache-dir)";
-    case "unusable directory":
-      return `cache: off: cannot use ${use.dir}: ${use.problem}`;
+/** A lock's name: what it serializes, never a secret (an `aws login` token file's path). */
+function lockMaterial(kind: LockKind, subject: string): string {
+  switch (kind) {
+    case "login-token":
+      return canonicalJson({ v: CACHE_KEY_VERSION, kind, file: subject });
     default:
-      return unhandled(use, "reason");
+      return unhandled(kind, "lock kind");
   }
 }
 
-function decideMemo(o: CacheSessionOptions, use: CacheUse): MemoDecision {
-  if (o.memoInputs === undefined) return "skip: not asked (only assume prints what the fast path prints)";
-  if (use.mode === "off") return "skip: cache off";
-  if (use.mode === "refresh") return "skip: --refresh";
-  if (o.options.verbose) return "skip: --verbose (the fast path logs nothing)";
-  if (o.logsToFile) return "skip: logging to a file (the fast path logs nothing)";
-  return "write";
-}
-
-/**
- * Reads the directory's digest key (`digest.key`: 32 random bytes as hex, 0600, ours), creating it on first
- * use without ever replacing a good one (`linkNewFile`: a parallel first run keeps the winner's key); a file
- * there that is not a trusted key (wrong mode or owner, not a key) is replaced.
- */
-async function openDigestKey(dir: string, uid: number | null): Promise<CryptoKey> {
-  const path = joinPath(dir, DIGEST_KEY_FILE);
-  const read = async () => {
-    const file = readTrustedSync(path, uid);
-    return "text" in file ? await importDigestKey(file.text) : undefined;
-  };
-  const existing = await read();
-  if (existing !== undefined) return existing;
-  const text = newDigestKeyText();
-  if (!(await linkNewFile(path, text)) && await read() === undefined) {
-    await writeFileAtomic(path, text, false);
-  }
-  const key = await read();
-  if (key === undefined) throw new Error(`${path} cannot be read back`);
-  return key;
-}
-
-/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
-function entryMeta(
-  plan: Plan,
-  kind: EntryKind,
-  marginMs: number,
-  of: { roles: readonly string[]; sessionName?: string; mfaSerial?: string },
-): EntryMeta {
-  return {
-    kind,
-    roles: of.roles,
-    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
-    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
-    source: plan.source.kind,
-    region: plan.endpoint.region,
-    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
-    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
-    marginSeconds: Math.round(marginMs / 1000),
-  };
-}
-
-/** What {@link entryFiles} needs: the judged directory, the entry's key and description, the session's rules. */
-export interface EntryFilesOptions {
-  readonly dir: string;
-  readonly key: string;
-  readonly meta?: EntryMeta;
-  readonly marginMs: number;
-  readonly uid: number | null;
-  readonly clock: () => number;
-  /** How long a miss waits for another process's lock. */
-  readonly lockWaitMs: number;
-  readonly log: Logger;
-}
-
-/**
- * The files of entry `key` in the judged directory `dir` — `<key>.json`, `<key>.lock`, `<key>.failure.json` —
- * read, locked and written under the cache's rules: what the decorator works on (exported for its tests).
- */
-export function entryFiles(o: EntryFilesOptions): EntryFiles {
-  const { key, log } = o;
-  const path = joinPath(o.dir, `${key}.json`);
-  const lockPath = joinPath(o.dir, `${key}.lock`);
-  const failurePath = joinPath(o.dir, `${key}.failure.json`);
-  return {
-    path,
-    lockPath,
-    failurePath,
-    read: (now) => readEntry(path, { key, now, marginMs: o.marginMs, uid: o.uid }),
-    lock: (ready) =>
-      acquireLock(lockPath, {
-        timeoutMs: o.lockWaitMs,
-        ready,
-        onWait: () => log.debug(`cache: waiting for lock ${lockPath}`),
-      }),
-    readFailureMarker(launchedAt) {
-      const read = readTrustedSync(failurePath, o.uid);
-      return "text" in read ? failureFromMarker(read.text, key, o.clock(), launchedAt) : undefined;
-    },
-    async writeFailureMarker(e) {
-      try {
-        await writeFileAtomic(failurePath, failureMarkerText(key, o.clock(), e, log.scrub), false);
-        log.debug(`cache: failure recorded in ${failurePath} for the callers waiting`);
-      } catch (err) {
-        log.debug(`cache: could not record the failure in ${failurePath}: ${oneLine(err)}`);
-      }
-    },
-    async removeFailureMarker() {
-      try {
-        await Deno.remove(failurePath);
-        log.debug(`cache: removed the earlier failure's marker ${failurePath}`);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) {
-          log.debug(`cache: could not remove ${failurePath}: ${oneLine(e)}`);
-        }
-      }
-    },
-    write: (credentials, issuedAt) => writeEntry(path, entryFor(key, credentials, issuedAt, o.meta)),
-  };
+/** A function of no arguments that runs `f` once and shares its promise. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => p ??= f();
 }

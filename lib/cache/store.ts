@@ -4,13 +4,21 @@
  * locking (lock.ts) so that the fast path loads nothing else. Never throws on a bad file: it says why the file
  * is not trusted.
  */
-import { type Credentials, type Format, isFormat } from "../model.ts";
+import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken, type Plan } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
 export const CACHE_FORMAT_VERSION = 1;
 /** botocore refreshes when fewer than 15 minutes remain (advisory) and blocks under 10 (mandatory). */
 export const DEFAULT_REFRESH_MARGIN_SECONDS = 15 * 60;
+/**
+ * An EKS token entry is reused while more than this remains before its `expirationTimestamp` (see
+ * docs/cache.md "EKS tokens"): client-go keeps an ExecCredential until that time and runs the plugin again only
+ * after it, and aws-iam-authenticator accepts the token until 15 minutes after signing (one minute past the
+ * printed time), so a reused token is as good as a fresh one to kubectl; 5 minutes leaves a client that ignores
+ * the timestamp at least 6 minutes of use, and a token signed 14 minutes ahead is reused for its first 9.
+ */
+export const EKS_TOKEN_MARGIN_SECONDS = 5 * 60;
 /** How long a miss waits for another process's lock, on top of the MFA prompt timeout. */
 export const DEFAULT_LOCK_WAIT_SECONDS = 60;
 /** Cache files are a few KiB; anything larger is not ours. */
@@ -44,13 +52,47 @@ export interface CacheEntry {
 }
 
 /**
- * The kinds of entry: `role` (a role chain's final credentials) and `mfa-session` (a `--mfa-session`
- * GetSessionToken). A new kind is one name here; the compiler then asks for its key and description in
- * session.ts (`entrySpec`) and for its line in `credproc cache list` (list.ts).
+ * The kinds of entry: `role` (a role chain's final credentials, or a source's own for a plan without a role),
+ * `mfa-session` (a `--mfa-session` GetSessionToken) and `eks-token` (a token `credproc eks-token` signed with
+ * the role's credentials). A new kind is one name here and its payload in {@link ENTRY_PAYLOAD}; the compiler
+ * then asks for its key and description in session.ts (`entrySpec`) and for its line in `credproc cache list`
+ * (list.ts).
  */
-export const ENTRY_KINDS = ["role", "mfa-session"] as const;
+export const ENTRY_KINDS = ["role", "mfa-session", "eks-token"] as const;
 /** One of {@link ENTRY_KINDS}. */
 export type EntryKind = typeof ENTRY_KINDS[number];
+
+/** What an entry holds: `credentials` ({@link CacheEntry}) or an EKS `token` ({@link TokenEntry}). */
+export interface EntryPayloads {
+  readonly credentials: Credentials;
+  readonly token: EksToken;
+}
+/** The payload each kind of entry holds; the file says it by its member (`credentials` or `token`). */
+export const ENTRY_PAYLOAD = {
+  "role": "credentials",
+  "mfa-session": "credentials",
+  "eks-token": "token",
+} as const satisfies Record<EntryKind, keyof EntryPayloads>;
+/** The value an entry of kind `K` holds. */
+export type EntryValue<K extends EntryKind> = EntryPayloads[typeof ENTRY_PAYLOAD[K]];
+
+/**
+ * An `eks-token` entry: the document of {@link CacheEntry} with `token` in place of `credentials` (the same
+ * format version: role entries are untouched, and a credentials judge refuses a token entry as "no credentials
+ * object", the reverse as "no token object"). `issuedAt` is when the token was signed (its `X-Amz-Date`).
+ */
+export interface TokenEntry {
+  readonly credproc: typeof CACHE_FORMAT_VERSION;
+  readonly key: string;
+  readonly issuedAt: string;
+  readonly token: {
+    /** The bearer token, `k8s-aws-v1.…`. */
+    readonly Token: string;
+    /** The `expirationTimestamp` printed with it, as printed (whole seconds). */
+    readonly Expiration: string;
+  };
+  readonly meta?: EntryMeta;
+}
 
 /** Whether a value read from a file names an entry kind. */
 export function isEntryKind(value: unknown): value is EntryKind {
@@ -72,6 +114,41 @@ export interface EntryMeta {
   readonly mfaSerial?: string;
   /** The refresh margin the writer used, in seconds. */
   readonly marginSeconds: number;
+  /** `eks-token`: the cluster the token is for. */
+  readonly cluster?: string;
+  /** `eks-token`: the STS endpoint the token points at (scheme, host, path) and the region it is signed for. */
+  readonly tokenEndpoint?: string;
+  readonly signingRegion?: string;
+}
+
+/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
+export function entryMeta(
+  plan: Plan,
+  kind: EntryKind,
+  marginMs: number,
+  of: {
+    roles: readonly string[];
+    sessionName?: string;
+    mfaSerial?: string;
+    token?: { cluster: string; endpoint: { readonly url: string; readonly signingRegion: string } };
+  },
+): EntryMeta {
+  return {
+    kind,
+    roles: of.roles,
+    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
+    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
+    source: plan.source.kind,
+    region: plan.endpoint.region,
+    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
+    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
+    marginSeconds: Math.round(marginMs / 1000),
+    ...(of.token === undefined ? {} : {
+      cluster: of.token.cluster,
+      tokenEndpoint: of.token.endpoint.url,
+      signingRegion: of.token.endpoint.signingRegion,
+    }),
+  };
 }
 
 /** What a cache file's `lstat`/`fstat` must show; a subset of `Deno.FileInfo` so tests can fake it. */
@@ -162,6 +239,113 @@ export function judgeEntry(
   };
 }
 
+/** The outcome of checking one token entry (see {@link judgeTokenEntry}). */
+export type TokenVerdict =
+  | {
+    readonly ok: true;
+    readonly token: EksToken;
+    readonly issuedAt: number;
+    readonly remainingMs: number;
+  }
+  | { readonly ok: false; readonly reason: string };
+
+/** How far ahead of the clock a token's signing time may be (clocks of one machine, read a moment apart). */
+const SIGNED_AHEAD_MS = 60_000;
+/** The longest a token can be good for: STS honours a presigned GetCallerIdentity 15 minutes after signing. */
+export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * Checks a token entry's metadata and text, as {@link judgeEntry} checks a credentials entry, with the token's
+ * own rules: reused only while more than `marginMs` is left before its expiration (no halving: a token is
+ * never worth keeping for less), and never when it was signed later than now (a clock set back: STS would call
+ * its signature not yet current, and the printed expiry would be too far ahead).
+ */
+export function judgeTokenEntry(
+  facts: FileFacts,
+  text: string,
+  expect: { key: string; now: number; marginMs: number; uid: number | null },
+): TokenVerdict {
+  const bad = judgeFacts(facts, expect.uid);
+  if (bad !== undefined) return { ok: false, reason: bad };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "it is not valid JSON" };
+  }
+  const entry = parseTokenEntry(doc);
+  if (typeof entry === "string") return { ok: false, reason: entry };
+  if (entry.key !== expect.key) return { ok: false, reason: "it belongs to another key" };
+  const expiration = Date.parse(entry.token.Expiration);
+  const issuedAt = Date.parse(entry.issuedAt);
+  if (issuedAt > expect.now + SIGNED_AHEAD_MS) {
+    return { ok: false, reason: "it was signed later than now (the clock went back)" };
+  }
+  const remainingMs = expiration - expect.now;
+  if (remainingMs <= 0) return { ok: false, reason: "the token has expired" };
+  if (remainingMs <= expect.marginMs) {
+    return {
+      ok: false,
+      reason: `only ${Math.round(remainingMs / 1000)} s remain, within the token's margin of ${
+        Math.round(expect.marginMs / 1000)
+      } s`,
+    };
+  }
+  return {
+    ok: true,
+    issuedAt,
+    remainingMs,
+    token: { token: entry.token.Token, expiration: new Date(expiration) },
+  };
+}
+
+/** A token as credproc signs it: the v1 prefix and base64url, at most {@link EKS_TOKEN_MAX_BYTES}. */
+const TOKEN_TEXT = /^k8s-aws-v1\.[A-Za-z0-9_-]+$/;
+
+/** Shape check of a token entry: returns it, or why it is not one. */
+export function parseTokenEntry(doc: unknown): TokenEntry | string {
+  if (!isObject(doc)) return "it is not a JSON object";
+  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
+  if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
+  if (!isTime(doc.issuedAt)) return "it has no valid issuedAt";
+  const t = doc.token;
+  if (!isObject(t)) return "it has no token object";
+  if (typeof t.Token !== "string" || t.Token.length > EKS_TOKEN_MAX_BYTES || !TOKEN_TEXT.test(t.Token)) {
+    return "its Token is not valid";
+  }
+  if (!isTime(t.Expiration)) return "its Expiration is not valid";
+  const lifetime = Date.parse(t.Expiration) - Date.parse(doc.issuedAt);
+  if (lifetime < 0) return "it expires before it was issued";
+  if (lifetime > MAX_TOKEN_LIFETIME_MS) return "it expires more than 15 minutes after it was signed";
+  return doc as unknown as TokenEntry;
+}
+
+/** The document written for a token signed at `issuedAt`. */
+export function tokenEntryFor(key: string, token: EksToken, issuedAt: number, meta?: EntryMeta): TokenEntry {
+  return {
+    credproc: CACHE_FORMAT_VERSION,
+    key,
+    issuedAt: new Date(issuedAt).toISOString(),
+    token: { Token: token.token, Expiration: token.expiration.toISOString() },
+    ...(meta === undefined ? {} : { meta }),
+  };
+}
+
+/** Reads and judges a token entry; never throws. */
+export async function readTokenEntry(
+  path: string,
+  expect: { key: string; now: number; marginMs: number; uid: number | null },
+): Promise<{ readonly verdict: TokenVerdict } | { readonly missing: true }> {
+  const read = await readTrusted(path, expect.uid);
+  if ("missing" in read) return read;
+  if ("problem" in read) return { verdict: { ok: false, reason: read.problem } };
+  return { verdict: judgeTokenEntry(read.facts, read.text, expect) };
+}
+
+function isTime(v: unknown): v is string {
+  return typeof v === "string" && ISO_TIME.test(v) && !isNaN(Date.parse(v));
+}
+
 /** An ISO 8601 UTC time as `toISOString` writes it (fractional seconds optional): how every cache file dates. */
 export const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 const KEY_ID = /^\w{16,128}$/;
@@ -193,7 +377,8 @@ export function parseEntry(doc: unknown): CacheEntry | string {
   return doc as unknown as CacheEntry;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array): what every cache document is at the top. */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
@@ -281,66 +466,4 @@ export async function readEntry(
   if ("missing" in read) return read;
   if ("problem" in read) return { verdict: { ok: false, reason: read.problem } };
   return { verdict: judgeEntry(read.facts, read.text, expect) };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The inputs memo: lets the fast path find the entry without parsing flags or loading the shared config
-// ---------------------------------------------------------------------------------------------------------
-
-/**
- * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, working directory;
- * see `inputsKey`), the entry key its plan gave, how to print it, and the files the plan was built from, each
- * with the keyed digest of its content. Holds no secret. Written by the full path after a hit or a fetch in
- * the default cache mode without `--verbose` (memo.ts, session.ts); trusted by the fast path under the same
- * rules as an entry (regular file, owner, 0600, shape), and only while every file still has the same digest.
- */
-export interface InputsMemo {
-  readonly credproc: typeof CACHE_FORMAT_VERSION;
-  readonly inputs: string;
-  readonly key: string;
-  readonly format: Format;
-  readonly marginMs: number;
-  /** `--include-account-id` was given (absent otherwise). */
-  readonly accountId?: true;
-  readonly files: readonly WatchedFile[];
-}
-
-/**
- * A file the plan was read from: the HMAC-SHA-256 of its content under the cache's digest key (`fileHmac`
- * in key.ts), `null` when it did not exist. On disk the field is named `sha256` (the name format 1 has always
- * used; the value has always been the keyed digest): see {@link parseMemo} and `memoText` (memo.ts).
- */
-export interface WatchedFile {
-  readonly path: string;
-  readonly hmac: string | null;
-}
-
-/** Shape check of a memo: returns it, or why it is not one. */
-export function parseMemo(doc: unknown, inputs: string): InputsMemo | string {
-  if (!isObject(doc)) return "it is not a JSON object";
-  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
-  if (doc.inputs !== inputs) return "it belongs to other inputs";
-  if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
-  if (typeof doc.format !== "string" || !isFormat(doc.format)) return "it has no valid format";
-  if (typeof doc.marginMs !== "number" || !(doc.marginMs >= 0)) return "it has no valid margin";
-  if (doc.accountId !== undefined && doc.accountId !== true) return "it has no valid accountId";
-  const files = doc.files;
-  if (
-    !Array.isArray(files) || files.length > 64 ||
-    !files.every((f) =>
-      isObject(f) && typeof f.path === "string" && f.path !== "" &&
-      (f.sha256 === null || (typeof f.sha256 === "string" && /^[0-9a-f]{64}$/.test(f.sha256)))
-    )
-  ) {
-    return "it has no valid file list";
-  }
-  return {
-    credproc: CACHE_FORMAT_VERSION,
-    inputs,
-    key: doc.key,
-    format: doc.format,
-    marginMs: doc.marginMs,
-    ...(doc.accountId === true ? { accountId: true as const } : {}),
-    files: files.map((f) => ({ path: f.path as string, hmac: f.sha256 as string | null })),
-  };
 }

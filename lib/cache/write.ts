@@ -4,7 +4,7 @@
  * one already there (the digest key). Entries, memos, failure markers, the failure record and the digest key
  * all go through here, into a directory the caller has judged (`judgeCacheDir`, session.ts).
  */
-import type { CacheEntry } from "./store.ts";
+import type { CacheEntry, TokenEntry } from "./store.ts";
 import { writeAll } from "../output.ts";
 
 /** A new temp file's name beside `path` (`<name>.<random>.tmp`, as `TEMP_FILE` in store.ts matches it). */
@@ -14,7 +14,7 @@ export function tempPath(path: string): string {
 }
 
 /** Writes the entry atomically: temp file (0600, exclusive create) in the same directory, fsync, rename. */
-export async function writeEntry(path: string, entry: CacheEntry): Promise<void> {
+export async function writeEntry(path: string, entry: CacheEntry | TokenEntry): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(entry)}\n`, true);
 }
 

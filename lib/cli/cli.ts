@@ -82,7 +82,7 @@ async function run(
       return clearReport(path, await clearCache(path, createLogger(command.verbose, io.err)));
     }
     case "assume": {
-      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: true });
+      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: "assume" });
       const credentials = await provider();
       try {
         return render(credentials, plan.format, plan.includeAccountId === true);

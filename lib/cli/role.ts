@@ -1,18 +1,18 @@
 /**
  * The role a command names, as one cached provider: plan (environment read once, shared files loaded), the
  * call's cache session (lib/cache/session.ts), the chain with its collaborators, the role's cache entry
- * around it. `assume`, `console`, `serve` and `eks-token` all start here, so they share one cache entry per
+ * around it. `assume`, `eks-token`, `console` and `serve` all start here, so they share one cache entry per
  * role.
  */
-import { openCacheSession } from "../cache/session.ts";
 import type { ArgvScan } from "../argv.ts";
-import { CACHE_KEY_VERSION, canonicalJson, inputSecretValues, sha256Hex } from "../cache/key.ts";
-import { acquireLock, type LockHandle } from "../cache/lock.ts";
-import { DEFAULT_LOCK_WAIT_SECONDS } from "../cache/store.ts";
+import { type CacheSession, type Locked, openCacheSession } from "../cache/session.ts";
+import { inputSecretValues } from "../cache/key.ts";
+import type { MemoKind } from "../cache/memo.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
+import { readSsoToken, type SsoToken } from "../plan/sso_token.ts";
 import { chainProvider } from "../providers/chain.ts";
 import { sharedConfigPaths, ssoTokenFile } from "../plan/shared_config.ts";
-import { ConfigError, CredentialsError, LockTimeoutError } from "../errors.ts";
+import { ConfigError, CredentialsError } from "../errors.ts";
 import { loadPolicy, loadToken } from "../plan/referenced_files.ts";
 import { planSecrets, sourceSecrets } from "../plan/secrets.ts";
 import type { Logger } from "../log.ts";
@@ -85,9 +85,9 @@ function proxyLine(io: CliIo): string {
 
 /**
  * The role the options name, as one cached provider: plan, then the chain with the cache and lock around it.
- * `assume` renders what it returns; `console`, `serve` and `eks-token` call it for the same credentials (the
- * same cache entry, so no extra STS call while it is fresh). `options` are any role command's: the format and
- * account id only where the command takes them (see `resolvePlan`).
+ * `assume` renders what it returns; `eks-token` signs with it; `console` and `serve` call it for the same
+ * credentials (the same cache entry, so no extra STS call while it is fresh). `options` are any role command's:
+ * the format and account id only where the command takes them (see `resolvePlan`).
  */
 export async function roleProvider(
   options: RoleOptions & Partial<OutputOptions>,
@@ -96,19 +96,31 @@ export async function roleProvider(
   deps: CliDeps,
   log: Logger & { readonly toFile: boolean },
   /**
-   * `memo`: leave a memo for the fast path, which prints the credential document for these inputs — only
-   * `assume` may, or a repeated `credproc console …` would be answered with credentials instead of a URL
-   * (whether one is written is the cache session's decision: see `MemoDecision`).
+   * `memo`: what these inputs print, for the fast path's memo — `assume` (the credential document, written
+   * after each call of the provider) or `eks-token` (an ExecCredential: the caller writes it with
+   * `cache.remember()` after its token entry). Nothing else may leave one, or a repeated
+   * `credproc console …` would be answered with credentials instead of a URL (whether one is written is the
+   * cache session's decision: see `MemoDecision`).
    * `longRunning`: for `serve`, which calls again while it runs: a failure another call recorded earlier is not
    * this call's.
+   * `sourceOnly`: a plan without a role is the source's own credentials (`eks-token`, see `resolvePlan`).
    */
-  { memo = false, longRunning = false }: { readonly memo?: boolean; readonly longRunning?: boolean } = {},
-): Promise<{ readonly plan: Plan; readonly provider: CredentialProvider; readonly deadline: Deadline }> {
+  { memo, longRunning = false, sourceOnly = false }: {
+    readonly memo?: MemoKind;
+    readonly longRunning?: boolean;
+    readonly sourceOnly?: boolean;
+  } = {},
+): Promise<{
+  readonly plan: Plan;
+  readonly provider: CredentialProvider;
+  readonly deadline: Deadline;
+  readonly cache: CacheSession;
+}> {
   const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
   log.secret(options.tokenCode);
   const configPaths = sharedConfigPaths(env, deps.homeDir());
   const config = await deps.loadSharedConfig(configPaths);
-  const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os);
+  const plan = resolvePlan(options, env, config, new Date(deps.clock()), deps.os, { sourceOnly });
   checkCredentialEnv(plan, env, log);
   if (plan.profiles) log.debug(`profiles: ${plan.profiles.join(" → ")}`);
   log.debug(
@@ -128,17 +140,28 @@ export async function roleProvider(
     (t: TokenSource) => loadToken(t, deps.readFile, env),
     (t) => `${t.kind}:${t.kind === "file" ? t.path : t.name}`,
   );
-  // The SSO sign-in decides whose credentials come back: its access token is keyed like a secret, and the
-  // token file is watched by the fast path like the shared config.
-  const ssoToken = plan.source.kind === "sso" ? await ssoTokenFile(plan.source) : undefined;
+  // The SSO sign-in decides whose credentials come back: its token file is judged (lib/plan/sso_token.ts)
+  // before the SDK reads it, its access token is keyed like a secret, and the file is watched by the fast path
+  // like the shared config.
+  const sso = plan.source.kind === "sso" ? plan.source : undefined;
+  const ssoToken = sso === undefined ? undefined : await ssoTokenFile(sso);
+  let ssoRead: Promise<SsoToken> | undefined;
+  // Once per call: the token keyed is the token judged before the SDK reads it.
+  const readSso = sso === undefined || ssoToken === undefined
+    ? undefined
+    : () =>
+      ssoRead ??= readSsoToken(ssoToken, sso.profile, { uid: deps.uid(), read: deps.readFile }).then((t) => {
+        log.secret(t.accessToken);
+        return t;
+      });
   // An aws login session likewise: which sign-in the token holds (its DPoP key) is keyed like a secret, the
-  // token file is watched by the fast path, and every refresh of it is serialized by the login lock.
-  const login = plan.source.kind === "login" ? await loginSession(plan, deps, log) : undefined;
+  // token file is watched by the fast path, and every refresh of it is serialized by the session's login lock.
+  const loginPath = plan.source.kind === "login" ? await loginTokenPath(plan) : undefined;
+  let login: LoginSession | undefined;
   const secretValues = async () => {
     const values = await planSecrets(plan, {
       webIdentityToken: loadTokenOnce,
-      ssoTokenFile: ssoToken,
-      readFile: deps.readFile,
+      ssoToken: readSso,
       loginToken: login?.readForKey,
     });
     values.forEach((v) => log.secret(v));
@@ -149,7 +172,8 @@ export async function roleProvider(
     plan,
     options,
     logsToFile: log.toFile,
-    memoInputs: !memo ? undefined : {
+    memoKind: memo,
+    memoInputs: memo === undefined ? undefined : {
       argv,
       cwd: io.cwd,
       env,
@@ -158,7 +182,7 @@ export async function roleProvider(
         configPaths.configPath,
         configPaths.credentialsPath,
         ...(ssoToken === undefined ? [] : [ssoToken]),
-        ...(login === undefined ? [] : [login.path]),
+        ...(loginPath === undefined ? [] : [loginPath]),
       ],
     },
     loadPolicy: loadPolicyOnce,
@@ -170,6 +194,10 @@ export async function roleProvider(
     clock: deps.clock,
     longRunning,
   });
+  if (loginPath !== undefined) {
+    login = loginSession(plan, loginPath, deps, log, cache.lock("login-token", loginPath));
+  }
+  const source = deps.source(plan.source, deadline, sdkLogger(log), login?.read);
   const mfaCode = createMfaCodeSource({
     tokenCode: options.tokenCode,
     envCode: env.CREDPROC_MFA_TOKEN_CODE,
@@ -182,9 +210,12 @@ export async function roleProvider(
   });
   const chain = chainProvider(plan, {
     sts: deps.sts({ ...plan.endpoint, timeoutMs, deadline, ...plan.retry }, log),
-    source: login === undefined
-      ? deps.source(plan.source, deadline, sdkLogger(log))
-      : login.locked(deps.source(plan.source, deadline, sdkLogger(log), login.read)),
+    source: login !== undefined
+      ? login.locked(source)
+      // The SDK reads the SSO token file only after credproc judged it.
+      : readSso !== undefined
+      ? async () => (await readSso(), await source())
+      : source,
     // A person typing a code is not a network step: that time does not count against --timeout.
     mfaCode: (serial) => deadline.exclude(mfaCode(serial)),
     loadPolicy: loadPolicyOnce,
@@ -193,12 +224,13 @@ export async function roleProvider(
     wrapMfaSession: (session) => cache.entry("mfa-session", session),
   });
   const role = cache.entry("role", chain);
-  const provider = async () => {
+  // An `eks-token` memo names the token entry: the caller writes it after that entry's call.
+  const provider = memo !== "assume" ? role : async () => {
     const credentials = await role();
     await cache.remember();
     return credentials;
   };
-  return { plan, provider, deadline };
+  return { plan, provider, deadline, cache };
 }
 
 /** The variables the SDK's environment provider sends from: refused with a control character, by name. */
@@ -227,15 +259,8 @@ function checkCredentialEnv(plan: Plan, env: Env & RawEnv, log: Logger): void {
   }
 }
 
-/**
- * An `aws login` source's token file and its lock. The SDK refreshes the token and rewrites the file in place,
- * with no lock of its own; the login lock (`<cache dir>/<SHA-256 of the token path>.lock`, taken with the
- * cache's own `acquireLock`) serializes every credproc that may refresh it — for the session printed as it
- * is, or for any role over it — so N callers make one refresh and the rotated token is written once. It is
- * always taken inside a role entry's lock, never the other way round. Without a usable cache directory the
- * calls go unlocked (said under `--verbose`).
- */
-async function loginSession(plan: Plan, deps: CliDeps, log: Logger) {
+/** The `aws login` token file the SDK reads for the plan's login source. */
+async function loginTokenPath(plan: Plan): Promise<string> {
   const source = plan.source as Extract<Plan["source"], { kind: "login" }>;
   const path = await loginTokenFile(source);
   if (path === undefined) {
@@ -244,59 +269,51 @@ async function loginSession(plan: Plan, deps: CliDeps, log: Logger) {
       "no home directory to find its token in (set HOME or AWS_LOGIN_CACHE_DIRECTORY)",
     );
   }
+  return path;
+}
+
+/** An `aws login` source's token file, read and judged, and its refreshes under the login lock. */
+interface LoginSession {
+  /** Reads and judges the token file (lib/plan/login_token.ts). */
+  readonly read: () => Promise<LoginToken>;
+  /** The source provider, run under the login lock. */
+  readonly locked: (provider: CredentialProvider) => CredentialProvider;
+  /**
+   * The token for the cache key, read without the lock; a credproc refreshing it meanwhile rewrites the file
+   * in place (the SDK's write), so a file that reads as malformed is read once more under the lock.
+   */
+  readonly readForKey: () => Promise<LoginToken>;
+}
+
+/**
+ * An `aws login` source's token file and its lock. The SDK refreshes the token and rewrites the file in place,
+ * with no lock of its own; the login lock (`lock`, the cache session's `login-token` lock on the file's path,
+ * under the session's directory verdict and lock wait) serializes every credproc that may refresh it — for the
+ * session printed as it is, or for any role over it — so N callers make one refresh and the rotated token is
+ * written once. It is always taken inside a role entry's lock, never the other way round. Without a usable
+ * cache directory the calls go unlocked (said under `--verbose`).
+ */
+function loginSession(plan: Plan, path: string, deps: CliDeps, log: Logger, lock: Locked): LoginSession {
+  const source = plan.source as Extract<Plan["source"], { kind: "login" }>;
   const read = async (): Promise<LoginToken> => {
     const token = await readLoginToken(path, source.profile, { uid: deps.uid(), read: deps.readFile });
     log.secret(token.dpopKey);
     log.secret(token.refreshToken);
     return token;
   };
-  const dir = plan.cacheDir?.path;
-  const lockPath = dir === undefined ? undefined : `${dir}/${await sha256Hex(
-    canonicalJson({ v: CACHE_KEY_VERSION, kind: "login-token", file: path }),
-  )}.lock`;
   log.debug(`source: aws login session ${source.session} (token ${path})`);
-  const withLock = async <T>(work: () => Promise<T>): Promise<T> => {
-    let lock: LockHandle | undefined;
-    if (lockPath !== undefined) {
-      try {
-        lock = await acquireLock(lockPath, {
-          timeoutMs: DEFAULT_LOCK_WAIT_SECONDS * 1000,
-          onWait: () => log.debug(`login: waiting for lock ${lockPath}`),
-        });
-        log.debug(`login: lock ${lockPath} acquired`);
-      } catch (e) {
-        if (e instanceof LockTimeoutError) throw e;
-        log.debug(`login: lock unavailable, going on without it: ${lockPath}: ${describeError(e)}`);
-      }
-    }
-    try {
-      return await work();
-    } finally {
-      lock?.release();
-    }
-  };
   return {
-    path,
     read,
-    /** The source provider, run under the login lock. */
-    locked: (provider: CredentialProvider): CredentialProvider => () => withLock(provider),
-    /**
-     * The token for the cache key, read without the lock; a credproc refreshing it meanwhile rewrites the file
-     * in place (the SDK's write), so a file that reads as malformed is read once more under the lock.
-     */
-    readForKey: async (): Promise<LoginToken> => {
+    locked: (provider) => () => lock(provider),
+    readForKey: async () => {
       try {
         return await read();
       } catch (e) {
         if (!(e instanceof LoginTokenError) || e.kind !== "malformed") throw e;
-        return await withLock(read);
+        return await lock(read);
       }
     },
   };
-}
-
-function describeError(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** A `--verbose` line for what the SDK logs at `level` (errors by their message, never to stderr). */

@@ -56,7 +56,9 @@ const SERVE = `  --port N                       listen on 127.0.0.1:N (default: 
 /** `credproc eks-token`'s own options, what it does, and the kubeconfig entry that runs it. */
 const EKS = `the role's credentials from the cache (or STS), then a token signed locally for
 the cluster (a presigned GetCallerIdentity, as "aws eks get-token"); prints an ExecCredential (the version
-KUBERNETES_EXEC_INFO asks for: v1beta1 or v1), valid 14 minutes or until the credentials near expiry.
+KUBERNETES_EXEC_INFO asks for: v1beta1 or v1), valid 14 minutes or until the credentials near expiry. The
+token is cached too (reused while 5 minutes are left): a repeated call costs a cache hit. Without a role
+(--profile P with keys, SSO or aws login), the token is signed with P's own credentials.
   --cluster-name NAME            the EKS cluster (1-100 of [A-Za-z0-9_-]); --region picks the STS endpoint
   In ~/.kube/config:
     users:
@@ -71,8 +73,8 @@ KUBERNETES_EXEC_INFO asks for: v1beta1 or v1), valid 14 minutes or until the cre
 
 /** What `cache list` shows. */
 const CACHE_LIST = `  credproc cache list [--json] [--cache-dir DIR]
-      one row per cached entry (role or MFA session, session name, source, region, masked key id, time
-      left, whether the next call refreshes it), the directory's state and the recent failures;
+      one row per cached entry (role, MFA session or EKS token, session name, source, region, masked key
+      id, time left, whether the next call refreshes it), the directory's state and the recent failures;
       --json prints the same as a stable JSON document (schema 1)
 `;
 

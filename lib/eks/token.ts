@@ -6,7 +6,8 @@
  * the credentials, endpoint and clock come in as arguments. The SDK modules are imported lazily, like the STS
  * client's: the full program's static graph holds no npm package (a test keeps it so).
  */
-import type { Credentials } from "../model.ts";
+import { FailureError } from "../errors.ts";
+import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken } from "../model.ts";
 
 /** What every token starts with (aws-iam-authenticator's v1 token format). */
 export const TOKEN_PREFIX = "k8s-aws-v1.";
@@ -47,19 +48,34 @@ export interface TokenInput {
   readonly marginMs: number;
 }
 
-/** A token and when the client should ask for a new one. */
-export interface EksToken {
-  readonly token: string;
-  /** Whole seconds; never after `now + 14 min`, never after the credentials' expiry minus the margin. */
-  readonly expiration: Date;
-}
+export type { EksToken };
 
-/** The token for `input.clusterName`, signed with `input.credentials` at `input.now`. */
+/**
+ * The token for `input.clusterName`, signed with `input.credentials` at `input.now`. A token longer than
+ * aws-iam-authenticator accepts ({@link EKS_TOKEN_MAX_BYTES}) is a failure (exit 1), never printed: the API server
+ * would answer 401 to every request, and kubectl would run the plugin again and again for the same token.
+ */
 export async function eksToken(input: TokenInput): Promise<EksToken> {
   const url = await presignedUrl(input);
   const bytes = new TextEncoder().encode(url);
   const token = TOKEN_PREFIX + base64Url(bytes);
+  if (token.length > EKS_TOKEN_MAX_BYTES) throw tooLarge(token.length, input.credentials.sessionToken);
   return { token, expiration: tokenExpiration(input.now, input.credentials.expiration, input.marginMs) };
+}
+
+/** Why a token is too large: almost all of it is the session token (base64 grows it by a third). */
+function tooLarge(length: number, sessionToken: string | undefined): FailureError {
+  const session = sessionToken === undefined
+    ? ""
+    : ` (the credentials' session token alone is ${sessionToken.length} characters)`;
+  return new FailureError(
+    "eks-token",
+    `the token would be ${length} bytes, over the ${EKS_TOKEN_MAX_BYTES} aws-iam-authenticator accepts${session}`,
+    {
+      hint:
+        "session tags, a session policy or policy ARNs make the role's session token large; sign with a role assumed without them",
+    },
+  );
 }
 
 /**

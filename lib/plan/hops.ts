@@ -79,9 +79,12 @@ function givesRoleCredentials(source: SourcePlan): boolean {
 }
 
 /** Checks rules that span hops, before any call is made. */
-export function checkPlan(plan: Plan): void {
-  // An `aws login` session is the one source printed without a role (see withTopFlags in planner.ts).
-  if (plan.hops.length === 0 && plan.source.kind !== "login") {
+export function checkPlan(plan: Plan, sourceOnly = false): void {
+  // An `aws login` session is the one source printed without a role (see withTopFlags in planner.ts); an EKS
+  // token is signed with any source's credentials.
+  if (
+    plan.hops.length === 0 && plan.source.kind !== "login" && !(sourceOnly && plan.source.kind !== "none")
+  ) {
     throw new UsageError("--role-arn", "no role to assume");
   }
   if (plan.mfaSession && givesRoleCredentials(plan.source)) {

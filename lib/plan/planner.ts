@@ -45,6 +45,8 @@ import { getProfile, type ProfileSettings, type SharedConfig } from "./shared_co
  *   (or `[default]`) when it has `role_arn`; `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`; that profile's
  *   own credentials; else the SDK's default chain (container, instance metadata).
  * The endpoint settings (`region`, `sts_regional_endpoints`, FIPS, dual-stack) come from the profile used.
+ * Without a role, only an `aws login` session is printed as it is; `sourceOnly` (`credproc eks-token`, which
+ * signs with whatever the source gives, as `aws eks get-token --profile P`) accepts any source.
  */
 export function resolvePlan(
   options: RoleOptions & Partial<OutputOptions>,
@@ -52,6 +54,7 @@ export function resolvePlan(
   config: SharedConfig,
   now: Date,
   os: Os,
+  { sourceOnly = false }: { readonly sourceOnly?: boolean } = {},
 ): Plan {
   const ctx: Context = { config, options, env, defaultName: defaultSessionName(now) };
   const explicit = options.profile;
@@ -67,7 +70,7 @@ export function resolvePlan(
 
   const hops = options.roleArns.length > 0 && !base.flagsApplied
     ? [...base.hops, ...hopsFromFlags(options, options.roleArns, options.roleSessionName ?? ctx.defaultName)]
-    : withTopFlags(base.hops, options, base);
+    : withTopFlags(base.hops, options, base, sourceOnly);
 
   const endpointSettings = settings === undefined ? {} : endpointFromProfile(config, settings);
   const mfaSession = mfaSessionPlan(options, topSerial(hops));
@@ -92,7 +95,7 @@ export function resolvePlan(
     profile,
     profiles: base.visited.length > 0 ? base.visited : undefined,
   };
-  checkPlan(plan);
+  checkPlan(plan, sourceOnly);
   checkSourceEndpoints(plan.source, env);
   return plan;
 }
@@ -215,16 +218,23 @@ function webIdentityStart(ctx: Context, web: WebIdentity): Resolved {
  * the top hop is the session the user receives). With `--web-identity-token-*` and no profile, the flags were
  * already applied by {@link webIdentityStart} (`flagsApplied`).
  */
-function withTopFlags(hops: readonly HopPlan[], options: RoleOptions, base: Resolved): HopPlan[] {
-  if (hops.length === 0 && base.source.kind === "login") {
-    // The one source printed as it is: an `aws login` session for tools that cannot read its token.
+function withTopFlags(
+  hops: readonly HopPlan[],
+  options: RoleOptions,
+  base: Resolved,
+  sourceOnly: boolean,
+): HopPlan[] {
+  if (hops.length === 0 && (base.source.kind === "login" || (sourceOnly && base.source.kind !== "none"))) {
+    // The one source printed as it is: an `aws login` session for tools that cannot read its token; and any
+    // source an EKS token is signed with as it is.
     const roleFlag = roleOnlyFlag(options);
     if (roleFlag !== undefined) {
+      const holder = base.visited[0] === undefined ? "the source" : `profile ${base.visited[0]}`;
       throw new UsageError(
         roleFlag,
-        `applies to a role, and profile ${
-          base.visited[0]
-        } has none (its aws login session is printed as it is); give --role-arn ARN`,
+        sourceOnly
+          ? `applies to a role, and ${holder} has none (eks-token signs with its credentials as they are); give --role-arn ARN`
+          : `applies to a role, and ${holder} has none (its aws login session is printed as it is); give --role-arn ARN`,
       );
     }
     return [];

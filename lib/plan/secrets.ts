@@ -7,7 +7,6 @@
  * (tests/unit/plan_secrets_test.ts pins it).
  */
 import { type LoginToken, type Plan, type TokenSource, unhandled } from "../model.ts";
-import { MAX_TOKEN_BYTES, type ReadTextFile } from "./referenced_files.ts";
 
 /**
  * The source's secret values the plan itself holds: keys written in the profile, or the environment's for the
@@ -36,10 +35,11 @@ export function sourceSecrets(plan: Pick<Plan, "source" | "sourceEnv">): (string
 export interface SecretReaders {
   /** A web identity token's text (the caller reads each source once per call, for the key and the call). */
   readonly webIdentityToken: (token: TokenSource) => Promise<string>;
-  /** For an SSO source: the token cache file the SDK reads (`ssoTokenFile`; none without a home directory). */
-  readonly ssoTokenFile?: string;
-  /** Reads the SSO token file (a regular file, bounded). */
-  readonly readFile: ReadTextFile;
+  /**
+   * For an SSO source: its token, as read for the key (judged first: lib/plan/sso_token.ts); none without a
+   * token file to read (no home directory).
+   */
+  readonly ssoToken?: () => Promise<{ readonly accessToken: string }>;
   /** For an `aws login` source: its token, as read for the key. */
   readonly loginToken?: () => Promise<LoginToken>;
 }
@@ -53,25 +53,11 @@ export async function planSecrets(plan: Plan, readers: SecretReaders): Promise<(
   const tokens = await Promise.all(
     plan.hops.map((h) => h.webIdentity && readers.webIdentityToken(h.webIdentity)),
   );
-  const sso = plan.source.kind !== "sso" || readers.ssoTokenFile === undefined
+  const sso = plan.source.kind !== "sso" || readers.ssoToken === undefined
     ? []
-    : [await ssoAccessToken(readers.ssoTokenFile, readers.readFile)];
+    : [(await readers.ssoToken()).accessToken];
   const signedIn = plan.source.kind !== "login" || readers.loginToken === undefined
     ? []
     : [(await readers.loginToken()).dpopKey];
   return [...sourceSecrets(plan), ...tokens, ...sso, ...signedIn];
-}
-
-/**
- * The access token of the SDK's SSO token cache file: the sign-in, not the file (its expiry and refresh
- * fields change without changing who signed in). Undefined when missing or unreadable: the SDK then fails
- * with its own sign-in error.
- */
-async function ssoAccessToken(path: string, read: ReadTextFile): Promise<string | undefined> {
-  try {
-    const token = JSON.parse(await read(path, MAX_TOKEN_BYTES))?.accessToken;
-    return typeof token === "string" ? token : undefined;
-  } catch {
-    return undefined;
-  }
 }

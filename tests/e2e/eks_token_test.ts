@@ -3,7 +3,7 @@
  * server on 127.0.0.1 (TLS) that checks the bearer token as aws-iam-authenticator does and then sends its
  * presigned GetCallerIdentity to the STS stand-in, which verifies the query-string signature. Also: errors
  * (each one line), the token's expiry against the credentials', and that the fast path never answers an
- * `eks-token` line with the credential document.
+ * `eks-token` line with the credential document. The token's own cache entry: tests/e2e/eks_token_cache_test.ts.
  */
 import assert from "node:assert/strict";
 import {
@@ -185,7 +185,7 @@ Deno.test("credentials STS refuses: one line, exit 1, no token; kubectl shows th
   assert.equal(r.kube.requests.length, 0);
 });
 
-Deno.test("a repeated eks-token line is never answered with the credential document (no fast-path memo)", async () => {
+Deno.test("a repeated eks-token line is answered with an ExecCredential, never the credential document (the memo's kind)", async () => {
   await using r = await rig();
   const outputs = [];
   for (let i = 0; i < 3; i++) {
@@ -199,8 +199,10 @@ Deno.test("a repeated eks-token line is never answered with the credential docum
   assert.match(assume.stdout, PROCESS_DOC);
   outputs.push((await runCredproc(eksArgs(), r.env)).stdout);
   for (const out of outputs) assert.match(out, EXEC_CREDENTIAL);
-  const memos = [...Deno.readDirSync(r.home.cacheDir)].filter((e) => e.name.endsWith(".inputs.json"));
-  assert.equal(memos.length, 1, "only the assume call left a memo");
+  // One memo per line, each of its kind (tests/e2e/eks_token_cache_test.ts swaps them).
+  const kinds = [...Deno.readDirSync(r.home.cacheDir)].filter((e) => e.name.endsWith(".inputs.json"))
+    .map((e) => JSON.parse(Deno.readTextFileSync(`${r.home.cacheDir}/${e.name}`)).kind).sort();
+  assert.deepEqual(kinds, ["assume", "eks-token"]);
   assert.equal(r.sts.count("AssumeRole"), 1);
 });
 

@@ -200,6 +200,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
   const entry = (d: typeof mfa, extra: Record<string, unknown>) => ({
     key: d.key,
     kind: d.meta.kind,
+    cluster: null,
     roles: d.meta.roles,
     sessionName: d.meta.sessionName ?? null,
     profile: d.meta.profile ?? null,

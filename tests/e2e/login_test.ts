@@ -537,3 +537,21 @@ Deno.test("login: a sign-in endpoint that does not answer is a network failure, 
     "hint: check the network and HTTPS_PROXY, then retry (the aws login session itself may be fine)",
   );
 });
+
+Deno.test("login without a role: eks-token signs with the session's credentials; 20 concurrent callers, 1 refresh", async () => {
+  await using w = await world();
+  await w.signIn(EXPIRING_MS);
+  const args = ["eks-token", "--cluster-name", "demo", ...sourceOnly, "--endpoint-url", w.sts.url];
+  const results = await Promise.all(Array.from({ length: 20 }, () => runCredproc(args, w.env)));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  assert.equal(new Set(results.map((r) => r.stdout)).size, 1, "one token for all");
+  assert.equal(w.login.refreshes(), 1);
+  assert.deepEqual(w.login.problems, []);
+  const token = JSON.parse(results[0].stdout).status.token as string;
+  const url = new URL(atob(token.slice(11).replaceAll("-", "+").replaceAll("_", "/")));
+  const onDisk = JSON.parse(
+    await Deno.readTextFile(`${w.dir}/${(await Array.fromAsync(Deno.readDir(w.dir)))[0].name}`),
+  );
+  assert.match(url.searchParams.get("X-Amz-Credential")!, new RegExp(`^${onDisk.accessToken.accessKeyId}/`));
+  assert.equal(w.sts.requests.length, 0, "no STS call: the token is signed locally");
+});

@@ -2,10 +2,13 @@
  * SSO profiles end to end: the real program, the SDK's SSO provider and the stand-in's SSO portal route
  * (`GET /federation/credentials`) on loopback. What decides whose credentials come back — the account, the
  * permission set's role, the portal and the sign-in (the token in `~/.aws/sso/cache`) — is in the cache key:
- * another value is another entry, on the fast path and the full path, and a sign-out is never served.
+ * another value is another entry, on the fast path and the full path, and a sign-out is never served. The token
+ * file is judged like the `aws login` one before the SDK reads it; without a role, `eks-token` signs with the
+ * permission set's credentials.
  */
 import assert from "node:assert/strict";
 import { ROLE, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import { assertOneErrorLine } from "../support/hardening_helpers.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 
 const START_URL = "https://corp.awsapps.com/start";
@@ -166,4 +169,109 @@ Deno.test("SSO: account, role, portal and sign-in are keyed; a sign-out is never
       }
     }
   });
+});
+
+Deno.test("SSO: a token file that is malformed, another user's or writable by others is refused before any request", async (t) => {
+  const cases: [string, (path: string) => Promise<void>, RegExp, string][] = [
+    [
+      "not JSON",
+      (p) => Deno.writeTextFile(p, "{not json"),
+      /: not a token aws sso login wrote \(not JSON\)$/,
+      "hint: run aws sso login --profile sso, then retry",
+    ],
+    [
+      "no access token",
+      (p) =>
+        Deno.writeTextFile(p, JSON.stringify({ startUrl: START_URL, expiresAt: "2030-01-01T00:00:00Z" })),
+      /: missing accessToken$/,
+      "hint: run aws sso login --profile sso, then retry",
+    ],
+    [
+      "a directory",
+      async (p) => {
+        await Deno.remove(p);
+        await Deno.mkdir(p);
+      },
+      /: not a regular file$/,
+      "hint: run aws sso login --profile sso, then retry",
+    ],
+    [
+      "larger than 64 KiB",
+      (p) => Deno.writeTextFile(p, " ".repeat(64 * 1024 + 1)),
+      /: larger than 65536 bytes$/,
+      "hint: run aws sso login --profile sso, then retry",
+    ],
+    [
+      "another user's (nobody)",
+      (p) => Deno.chown(p, 65534, null),
+      /: owned by uid 65534, not by you$/,
+      "hint: only you may write it: run aws sso login --profile sso to write it anew (mode 0600)",
+    ],
+    [
+      "group-writable (0664)",
+      (p) => Deno.chmod(p, 0o664),
+      /: mode 0664: others may write it$/,
+      "hint: only you may write it: run aws sso login --profile sso to write it anew (mode 0600)",
+    ],
+    [
+      "world-writable (0606)",
+      (p) => Deno.chmod(p, 0o606),
+      /: mode 0606: others may write it$/,
+      "hint: only you may write it: run aws sso login --profile sso to write it anew (mode 0600)",
+    ],
+  ];
+  for (const [name, spoil, line, hint] of cases) {
+    await t.step(name, async () => {
+      if (name.includes("nobody") && Deno.uid() !== 0) return; // chown needs root (deno task test runs as root)
+      await using standin = await startStandin();
+      await using home = await tempHome();
+      await home.writeConfig(config("111111111111", "Dev"));
+      await signIn(home, "token-of-alice");
+      await spoil(await tokenFile(home));
+      const env = home.env({
+        AWS_ENDPOINT_URL_SSO: standin.url,
+        AWS_ENDPOINT_URL_SSO_OIDC: "http://127.0.0.1:9/",
+      });
+      for (const args of [["--profile", "dev"], ["--profile", "dev", "--no-cache"]]) {
+        const r = await runCredproc([...args, "--endpoint-url", standin.url], env);
+        assertOneErrorLine(r, 1, /^credproc: source credentials \(sso from profile sso\): \/\S+\.json: /);
+        assert.match(r.lines[0], line);
+        assert.equal(r.lines[1], hint);
+      }
+      assert.equal(standin.requests.length, 0, "nothing was sent");
+      const entries = [...Deno.readDirSync(home.cacheDir)].filter((e) => /^[0-9a-f]{64}\.json$/.test(e.name));
+      assert.deepEqual(entries, []);
+    });
+  }
+});
+
+Deno.test("SSO without a role: eks-token signs with the permission set's credentials (aws eks get-token --profile)", async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  await home.writeConfig(config("111111111111", "Dev"));
+  await signIn(home, "token-of-alice");
+  await settle(home);
+  const env = home.env({
+    AWS_ENDPOINT_URL_SSO: standin.url,
+    AWS_ENDPOINT_URL_SSO_OIDC: "http://127.0.0.1:9/",
+    AWS_ENDPOINT_URL_STS: standin.url,
+  });
+  const args = ["eks-token", "--cluster-name", "demo", "--profile", "sso"];
+  const first = await runCredproc(args, env);
+  assert.equal(first.code, 0, first.stderr);
+  const token = JSON.parse(first.stdout).status.token as string;
+  const url = new URL(atob(token.slice(11).replaceAll("-", "+").replaceAll("_", "/")));
+  const [issued] = [...standin.issued.values()];
+  assert.equal(issued.action, "GetRoleCredentials");
+  assert.match(url.searchParams.get("X-Amz-Credential")!, new RegExp(`^${issued.accessKeyId}/`));
+  assert.equal(url.searchParams.get("X-Amz-Security-Token"), issued.sessionToken);
+  // The SSO credentials are an entry (they expire), beside the token; the next call is answered from the cache.
+  assert.equal((await runCredproc(args, env)).stdout, first.stdout);
+  assert.deepEqual(standin.requests.map((r) => r.action), ["GetRoleCredentials"]);
+  const kinds = [...Deno.readDirSync(home.cacheDir)].filter((e) => /^[0-9a-f]{64}\.json$/.test(e.name))
+    .map((e) => JSON.parse(Deno.readTextFileSync(`${home.cacheDir}/${e.name}`)).meta.kind).sort();
+  assert.deepEqual(kinds, ["eks-token", "role"]);
+  const list = await runCredproc(["cache", "list"], env);
+  assert.match(list.stdout, /^sso credentials \(no role\) \(profile sso\) /m);
+  assert.match(list.stdout, /^EKS token for demo \(sso credentials \(no role\)\) \(profile sso\) /m);
 });

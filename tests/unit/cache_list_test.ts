@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { formatListing, listCache, type ListedDir, listingJson } from "../../lib/cache/list.ts";
 import { judgeCacheDir } from "../../lib/cache/session.ts";
-import { entryFor, type EntryMeta } from "../../lib/cache/store.ts";
+import { entryFor, type EntryMeta, tokenEntryFor } from "../../lib/cache/store.ts";
 import { writeEntry } from "../../lib/cache/write.ts";
 import { appendFailureRecord } from "../../lib/cache/failures.ts";
 
@@ -113,6 +113,7 @@ recent failures (newest last):
     assert.deepEqual(byKey.a, {
       key: "a".repeat(64),
       kind: "role",
+      cluster: null,
       roles: [ROLE],
       sessionName: "ci",
       profile: null,
@@ -140,6 +141,56 @@ recent failures (newest last):
     // Listing changes nothing.
     assert.deepEqual(names(), before);
     assert.equal(before.length, 12); // with failures.json and its lock
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cache list: an EKS token entry shows its cluster, role and time left, its own margin, never the token", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o700);
+    const TOKEN = `k8s-aws-v1.${"c2VjcmV0LXRva2Vu".repeat(8)}`;
+    const token = (key: string, signedMin: number, meta?: EntryMeta) =>
+      writeEntry(
+        `${dir}/${key}.json`,
+        tokenEntryFor(
+          key,
+          { token: TOKEN, expiration: new Date(NOW + (signedMin + 14) * MIN) },
+          NOW + signedMin * MIN,
+          meta,
+        ),
+      );
+    const tokenMeta = meta({
+      kind: "eks-token",
+      marginSeconds: 300,
+      cluster: "prod",
+      tokenEndpoint: "https://sts.eu-west-1.amazonaws.com/",
+      signingRegion: "eu-west-1",
+    });
+    await token("a".repeat(64), -2, tokenMeta); // 12 min left: served
+    await token("b".repeat(64), -10, tokenMeta); // 4 min left, margin 5: signed anew
+    await token("c".repeat(64), -1, meta()); // a token under a role's description: not trusted
+    const listing = await listCache(
+      (await judgeCacheDir({ path: dir }, UID, { create: false })) as ListedDir,
+      NOW,
+      UID,
+    );
+    const text = formatListing(listing);
+    assert.match(
+      text,
+      /^EKS token for prod \(arn:aws:iam::123456789012:role\/deploy\) +ci +static +eu-west-1 +- +12m00s +served from cache$/m,
+    );
+    assert.match(text, /^EKS token for prod .* +- +4m00s +refreshes \(within margin\)$/m);
+    const byKey = Object.fromEntries(listing.entries.map((e) => [e.key[0], e]));
+    assert.deepEqual(
+      [byKey.a.kind, byKey.a.cluster, byKey.a.accessKeyId, byKey.a.refreshMarginSeconds, byKey.a.status],
+      ["eks-token", "prod", null, 300, "valid"],
+    );
+    assert.deepEqual([byKey.c.status, byKey.c.problem], ["unusable", "a role entry that holds a token"]);
+    for (const out of [text, listingJson(listing)]) {
+      assert.ok(!out.includes("c2VjcmV0LXRva2Vu"), "the token is shown");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

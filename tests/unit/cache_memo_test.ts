@@ -3,8 +3,7 @@
  * the "changed just now" window, bounded on both sides. Writing it is the session's (cache_session_test.ts).
  */
 import assert from "node:assert/strict";
-import { changedJustNow, memoText, watchedFiles } from "../../lib/cache/memo.ts";
-import { parseMemo } from "../../lib/cache/store.ts";
+import { changedJustNow, memoText, parseMemo, watchedFiles } from "../../lib/cache/memo.ts";
 import { resolvePlan } from "../../lib/plan/planner.ts";
 import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { assumeOptions } from "../support/options.ts";
@@ -31,6 +30,7 @@ Deno.test("memo window: an edit while the plan was built counts; old files and f
 Deno.test("memo: the document as format 1 has it (digests in `sha256`), read back as written", () => {
   const hmac = "f".repeat(64);
   const memo = {
+    kind: "assume" as const,
     inputs: "1".repeat(64),
     key: "2".repeat(64),
     format: "env" as const,
@@ -41,12 +41,49 @@ Deno.test("memo: the document as format 1 has it (digests in `sha256`), read bac
   const text = memoText(memo);
   assert.equal(
     text,
-    `{"credproc":1,"inputs":"${"1".repeat(64)}","key":"${"2".repeat(64)}","format":"env","marginMs":900000,` +
+    `{"credproc":1,"kind":"assume","inputs":"${"1".repeat(64)}","key":"${
+      "2".repeat(64)
+    }","format":"env","marginMs":900000,` +
       `"accountId":true,"files":[{"path":"/h/.aws/config","sha256":"${hmac}"},` +
       `{"path":"/h/.aws/credentials","sha256":null}]}\n`,
   );
   assert.deepEqual(parseMemo(JSON.parse(text), memo.inputs), { credproc: 1, ...memo });
   assert.equal(parseMemo(JSON.parse(text), "3".repeat(64)), "it belongs to other inputs");
+  // A memo written before memos recorded their kind is an assume memo, read as it always was.
+  const { kind: _kind, ...before } = JSON.parse(text);
+  assert.deepEqual(parseMemo(before, memo.inputs), { credproc: 1, ...memo });
+});
+
+Deno.test("memo: an eks-token memo records the role key and the endpoint, and no format", () => {
+  const memo = {
+    kind: "eks-token" as const,
+    inputs: "1".repeat(64),
+    key: "2".repeat(64),
+    marginMs: 300_000,
+    role: "3".repeat(64),
+    cluster: "prod",
+    tokenEndpoint: "https://sts.eu-west-1.amazonaws.com/",
+    signingRegion: "eu-west-1",
+    files: [],
+  };
+  const text = memoText(memo);
+  const doc = JSON.parse(text);
+  assert.equal(
+    doc.format,
+    undefined,
+    "a credproc that predates the kind reads no format: it never prints it",
+  );
+  assert.deepEqual(parseMemo(doc, memo.inputs), { credproc: 1, ...memo });
+  const refused: [string, Record<string, unknown>, string][] = [
+    ["a format", { format: "process" }, "an eks-token memo has no format"],
+    ["no role key", { role: "x" }, "it has no valid role key"],
+    ["no cluster", { cluster: undefined }, "it has no valid token endpoint"],
+    ["an endpoint with a space", { tokenEndpoint: "https://a b/" }, "it has no valid token endpoint"],
+    ["another kind", { kind: "console" }, "it has no valid kind"],
+  ];
+  for (const [what, change, why] of refused) {
+    assert.equal(parseMemo({ ...doc, ...change }, memo.inputs), why, what);
+  }
 });
 
 Deno.test("memo: it watches the files the plan was read from and the ones it names, once each", () => {

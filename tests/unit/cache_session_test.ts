@@ -9,6 +9,7 @@ import {
   judgeCacheDir,
   type MemoDecision,
   openCacheSession,
+  type TokenSigner,
 } from "../../lib/cache/session.ts";
 import { cacheKey, importDigestKey, secretsDigest } from "../../lib/cache/key.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -124,7 +125,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
       assert.equal(cache.dir, undefined);
       assert.equal(cache.entry("role", provider), provider);
       assert.equal(cache.entry("mfa-session", provider), provider);
-      assert.equal(cache.memo, "skip: not asked (only assume prints what the fast path prints)");
+      assert.equal(cache.memo, "skip: not asked (only assume and eks-token print what the fast path prints)");
     });
     assert.equal(stats, 0);
     assert.deepEqual(f.lines, ["credproc: cache: off (--no-cache)"]);
@@ -170,7 +171,12 @@ Deno.test("session: the memo decision is made once, and says why not", async () 
   const inputs = { argv: scanArgv([]), cwd: "/", env: {}, secretValues: [], files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
-    ["console or serve", [], {}, "skip: not asked (only assume prints what the fast path prints)"],
+    [
+      "console or serve",
+      [],
+      {},
+      "skip: not asked (only assume and eks-token print what the fast path prints)",
+    ],
     ["--no-cache", ["--no-cache"], { memoInputs: inputs }, "skip: cache off"],
     ["--refresh", ["--refresh"], { memoInputs: inputs }, "skip: --refresh"],
     ["--verbose", ["--verbose"], { memoInputs: inputs }, "skip: --verbose (the fast path logs nothing)"],
@@ -360,4 +366,156 @@ Deno.test("session: remember: not written when a watched file changed after the 
   await (await open()).remember();
   assert.equal((await Deno.stat(path)).ino, ino, "an identical memo is not rewritten");
   assert.equal(f.lines.filter((l) => /remembered these inputs/.test(l)).length, 1);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The eks-token entry
+// ---------------------------------------------------------------------------------------------------------
+
+const ENDPOINT = { url: "https://sts.eu-west-1.amazonaws.com/", signingRegion: "eu-west-1" };
+
+/** A signer that counts its calls and signs for 14 minutes from the fake clock (capped by nothing). */
+function signer(clock: { now: number }) {
+  let n = 0;
+  const seen: (typeof ENDPOINT)[] = [];
+  const sign: TokenSigner = (endpoint) => {
+    seen.push(endpoint);
+    n++;
+    return Promise.resolve({ token: `k8s-aws-v1.token${n}`, expiration: new Date(clock.now + 14 * MIN) });
+  };
+  return { sign, calls: () => n, seen };
+}
+
+Deno.test("session: eks-token — one entry per role, cluster, endpoint and margin; reused while 5 minutes are left", async () => {
+  await using f = await fixture();
+  const s = signer(f.clock);
+  let resolved = 0;
+  const token = async (args: string[] = [], cluster = "prod", endpoint = ENDPOINT) =>
+    await (await f.open(args)).entry("eks-token", s.sign, {
+      cluster,
+      resolveEndpoint: () => (resolved++, Promise.resolve(endpoint)),
+    })();
+  const first = await token();
+  assert.equal(first.token, "k8s-aws-v1.token1");
+  assert.deepEqual(await token(), first, "the same inputs: the entry");
+  assert.equal(s.calls(), 1);
+  assert.equal(resolved, 2, "without a memo the endpoint is resolved for the key every time");
+  // Each of these changes the token, so each is another entry.
+  await token([], "staging");
+  await token([], "prod", { url: "https://sts-fips.us-east-1.amazonaws.com/", signingRegion: "us-east-1" });
+  await token([], "prod", { ...ENDPOINT, signingRegion: "us-east-1" });
+  await token(["--refresh-margin", "600"]);
+  assert.equal(s.calls(), 5);
+  // Another role: another role key, so another token key.
+  const other = await (await f.open([], {})).entry("eks-token", s.sign, {
+    cluster: "prod",
+    resolveEndpoint: () => Promise.resolve(ENDPOINT),
+  })();
+  assert.deepEqual(other, first);
+  const tokens = [...Deno.readDirSync(f.cacheDir)].filter((e) => /^[0-9a-f]{64}\.json$/.test(e.name))
+    .map((e) => JSON.parse(Deno.readTextFileSync(`${f.cacheDir}/${e.name}`)));
+  assert.equal(tokens.length, 5);
+  for (const t of tokens) {
+    assert.equal(t.meta.kind, "eks-token");
+    assert.equal(t.meta.marginSeconds, 300);
+    assert.deepEqual(t.meta.roles, [ROLE]);
+  }
+  // The fake clock: 8 min 59 s later 5 min 1 s are left: reused; a second more and it is signed anew.
+  f.clock.now += 9 * MIN - 1000;
+  assert.deepEqual(await token(), first);
+  f.clock.now += 1000;
+  assert.equal((await token()).token, "k8s-aws-v1.token6");
+  // A clock set back past the signing time: not reused (its X-Amz-Date would lie ahead).
+  f.clock.now -= 20 * MIN;
+  assert.equal((await token()).token, "k8s-aws-v1.token7");
+  assert.match(f.lines.join("\n"), /signed later than now \(the clock went back\)/);
+});
+
+Deno.test("session: eks-token — a token miss for a remembered role reads the endpoint from the memo, not the rules", async () => {
+  await using f = await fixture();
+  const s = signer(f.clock);
+  let resolved = 0;
+  const argv = ["eks-token", "--cluster-name", "prod", "--role-arn", ROLE];
+  const call = async (role = ROLE) => {
+    const session = await f.open(["--role-arn", role].slice(role === ROLE ? 2 : 0), {
+      memoKind: "eks-token",
+      memoInputs: { argv: scanArgv(argv), cwd: f.dir, env: {}, secretValues: [], files: [] },
+    });
+    const t = await session.entry("eks-token", s.sign, {
+      cluster: "prod",
+      resolveEndpoint: () => (resolved++, Promise.resolve(ENDPOINT)),
+    })();
+    await session.remember();
+    return t;
+  };
+  await call();
+  assert.equal(resolved, 1);
+  const memo = [...Deno.readDirSync(f.cacheDir)].find((e) => e.name.endsWith(".inputs.json"))!;
+  const doc = JSON.parse(Deno.readTextFileSync(`${f.cacheDir}/${memo.name}`));
+  assert.deepEqual(
+    [doc.kind, doc.cluster, doc.tokenEndpoint, doc.signingRegion, doc.marginMs, doc.format],
+    ["eks-token", "prod", ENDPOINT.url, "eu-west-1", 5 * MIN, undefined],
+  );
+  // The token expired, the role did not: signed again at the remembered endpoint, without the rules.
+  f.clock.now += 15 * MIN;
+  assert.equal((await call()).token, "k8s-aws-v1.token2");
+  assert.equal(resolved, 1);
+  assert.deepEqual(s.seen, [ENDPOINT, ENDPOINT]);
+  assert.match(
+    f.lines.join("\n"),
+    /token endpoint https:\/\/sts\.eu-west-1\.amazonaws\.com\/ .* from this call's memo/,
+  );
+  // Another role under the same argv (a changed config would change the role key): the rules again.
+  await call("arn:aws:iam::123456789012:role/other");
+  assert.equal(resolved, 2);
+});
+
+Deno.test("session: eks-token with the cache off — resolved and signed every time, nothing written", async () => {
+  await using f = await fixture();
+  const s = signer(f.clock);
+  let resolved = 0;
+  for (let i = 0; i < 2; i++) {
+    const session = await f.open(["--no-cache"]);
+    await session.entry("eks-token", s.sign, {
+      cluster: "prod",
+      resolveEndpoint: () => (resolved++, Promise.resolve(ENDPOINT)),
+    })();
+  }
+  assert.deepEqual([s.calls(), resolved, f.secretReads()], [2, 2, 0]);
+  assert.equal(await Deno.stat(f.cacheDir).catch(() => undefined), undefined);
+});
+
+Deno.test("session: lock(login-token) — serializes work in the session's directory, under --no-cache too, never in an unusable one", async () => {
+  await using f = await fixture();
+  const subject = `${f.dir}/login/cache/token.json`;
+  const locks = () => [...Deno.readDirSync(f.cacheDir)].filter((e) => e.name.endsWith(".lock")).length;
+  let inside = 0;
+  let most = 0;
+  const work = async () => {
+    most = Math.max(most, ++inside);
+    await new Promise((r) => setTimeout(r, 20));
+    inside--;
+  };
+  const session = await f.open([]);
+  await Promise.all([0, 1, 2].map(() => session.lock("login-token", subject)(work)));
+  assert.equal(most, 1, "the work overlapped");
+  assert.equal(locks(), 1);
+  // Under --no-cache the directory is judged for the lock alone: the same lock file.
+  most = 0;
+  const a = await f.open(["--no-cache"]);
+  const b = await f.open(["--no-cache"]);
+  await Promise.all([a.lock("login-token", subject)(work), b.lock("login-token", subject)(work)]);
+  assert.equal(most, 1);
+  assert.equal(locks(), 1);
+  // A directory writable by others is not used for locks either: the work runs unlocked, said under --verbose.
+  await Deno.chmod(f.cacheDir, 0o777);
+  assert.equal(await (await f.open([])).lock("login-token", subject)(() => Promise.resolve(7)), 7);
+  assert.match(f.lines.join("\n"), /no usable cache directory: the login-token lock is not taken/);
+  // --no-cache with no directory: none is made for a lock.
+  await Deno.remove(f.cacheDir, { recursive: true });
+  assert.equal(
+    await (await f.open(["--no-cache"])).lock("login-token", subject)(() => Promise.resolve(8)),
+    8,
+  );
+  assert.equal(await Deno.stat(f.cacheDir).catch(() => undefined), undefined);
 });

@@ -10,7 +10,10 @@ import {
   type FileFacts,
   judgeEntry,
   judgeFacts,
+  judgeTokenEntry,
   parseEntry,
+  parseTokenEntry,
+  tokenEntryFor,
 } from "../../lib/cache/store.ts";
 import type { Credentials } from "../../lib/model.ts";
 
@@ -111,4 +114,90 @@ Deno.test("cache entries hold credentials exactly (round trip)", () => {
   const v = judgeEntry(GOOD_FACTS, JSON.stringify(entryFor(KEY, c, NOW)), EXPECT);
   assert.ok(v.ok);
   assert.deepEqual(v.credentials, { ...c, issuedAt: new Date(NOW) });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// EKS token entries: the same file rules, the token's own payload and margin
+// ---------------------------------------------------------------------------------------------------------
+
+const TOKEN = `k8s-aws-v1.${"aHR0cHM6Ly9zdHMu".repeat(20)}`;
+const TOKEN_MARGIN = 5 * MIN;
+
+/** A token entry signed `signedAgo` before NOW that expires `expiresIn` after NOW. */
+function tokenText(over: { signedAgo?: number; expiresIn?: number; token?: string } = {}): string {
+  const signed = NOW - (over.signedAgo ?? 0);
+  return JSON.stringify(tokenEntryFor(KEY, {
+    token: over.token ?? TOKEN,
+    expiration: new Date(NOW + (over.expiresIn ?? 14 * MIN)),
+  }, signed));
+}
+
+const TOKEN_EXPECT = { key: KEY, now: NOW, marginMs: TOKEN_MARGIN, uid: 1000 };
+
+Deno.test("token entry: a fresh token is used as stored; a credentials entry is never read as one, nor the reverse", () => {
+  const v = judgeTokenEntry(GOOD_FACTS, tokenText(), TOKEN_EXPECT);
+  assert.ok(v.ok, JSON.stringify(v));
+  assert.deepEqual(v.token, { token: TOKEN, expiration: new Date(NOW + 14 * MIN) });
+  assert.equal(v.remainingMs, 14 * MIN);
+  assert.deepEqual(judgeTokenEntry(GOOD_FACTS, entryText(), TOKEN_EXPECT), {
+    ok: false,
+    reason: "it has no token object",
+  });
+  assert.deepEqual(judgeEntry(GOOD_FACTS, tokenText(), EXPECT), {
+    ok: false,
+    reason: "it has no credentials object",
+  });
+  // The file rules are the entries' (judgeFacts): a token file of another mode is not read either.
+  assert.deepEqual(judgeTokenEntry({ ...GOOD_FACTS, mode: 0o100644 }, tokenText(), TOKEN_EXPECT), {
+    ok: false,
+    reason: "its mode is 0644, not 0600",
+  });
+});
+
+Deno.test("token entry: reused only while more than its margin is left; never when signed later than now", () => {
+  const why = (text: string, now = NOW) => {
+    const v = judgeTokenEntry(GOOD_FACTS, text, { ...TOKEN_EXPECT, now });
+    return v.ok ? "ok" : v.reason;
+  };
+  // Signed 9 minutes ago, so 5 minutes and 1 second are left: reused.
+  assert.equal(why(tokenText({ signedAgo: 9 * MIN - 1000, expiresIn: 5 * MIN + 1000 })), "ok");
+  // Exactly the margin left: signed anew (no halving for a short token: a 4-minute one is never reused).
+  assert.equal(
+    why(tokenText({ signedAgo: 9 * MIN, expiresIn: 5 * MIN })),
+    "only 300 s remain, within the token's margin of 300 s",
+  );
+  assert.match(why(tokenText({ expiresIn: 4 * MIN })), /within the token's margin/);
+  assert.equal(why(tokenText({ signedAgo: 14 * MIN, expiresIn: 0 })), "the token has expired");
+  // A clock set back after signing: the token's X-Amz-Date lies ahead, its printed expiry too far away.
+  assert.equal(why(tokenText(), NOW - 2 * MIN), "it was signed later than now (the clock went back)");
+  // Within a minute of skew is the same moment.
+  assert.equal(why(tokenText(), NOW - 30_000), "ok");
+});
+
+Deno.test("token entry: shape — the token's text and size, its dates, its lifetime", () => {
+  const doc = JSON.parse(tokenText());
+  // deno-lint-ignore no-explicit-any
+  const why = (change: (d: Record<string, any>) => void) => {
+    const d = structuredClone(doc);
+    change(d);
+    const r = parseTokenEntry(d);
+    return typeof r === "string" ? r : "ok";
+  };
+  assert.equal(why(() => {}), "ok");
+  assert.equal(why((d) => delete d.token), "it has no token object");
+  assert.equal(why((d) => d.token.Token = "Bearer x"), "its Token is not valid");
+  assert.equal(why((d) => d.token.Token = `${TOKEN}"`), "its Token is not valid");
+  assert.equal(why((d) => d.token.Token = `k8s-aws-v1.${"A".repeat(4096)}`), "its Token is not valid");
+  assert.equal(why((d) => d.token.Token = `k8s-aws-v1.${"A".repeat(4096 - 11)}`), "ok");
+  assert.equal(why((d) => d.token.Expiration = "soon"), "its Expiration is not valid");
+  assert.equal(why((d) => d.issuedAt = 5), "it has no valid issuedAt");
+  assert.equal(
+    why((d) => d.token.Expiration = new Date(NOW + 16 * MIN).toISOString()),
+    "it expires more than 15 minutes after it was signed",
+  );
+  assert.equal(
+    why((d) => d.token.Expiration = new Date(NOW - MIN).toISOString()),
+    "it expires before it was issued",
+  );
+  assert.equal(why((d) => d.credproc = 2), "it has another format version");
 });

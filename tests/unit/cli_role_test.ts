@@ -36,7 +36,7 @@ Deno.test("role: one cache session per call — the cache directory is examined 
   const { log } = logger();
   const stats = await statsOf(home.cacheDir, async () => {
     const { provider } = await roleProvider(assumeOptions(...args), scanArgv(args), io, deps, log, {
-      memo: true,
+      memo: "assume",
     });
     // Fresh from the call, as from the entry: with the time they were issued (serve's margin needs it).
     assert.deepEqual(await provider(), { ...FAKE_ASSUMED, issuedAt: new Date(FAKE_NOW) });
@@ -66,7 +66,7 @@ Deno.test("role: only assume leaves the fast path's memo; not under --verbose, w
   };
   const { deps } = fakeDeps();
   const memos = () => files(home.cacheDir, /\.inputs\.json$/).length;
-  const call = async (args: string[], memo: boolean, toFile = false) => {
+  const call = async (args: string[], assume: boolean, toFile = false) => {
     const all = ["--role-arn", ROLE, ...args];
     const { provider } = await roleProvider(
       assumeOptions(...all),
@@ -75,7 +75,7 @@ Deno.test("role: only assume leaves the fast path's memo; not under --verbose, w
       deps,
       logger(toFile).log,
       {
-        memo,
+        memo: assume ? "assume" : undefined,
       },
     );
     await provider();

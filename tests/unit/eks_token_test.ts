@@ -4,12 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { parseCommand } from "../../lib/cli/args.ts";
-import { InputError, UsageError } from "../../lib/errors.ts";
-import {
-  execCredentialJson,
-  execCredentialVersion,
-  MAX_EXEC_INFO_CHARS,
-} from "../../lib/eks/exec_credential.ts";
+import { FailureError, InputError, UsageError } from "../../lib/errors.ts";
+import { execCredentialJson, execInfoVersion, MAX_EXEC_INFO_CHARS } from "../../lib/eks/exec_credential.ts";
+import { execCredentialVersion } from "../../lib/cli/eks_token.ts";
 import { eksToken, presignedUrl, tokenExpiration } from "../../lib/eks/token.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
@@ -101,6 +98,9 @@ Deno.test("KUBERNETES_EXEC_INFO: unset or empty is v1beta1; v1beta1 and v1 as as
     [" ".repeat(MAX_EXEC_INFO_CHARS + 1), /^longer than 262144 characters$/],
   ];
   for (const [raw, why] of refused) {
+    // The fast path's reading (no error: it falls through to the full path, which prints this one).
+    const fast = execInfoVersion(raw);
+    assert.ok(typeof fast === "object" && why.test(fast.refused), raw.slice(0, 80));
     assert.throws(() => execCredentialVersion(raw), (e) => {
       assert.ok(e instanceof InputError, String(e));
       assert.equal(e.exitCode, 2);
@@ -177,6 +177,36 @@ Deno.test("the presigned URL and token equal the AWS CLI's for the same inputs",
   const local = new URL(await presignedUrl({ ...AWS_CLI_VECTOR, endpoint: "http://127.0.0.1:4566" }));
   assert.equal(local.origin, "http://127.0.0.1:4566");
   assert.equal(local.pathname, "/");
+});
+
+Deno.test("a token over the 4096 bytes aws-iam-authenticator accepts is a failure, never returned", async () => {
+  // Session tokens of growing size (session tags make them so): every token returned fits, every refusal
+  // names a size over the limit, and the limit lies in between.
+  let fits = 0;
+  let refused = 0;
+  for (let n = 2500; n <= 2900; n += 8) {
+    const credentials = { ...AWS_CLI_VECTOR.credentials, sessionToken: `IQoJ${"A".repeat(n)}` };
+    try {
+      const t = await eksToken({ ...AWS_CLI_VECTOR, credentials });
+      assert.ok(t.token.length <= 4096, String(t.token.length));
+      fits++;
+    } catch (e) {
+      assert.ok(e instanceof FailureError, String(e));
+      assert.equal(e.exitCode, 1);
+      assert.equal(e.what, "eks-token");
+      const size = Number(
+        /^the token would be (\d+) bytes, over the 4096 aws-iam-authenticator accepts \(the credentials' session token alone is (\d+) characters\)$/
+          .exec(e.message)?.[1],
+      );
+      assert.ok(size > 4096, e.message);
+      assert.match(
+        e.hint ?? "",
+        /^session tags, a session policy or policy ARNs make the role's session token large/,
+      );
+      refused++;
+    }
+  }
+  assert.ok(fits > 0 && refused > 0, `${fits} fit, ${refused} refused`);
 });
 
 Deno.test("the ExecCredential document: the AWS CLI's bytes", () => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { scanArgv } from "../../lib/argv.ts";
 import { startupModules } from "../support/helpers.ts";
-import { entryFor } from "../../lib/cache/store.ts";
+import { entryFor, tokenEntryFor } from "../../lib/cache/store.ts";
 import {
   fileHmac,
   importDigestKey,
@@ -15,7 +15,8 @@ import {
 } from "../../lib/cache/key.ts";
 import { memoText } from "../../lib/cache/memo.ts";
 import { writeEntry, writeFileAtomic } from "../../lib/cache/write.ts";
-import { fastPath, type FastPathIo } from "../../lib/fast_path.ts";
+import { argvKind, fastPath, type FastPathIo } from "../../lib/fast_path.ts";
+import { execCredentialJson } from "../../lib/eks/exec_credential.ts";
 import { render } from "../../lib/output.ts";
 import {
   type Credentials,
@@ -80,7 +81,7 @@ async function fastHarness() {
     const watched = await Promise.all(
       files.map(async (path) => ({ path, hmac: await fileHmac(path, digestKey) })),
     );
-    const text = memoText({ inputs, key: KEY, format, marginMs: 15 * MIN, files: watched });
+    const text = memoText({ kind: "assume", inputs, key: KEY, format, marginMs: 15 * MIN, files: watched });
     await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text, false);
   };
   await remember();
@@ -173,13 +174,138 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
   }
 });
 
+/**
+ * The fast path's harness for an `eks-token` line: a token entry and its memo (kind `eks-token`) beside the
+ * assume harness's role entry and memo, in the same directory and under the same digest key.
+ */
+async function eksHarness() {
+  const f = await fastHarness();
+  const argv = ["eks-token", "--cluster-name", "prod", "--role-arn", ROLE, "--cache-dir", f.cacheDir];
+  const inputs = await inputsKey(scanArgv(argv), f.env, f.dir, {
+    key: f.digestKey,
+    secretValues: inputSecretValues(scanArgv(argv), (n) => f.env[n]),
+  });
+  const TOKEN_KEY = "b".repeat(64);
+  const token = { token: "k8s-aws-v1.aHR0cHM6Ly9zdHM", expiration: new Date(NOW + 14 * MIN) };
+  await writeEntry(`${f.cacheDir}/${TOKEN_KEY}.json`, tokenEntryFor(TOKEN_KEY, token, NOW));
+  const memoPath = `${f.cacheDir}/${inputs}.inputs.json`;
+  /** Writes the memo for the eks-token argv: of `kind`, pointing at `key`. */
+  const remember = async (kind: "assume" | "eks-token" = "eks-token", key = TOKEN_KEY) => {
+    const files = [{ path: f.configFile, hmac: await fileHmac(f.configFile, f.digestKey) }];
+    const text = kind === "eks-token"
+      ? memoText({
+        kind,
+        inputs,
+        key,
+        marginMs: 5 * MIN,
+        role: KEY,
+        cluster: "prod",
+        tokenEndpoint: "https://sts.eu-west-1.amazonaws.com/",
+        signingRegion: "eu-west-1",
+        files,
+      })
+      : memoText({ kind, inputs, key, format: "process", marginMs: 15 * MIN, files });
+    await writeFileAtomic(memoPath, text, false);
+  };
+  await remember();
+  return { ...f, argv, eksInputs: inputs, token, TOKEN_KEY, remember, eksMemoPath: memoPath };
+}
+
+const V1 = "client.authentication.k8s.io/v1";
+const V1BETA1 = "client.authentication.k8s.io/v1beta1";
+
+Deno.test("fast path: an eks-token hit prints the ExecCredential of the version KUBERNETES_EXEC_INFO asks for now", async () => {
+  await using f = await eksHarness();
+  const io = (execInfo?: string, over: Partial<FastPathIo> = {}) =>
+    f.io({
+      argv: f.argv,
+      getEnv: (n) => n === "KUBERNETES_EXEC_INFO" ? execInfo : f.env[n],
+      ...over,
+    });
+  assert.equal(await fastPath(io()), execCredentialJson(V1BETA1, f.token.token, f.token.expiration));
+  assert.equal(
+    await fastPath(
+      io(JSON.stringify({ kind: "ExecCredential", apiVersion: V1, spec: { interactive: false } })),
+    ),
+    execCredentialJson(V1, f.token.token, f.token.expiration),
+  );
+  // A value the full program refuses: the full program prints that error.
+  assert.equal(
+    await fastPath(io(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1alpha1" }))),
+    undefined,
+  );
+  assert.equal(await fastPath(io("{")), undefined);
+  // The token's own margin: 5 minutes. 8 min 59 s after signing it is served; at 9 min it is not.
+  assert.ok(await fastPath(io(undefined, { now: NOW + 9 * MIN - 1000 })));
+  assert.equal(await fastPath(io(undefined, { now: NOW + 9 * MIN })), undefined);
+  // The role entry of the assume harness is still served to the assume line, unaffected.
+  assert.match((await fastPath(f.io()))!, /"AccessKeyId": "ASIAEXAMPLE000000001"/);
+});
+
+Deno.test("fast path: an assume memo never answers eks-token, an eks-token memo never answers assume", async (t) => {
+  const eksIo = (f: Awaited<ReturnType<typeof eksHarness>>) => f.io({ argv: f.argv });
+  await t.step("an assume memo under the eks-token line's inputs (pointing at the role entry)", async () => {
+    await using f = await eksHarness();
+    await f.remember("assume", KEY);
+    assert.equal(await fastPath(eksIo(f)), undefined);
+  });
+  await t.step("an assume memo under the eks-token line's inputs (pointing at the token entry)", async () => {
+    await using f = await eksHarness();
+    await f.remember("assume", f.TOKEN_KEY);
+    assert.equal(await fastPath(eksIo(f)), undefined);
+  });
+  await t.step("an eks-token memo under the assume line's inputs", async () => {
+    await using f = await eksHarness();
+    const doc = JSON.parse(await Deno.readTextFile(f.eksMemoPath));
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs }), false);
+    assert.equal(await fastPath(f.io()), undefined);
+    // Even pointing at the role entry, whose payload the assume line could print.
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs, key: KEY }), false);
+    assert.equal(await fastPath(f.io()), undefined);
+  });
+  await t.step(
+    "an eks-token memo that points at a credentials entry: the token judge refuses it",
+    async () => {
+      await using f = await eksHarness();
+      await f.remember("eks-token", KEY);
+      assert.equal(await fastPath(eksIo(f)), undefined);
+    },
+  );
+  await t.step("the control: the eks-token memo as written is a hit", async () => {
+    await using f = await eksHarness();
+    assert.match((await fastPath(eksIo(f)))!, /^\{"kind": "ExecCredential"/);
+  });
+});
+
+Deno.test("fast path: argvKind — the command the pre-scan reads, as the parser does; only assume and eks-token", () => {
+  const cases: [string[], string | undefined][] = [
+    [["eks-token", "--cluster-name", "x"], "eks-token"],
+    [["--profile", "p", "eks-token", "--cluster-name", "x"], "eks-token"],
+    [["--profile=p", "eks-token"], "eks-token"],
+    [["--mfa-session", "eks-token", "--cluster-name", "x"], "eks-token"],
+    [["--role-arn", "r"], "assume"],
+    [["--profile", "eks-token"], "assume"],
+    // A leading `--` separates nothing (main.ts's rule, now the pre-scan's): the parser runs eks-token too.
+    [["--", "eks-token"], "eks-token"],
+    [[], "assume"],
+    [["console", "--role-arn", "r"], undefined],
+    [["serve"], undefined],
+    [["cache", "list"], undefined],
+  ];
+  for (const [argv, kind] of cases) assert.equal(argvKind(scanArgv(argv)), kind, argv.join(" "));
+});
+
 Deno.test("fast path: its static import graph is light (no node: built-ins, no npm)", async () => {
   // An npm import in the fast path's graph would show up here as a specifier, and fail the test.
   assert.deepEqual(await startupModules("main.ts"), [
     "lib/argv.ts",
     "lib/cache/dir.ts",
     "lib/cache/key.ts",
+    // The memo document (its shape check; the rules for writing one import nothing more).
+    "lib/cache/memo.ts",
     "lib/cache/store.ts",
+    // The ExecCredential document and the KUBERNETES_EXEC_INFO rule: an eks-token hit (it imports nothing).
+    "lib/eks/exec_credential.ts",
     "lib/fast_path.ts",
     "lib/model.ts",
     "lib/output.ts",

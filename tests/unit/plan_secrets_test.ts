@@ -191,10 +191,9 @@ Deno.test("planSecrets: the source's, one per hop, the SSO access token, the DPo
       read.push(`token ${t.kind === "env" ? t.name : t.path}`);
       return Promise.resolve(WEB_TOKEN);
     },
-    ssoTokenFile: "/h/.aws/sso/cache/x.json",
-    readFile: (path) => {
-      read.push(`file ${path}`);
-      return Promise.resolve(JSON.stringify({ accessToken: SSO_ACCESS_TOKEN }));
+    ssoToken: () => {
+      read.push("sso token");
+      return Promise.resolve({ accessToken: SSO_ACCESS_TOKEN });
     },
     loginToken: () => {
       read.push("login token");
@@ -220,13 +219,13 @@ Deno.test("planSecrets: the source's, one per hop, the SSO access token, the DPo
     },
   });
   assert.deepEqual(await planSecrets(sso, readers), [undefined, SSO_ACCESS_TOKEN]);
-  assert.deepEqual(read.splice(0), ["file /h/.aws/sso/cache/x.json"]);
+  assert.deepEqual(read.splice(0), ["sso token"]);
   // No token file (no home directory): nothing in its place, as before any sign-in could be read.
-  assert.deepEqual(await planSecrets(sso, { ...readers, ssoTokenFile: undefined }), [undefined]);
-  // A file that is not a token: its place is kept, empty.
-  assert.deepEqual(
-    await planSecrets(sso, { ...readers, readFile: () => Promise.resolve("not json") }),
-    [undefined, undefined],
+  assert.deepEqual(await planSecrets(sso, { ...readers, ssoToken: undefined }), [undefined]);
+  // A token file that is refused (lib/plan/sso_token.ts judges it): the refusal, not a key without it.
+  await assert.rejects(
+    planSecrets(sso, { ...readers, ssoToken: () => Promise.reject(new Error("refused")) }),
+    /refused/,
   );
 
   const login = plan(["--profile", "web"], {}, {
