@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  credprocCommand,
+  credprocLine,
   ignoreIf,
+  ok,
+  okJson,
+  okText,
   PROCESS_DOC,
-  type Result,
   ROOT,
   runCredproc,
   runProcess,
@@ -29,10 +31,6 @@ const CODE = "246810";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
 const NODE_CONSUMER = `${ROOT}tests/node-consumer`;
 
-function credprocLine(args: string[]): string {
-  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
-}
-
 /** A temp HOME: `[base]` holds the stand-in's keys; `prod-role` needs MFA; `extra` is appended to the config. */
 async function home(standin: Standin, extra = ""): Promise<TempHome> {
   const h = await tempHome();
@@ -44,11 +42,6 @@ async function home(standin: Standin, extra = ""): Promise<TempHome> {
     `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
   );
   return h;
-}
-
-function ok(r: Result): void {
-  assert.equal(r.stderr, "", `exit ${r.code}\nstderr: ${r.stderr}`);
-  assert.equal(r.code, 0);
 }
 
 /** The time-dependent parts of a listing (durations, instants) replaced by placeholders. */
@@ -130,7 +123,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
   for (const d of docs) assert.ok(!JSON.stringify(d.meta).includes(d.credentials.SecretAccessKey));
 
   const table = await runCredproc(["cache", "list"], env);
-  ok(table);
+  okText(table);
   const ep = `us-east-1 ${url}`;
   const rows = [
     ["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"],
@@ -195,7 +188,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
   }
 
   const json = await runCredproc(["cache", "list", "--json"], env);
-  ok(json);
+  okText(json);
   const listing = JSON.parse(json.stdout);
   const entry = (d: typeof mfa, extra: Record<string, unknown>) => ({
     key: d.key,
@@ -249,10 +242,10 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
 
   // `cache` alone prints the cache commands; `cache clear` removes the entries and the failure record.
   const usage = await runCredproc(["cache"], env);
-  ok(usage);
+  okText(usage);
   assert.match(usage.stdout, /^Usage:\n {2}credproc cache list \[--json\] \[--cache-dir DIR\]\n/);
   const cleared = await runCredproc(["cache", "clear"], env);
-  ok(cleared);
+  okText(cleared);
   assert.equal(
     cleared.stdout,
     `credproc: removed 4 cache entries and the failure record from ${h.cacheDir}\n`,
@@ -265,7 +258,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
 Deno.test("cache list: a directory that is not usable, and one that does not exist yet", async () => {
   await using h = await tempHome();
   const missing = await runCredproc(["cache", "list"], h.env());
-  ok(missing);
+  okText(missing);
   assert.equal(
     missing.stdout,
     `cache directory: ${h.cacheDir}\n  does not exist yet (created on first use)\n\nno cached entries\n\nno recorded failures\n`,
@@ -273,7 +266,7 @@ Deno.test("cache list: a directory that is not usable, and one that does not exi
   await Deno.mkdir(h.cacheDir);
   await Deno.chmod(h.cacheDir, 0o777);
   const open = await runCredproc(["cache", "list", "--json"], h.env());
-  ok(open);
+  okText(open);
   assert.deepEqual(JSON.parse(open.stdout).cacheDir, {
     path: h.cacheDir,
     exists: true,
@@ -355,7 +348,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     assert.match(plain.stdout, PROCESS_DOC); // byte for byte the jq shape, no AccountId
     // The same credentials are in the cache now, without a printed account id: the flag must not get them.
     const withId = await runCredproc([...args("doc"), "--include-account-id"], env);
-    ok(withId);
+    okJson(withId);
     const doc = JSON.parse(withId.stdout);
     assert.deepEqual(Object.keys(doc), [
       "AccessKeyId",
@@ -372,7 +365,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     assert.equal(hit.stdout, withId.stdout); // from the cache (fast path), still with the account
     assert.equal(standin.count("AssumeRole"), 2);
     const shell = await runCredproc([...args("doc"), "--include-account-id", "--format", "env"], env);
-    ok(shell);
+    okText(shell);
     assert.deepEqual(shell.stdout.trimEnd().split("\n").map((l) => l.replace(/=.*/, "")), [
       "export AWS_ACCESS_KEY_ID",
       "export AWS_SECRET_ACCESS_KEY",
@@ -400,7 +393,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
       ],
       { ...env, CREDPROC_T: "header.payload.signature-token-x" },
     );
-    ok(r);
+    okJson(r);
     assert.equal(JSON.parse(r.stdout).AccountId, ACCOUNT);
   });
 
@@ -414,7 +407,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
       "print(json.dumps(out, separators=(',', ':')))",
     ].join("\n");
     const r = await runProcess("python3", ["-c", script], env);
-    ok(r);
+    okText(r, "python3 (boto3)");
     assert.equal(r.stdout, `{"with-id":"${ACCOUNT}","without-id":null}\n`);
   });
 
@@ -425,7 +418,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
         [`${NODE_CONSUMER}/consumer.mjs`, "--profile", profile, "--endpoint", standin.url],
         env,
       );
-      ok(r);
+      okText(r, "node consumer.mjs");
       const out = JSON.parse(r.stdout);
       assert.equal(out.AccountId, expected);
       assert.equal(out.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/${profile}`);

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  assertDoc,
   AWS_V2,
-  credprocCommand,
+  credprocLine,
+  ok,
   PROCESS_DOC,
   type Result,
   runCredproc,
@@ -18,6 +18,7 @@ import {
   tempHome,
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
+import { assertOneErrorLine } from "../support/hardening_helpers.ts";
 
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
@@ -27,10 +28,6 @@ const CODE = "246810";
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUvYXBwIn0.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
 
-function credprocLine(args: string[]): string {
-  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
-}
-
 /** A temp HOME whose `[base]` holds the stand-in's keys and whose config is `config`. */
 async function home(standin: Standin, config = ""): Promise<TempHome> {
   const h = await tempHome();
@@ -39,14 +36,6 @@ async function home(standin: Standin, config = ""): Promise<TempHome> {
     `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
   );
   return h;
-}
-
-function assertFails(r: Result, code: number, line: RegExp): void {
-  const context = `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-  assert.equal(r.code, code, context);
-  assert.equal(r.stdout, "", context);
-  assert.match(r.lines[0] ?? "", line, context);
-  assert.doesNotMatch(r.stderr, /^\s+at |internal error/m, context);
 }
 
 const MFA_CONFIG = (standin: Standin) => `
@@ -68,17 +57,17 @@ Deno.test("MFA: a code on the command line, from the environment, and a wrong co
   const base = ["--role-arn", ROLE, "--serial-number", SERIAL, "--endpoint-url", standin.url, "--no-cache"];
   const keys = { AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey };
 
-  assertDoc(await runCredproc([...base, "--token-code", CODE], h.env(keys)));
+  ok(await runCredproc([...base, "--token-code", CODE], h.env(keys)));
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: CODE });
   assert.equal(standin.requests.at(-1)?.params.SerialNumber, SERIAL);
   assert.equal(standin.requests.at(-1)?.params.TokenCode, CODE);
 
-  assertDoc(await runCredproc(base, h.env({ ...keys, CREDPROC_MFA_TOKEN_CODE: CODE })));
+  ok(await runCredproc(base, h.env({ ...keys, CREDPROC_MFA_TOKEN_CODE: CODE })));
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: CODE });
 
   // A profile's mfa_serial with --token-code.
   await h.writeConfig(MFA_CONFIG(standin));
-  assertDoc(
+  ok(
     await runCredproc([
       "--profile",
       "prod-role",
@@ -93,7 +82,7 @@ Deno.test("MFA: a code on the command line, from the environment, and a wrong co
 
   // The stand-in really checks the code: a wrong one is refused by STS (exit 1), not by credproc.
   const wrong = await runCredproc([...base, "--token-code", "135791"], h.env(keys));
-  assertFails(wrong, 1, /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied/);
+  assertOneErrorLine(wrong, 1, /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied/);
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: "135791" });
   assert.equal(standin.count("AssumeRole"), 4);
 });
@@ -106,7 +95,7 @@ Deno.test("MFA: no terminal at all fails at once, before any call, saying how to
     ["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"],
     h.env(),
   );
-  assertFails(
+  assertOneErrorLine(
     r,
     1,
     new RegExp(`^credproc: MFA code for ${SERIAL}: no code given and no terminal to ask on$`),
@@ -222,7 +211,7 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then the roles with
       .concat(["--mfa-session-duration", "7200", "--endpoint-url", standin.url, "--no-cache"]),
     h.env(),
   );
-  assertDoc(r);
+  ok(r);
   const [session, first, second] = standin.requests;
   assert.equal(session.action, "GetSessionToken");
   assert.deepEqual(session.mfa, { serial: SERIAL, code: CODE });
@@ -244,7 +233,7 @@ Deno.test("web identity: from a file, an env var, a profile and AWS_WEB_IDENTITY
   const at = ["--endpoint-url", standin.url, "--no-cache"];
 
   const check = (r: Result, roles: string[]) => {
-    assertDoc(r);
+    ok(r);
     const calls = standin.requests.splice(0);
     assert.deepEqual(calls.map((q) => q.action), [
       "AssumeRoleWithWebIdentity",
@@ -319,7 +308,7 @@ Deno.test("web identity: an empty, missing, unreadable or unset token is a clear
   for (const [name, args, env, line] of cases) {
     await t.step(name, async () => {
       const r = await runCredproc([...args, ...at], h.env(env));
-      assertFails(r, 2, line);
+      assertOneErrorLine(r, 2, line);
       assert.match(r.lines[0], /^credproc: web identity token /);
     });
   }
@@ -329,7 +318,7 @@ Deno.test("web identity: an empty, missing, unreadable or unset token is a clear
       ["--web-identity-token-env", "AWS_CI_OIDC_TOKEN", ...at],
       h.env({ AWS_CI_OIDC_TOKEN: "eyJ.wrong.token" }),
     );
-    assertFails(
+    assertOneErrorLine(
       r,
       1,
       /^credproc: AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role\/deploy: InvalidIdentityToken/,
