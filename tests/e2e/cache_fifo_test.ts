@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
-import { mkfifo, ok, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { mkfifo, ok, okVerbose, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 /** Far below "forever", far above a loaded machine's start-up. */
@@ -80,7 +80,7 @@ Deno.test("cache FIFOs: entry, lock and failure marker on a miss: fetched, with 
       await mkfifo(path(f));
       const calls = standin.count("AssumeRole");
       const r = await run(standinArgs(standin, ["--verbose"]), standinEnv(f.home, standin));
-      ok(r);
+      okVerbose(r);
       assert.match(r.stderr, note);
       assert.equal(standin.count("AssumeRole"), calls + 1);
     });
