@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { startStandin } from "../support/sts_standin/mod.ts";
 import { ignoreIf, ok, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { sha256Hex } from "../support/sts_standin/util.ts";
 import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const IS_ROOT = Deno.uid() === 0;
@@ -18,12 +19,7 @@ async function fileStats(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) {
     const path = `${dir}/${e.name}`;
     const st = await Deno.lstat(path);
-    const sha = st.isFile
-      ? Array.from(
-        new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("")
-      : "-";
+    const sha = st.isFile ? await sha256Hex(await Deno.readFile(path)) : "-";
     rows.push(`${e.name} ${st.mode} ${st.uid} ${st.size} ${st.mtime?.getTime()} ${sha}`);
   }
   return rows.sort();

@@ -1,6 +1,6 @@
 /**
  * `credproc console` end to end: the real program against the STS stand-in (SigV4 verified) and a stand-in
- * for the console federation endpoint (tests/support/signin_standin.ts), both on 127.0.0.1, reached through
+ * for the console federation endpoint (tests/support/federation_standin.ts), both on 127.0.0.1, reached through
  * `CREDPROC_SIGNIN_URL`. What each test proves is in its name; nothing contacts a real host.
  */
 import assert from "node:assert/strict";
@@ -16,25 +16,25 @@ import { assertNoLeak } from "../support/leaks.ts";
 import { assertNoCrash, assertOneErrorLine, netHost, readAudit } from "../support/hardening_helpers.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  type SigninAnswer,
-  type SigninStandin,
+  type FederationAnswer,
+  type FederationStandin,
   STANDIN_SIGNIN_TOKEN,
-  startSigninStandin,
-} from "../support/signin_standin.ts";
+  startFederationStandin,
+} from "../support/federation_standin.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
 interface Rig extends AsyncDisposable {
   sts: Standin;
-  signin: SigninStandin;
+  signin: FederationStandin;
   home: TempHome;
   env: Record<string, string>;
 }
 
 /** Both stand-ins and a temp home whose environment points credproc at them (and at nothing else). */
-async function rig(extra: Record<string, string> = {}, answer?: SigninAnswer): Promise<Rig> {
+async function rig(extra: Record<string, string> = {}, answer?: FederationAnswer): Promise<Rig> {
   const sts = await startStandin();
-  const signin = startSigninStandin(answer);
+  const signin = startFederationStandin(answer);
   const home = await tempHome();
   const env = home.env({
     AWS_ACCESS_KEY_ID: sts.accessKeyId,
@@ -64,7 +64,7 @@ function expectedUrl(signinUrl: string, destination: string): string {
 }
 
 /** The Session JSON of a recorded GetSigninToken request, checked for shape. */
-function sessionOf(signin: SigninStandin, i: number): Record<string, string> {
+function sessionOf(signin: FederationStandin, i: number): Record<string, string> {
   const req = signin.requests[i];
   assert.equal(req.method, "GET");
   assert.equal(req.path, "/federation");
@@ -156,7 +156,7 @@ Deno.test("console: --destination and the partitions (aws-cn role, cn region →
   );
 });
 
-const FAILURES: { name: string; answer: SigninAnswer; line: RegExp; args?: string[] }[] = [
+const FAILURES: { name: string; answer: FederationAnswer; line: RegExp; args?: string[] }[] = [
   {
     name: "HTTP 400",
     answer: { kind: "status", status: 400 },

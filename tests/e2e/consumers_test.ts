@@ -11,8 +11,8 @@ import {
   credprocLine,
   type Moto,
   MOTO_KEYS,
+  motoArgs,
   okText,
-  ROLE,
   ROOT,
   runCredproc,
   runProcess,
@@ -30,27 +30,16 @@ const DEFAULT_DURATION_MS = 3600_000;
 /** A session tag with a space, so the command line needs quoting that both botocore and /bin/sh undo. */
 const TAG = "team=platform ops";
 
-function credprocArgs(moto: Moto, session: string): string[] {
-  return [
-    "--role-arn",
-    ROLE,
-    "--role-session-name",
-    session,
-    "--tag",
-    TAG,
-    "--endpoint-url",
-    moto.url,
-    "--region",
-    "us-east-1",
-  ];
-}
-
 /**
  * A temp HOME whose `~/.aws/config` has `[profile via-credproc]` running credproc for role session `session`.
  * moto's base keys sit in the consumer's environment: the consumer must not use them itself, and credproc,
  * started by the consumer, inherits them as its source credentials.
  */
-async function consumerHome(moto: Moto, session: string, credprocArgv = credprocArgs(moto, session)) {
+async function consumerHome(
+  moto: Moto,
+  session: string,
+  credprocArgv = motoArgs(moto, session, ["--tag", TAG]),
+) {
   const home = await tempHome();
   await home.writeConfig(`[profile ${PROFILE}]\ncredential_process = ${credprocLine(credprocArgv)}\n`);
   const env = home.env({

@@ -5,7 +5,7 @@
  * real pseudo-terminal; plain messages for TLS mistakes. Everything on loopback against the STS stand-in.
  */
 import assert from "node:assert/strict";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 import {
   credprocLine,
   ignoreIf,
@@ -17,11 +17,11 @@ import {
   runCredproc,
   runProcess,
   shellQuote,
-  type TempHome,
   tempHome,
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
 import { hasOpenssl, makeTlsFixture } from "../support/net_fixtures.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
@@ -31,18 +31,9 @@ const CODE = "246810";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
 const NODE_CONSUMER = `${ROOT}tests/node-consumer`;
 
-/** A temp HOME: `[base]` holds the stand-in's keys; `prod-role` needs MFA; `extra` is appended to the config. */
-async function home(standin: Standin, extra = ""): Promise<TempHome> {
-  const h = await tempHome();
-  await h.writeConfig(
-    `[profile prod-role]\nrole_arn = ${ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\n` +
-      `role_session_name = mfa-role\n${extra}`,
-  );
-  await h.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return h;
-}
+/** The config of the homes here (tests/support/standin_call.ts `standinHome`): `prod-role` needs MFA over `[base]`. */
+const PROD_ROLE = `[profile prod-role]\nrole_arn = ${ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\n` +
+  "role_session_name = mfa-role\n";
 
 /** The time-dependent parts of a listing (durations, instants) replaced by placeholders. */
 function steady(text: string): string {
@@ -53,7 +44,7 @@ function steady(text: string): string {
 
 Deno.test("cache list after hits, a refresh and three failures: table, JSON and the failure record", async () => {
   await using standin = await startStandin();
-  await using h = await home(standin);
+  await using h = await standinHome(standin, PROD_ROLE);
   const url = standin.url;
   const env = h.env({
     AWS_ACCESS_KEY_ID: standin.accessKeyId,
@@ -284,7 +275,7 @@ Deno.test("cache list: a directory that is not usable, and one that does not exi
 
 Deno.test("--log-file and CREDPROC_LOG_FILE: the --verbose lines, timestamped and masked; never on stderr", async () => {
   await using standin = await startStandin();
-  await using h = await home(standin);
+  await using h = await standinHome(standin, PROD_ROLE);
   const env = h.env({
     AWS_ACCESS_KEY_ID: standin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
@@ -330,9 +321,10 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     session: string,
   ) => ["--role-arn", ROLE, "--role-session-name", session, "--endpoint-url", standin.url];
   const line = (session: string, extra: string[] = []) => credprocLine([...args(session), ...extra]);
-  await using h = await home(
+  await using h = await standinHome(
     standin,
-    `[profile with-id]\ncredential_process = ${line("with-id", ["--include-account-id"])}\n` +
+    PROD_ROLE +
+      `[profile with-id]\ncredential_process = ${line("with-id", ["--include-account-id"])}\n` +
       `[profile without-id]\ncredential_process = ${line("without-id")}\n`,
   );
   const env = h.env({
@@ -429,7 +421,10 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
 Deno.test("MFA with no terminal (JS SDK v3): fails at once saying what to run; warmed from a terminal, it serves", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
   const argv = ["--profile", "prod-role", "--mfa-session", "--endpoint-url", standin.url];
-  await using h = await home(standin, `[profile app]\ncredential_process = ${credprocLine(argv)}\n`);
+  await using h = await standinHome(
+    standin,
+    PROD_ROLE + `[profile app]\ncredential_process = ${credprocLine(argv)}\n`,
+  );
   const env = h.env({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
   const consumer = ["node", `${NODE_CONSUMER}/consumer.mjs`, "--profile", "app", "--endpoint", standin.url];
 

@@ -14,11 +14,10 @@ import {
   type Result,
   runCredproc,
   shellQuote,
-  type TempHome,
-  tempHome,
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
 import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
@@ -27,16 +26,6 @@ const SERIAL = `arn:aws:iam::${ACCOUNT}:mfa/alice`;
 const CODE = "246810";
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUvYXBwIn0.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
-
-/** A temp HOME whose `[base]` holds the stand-in's keys and whose config is `config`. */
-async function home(standin: Standin, config = ""): Promise<TempHome> {
-  const h = await tempHome();
-  await h.writeConfig(config);
-  await h.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return h;
-}
 
 const MFA_CONFIG = (standin: Standin) => `
 [profile prod]
@@ -53,7 +42,7 @@ role_session_name = mfa-tty
 
 Deno.test("MFA: a code on the command line, from the environment, and a wrong code", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   const base = ["--role-arn", ROLE, "--serial-number", SERIAL, "--endpoint-url", standin.url, "--no-cache"];
   const keys = { AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey };
 
@@ -89,7 +78,7 @@ Deno.test("MFA: a code on the command line, from the environment, and a wrong co
 
 Deno.test("MFA: no terminal at all fails at once, before any call, saying how to pass the code", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   // stdin closed, stdout and stderr piped (an IDE or a CI job running the AWS CLI).
   const r = await runCredproc(
     ["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"],
@@ -107,7 +96,7 @@ Deno.test("MFA: no terminal at all fails at once, before any call, saying how to
 
 Deno.test("MFA prompt through the AWS CLI v2 on a real terminal: stdout and stderr captured, stdin inherited", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const out = `${h.dir}/aws.out`;
   const err = `${h.dir}/aws.err`;
   const aws = [AWS_V2, "--profile", "prod", "sts", "get-caller-identity", "--endpoint-url", standin.url]
@@ -131,7 +120,7 @@ Deno.test("MFA prompt through the AWS CLI v2 on a real terminal: stdout and stde
 
 Deno.test("MFA prompt on a real terminal: never on stdout, whichever streams the caller captures", async (t) => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine(["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"]);
   const out = `${h.dir}/out`;
   const err = `${h.dir}/err`;
@@ -163,7 +152,7 @@ Deno.test("MFA prompt on a real terminal: never on stdout, whichever streams the
 
 Deno.test("MFA prompt: nobody types → --mfa-timeout ends it with a clear error, before any call", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine([
     "--profile",
     "prod-role",
@@ -190,7 +179,7 @@ Deno.test("MFA prompt: nobody types → --mfa-timeout ends it with a clear error
 
 Deno.test("MFA prompt: Ctrl-C on the terminal ends it at once with a clear error, before any call", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine(["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"]);
   const out = `${h.dir}/out`;
   const err = `${h.dir}/err`;
@@ -205,7 +194,7 @@ Deno.test("MFA prompt: Ctrl-C on the terminal ends it at once with a clear error
 
 Deno.test("--mfa-session: one GetSessionToken with the code, then the roles with that session", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const r = await runCredproc(
     ["--profile", "prod-role", "--role-arn", ROLE_2, "--mfa-session", "--token-code", CODE]
       .concat(["--mfa-session-duration", "7200", "--endpoint-url", standin.url, "--no-cache"]),
@@ -227,7 +216,7 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then the roles with
 
 Deno.test("web identity: from a file, an env var, a profile and AWS_WEB_IDENTITY_TOKEN_FILE; the token reaches STS", async (t) => {
   await using standin = await startStandin({ webIdentityToken: TOKEN });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   const tokenFile = `${h.dir}/oidc-token`;
   await Deno.writeTextFile(tokenFile, `${TOKEN}\n`);
   const at = ["--endpoint-url", standin.url, "--no-cache"];
@@ -284,7 +273,7 @@ Deno.test("web identity: from a file, an env var, a profile and AWS_WEB_IDENTITY
 
 Deno.test("web identity: an empty, missing, unreadable or unset token is a clear error and no call", async (t) => {
   await using standin = await startStandin({ webIdentityToken: TOKEN });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   await Deno.writeTextFile(`${h.dir}/empty`, " \n");
   await Deno.mkdir(`${h.dir}/a-dir`);
   const at = ["--role-arn", ROLE, "--endpoint-url", standin.url, "--no-cache"];

@@ -8,6 +8,7 @@ import {
   AWS_V2,
   type Moto,
   MOTO_KEYS,
+  motoArgs,
   ok,
   PROCESS_DOC,
   type ProcessDoc,
@@ -23,20 +24,6 @@ const JQ_FILTER = ".Credentials + {Version: 1}";
 /** moto's default AssumeRole duration (DurationSeconds omitted). */
 const DEFAULT_DURATION_MS = 3600_000;
 const ACCOUNT = "123456789012";
-
-function credprocArgs(moto: Moto, session: string, extra: string[] = []): string[] {
-  return [
-    "--role-arn",
-    ROLE,
-    "--role-session-name",
-    session,
-    "--endpoint-url",
-    moto.url,
-    "--region",
-    "us-east-1",
-    ...extra,
-  ];
-}
 
 /**
  * The environment credproc and the AWS CLI get: a temp HOME, moto's base keys, nothing inherited. Every command
@@ -121,7 +108,7 @@ Deno.test("moto: one AssumeRole prints exactly the credential_process document",
   await using moto = await startMoto();
   await using home = await tempHome();
   const before = Date.now();
-  const r = await runCredproc(credprocArgs(moto, "e2e-success"), baseEnv(home, moto));
+  const r = await runCredproc(motoArgs(moto, "e2e-success"), baseEnv(home, moto));
   const after = Date.now();
   const doc = ok(r);
   assert.deepEqual(r.lines, []);
@@ -165,7 +152,7 @@ Deno.test("moto: output has the shape of `aws sts assume-role | jq '.Credentials
   await using moto = await startMoto();
   await using home = await tempHome();
   const env = baseEnv(home, moto);
-  const ours = await runCredproc(credprocArgs(moto, "e2e-jq"), env);
+  const ours = await runCredproc(motoArgs(moto, "e2e-jq"), env);
   const doc = ok(ours);
   const seed = await seedPipeline(moto, env, "e2e-jq");
   assert.equal(seed.awsStderr, "");
@@ -205,7 +192,7 @@ Deno.test("moto: every --format matches `aws configure export-credentials --form
   for (const [format, line] of Object.entries(FORMATS)) {
     await t.step(format, async () => {
       const r = await runCredproc(
-        credprocArgs(moto, `e2e-${format}`, ["--format", format]),
+        motoArgs(moto, `e2e-${format}`, ["--format", format]),
         baseEnv(home, moto),
       );
       assert.equal(r.stderr, "");
@@ -254,7 +241,7 @@ Deno.test("moto: every --format matches `aws configure export-credentials --form
 Deno.test("moto: --verbose masks access key ids and never prints a secret", async () => {
   await using moto = await startMoto();
   await using home = await tempHome();
-  const r = await runCredproc(credprocArgs(moto, "e2e-verbose", ["--verbose"]), baseEnv(home, moto));
+  const r = await runCredproc(motoArgs(moto, "e2e-verbose", ["--verbose"]), baseEnv(home, moto));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, PROCESS_DOC);
   const doc: ProcessDoc = JSON.parse(r.stdout);
@@ -362,7 +349,7 @@ Deno.test("moto with IAM auth: STS errors pass through with the code and message
       assert.ok(m, `unexpected AWS CLI stderr: ${JSON.stringify(cli.stderr)}`);
       assert.equal(m[1], c.code);
 
-      const r = await runCredproc(credprocArgs(moto, "e2e-error"), env);
+      const r = await runCredproc(motoArgs(moto, "e2e-error"), env);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, "");
       assert.deepEqual(r.lines, [`credproc: AssumeRole ${ROLE}: ${c.code}: ${m[2]}`, c.hint]);

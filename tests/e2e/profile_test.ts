@@ -22,6 +22,7 @@ import {
   tempHome,
 } from "../support/helpers.ts";
 import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
@@ -149,15 +150,6 @@ Deno.test("moto: --profile P --role-arn R assumes R with P's credentials", async
 });
 
 // ── the stand-in: order of the hops and who signed each ────────────────────────────────────────────────
-
-async function standinHome(standin: Standin, config: string): Promise<TempHome> {
-  const home = await tempHome();
-  await home.writeConfig(config);
-  await home.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return home;
-}
 
 function run(home: TempHome, standin: Standin, args: string[], env: Record<string, string> = {}) {
   return runCredproc([...args, "--endpoint-url", standin.url, "--no-cache"], home.env(env));

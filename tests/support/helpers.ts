@@ -225,6 +225,21 @@ export const MOTO_KEYS = {
   AWS_SECRET_ACCESS_KEY: "moto-secret-example",
 };
 
+/** argv for one credproc call against moto: {@link ROLE} as role session `session`, in us-east-1 (then `extra`). */
+export function motoArgs(moto: Moto, session: string, extra: readonly string[] = []): string[] {
+  return [
+    "--role-arn",
+    ROLE,
+    "--role-session-name",
+    session,
+    "--endpoint-url",
+    moto.url,
+    "--region",
+    "us-east-1",
+    ...extra,
+  ];
+}
+
 /** A role ARN used across tests. */
 export const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
