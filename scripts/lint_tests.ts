@@ -8,7 +8,8 @@
  *   is `assert.fail(…)` or asserts `false`;
  * - a `throw` statement;
  * - a call of a function declared in the same file whose own body holds an assertion (followed through any
- *   number of local calls: a local `ok` that only parses does not count);
+ *   number of local calls: a local `ok` that only parses does not count), or such a function passed by name
+ *   to a call (`results.forEach(check)`);
  * - a call of one of {@link ASSERTING_HELPERS}, the tests/support helpers that assert
  *   (tests/e2e/test_runner_test.ts checks that each one is exported there and asserts by this same rule), unless
  *   the file declares its own function of that name.
@@ -154,6 +155,10 @@ const plugin: Deno.lint.Plugin = {
             if (isAssertCall(n)) evidence.push(n.range[0]);
             else if (n.callee.type === "Identifier") {
               calls.push({ pos: n.range[0], name: n.callee.name, args: [...n.arguments] });
+            }
+            // A function passed by name is called by the callee (`results.forEach(ok)`).
+            for (const a of n.arguments) {
+              if (a.type === "Identifier") calls.push({ pos: a.range[0], name: a.name, args: [] });
             }
           },
           "Program:exit"() {

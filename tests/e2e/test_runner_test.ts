@@ -272,6 +272,8 @@ Deno.test("test runner: the assertion rule flags what cannot fail, and only that
     "  await assert.rejects(Promise.reject(new Error()));",
     "});",
     'Deno.test("fast-check", () => fc.assert(fc.property(fc.nat(), (n) => n >= 0)));',
+    'Deno.test("a helper passed by name", () => [{ code: 0, stdout: "", stderr: "" }].forEach(ok));',
+    'Deno.test("a non-asserting function passed by name", () => ["{}"].forEach(check)); // flagged',
     'Deno.test("nested in a loop and a callback", () => {',
     "  for (const n of [1, 2]) [n].forEach((m) => assert.equal(m, n));",
     "});",
@@ -282,7 +284,7 @@ Deno.test("test runner: the assertion rule flags what cannot fail, and only that
     source.slice(0, d.range[0]).split("\n").length
   );
   assert.deepEqual(got, want);
-  assert.equal(want.length, 6);
+  assert.equal(want.length, 7);
   // Only test files: the same text in a module that is not a test is not checked.
   assert.deepEqual(Deno.lint.runPlugin(lintTests, "helpers.ts", source), []);
   // The message names the rule's reason and the way out.
