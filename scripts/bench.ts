@@ -15,6 +15,7 @@
  *   built on `@aws-sdk/client-sts` costs at least (its peak RSS is the floor for credproc's);
  * - the seed pipeline `aws sts assume-role … | jq '.Credentials + {Version: 1}'`;
  * - `aws configure export-credentials` for a profile with static keys (no STS at all: the CLI's floor).
+ * Then what refusing a bad input or answer costs (scripts/bench_refusals.ts).
  *
  * Options:
  *   --runs N          timed rounds (default 30); each round runs every row once, interleaved
@@ -29,6 +30,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { which } from "../tests/support/helpers.ts";
 import { startStandin } from "../tests/support/sts_standin/mod.ts";
+import { refusalFigures } from "./bench_refusals.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DENO = Deno.realPathSync(Deno.execPath());
@@ -385,6 +387,16 @@ try {
         stsCalls - expected
       }`,
     ].join("\n"),
+  );
+  // What refusing a bad input or answer costs (scripts/bench_refusals.ts), after the table.
+  console.log(
+    `\n${
+      (await refusalFigures(
+        BIN ? [BIN] : [DENO, "run", ...denoRun, `${ROOT}main.ts`],
+        env,
+        Math.max(RSS_RUNS, 1),
+      )).join("\n")
+    }`,
   );
   if (values.json) {
     await Deno.writeTextFile(values.json, JSON.stringify({ rows, stsCalls, floorMs }, null, 2));

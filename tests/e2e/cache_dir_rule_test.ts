@@ -7,29 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { startStandin } from "../support/sts_standin/mod.ts";
-import { ignoreIf, PROCESS_DOC, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { ignoreIf, ok, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { sha256Hex } from "../support/sts_standin/util.ts";
 import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 
-function ok(r: Result): void {
-  assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.match(r.stdout, PROCESS_DOC);
-  assert.equal(r.stderr, "");
-}
-
 /** Every file in `dir` with its mode, owner, size, mtime and SHA-256: equal before and after means untouched. */
-async function snapshot(dir: string): Promise<string[]> {
+async function fileStats(dir: string): Promise<string[]> {
   const rows: string[] = [];
   for await (const e of Deno.readDir(dir)) {
     const path = `${dir}/${e.name}`;
     const st = await Deno.lstat(path);
-    const sha = st.isFile
-      ? Array.from(
-        new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("")
-      : "-";
+    const sha = st.isFile ? await sha256Hex(await Deno.readFile(path)) : "-";
     rows.push(`${e.name} ${st.mode} ${st.uid} ${st.size} ${st.mtime?.getTime()} ${sha}`);
   }
   return rows.sort();
@@ -72,11 +62,11 @@ for (const unsafe of UNSAFE) {
     ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
     ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
     assert.equal(standin.count("AssumeRole"), 1, "the directory works before it is made unsafe");
-    const names = (await snapshot(home.cacheDir)).map((r) => r.split(" ")[0]);
+    const names = (await fileStats(home.cacheDir)).map((r) => r.split(" ")[0]);
     assert.ok(names.includes("digest.key") && names.some((n) => n.endsWith(".inputs.json")), names.join(" "));
 
     await unsafe.make(home.cacheDir);
-    const before = await snapshot(home.cacheDir);
+    const before = await fileStats(home.cacheDir);
 
     // The same call twice (fast path first, then the full program), a --verbose call, and a failing call (which would record a failure and a marker): each reaches STS or fails on its own.
     ok(await runCredproc(standinArgs(standin), standinEnv(home, standin)));
@@ -116,7 +106,7 @@ for (const unsafe of UNSAFE) {
     assert.deepEqual(json.entries, []);
     assert.deepEqual(json.failures, []);
 
-    assert.deepEqual(await snapshot(home.cacheDir), before, "nothing in the directory changed");
+    assert.deepEqual(await fileStats(home.cacheDir), before, "nothing in the directory changed");
     await Deno.chmod(home.cacheDir, 0o700);
     if (IS_ROOT) await Deno.chown(home.cacheDir, 0, 0);
   });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
-import { PROCESS_DOC, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { mkfifo, ok, okVerbose, type Result, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 /** Far below "forever", far above a loaded machine's start-up. */
@@ -17,18 +17,6 @@ async function run(argv: string[], environment: Record<string, string>): Promise
   const r = await runCredproc(argv, environment, { signal: AbortSignal.timeout(2 * WITHIN_MS) });
   assert.ok(r.ms < WITHIN_MS, `took ${Math.round(r.ms)} ms (a FIFO blocked?):\n${r.stderr}`);
   return r;
-}
-
-function ok(r: Result): void {
-  assert.equal(r.code, 0, `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.match(r.stdout, PROCESS_DOC);
-}
-
-async function mkfifo(path: string): Promise<void> {
-  await Deno.remove(path).catch(() => {});
-  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", path], stdin: "null" }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.ok((await Deno.lstat(path)).isFifo);
 }
 
 /** A home whose cache holds an entry, its lock, a memo and the digest key; their names. */
@@ -92,7 +80,7 @@ Deno.test("cache FIFOs: entry, lock and failure marker on a miss: fetched, with 
       await mkfifo(path(f));
       const calls = standin.count("AssumeRole");
       const r = await run(standinArgs(standin, ["--verbose"]), standinEnv(f.home, standin));
-      ok(r);
+      okVerbose(r);
       assert.match(r.stderr, note);
       assert.equal(standin.count("AssumeRole"), calls + 1);
     });

@@ -1,32 +1,40 @@
 /**
  * `credproc console` end to end: the real program against the STS stand-in (SigV4 verified) and a stand-in
- * for the console federation endpoint (tests/support/signin_standin.ts), both on 127.0.0.1, reached through
+ * for the console federation endpoint (tests/support/federation_standin.ts), both on 127.0.0.1, reached through
  * `CREDPROC_SIGNIN_URL`. What each test proves is in its name; nothing contacts a real host.
  */
 import assert from "node:assert/strict";
-import { CREDPROC_BIN, ignoreIf, runCredproc, type TempHome, tempHome } from "../support/helpers.ts";
+import {
+  CREDPROC_BIN,
+  filesUnder,
+  ignoreIf,
+  runCredproc,
+  type TempHome,
+  tempHome,
+} from "../support/helpers.ts";
+import { assertNoLeak } from "../support/leaks.ts";
 import { assertNoCrash, assertOneErrorLine, netHost, readAudit } from "../support/hardening_helpers.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  type SigninAnswer,
-  type SigninStandin,
+  type FederationAnswer,
+  type FederationStandin,
   STANDIN_SIGNIN_TOKEN,
-  startSigninStandin,
-} from "../support/signin_standin.ts";
+  startFederationStandin,
+} from "../support/federation_standin.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
 interface Rig extends AsyncDisposable {
   sts: Standin;
-  signin: SigninStandin;
+  signin: FederationStandin;
   home: TempHome;
   env: Record<string, string>;
 }
 
 /** Both stand-ins and a temp home whose environment points credproc at them (and at nothing else). */
-async function rig(extra: Record<string, string> = {}, answer?: SigninAnswer): Promise<Rig> {
+async function rig(extra: Record<string, string> = {}, answer?: FederationAnswer): Promise<Rig> {
   const sts = await startStandin();
-  const signin = startSigninStandin(answer);
+  const signin = startFederationStandin(answer);
   const home = await tempHome();
   const env = home.env({
     AWS_ACCESS_KEY_ID: sts.accessKeyId,
@@ -56,7 +64,7 @@ function expectedUrl(signinUrl: string, destination: string): string {
 }
 
 /** The Session JSON of a recorded GetSigninToken request, checked for shape. */
-function sessionOf(signin: SigninStandin, i: number): Record<string, string> {
+function sessionOf(signin: FederationStandin, i: number): Record<string, string> {
   const req = signin.requests[i];
   assert.equal(req.method, "GET");
   assert.equal(req.path, "/federation");
@@ -69,28 +77,6 @@ function sessionOf(signin: SigninStandin, i: number): Record<string, string> {
   const session = JSON.parse(req.params[1][1]);
   assert.deepEqual(Object.keys(session), ["sessionId", "sessionKey", "sessionToken"]);
   return session;
-}
-
-/** Whether `text` holds `secret`, or any 24-character piece of it. */
-function leaks(text: string, secret: string): boolean {
-  for (let i = 0; i + 24 <= secret.length; i += 8) if (text.includes(secret.slice(i, i + 24))) return true;
-  return text.includes(secret);
-}
-
-/** Every file under `dir` as text. */
-async function filesUnder(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else if (e.isFile) out.set(p, await Deno.readTextFile(p));
-    }
-  };
-  await walk(dir).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  return out;
 }
 
 Deno.test("console: the exact GetSigninToken request (the role's credentials, three keys, no SessionDuration) and the exact URL", async () => {
@@ -170,7 +156,7 @@ Deno.test("console: --destination and the partitions (aws-cn role, cn region →
   );
 });
 
-const FAILURES: { name: string; answer: SigninAnswer; line: RegExp; args?: string[] }[] = [
+const FAILURES: { name: string; answer: FederationAnswer; line: RegExp; args?: string[] }[] = [
   {
     name: "HTTP 400",
     answer: { kind: "status", status: 400 },
@@ -308,13 +294,14 @@ Deno.test("console: the sign-in token never reaches stderr (--verbose), the log 
   const files = await filesUnder(r.home.cacheDir);
   assert.ok([...files.keys()].some((p) => p.endsWith("failures.json")), "a failure record was written");
   for (const secret of [STANDIN_SIGNIN_TOKEN, encodeURIComponent(STANDIN_SIGNIN_TOKEN)]) {
-    assert.ok(!leaks(run.stderr, secret), "token on stderr");
-    assert.ok(!leaks(failed.stderr, secret), "token on stderr of the failure");
-    assert.ok(!leaks(log, secret), "token in the log file");
-    for (const [path, text] of files) assert.ok(!leaks(text, secret), `token in ${path}`);
+    assertNoLeak(run.stderr, secret, "stderr");
+    assertNoLeak(failed.stderr, secret, "stderr of the failure");
+    assertNoLeak(log, secret, "the log file");
+    for (const [path, text] of files) assertNoLeak(text, secret, path);
   }
   for (const secret of [issued.secretAccessKey, issued.sessionToken]) {
-    assert.ok(!leaks(run.stderr, secret) && !leaks(log, secret), "role secrets stay out of the logs");
+    assertNoLeak(run.stderr, secret, "stderr (a role secret)");
+    assertNoLeak(log, secret, "the log file (a role secret)");
   }
 });
 

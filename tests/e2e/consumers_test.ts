@@ -8,15 +8,14 @@
 import assert from "node:assert/strict";
 import {
   AWS_V2,
-  credprocCommand,
+  credprocLine,
   type Moto,
   MOTO_KEYS,
-  type Result,
-  ROLE,
+  motoArgs,
+  okText,
   ROOT,
   runCredproc,
   runProcess,
-  shellQuote,
   startMoto,
   type TempHome,
   tempHome,
@@ -31,33 +30,18 @@ const DEFAULT_DURATION_MS = 3600_000;
 /** A session tag with a space, so the command line needs quoting that both botocore and /bin/sh undo. */
 const TAG = "team=platform ops";
 
-function credprocArgs(moto: Moto, session: string): string[] {
-  return [
-    "--role-arn",
-    ROLE,
-    "--role-session-name",
-    session,
-    "--tag",
-    TAG,
-    "--endpoint-url",
-    moto.url,
-    "--region",
-    "us-east-1",
-  ];
-}
-
-function credentialProcess(args: string[]): string {
-  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
-}
-
 /**
  * A temp HOME whose `~/.aws/config` has `[profile via-credproc]` running credproc for role session `session`.
  * moto's base keys sit in the consumer's environment: the consumer must not use them itself, and credproc,
  * started by the consumer, inherits them as its source credentials.
  */
-async function consumerHome(moto: Moto, session: string, credprocArgv = credprocArgs(moto, session)) {
+async function consumerHome(
+  moto: Moto,
+  session: string,
+  credprocArgv = motoArgs(moto, session, ["--tag", TAG]),
+) {
   const home = await tempHome();
-  await home.writeConfig(`[profile ${PROFILE}]\ncredential_process = ${credentialProcess(credprocArgv)}\n`);
+  await home.writeConfig(`[profile ${PROFILE}]\ncredential_process = ${credprocLine(credprocArgv)}\n`);
   const env = home.env({
     ...MOTO_KEYS,
     AWS_PAGER: "",
@@ -71,11 +55,6 @@ async function consumerHome(moto: Moto, session: string, credprocArgv = credproc
 
 function sessionArn(session: string): string {
   return `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/${session}`;
-}
-
-function assertSucceeded(r: Result, what: string): void {
-  assert.equal(r.stderr, "", `${what} wrote to stderr (exit ${r.code})`);
-  assert.equal(r.code, 0, `${what} exited ${r.code}`);
 }
 
 function cliArgs(moto: Moto): string[] {
@@ -117,7 +96,7 @@ Deno.test("consumers sign GetCallerIdentity with credentials from credproc's cre
     const { home, env } = await consumerHome(moto, "cli-v2");
     await using _ = home;
     const r = await runProcess(AWS_V2, cliArgs(moto), env);
-    assertSucceeded(r, "aws (v2)");
+    okText(r, "aws (v2)");
     assert.equal(JSON.parse(r.stdout).Arn, sessionArn("cli-v2"));
 
     // The CLI read credproc's Expiration (RFC 3339, Z, whole seconds) and hands it on with its own offset.
@@ -127,7 +106,7 @@ Deno.test("consumers sign GetCallerIdentity with credentials from credproc's cre
       ["--profile", PROFILE, "configure", "export-credentials", "--format", "env-no-export"],
       env,
     );
-    assertSucceeded(exported, "aws configure export-credentials");
+    okText(exported, "aws configure export-credentials");
     const expiration = /^AWS_CREDENTIAL_EXPIRATION=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\+00:00$/m.exec(
       exported.stdout,
     );
@@ -143,7 +122,7 @@ Deno.test("consumers sign GetCallerIdentity with credentials from credproc's cre
     const aws = await findAwsV1(home);
     assert.ok(aws, "no AWS CLI v1 on PATH (`pip install awscli`; `aws --version` must say aws-cli/1.x)");
     const r = await runProcess(aws, cliArgs(moto), env);
-    assertSucceeded(r, `${aws} (v1)`);
+    okText(r, `${aws} (v1)`);
     assert.equal(JSON.parse(r.stdout).Arn, sessionArn("cli-v1"));
   });
 
@@ -157,7 +136,7 @@ Deno.test("consumers sign GetCallerIdentity with credentials from credproc's cre
       `print(json.dumps({"Arn": sts.get_caller_identity()["Arn"]}, separators=(",", ":")))`,
     ].join("\n");
     const r = await runProcess("python3", ["-c", script, moto.url], env);
-    assertSucceeded(r, "python3 (boto3)");
+    okText(r, "python3 (boto3)");
     assert.equal(r.stdout, `${JSON.stringify({ Arn: sessionArn("boto3") })}\n`);
   });
 
@@ -189,7 +168,7 @@ Deno.test("consumers sign GetCallerIdentity with credentials from credproc's cre
       env,
     );
     const after = Date.now();
-    assertSucceeded(r, "node consumer.mjs");
+    okText(r, "node consumer.mjs");
     const out = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(out), ["Arn", "Expiration"]);
     assert.equal(out.Arn, sessionArn("node-sdk"));
@@ -227,6 +206,6 @@ Deno.test("with keys in the environment, AWS_PROFILE alone does not reach creden
   const { home, env } = await consumerHome(moto, "never-called");
   await using _ = home;
   const r = await runProcess(AWS_V2, cliArgs(moto).slice(2), { ...env, AWS_PROFILE: PROFILE });
-  assertSucceeded(r, "aws (v2)");
+  okText(r, "aws (v2)");
   assert.equal(JSON.parse(r.stdout).Arn, `arn:aws:sts::${ACCOUNT}:user/moto`);
 });

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { AWS_V2, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 import { startStandin } from "../support/sts_standin/mod.ts";
+import { amzDate, tokenUrl } from "../support/kube_api.ts";
 import { eksToken } from "../../lib/eks/token.ts";
 import { execCredentialJson } from "../../lib/eks/exec_credential.ts";
 import { tokenEndpoint } from "../../lib/cli/eks_token.ts";
@@ -22,20 +23,6 @@ const KEYS = {
   sessionToken: "FwoGZXIvYXdzEXAMPLE+SESSION/TOKEN=",
 };
 const CLUSTER = "my-cluster_1";
-
-/** The URL inside a token. */
-function tokenUrl(token: string): URL {
-  assert.ok(token.startsWith("k8s-aws-v1."), token);
-  const text = token.slice("k8s-aws-v1.".length);
-  assert.match(text, /^[A-Za-z0-9_-]+$/, "base64url without padding");
-  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  return new URL(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)));
-}
-
-/** `20261206T101400Z` → a Date. */
-function amzDate(text: string): Date {
-  return new Date(text.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z"));
-}
 
 /** Runs `aws eks get-token` with `keys` in the environment (and `extra`); returns stdout. */
 async function awsGetToken(
@@ -97,7 +84,7 @@ for (const c of CASES) {
     const theirs = await awsGetToken(home.dir, c.region, KEYS, extra);
     const doc = JSON.parse(theirs);
     const theirUrl = tokenUrl(doc.status.token);
-    const signedAt = amzDate(theirUrl.searchParams.get("X-Amz-Date")!);
+    const signedAt = new Date(amzDate(theirUrl.searchParams.get("X-Amz-Date")!));
     const endpoint = await tokenEndpoint({
       region: c.region,
       useFips: c.fips === true,

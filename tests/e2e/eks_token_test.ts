@@ -17,7 +17,7 @@ import {
   which,
 } from "../support/helpers.ts";
 import { assertNoCrash, assertOneErrorLine } from "../support/hardening_helpers.ts";
-import { type KubeApi, kubeconfig, startKubeApi } from "../support/kube_api.ts";
+import { type KubeApi, kubeconfig, startKubeApi, tokenUrl } from "../support/kube_api.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import { presignedUrl } from "../../lib/eks/token.ts";
 
@@ -70,12 +70,6 @@ async function kubectl(r: Rig, args: readonly string[], apiVersion = V1BETA1) {
   const config = `${r.home.dir}/kubeconfig`;
   await Deno.writeTextFile(config, kubeconfig(r.kube, [...credprocCommand(), ...args], apiVersion));
   return await runProcess(KUBECTL, ["get", "--raw", "/api"], { ...r.env, KUBECONFIG: config });
-}
-
-/** The URL inside a token. */
-function tokenUrl(token: string): URL {
-  const b64 = token.slice("k8s-aws-v1.".length).replaceAll("-", "+").replaceAll("_", "/");
-  return new URL(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)));
 }
 
 /** The kubectl minor version (1.32 → 32), for the v1 ExecCredential (kubectl ≥ 1.22). */

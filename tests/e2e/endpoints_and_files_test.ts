@@ -10,11 +10,17 @@
  *   long source_profile chain.
  */
 import assert from "node:assert/strict";
-import { credprocCommand, type Result, ROLE, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
+import {
+  credprocCommand,
+  mkfifo,
+  type Result,
+  ROLE,
+  runCredproc,
+  runProcess,
+  tempHome,
+} from "../support/helpers.ts";
 import { assertOneErrorLine, runMeasured } from "../support/hardening_helpers.ts";
 import { type FakeSts, GOOD, startFakeSts, startFakeStsHome } from "../support/fake_sts.ts";
-
-const figures: string[] = [];
 
 /** Start-up of a `deno run` child is ~0.3 s; "exit 2 in < 1 s" is asserted with room for a loaded machine. */
 const FAST_MS = 2500;
@@ -23,8 +29,7 @@ Deno.test("special and huge files: exit 2 at once, with bounded memory, for ever
   await using sts = startFakeSts();
   await using home = await tempHome();
   const fifo = `${home.dir}/fifo`;
-  const mkfifo = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-  assert.ok(mkfifo.success);
+  await mkfifo(fifo);
   const big = `${home.dir}/big`;
   {
     const f = await Deno.open(big, { write: true, create: true });
@@ -69,7 +74,6 @@ Deno.test("special and huge files: exit 2 at once, with bounded memory, for ever
       await t.step(`${kind} is ${label}`, async () => {
         const [args, e] = run(path);
         const r = await runMeasured(args, e);
-        figures.push(`${kind} = ${label}: exit ${r.code} in ${Math.round(r.ms)} ms, peak ${r.peakMiB} MiB`);
         assertOneErrorLine(r, 2, new RegExp(`${what.source}.*: ${why.source}`));
         assert.ok(r.ms < FAST_MS, `${Math.round(r.ms)} ms`);
         assert.ok(r.peakMiB < 200, `peak ${r.peakMiB} MiB`);
@@ -81,9 +85,7 @@ Deno.test("special and huge files: exit 2 at once, with bounded memory, for ever
     await home.writeConfig("[default]\nregion = us-east-1\n");
     assert.equal((await runCredproc(["--role-arn", ROLE], env)).code, 0);
     assert.equal((await runCredproc(["--role-arn", ROLE], env)).code, 0);
-    await Deno.remove(home.configFile);
-    const made = await new Deno.Command("mkfifo", { args: [home.configFile] }).output();
-    assert.ok(made.success);
+    await mkfifo(home.configFile);
     const r = await runCredproc(["--role-arn", ROLE], env);
     assertOneErrorLine(r, 2, /config file .*: not a regular file/);
     assert.ok(r.ms < FAST_MS);
@@ -389,10 +391,6 @@ Deno.test("small ones: token code and policy contents never echoed, invalid UTF-
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).AccessKeyId, GOOD.accessKeyId);
   });
-});
-
-Deno.test("figures", () => {
-  console.log(`\n${figures.join("\n")}`);
 });
 
 Deno.test("--endpoint-url of the wrong shape gets the same hint as the variables that name an endpoint", async () => {

@@ -5,21 +5,23 @@
  * real pseudo-terminal; plain messages for TLS mistakes. Everything on loopback against the STS stand-in.
  */
 import assert from "node:assert/strict";
-import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
+import { startStandin } from "../support/sts_standin/mod.ts";
 import {
-  credprocCommand,
+  credprocLine,
   ignoreIf,
+  ok,
+  okJson,
+  okText,
   PROCESS_DOC,
-  type Result,
   ROOT,
   runCredproc,
   runProcess,
   shellQuote,
-  type TempHome,
   tempHome,
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
 import { hasOpenssl, makeTlsFixture } from "../support/net_fixtures.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
@@ -29,27 +31,9 @@ const CODE = "246810";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
 const NODE_CONSUMER = `${ROOT}tests/node-consumer`;
 
-function credprocLine(args: string[]): string {
-  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
-}
-
-/** A temp HOME: `[base]` holds the stand-in's keys; `prod-role` needs MFA; `extra` is appended to the config. */
-async function home(standin: Standin, extra = ""): Promise<TempHome> {
-  const h = await tempHome();
-  await h.writeConfig(
-    `[profile prod-role]\nrole_arn = ${ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\n` +
-      `role_session_name = mfa-role\n${extra}`,
-  );
-  await h.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return h;
-}
-
-function ok(r: Result): void {
-  assert.equal(r.stderr, "", `exit ${r.code}\nstderr: ${r.stderr}`);
-  assert.equal(r.code, 0);
-}
+/** The config of the homes here (tests/support/standin_call.ts `standinHome`): `prod-role` needs MFA over `[base]`. */
+const PROD_ROLE = `[profile prod-role]\nrole_arn = ${ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\n` +
+  "role_session_name = mfa-role\n";
 
 /** The time-dependent parts of a listing (durations, instants) replaced by placeholders. */
 function steady(text: string): string {
@@ -60,7 +44,7 @@ function steady(text: string): string {
 
 Deno.test("cache list after hits, a refresh and three failures: table, JSON and the failure record", async () => {
   await using standin = await startStandin();
-  await using h = await home(standin);
+  await using h = await standinHome(standin, PROD_ROLE);
   const url = standin.url;
   const env = h.env({
     AWS_ACCESS_KEY_ID: standin.accessKeyId,
@@ -130,7 +114,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
   for (const d of docs) assert.ok(!JSON.stringify(d.meta).includes(d.credentials.SecretAccessKey));
 
   const table = await runCredproc(["cache", "list"], env);
-  ok(table);
+  okText(table);
   const ep = `us-east-1 ${url}`;
   const rows = [
     ["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"],
@@ -195,7 +179,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
   }
 
   const json = await runCredproc(["cache", "list", "--json"], env);
-  ok(json);
+  okText(json);
   const listing = JSON.parse(json.stdout);
   const entry = (d: typeof mfa, extra: Record<string, unknown>) => ({
     key: d.key,
@@ -250,10 +234,10 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
 
   // `cache` alone prints the cache commands; `cache clear` removes the entries and the failure record.
   const usage = await runCredproc(["cache"], env);
-  ok(usage);
+  okText(usage);
   assert.match(usage.stdout, /^Usage:\n {2}credproc cache list \[--json\] \[--cache-dir DIR\]\n/);
   const cleared = await runCredproc(["cache", "clear"], env);
-  ok(cleared);
+  okText(cleared);
   assert.equal(
     cleared.stdout,
     `credproc: removed 4 cache entries and the failure record from ${h.cacheDir}\n`,
@@ -266,7 +250,7 @@ Deno.test("cache list after hits, a refresh and three failures: table, JSON and 
 Deno.test("cache list: a directory that is not usable, and one that does not exist yet", async () => {
   await using h = await tempHome();
   const missing = await runCredproc(["cache", "list"], h.env());
-  ok(missing);
+  okText(missing);
   assert.equal(
     missing.stdout,
     `cache directory: ${h.cacheDir}\n  does not exist yet (created on first use)\n\nno cached entries\n\nno recorded failures\n`,
@@ -274,7 +258,7 @@ Deno.test("cache list: a directory that is not usable, and one that does not exi
   await Deno.mkdir(h.cacheDir);
   await Deno.chmod(h.cacheDir, 0o777);
   const open = await runCredproc(["cache", "list", "--json"], h.env());
-  ok(open);
+  okText(open);
   assert.deepEqual(JSON.parse(open.stdout).cacheDir, {
     path: h.cacheDir,
     exists: true,
@@ -292,7 +276,7 @@ Deno.test("cache list: a directory that is not usable, and one that does not exi
 
 Deno.test("--log-file and CREDPROC_LOG_FILE: the --verbose lines, timestamped and masked; never on stderr", async () => {
   await using standin = await startStandin();
-  await using h = await home(standin);
+  await using h = await standinHome(standin, PROD_ROLE);
   const env = h.env({
     AWS_ACCESS_KEY_ID: standin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: standin.secretAccessKey,
@@ -338,9 +322,10 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     session: string,
   ) => ["--role-arn", ROLE, "--role-session-name", session, "--endpoint-url", standin.url];
   const line = (session: string, extra: string[] = []) => credprocLine([...args(session), ...extra]);
-  await using h = await home(
+  await using h = await standinHome(
     standin,
-    `[profile with-id]\ncredential_process = ${line("with-id", ["--include-account-id"])}\n` +
+    PROD_ROLE +
+      `[profile with-id]\ncredential_process = ${line("with-id", ["--include-account-id"])}\n` +
       `[profile without-id]\ncredential_process = ${line("without-id")}\n`,
   );
   const env = h.env({
@@ -356,7 +341,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     assert.match(plain.stdout, PROCESS_DOC); // byte for byte the jq shape, no AccountId
     // The same credentials are in the cache now, without a printed account id: the flag must not get them.
     const withId = await runCredproc([...args("doc"), "--include-account-id"], env);
-    ok(withId);
+    okJson(withId);
     const doc = JSON.parse(withId.stdout);
     assert.deepEqual(Object.keys(doc), [
       "AccessKeyId",
@@ -373,7 +358,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
     assert.equal(hit.stdout, withId.stdout); // from the cache (fast path), still with the account
     assert.equal(standin.count("AssumeRole"), 2);
     const shell = await runCredproc([...args("doc"), "--include-account-id", "--format", "env"], env);
-    ok(shell);
+    okText(shell);
     assert.deepEqual(shell.stdout.trimEnd().split("\n").map((l) => l.replace(/=.*/, "")), [
       "export AWS_ACCESS_KEY_ID",
       "export AWS_SECRET_ACCESS_KEY",
@@ -401,7 +386,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
       ],
       { ...env, CREDPROC_T: "header.payload.signature-token-x" },
     );
-    ok(r);
+    okJson(r);
     assert.equal(JSON.parse(r.stdout).AccountId, ACCOUNT);
   });
 
@@ -415,7 +400,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
       "print(json.dumps(out, separators=(',', ':')))",
     ].join("\n");
     const r = await runProcess("python3", ["-c", script], env);
-    ok(r);
+    okText(r, "python3 (boto3)");
     assert.equal(r.stdout, `{"with-id":"${ACCOUNT}","without-id":null}\n`);
   });
 
@@ -426,7 +411,7 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
         [`${NODE_CONSUMER}/consumer.mjs`, "--profile", profile, "--endpoint", standin.url],
         env,
       );
-      ok(r);
+      okText(r, "node consumer.mjs");
       const out = JSON.parse(r.stdout);
       assert.equal(out.AccountId, expected);
       assert.equal(out.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/${profile}`);
@@ -437,7 +422,10 @@ Deno.test("--include-account-id: AccountId last, AWS_ACCOUNT_ID; boto3 and the J
 Deno.test("MFA with no terminal (JS SDK v3): fails at once saying what to run; warmed from a terminal, it serves", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
   const argv = ["--profile", "prod-role", "--mfa-session", "--endpoint-url", standin.url];
-  await using h = await home(standin, `[profile app]\ncredential_process = ${credprocLine(argv)}\n`);
+  await using h = await standinHome(
+    standin,
+    PROD_ROLE + `[profile app]\ncredential_process = ${credprocLine(argv)}\n`,
+  );
   const env = h.env({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
   const consumer = ["node", `${NODE_CONSUMER}/consumer.mjs`, "--profile", "app", "--endpoint", standin.url];
 

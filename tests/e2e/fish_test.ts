@@ -19,6 +19,7 @@ import {
   AWS_V2,
   CREDPROC_BIN,
   ignoreIf,
+  okText,
   type Result,
   runCredproc,
   runProcess,
@@ -29,12 +30,6 @@ import {
 import { standinArgs, standinEnv } from "../support/standin_call.ts";
 
 const VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION"];
-
-function ok(r: Result): string {
-  assert.equal(r.stderr, "");
-  assert.equal(r.code, 0);
-  return r.stdout;
-}
 
 /**
  * Runs `script` in fish (no config files) with `text` as `$argv[1]` and an environment holding no AWS
@@ -50,7 +45,9 @@ const cliFishLine = (envLine: string) => envLine.replace(/^export ([A-Z_]+)=(.*)
 Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is byte-identical", async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const miss = ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)));
+  const miss = okText(
+    await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)),
+  );
   assert.equal(standin.count("AssumeRole"), 1);
   const lines = miss.split("\n");
   assert.equal(lines.pop(), "", "ends with a newline");
@@ -59,7 +56,9 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
   assert.match(lines[3], /^set -gx AWS_CREDENTIAL_EXPIRATION "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"$/);
 
   // The same credentials in env format (a hit), and the CLI reading what fish set: all three agree.
-  const envText = ok(await runCredproc(standinArgs(standin, ["--format", "env"]), standinEnv(home, standin)));
+  const envText = okText(
+    await runCredproc(standinArgs(standin, ["--format", "env"]), standinEnv(home, standin)),
+  );
   assert.equal(standin.count("AssumeRole"), 1);
   for (const script of [`eval $argv[1]`, `printf %s $argv[1] | source`]) {
     const cli = await fish(
@@ -75,7 +74,7 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
 
   // The hit (fast path: the memo the miss left) prints the same bytes; so does the full path (--verbose).
   assert.equal(
-    ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin))),
+    okText(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin))),
     miss,
   );
   const verbose = await runCredproc(
@@ -88,7 +87,7 @@ Deno.test("fish: the AWS CLI's lines; fish sets exactly those values; a hit is b
   assert.equal(standin.count("AssumeRole"), 1);
 
   // --include-account-id: one more line, the account of the assumed role, which fish exports.
-  const withAccount = ok(
+  const withAccount = okText(
     await runCredproc(
       standinArgs(standin, ["--format", "fish", "--include-account-id"]),
       standinEnv(home, standin),
@@ -117,7 +116,7 @@ Deno.test({
       [...pre, ...standinArgs(standin, ["--format", "fish"])],
       standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
     );
-    return { out: ok(r), full: (await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"') };
+    return { out: okText(r), full: (await Deno.readTextFile(audit)).includes('"CREDPROC_MFA_TOKEN_CODE"') };
   };
   const miss = await run();
   assert.ok(miss.full);
@@ -134,7 +133,7 @@ Deno.test("fish: hostile values in a trusted cache entry are quoted; fish sets e
   const secret =
     `a'b\\'c\\\\$(touch ${marker}1)"$HOME"(touch ${marker}2)\`touch ${marker}3\`;touch ${marker}4 #\\`;
   const token = `tok\n(touch ${marker}5)\r\n{a,b}*~%self\u2028\u{1F600}'\\n\\x41 \tend\\`;
-  ok(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)));
+  okText(await runCredproc(standinArgs(standin, ["--format", "fish"]), standinEnv(home, standin)));
   const names = [...Deno.readDirSync(home.cacheDir)].map((e) => e.name).filter((n) =>
     /^[0-9a-f]{64}\.json$/.test(n)
   );

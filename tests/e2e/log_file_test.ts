@@ -6,15 +6,10 @@
  * 20 s, so a hang fails the test instead of stalling the suite.
  */
 import assert from "node:assert/strict";
-import { PROCESS_DOC, ROLE, ROOT, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
+import { mkfifo, PROCESS_DOC, ROLE, ROOT, runCredproc, runProcess, tempHome } from "../support/helpers.ts";
 import { startFakeStsHome } from "../support/fake_sts.ts";
 
 const KILL_AFTER_MS = 20_000;
-
-async function mkfifo(path: string): Promise<void> {
-  const r = await runProcess("mkfifo", ["-m", "600", path], { PATH: "/usr/bin:/bin" });
-  assert.equal(r.code, 0, r.stderr);
-}
 
 /** A Unix socket at `path` that nobody reads (closed at dispose). */
 function unixSocket(path: string): Disposable {

@@ -10,7 +10,9 @@
 import assert from "node:assert/strict";
 import {
   AWS_V2,
-  credprocCommand,
+  credprocLine,
+  ok,
+  okJson,
   type Result,
   ROLE,
   ROOT,
@@ -84,12 +86,6 @@ function roleOver(w: World, session = "over-login"): string[] {
   ];
 }
 
-function ok(r: Result): { AccessKeyId: string; Expiration: string } {
-  assert.equal(r.stderr, "", `stderr (exit ${r.code})`);
-  assert.equal(r.code, 0);
-  return JSON.parse(r.stdout);
-}
-
 /** The entries (credentials) in the cache directory. */
 function entries(home: TempHome): string[] {
   try {
@@ -103,11 +99,10 @@ function entries(home: TempHome): string[] {
 
 Deno.test("login: the AWS CLI v2, boto3 and the JS SDK v3 through credential_process, source only and role over it", async (t) => {
   await using w = await world();
-  const cp = (args: string[]) => [...credprocCommand(), ...args].map(shellQuote).join(" ");
   await w.home.writeConfig(
     `[profile dev]\nlogin_session = ${SESSION}\nregion = us-east-1\n` +
-      `[profile login-cp]\ncredential_process = ${cp(sourceOnly)}\n` +
-      `[profile role-cp]\ncredential_process = ${cp(roleOver(w))}\n`,
+      `[profile login-cp]\ncredential_process = ${credprocLine(sourceOnly)}\n` +
+      `[profile role-cp]\ncredential_process = ${credprocLine(roleOver(w))}\n`,
   );
   const signed = await w.signIn(EXPIRING_MS);
   /** The key that signed each GetCallerIdentity since `from`, and whether the signature verified. */
@@ -445,7 +440,7 @@ Deno.test("login: --include-account-id prints the session's account; cache list 
   await using w = await world();
   await w.signIn(FRESH_MS, {});
   const r = await runCredproc([...sourceOnly, "--include-account-id"], w.env);
-  assert.equal(ok(r) && JSON.parse(r.stdout).AccountId, "123456789012");
+  assert.equal(okJson(r).AccountId, "123456789012");
   const list = await runCredproc(["cache", "list"], w.env);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /aws login session \(no role\) \(profile dev\)/);
@@ -459,7 +454,7 @@ Deno.test("login: how often consumers run credproc for 15-minute credentials (do
   const count = `${w.home.dir}/runs`;
   const wrapper = async (name: string, args: string[]) => {
     const path = `${w.home.dir}/${name}.sh`;
-    const line = [...credprocCommand(), ...args].map(shellQuote).join(" ");
+    const line = credprocLine(args);
     await Deno.writeTextFile(path, `#!/bin/sh\necho run >> ${shellQuote(count)}\nexec ${line}\n`, {
       mode: 0o755,
     });

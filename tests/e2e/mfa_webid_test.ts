@@ -7,17 +7,17 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  assertDoc,
   AWS_V2,
-  credprocCommand,
+  credprocLine,
+  ok,
   PROCESS_DOC,
   type Result,
   runCredproc,
   shellQuote,
-  type TempHome,
-  tempHome,
 } from "../support/helpers.ts";
 import { inPty, readOrEmpty } from "../support/pty.ts";
+import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/deploy`;
@@ -26,28 +26,6 @@ const SERIAL = `arn:aws:iam::${ACCOUNT}:mfa/alice`;
 const CODE = "246810";
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUvYXBwIn0.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 const PROMPT = `Enter MFA code for ${SERIAL}: `;
-
-function credprocLine(args: string[]): string {
-  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
-}
-
-/** A temp HOME whose `[base]` holds the stand-in's keys and whose config is `config`. */
-async function home(standin: Standin, config = ""): Promise<TempHome> {
-  const h = await tempHome();
-  await h.writeConfig(config);
-  await h.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return h;
-}
-
-function assertFails(r: Result, code: number, line: RegExp): void {
-  const context = `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-  assert.equal(r.code, code, context);
-  assert.equal(r.stdout, "", context);
-  assert.match(r.lines[0] ?? "", line, context);
-  assert.doesNotMatch(r.stderr, /^\s+at |internal error/m, context);
-}
 
 const MFA_CONFIG = (standin: Standin) => `
 [profile prod]
@@ -64,21 +42,21 @@ role_session_name = mfa-tty
 
 Deno.test("MFA: a code on the command line, from the environment, and a wrong code", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   const base = ["--role-arn", ROLE, "--serial-number", SERIAL, "--endpoint-url", standin.url, "--no-cache"];
   const keys = { AWS_ACCESS_KEY_ID: standin.accessKeyId, AWS_SECRET_ACCESS_KEY: standin.secretAccessKey };
 
-  assertDoc(await runCredproc([...base, "--token-code", CODE], h.env(keys)));
+  ok(await runCredproc([...base, "--token-code", CODE], h.env(keys)));
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: CODE });
   assert.equal(standin.requests.at(-1)?.params.SerialNumber, SERIAL);
   assert.equal(standin.requests.at(-1)?.params.TokenCode, CODE);
 
-  assertDoc(await runCredproc(base, h.env({ ...keys, CREDPROC_MFA_TOKEN_CODE: CODE })));
+  ok(await runCredproc(base, h.env({ ...keys, CREDPROC_MFA_TOKEN_CODE: CODE })));
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: CODE });
 
   // A profile's mfa_serial with --token-code.
   await h.writeConfig(MFA_CONFIG(standin));
-  assertDoc(
+  ok(
     await runCredproc([
       "--profile",
       "prod-role",
@@ -93,20 +71,20 @@ Deno.test("MFA: a code on the command line, from the environment, and a wrong co
 
   // The stand-in really checks the code: a wrong one is refused by STS (exit 1), not by credproc.
   const wrong = await runCredproc([...base, "--token-code", "135791"], h.env(keys));
-  assertFails(wrong, 1, /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied/);
+  assertOneErrorLine(wrong, 1, /^credproc: AssumeRole arn:aws:iam::123456789012:role\/deploy: AccessDenied/);
   assert.deepEqual(standin.requests.at(-1)?.mfa, { serial: SERIAL, code: "135791" });
   assert.equal(standin.count("AssumeRole"), 4);
 });
 
 Deno.test("MFA: no terminal at all fails at once, before any call, saying how to pass the code", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   // stdin closed, stdout and stderr piped (an IDE or a CI job running the AWS CLI).
   const r = await runCredproc(
     ["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"],
     h.env(),
   );
-  assertFails(
+  assertOneErrorLine(
     r,
     1,
     new RegExp(`^credproc: MFA code for ${SERIAL}: no code given and no terminal to ask on$`),
@@ -118,7 +96,7 @@ Deno.test("MFA: no terminal at all fails at once, before any call, saying how to
 
 Deno.test("MFA prompt through the AWS CLI v2 on a real terminal: stdout and stderr captured, stdin inherited", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const out = `${h.dir}/aws.out`;
   const err = `${h.dir}/aws.err`;
   const aws = [AWS_V2, "--profile", "prod", "sts", "get-caller-identity", "--endpoint-url", standin.url]
@@ -142,7 +120,7 @@ Deno.test("MFA prompt through the AWS CLI v2 on a real terminal: stdout and stde
 
 Deno.test("MFA prompt on a real terminal: never on stdout, whichever streams the caller captures", async (t) => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine(["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"]);
   const out = `${h.dir}/out`;
   const err = `${h.dir}/err`;
@@ -174,7 +152,7 @@ Deno.test("MFA prompt on a real terminal: never on stdout, whichever streams the
 
 Deno.test("MFA prompt: nobody types → --mfa-timeout ends it with a clear error, before any call", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine([
     "--profile",
     "prod-role",
@@ -201,7 +179,7 @@ Deno.test("MFA prompt: nobody types → --mfa-timeout ends it with a clear error
 
 Deno.test("MFA prompt: Ctrl-C on the terminal ends it at once with a clear error, before any call", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const credproc = credprocLine(["--profile", "prod-role", "--endpoint-url", standin.url, "--no-cache"]);
   const out = `${h.dir}/out`;
   const err = `${h.dir}/err`;
@@ -216,13 +194,13 @@ Deno.test("MFA prompt: Ctrl-C on the terminal ends it at once with a clear error
 
 Deno.test("--mfa-session: one GetSessionToken with the code, then the roles with that session", async () => {
   await using standin = await startStandin({ mfa: { serial: SERIAL, code: CODE } });
-  await using h = await home(standin, MFA_CONFIG(standin));
+  await using h = await standinHome(standin, MFA_CONFIG(standin));
   const r = await runCredproc(
     ["--profile", "prod-role", "--role-arn", ROLE_2, "--mfa-session", "--token-code", CODE]
       .concat(["--mfa-session-duration", "7200", "--endpoint-url", standin.url, "--no-cache"]),
     h.env(),
   );
-  assertDoc(r);
+  ok(r);
   const [session, first, second] = standin.requests;
   assert.equal(session.action, "GetSessionToken");
   assert.deepEqual(session.mfa, { serial: SERIAL, code: CODE });
@@ -238,13 +216,13 @@ Deno.test("--mfa-session: one GetSessionToken with the code, then the roles with
 
 Deno.test("web identity: from a file, an env var, a profile and AWS_WEB_IDENTITY_TOKEN_FILE; the token reaches STS", async (t) => {
   await using standin = await startStandin({ webIdentityToken: TOKEN });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   const tokenFile = `${h.dir}/oidc-token`;
   await Deno.writeTextFile(tokenFile, `${TOKEN}\n`);
   const at = ["--endpoint-url", standin.url, "--no-cache"];
 
   const check = (r: Result, roles: string[]) => {
-    assertDoc(r);
+    ok(r);
     const calls = standin.requests.splice(0);
     assert.deepEqual(calls.map((q) => q.action), [
       "AssumeRoleWithWebIdentity",
@@ -295,7 +273,7 @@ Deno.test("web identity: from a file, an env var, a profile and AWS_WEB_IDENTITY
 
 Deno.test("web identity: an empty, missing, unreadable or unset token is a clear error and no call", async (t) => {
   await using standin = await startStandin({ webIdentityToken: TOKEN });
-  await using h = await home(standin);
+  await using h = await standinHome(standin);
   await Deno.writeTextFile(`${h.dir}/empty`, " \n");
   await Deno.mkdir(`${h.dir}/a-dir`);
   const at = ["--role-arn", ROLE, "--endpoint-url", standin.url, "--no-cache"];
@@ -319,7 +297,7 @@ Deno.test("web identity: an empty, missing, unreadable or unset token is a clear
   for (const [name, args, env, line] of cases) {
     await t.step(name, async () => {
       const r = await runCredproc([...args, ...at], h.env(env));
-      assertFails(r, 2, line);
+      assertOneErrorLine(r, 2, line);
       assert.match(r.lines[0], /^credproc: web identity token /);
     });
   }
@@ -329,7 +307,7 @@ Deno.test("web identity: an empty, missing, unreadable or unset token is a clear
       ["--web-identity-token-env", "AWS_CI_OIDC_TOKEN", ...at],
       h.env({ AWS_CI_OIDC_TOKEN: "eyJ.wrong.token" }),
     );
-    assertFails(
+    assertOneErrorLine(
       r,
       1,
       /^credproc: AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role\/deploy: InvalidIdentityToken/,

@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import {
   AWS_V2,
-  CREDPROC_BIN,
   type Moto,
   MOTO_KEYS,
+  motoArgs,
+  ok,
   PROCESS_DOC,
-  type Result,
+  type ProcessDoc,
   ROLE,
   runCredproc,
   runProcess,
@@ -24,42 +25,12 @@ const JQ_FILTER = ".Credentials + {Version: 1}";
 const DEFAULT_DURATION_MS = 3600_000;
 const ACCOUNT = "123456789012";
 
-interface ProcessDoc {
-  AccessKeyId: string;
-  SecretAccessKey: string;
-  SessionToken: string;
-  Expiration: string;
-  Version: number;
-}
-
-function credprocArgs(moto: Moto, session: string, extra: string[] = []): string[] {
-  return [
-    "--role-arn",
-    ROLE,
-    "--role-session-name",
-    session,
-    "--endpoint-url",
-    moto.url,
-    "--region",
-    "us-east-1",
-    ...extra,
-  ];
-}
-
 /**
  * The environment credproc and the AWS CLI get: a temp HOME, moto's base keys, nothing inherited. Every command
  * names moto's endpoint; AWS_ENDPOINT_URL is only a safety net (the CLI v2 2.9 ignores it, the SDKs honour it).
  */
 function baseEnv(home: TempHome, moto: Moto, extra: Record<string, string> = {}): Record<string, string> {
   return home.env({ ...MOTO_KEYS, AWS_PAGER: "", AWS_ENDPOINT_URL: moto.url, ...extra });
-}
-
-/** Asserts a successful credproc run printed a credential_process document and nothing on stderr. */
-function assertProcessDoc(r: Result): ProcessDoc {
-  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, PROCESS_DOC);
-  return JSON.parse(r.stdout);
 }
 
 function awsAssumeRoleArgs(moto: Moto, session: string): string[] {
@@ -137,9 +108,9 @@ Deno.test("moto: one AssumeRole prints exactly the credential_process document",
   await using moto = await startMoto();
   await using home = await tempHome();
   const before = Date.now();
-  const r = await runCredproc(credprocArgs(moto, "e2e-success"), baseEnv(home, moto));
+  const r = await runCredproc(motoArgs(moto, "e2e-success"), baseEnv(home, moto));
   const after = Date.now();
-  const doc = assertProcessDoc(r);
+  const doc = ok(r);
   assert.deepEqual(r.lines, []);
   assert.match(doc.AccessKeyId, /^ASIA[A-Z0-9]{16}$/);
   assert.notEqual(doc.AccessKeyId, MOTO_KEYS.AWS_ACCESS_KEY_ID);
@@ -181,8 +152,8 @@ Deno.test("moto: output has the shape of `aws sts assume-role | jq '.Credentials
   await using moto = await startMoto();
   await using home = await tempHome();
   const env = baseEnv(home, moto);
-  const ours = await runCredproc(credprocArgs(moto, "e2e-jq"), env);
-  const doc = assertProcessDoc(ours);
+  const ours = await runCredproc(motoArgs(moto, "e2e-jq"), env);
+  const doc = ok(ours);
   const seed = await seedPipeline(moto, env, "e2e-jq");
   assert.equal(seed.awsStderr, "");
   assert.equal(seed.awsCode, 0);
@@ -221,7 +192,7 @@ Deno.test("moto: every --format matches `aws configure export-credentials --form
   for (const [format, line] of Object.entries(FORMATS)) {
     await t.step(format, async () => {
       const r = await runCredproc(
-        credprocArgs(moto, `e2e-${format}`, ["--format", format]),
+        motoArgs(moto, `e2e-${format}`, ["--format", format]),
         baseEnv(home, moto),
       );
       assert.equal(r.stderr, "");
@@ -270,7 +241,7 @@ Deno.test("moto: every --format matches `aws configure export-credentials --form
 Deno.test("moto: --verbose masks access key ids and never prints a secret", async () => {
   await using moto = await startMoto();
   await using home = await tempHome();
-  const r = await runCredproc(credprocArgs(moto, "e2e-verbose", ["--verbose"]), baseEnv(home, moto));
+  const r = await runCredproc(motoArgs(moto, "e2e-verbose", ["--verbose"]), baseEnv(home, moto));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, PROCESS_DOC);
   const doc: ProcessDoc = JSON.parse(r.stdout);
@@ -378,43 +349,11 @@ Deno.test("moto with IAM auth: STS errors pass through with the code and message
       assert.ok(m, `unexpected AWS CLI stderr: ${JSON.stringify(cli.stderr)}`);
       assert.equal(m[1], c.code);
 
-      const r = await runCredproc(credprocArgs(moto, "e2e-error"), env);
+      const r = await runCredproc(motoArgs(moto, "e2e-error"), env);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, "");
       assert.deepEqual(r.lines, [`credproc: AssumeRole ${ROLE}: ${c.code}: ${m[2]}`, c.hint]);
       assert.equal(r.stderr, `${r.lines.join("\n")}\n`);
     });
   }
-});
-
-Deno.test("timing: one cold credproc call vs the seed pipeline `aws sts assume-role | jq` (no assertions)", async () => {
-  await using moto = await startMoto();
-  // One untimed request first, so moto's own first-request start-up lands on neither side.
-  {
-    await using warm = await tempHome();
-    assertProcessDoc(await runCredproc(credprocArgs(moto, "e2e-warmup"), baseEnv(warm, moto)));
-  }
-  const ours: number[] = [];
-  const seed: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    // A fresh HOME (and so an empty cache directory) each time: every credproc call is cold.
-    await using home = await tempHome();
-    const env = baseEnv(home, moto);
-    const r = await runCredproc(credprocArgs(moto, `e2e-timing-${i}`), env);
-    assertProcessDoc(r);
-    ours.push(r.ms);
-    const s = await seedPipeline(moto, env, `e2e-timing-${i}`);
-    assert.equal(s.awsCode, 0, s.awsStderr);
-    assert.equal(s.jqCode, 0, s.jqStderr);
-    seed.push(s.ms);
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
-  const what = CREDPROC_BIN ? `credproc (${CREDPROC_BIN})` : "credproc (deno run -P main.ts)";
-  console.log(
-    `${what}: first ${ours[0].toFixed(0)} ms, median ${median(ours).toFixed(0)} ms [${fmt(ours)}]\n` +
-      `aws sts assume-role | jq: first ${seed[0].toFixed(0)} ms, median ${median(seed).toFixed(0)} ms [${
-        fmt(seed)
-      }]`,
-  );
 });

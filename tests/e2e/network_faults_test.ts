@@ -7,7 +7,7 @@
  * - STS answers are checked field by field, and a huge body is refused with bounded memory;
  * - proxies: plain http never through a proxy, loopback always direct, https through HTTPS_PROXY (CONNECT);
  * - stdout write errors (full device, closed pipe) are one line and exit 1, on the fast path too.
- * Figures (times, requests, peak memory) are printed for the record.
+ * The figures (times, peak memory) are `deno task bench`'s (scripts/bench_refusals.ts); the tests assert bounds.
  */
 import assert from "node:assert/strict";
 import {
@@ -30,7 +30,6 @@ import { credprocCommand } from "../support/helpers.ts";
 
 /** Start-up of a `deno run` child on a busy 2-core machine. */
 const SLACK_MS = 4000;
-const figures: string[] = [];
 
 /** No line on stderr that is not credproc's own (an SDK logger, a Deno warning). */
 function assertOnlyOwnLines(r: Result): void {
@@ -105,9 +104,6 @@ Deno.test("every hung source fails within --timeout, with one line and nothing f
     })
   );
   for (const { c, timeout, r } of await pool(4, jobs)) {
-    figures.push(
-      `hung ${c.name}, --timeout ${timeout === 20 ? "default (20)" : timeout}: ${Math.round(r.ms)} ms`,
-    );
     assertOneErrorLine(r, 1, /no answer within \d+ s/);
     assertOnlyOwnLines(r);
     assert.ok(r.ms < timeout * 1000 + SLACK_MS, `${c.name} (${timeout} s) took ${Math.round(r.ms)} ms`);
@@ -124,13 +120,8 @@ Deno.test("a crowd shares a failure: N callers against a refusing STS make at mo
     AWS_MAX_ATTEMPTS: "1",
   });
   const N = 20;
-  const started = performance.now();
   const runs = await Promise.all(
     Array.from({ length: N }, () => runCredproc(["--role-arn", ROLE, "--timeout", "5"], env)),
-  );
-  const wall = performance.now() - started;
-  figures.push(
-    `crowd of ${N} against a refusing STS: ${sts.requests()} requests, ${Math.round(wall)} ms wall`,
   );
   for (const r of runs) assertOneErrorLine(r, 1, /AccessDenied: role not assumable$/);
   assert.ok(sts.requests() <= 2, `${sts.requests()} requests`);
@@ -166,7 +157,6 @@ Deno.test("a crowd shares a hang: 6 callers against a hung STS with --timeout 3 
     Array.from({ length: 6 }, () => runCredproc(["--role-arn", ROLE, "--timeout", "3"], env)),
   );
   const wall = performance.now() - started;
-  figures.push(`crowd of 6 against a hung STS, --timeout 3: ${Math.round(wall)} ms wall`);
   for (const r of runs) assertOneErrorLine(r, 1, /no answer within 3 s/);
   assert.ok(wall < 2 * 3000 + SLACK_MS, `${Math.round(wall)} ms`);
 });
@@ -230,11 +220,6 @@ Deno.test("a huge STS answer is refused while it streams in, with bounded memory
     await t.step(`300 MB, ${declareLength ? "with" : "without"} Content-Length`, async () => {
       sts.answer = { kind: "huge", bytes: 300 * 1024 * 1024, declareLength };
       const r = await runMeasured(["--role-arn", ROLE, "--no-cache"], env);
-      figures.push(
-        `300 MB STS answer (${declareLength ? "declared" : "streamed"}): exit ${r.code}, ${
-          Math.round(r.ms)
-        } ms, peak ${r.peakMiB} MiB`,
-      );
       assertOneErrorLine(r, 1, /the answer is larger than 256 KiB/);
       assert.ok(r.peakMiB < 300, `peak ${r.peakMiB} MiB`);
     });
@@ -343,7 +328,6 @@ Deno.test({
     assert.ok(report.lookups.length > 0, "Deno no longer looks the host up: update docs/sandbox.md");
     assert.deepEqual([...new Set(report.lookups)].sort(), [`${STS_HOST} A`, `${STS_HOST} AAAA`]);
     assert.equal(report.beyondLoopback, 0);
-    figures.push(`HTTPS_PROXY to ${STS_HOST}: ${report.lookups.length} local lookups of that name, 0 others`);
   } finally {
     await Deno.remove(resolv).catch(() => {});
   }
@@ -402,10 +386,6 @@ Deno.test("stderr on success is empty even when the cache cannot be used; one li
   sts.answer = { kind: "deny" };
   const failed = await runCredproc(["--role-arn", ROLE], env);
   assertOneErrorLine(failed, 1, /AccessDenied/);
-});
-
-Deno.test("figures", () => {
-  console.log(`\n${figures.join("\n")}`);
 });
 
 Deno.test("stdout errors: --version and --help on a full device say what they could not write", async () => {

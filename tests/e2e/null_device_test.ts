@@ -9,13 +9,14 @@ import assert from "node:assert/strict";
 import {
   AWS_V2,
   CREDPROC_BIN,
-  credprocCommand,
+  credprocLine,
   ignoreIf,
+  mkfifo,
+  ok,
   type Result,
   ROLE,
   runCredproc,
   runProcess,
-  shellQuote,
   sourceCommand,
   tempHome,
 } from "../support/helpers.ts";
@@ -24,10 +25,9 @@ import { GOOD, startFakeSts } from "../support/fake_sts.ts";
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKIANULLDEVICE000001", AWS_SECRET_ACCESS_KEY: "nullDeviceSourceSecret" };
 
-function ok(r: Result): void {
-  assert.equal(r.stderr, "", `exit ${r.code}`);
-  assert.equal(r.code, 0);
-  assert.equal(JSON.parse(r.stdout).AccessKeyId, GOOD.accessKeyId);
+/** A successful call that printed the fake STS's credentials. */
+function okGood(r: Result): void {
+  assert.equal(ok(r).AccessKeyId, GOOD.accessKeyId);
 }
 
 Deno.test("AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE = /dev/null: no file; the second call is a hit", async (t) => {
@@ -43,8 +43,8 @@ Deno.test("AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE = /dev/null: no file; t
       await using home = await tempHome();
       const before = sts.requests();
       const env = home.env({ ...KEYS, ...files });
-      ok(await runCredproc(args, env));
-      ok(await runCredproc(args, env));
+      okGood(await runCredproc(args, env));
+      okGood(await runCredproc(args, env));
       assert.equal(sts.requests(), before + 1, "the second call is served from the cache");
       // The AssumeRole was signed with the environment's keys (no file took their place).
       assert.equal(sts.forms.at(-1)?.get("RoleArn"), ROLE);
@@ -55,7 +55,7 @@ Deno.test("AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE = /dev/null: no file; t
     await using home = await tempHome();
     await Deno.remove(home.configFile).catch(() => {});
     await Deno.symlink("/dev/null", home.configFile);
-    ok(await runCredproc(args, home.env(KEYS)));
+    okGood(await runCredproc(args, home.env(KEYS)));
   });
 });
 
@@ -84,7 +84,7 @@ Deno.test({
     return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
   };
   const first = await run();
-  ok(first.r);
+  okGood(first.r);
   assert.ok(first.full);
   const memos: string[] = [];
   for await (const e of Deno.readDir(home.cacheDir)) if (e.name.endsWith(".inputs.json")) memos.push(e.name);
@@ -94,7 +94,7 @@ Deno.test({
   assert.deepEqual(memo.files.map((f: { path: string }) => f.path), ["/dev/null"]);
   assert.match(memo.files[0].sha256, /^[0-9a-f]{64}$/);
   const second = await run();
-  ok(second.r);
+  okGood(second.r);
   assert.equal(second.r.stdout, first.r.stdout);
   assert.ok(!second.full, "the second call is answered by the fast path");
   assert.equal(sts.requests(), 1);
@@ -119,7 +119,7 @@ Deno.test("other devices, FIFOs and links to them stay refused: exit 2, one line
   await using sts = startFakeSts();
   await using home = await tempHome();
   const fifo = `${home.dir}/fifo`;
-  assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+  await mkfifo(fifo);
   const zeroLink = `${home.dir}/zero-link`;
   await Deno.symlink("/dev/zero", zeroLink);
   const args = ["--role-arn", ROLE, "--endpoint-url", sts.url, "--region", "us-east-1"];
@@ -160,7 +160,6 @@ Deno.test("the AWS CLI v2 and boto3 run credproc with AWS_SHARED_CREDENTIALS_FIL
   await using sts = startFakeSts();
   await using home = await tempHome();
   const credproc = [
-    ...credprocCommand(),
     "--role-arn",
     ROLE,
     "--endpoint-url",
@@ -168,7 +167,7 @@ Deno.test("the AWS CLI v2 and boto3 run credproc with AWS_SHARED_CREDENTIALS_FIL
     "--region",
     "us-east-1",
   ];
-  await home.writeConfig(`[profile via]\ncredential_process = ${credproc.map(shellQuote).join(" ")}\n`);
+  await home.writeConfig(`[profile via]\ncredential_process = ${credprocLine(credproc)}\n`);
   const env = home.env({ ...KEYS, AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_PAGER: "" });
 
   await t.step("AWS CLI v2", async () => {

@@ -12,12 +12,11 @@
 import assert from "node:assert/strict";
 import {
   AWS_V2,
-  credprocCommand,
+  credprocLine,
   PROCESS_DOC,
   type Result,
   ROOT,
   runProcess,
-  shellQuote,
   type TempHome,
   tempHome,
 } from "../support/helpers.ts";
@@ -39,8 +38,7 @@ const KEYS =
   `aws_access_key_id = ${STANDIN_ACCESS_KEY_ID}\naws_secret_access_key = ${STANDIN_SECRET_ACCESS_KEY}\n`;
 const ROLE_ARN = `arn:aws:sts::${STANDIN_ACCOUNT}:assumed-role/deploy/prod`;
 const CREDPROC = ["--profile", "default", "--role-arn", `arn:aws:iam::${STANDIN_ACCOUNT}:role/deploy`];
-const line = (extra: string[] = []) =>
-  [...credprocCommand(), ...CREDPROC, "--role-session-name", "prod", ...extra].map(shellQuote).join(" ");
+const line = (extra: string[] = []) => credprocLine([...CREDPROC, "--role-session-name", "prod", ...extra]);
 
 interface Seen {
   /** The caller ARN the consumer reports, or its error. */

@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import {
-  assertDoc,
   AWS_V2,
   credprocCommand,
   type Moto,
   MOTO_KEYS,
+  ok,
   type Result,
   runCredproc,
   runProcess,
@@ -21,6 +21,8 @@ import {
   type TempHome,
   tempHome,
 } from "../support/helpers.ts";
+import { assertOneErrorLine } from "../support/hardening_helpers.ts";
+import { standinHome } from "../support/standin_call.ts";
 
 const ACCOUNT = "123456789012";
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
@@ -59,14 +61,9 @@ async function callerArn(home: TempHome, moto: Moto, args: string[], env: Record
   return JSON.parse(r.stdout).Arn as string;
 }
 
-/** Asserts exit 2, empty stdout, `credproc: <what>: <why>` matching `line`, and a quick end. */
+/** The error contract with exit 2 ({@link assertOneErrorLine}), and an end well before any timeout. */
 function assertConfigError(r: Result, line: RegExp): void {
-  const context = `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-  assert.equal(r.code, 2, context);
-  assert.equal(r.stdout, "", context);
-  assert.match(r.lines[0] ?? "", line, context);
-  assert.ok(r.lines.length <= 2, context);
-  assert.doesNotMatch(r.stderr, /^\s+at |internal error/m, context);
+  assertOneErrorLine(r, 2, line);
   assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
 }
 
@@ -154,15 +151,6 @@ Deno.test("moto: --profile P --role-arn R assumes R with P's credentials", async
 
 // ── the stand-in: order of the hops and who signed each ────────────────────────────────────────────────
 
-async function standinHome(standin: Standin, config: string): Promise<TempHome> {
-  const home = await tempHome();
-  await home.writeConfig(config);
-  await home.writeCredentials(
-    `[base]\naws_access_key_id = ${standin.accessKeyId}\naws_secret_access_key = ${standin.secretAccessKey}\n`,
-  );
-  return home;
-}
-
 function run(home: TempHome, standin: Standin, args: string[], env: Record<string, string> = {}) {
   return runCredproc([...args, "--endpoint-url", standin.url, "--no-cache"], home.env(env));
 }
@@ -171,7 +159,7 @@ Deno.test("stand-in: each profile hop is signed by the previous hop's credential
   await using standin = await startStandin();
   await using home = await standinHome(standin, THREE_PROFILES);
   const r = await run(home, standin, ["--profile", "top"]);
-  assertDoc(r);
+  ok(r);
   const calls = standin.requests.map((q) => [q.action, q.params.RoleArn, q.signatureValid]);
   assert.deepEqual(calls, [["AssumeRole", role("chain-b"), true], ["AssumeRole", role("chain-c"), true]]);
   assert.equal(standin.requests[0].accessKeyId, standin.accessKeyId);
@@ -184,7 +172,7 @@ Deno.test("stand-in: each profile hop is signed by the previous hop's credential
 Deno.test("stand-in: AWS_PROFILE with role_arn is resolved by credproc, then --role-arn on top", async () => {
   await using standin = await startStandin();
   await using home = await standinHome(standin, THREE_PROFILES);
-  assertDoc(await run(home, standin, ["--role-arn", role("last")], { AWS_PROFILE: "top" }));
+  ok(await run(home, standin, ["--role-arn", role("last")], { AWS_PROFILE: "top" }));
   assert.deepEqual(standin.requests.map((q) => q.params.RoleArn), [
     role("chain-b"),
     role("chain-c"),

@@ -11,13 +11,12 @@
 import assert from "node:assert/strict";
 import {
   AWS_V2,
-  credprocCommand,
+  credprocLine,
   credprocOnPath,
   type Result,
   ROOT,
   runCredproc,
   runProcess,
-  shellQuote,
   tempHome,
 } from "../support/helpers.ts";
 import {
@@ -44,7 +43,7 @@ function codeBlocks(text: string, lang: string): string[] {
 }
 
 /** Environment both the consumers and credproc see: a temp HOME, the stand-in as every STS endpoint. */
-function consumerEnv(home: { env(extra?: Record<string, string>): Record<string, string> }, sts: string) {
+function stsConsumerEnv(home: { env(extra?: Record<string, string>): Record<string, string> }, sts: string) {
   return home.env({
     AWS_ENDPOINT_URL_STS: sts,
     AWS_PAGER: "",
@@ -71,7 +70,7 @@ Deno.test("README 'Set up a profile': the ~/.aws/config recipe works as written 
   await home.writeCredentials(
     `[default]\naws_access_key_id = ${STANDIN_ACCESS_KEY_ID}\naws_secret_access_key = ${STANDIN_SECRET_ACCESS_KEY}\n`,
   );
-  const env = consumerEnv(home, standin.url);
+  const env = stsConsumerEnv(home, standin.url);
   env.PATH = `${await credprocOnPath(home.dir)}:${env.PATH}`;
 
   const expected = {
@@ -130,16 +129,15 @@ Deno.test("README 'Troubleshooting': which consumers show a failing credproc's s
   const bad = ["--role-arn", "not-an-arn", "--role-session-name", "prod"];
   // The control profile names its source, as the README asks: consumers pass AWS_PROFILE on to credproc.
   const good = ["--profile", "default", "--role-arn", `arn:aws:iam::${STANDIN_ACCOUNT}:role/deploy`];
-  const line = (argv: string[]) => [...credprocCommand(), ...argv].map(shellQuote).join(" ");
   await home.writeConfig(
-    `[profile failing]\ncredential_process = ${line(bad)}\n\n` +
-      `[profile working]\ncredential_process = ${line([...good, "--role-session-name", "chain"])}\n`,
+    `[profile failing]\ncredential_process = ${credprocLine(bad)}\n\n` +
+      `[profile working]\ncredential_process = ${credprocLine([...good, "--role-session-name", "chain"])}\n`,
   );
   await home.writeCredentials(
     `[default]\naws_access_key_id = ${STANDIN_ACCESS_KEY_ID}\naws_secret_access_key = ${STANDIN_SECRET_ACCESS_KEY}\n`,
   );
   // No keys in the environment: the JS SDK's default chain would use them and never run the process.
-  const env = consumerEnv(home, standin.url);
+  const env = stsConsumerEnv(home, standin.url);
 
   const direct = await runCredproc(bad, env);
   assert.equal(direct.code, 2);
@@ -190,7 +188,7 @@ Deno.test("README 'Troubleshooting': which consumers show a failing credproc's s
     failed(r, 1);
     assert.equal(
       r.stderr,
-      `consumer: CredentialsProviderError: Command failed: ${line(bad)}\n${direct.stderr}\n`,
+      `consumer: CredentialsProviderError: Command failed: ${credprocLine(bad)}\n${direct.stderr}\n`,
     );
   });
 

@@ -11,12 +11,11 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ROLE, runCredproc, tempHome } from "../support/helpers.ts";
+import { filesUnder, ROLE, runCredproc, tempHome } from "../support/helpers.ts";
 import { type FakeAnswer, startFakeSts } from "../support/fake_sts.ts";
 import { pool } from "../support/hardening_helpers.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
-import { oneLine } from "../../lib/output.ts";
-import { escapeControls as printable } from "../../lib/output.ts";
+import { leaks } from "../support/leaks.ts";
 
 const ROUTES = ["env", "profile", "token-file", "token-env"] as const;
 const ANSWERS = ["ok", "deny-echo", "bad-answer", "hang"] as const;
@@ -91,43 +90,6 @@ function cases(): Case[] {
   return all;
 }
 
-/** The shapes a secret can take in text. */
-const SHAPES = [
-  (s: string) => s,
-  (s: string) => oneLine(s),
-  (s: string) => JSON.stringify(s).slice(1, -1),
-  (s: string) => printable(s),
-  (s: string) => printable(oneLine(s)),
-  (s: string) => s.replace(/[\p{Cc}\s\u2028\u2029]/gu, ""),
-];
-
-/** The 8-character pieces of any shape of `secret` in `text`. */
-function leaks(text: string, secret: string): string[] {
-  const found = new Set<string>();
-  for (const shape of SHAPES) {
-    const form = shape(secret);
-    for (let i = 0; i + 8 <= form.length; i++) {
-      if (text.includes(form.slice(i, i + 8))) found.add(form.slice(i, i + 8));
-    }
-  }
-  return [...found];
-}
-
-/** Every file under `dir` (recursively) as text; nothing when it does not exist. */
-async function readTree(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) { for (const [p, t] of await readTree(path)) out.set(p, t); }
-      else if (e.isFile) out.set(path, await Deno.readTextFile(path));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out;
-}
-
 interface Outcome {
   c: Case;
   code: number;
@@ -183,7 +145,9 @@ async function run(c: Case): Promise<Outcome> {
   const r = await runCredproc(args, home.env(env), { signal: AbortSignal.timeout(30_000) });
   const texts = new Map([["stderr", r.stderr], ["stdout", r.stdout]]);
   texts.set("log file", await Deno.readTextFile(log).catch(() => ""));
-  for (const [path, text] of await readTree(home.cacheDir)) texts.set(path.slice(home.dir.length + 1), text);
+  for (const [path, text] of await filesUnder(home.cacheDir)) {
+    texts.set(path.slice(home.dir.length + 1), text);
+  }
   return { c, code: r.code, requests: sts.requests(), texts };
 }
 

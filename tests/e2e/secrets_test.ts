@@ -1,22 +1,16 @@
 /**
  * Secret hygiene. Every end-to-end scenario (tests/support/scenarios.ts) runs with `--verbose`, and neither the secret
  * access keys nor the session tokens the STS stand-in knows or issued — nor the web identity token or the MFA
- * code — may appear (whole, or any 16-character piece) on stderr, in the permission audit log, or in any file
+ * code — may appear (whole, or any 8-character piece in any shape: tests/support/leaks.ts) on stderr, in the permission audit log, or in any file
  * outside the cache directory that credproc wrote.
  * Access key ids appear only masked (`ASIA…WXYZ`). Inside the cache directory, files holding secrets are 0600.
  */
 import assert from "node:assert/strict";
 import { pool } from "../support/hardening_helpers.ts";
 import { runScenario, SCENARIOS } from "../support/scenarios.ts";
+import { leaks } from "../support/leaks.ts";
 
 const decoder = new TextDecoder();
-
-/** Whether `text` holds `secret`, or any 16-character piece of it (a truncated answer carries only part). */
-function leaks(text: string, secret: string): boolean {
-  if (secret.length <= 16) return text.includes(secret);
-  for (let i = 0; i + 16 <= secret.length; i++) if (text.includes(secret.slice(i, i + 16))) return true;
-  return false;
-}
 
 Deno.test(`secret hygiene: ${SCENARIOS.length} scenarios with --verbose`, async (t) => {
   const runs = await pool(2, SCENARIOS.map((s) => () => runScenario(s)));
@@ -29,10 +23,10 @@ Deno.test(`secret hygiene: ${SCENARIOS.length} scenarios with --verbose`, async 
       const secrets = run.secrets.filter((s) => s.length >= 6);
       for (const secret of secrets) {
         checks += 3;
-        assert.ok(!leaks(run.stderr, secret), `a secret on stderr\n${where}`);
-        assert.ok(!leaks(run.auditText, secret), `a secret in the audit log\n${where}`);
+        assert.deepEqual(leaks(run.stderr, secret), [], `a secret on stderr\n${where}`);
+        assert.deepEqual(leaks(run.auditText, secret), [], `a secret in the audit log\n${where}`);
         if (run.code !== 0) {
-          assert.ok(!leaks(run.stdout, secret), `a secret on stdout of a failure\n${where}`);
+          assert.deepEqual(leaks(run.stdout, secret), [], `a secret on stdout of a failure\n${where}`);
         }
         for (const [path, bytes] of run.after) {
           // Inputs the scenario wrote (a credentials file, a token file) hold secrets by design; unchanged, they
@@ -43,8 +37,9 @@ Deno.test(`secret hygiene: ${SCENARIOS.length} scenarios with --verbose`, async 
           // it); the audit checks it stays 0600.
           if (path === run.loginToken) continue;
           checks++;
-          assert.ok(
-            !leaks(decoder.decode(bytes), secret),
+          assert.deepEqual(
+            leaks(decoder.decode(bytes), secret),
+            [],
             `a secret in ${path}, outside the cache\n${where}`,
           );
         }
@@ -74,9 +69,20 @@ Deno.test(`secret hygiene: ${SCENARIOS.length} scenarios with --verbose`, async 
   console.log(`secret hygiene: ${runs.length} scenarios, ${checks} checks, ${masked} masked key ids seen`);
 });
 
-Deno.test("the leak detector finds a whole secret and a 16-character piece of one", () => {
+Deno.test("the leak detector finds a whole secret, a piece of one, a split one, and nothing else", () => {
   const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-  assert.ok(leaks(`x ${secret} y`, secret));
-  assert.ok(leaks(`<SecretAccessKey>${secret.slice(5, 22)}`, secret));
-  assert.ok(!leaks(`${secret.slice(0, 15)} ${secret.slice(15, 30)}`, secret));
+  assert.equal(leaks(`x ${secret} y`, secret).length, secret.length - 8 + 1);
+  assert.ok(leaks(`<SecretAccessKey>${secret.slice(5, 22)}`, secret).length > 0);
+  // Split in two (a line break, a truncated answer): each half still shows 8 characters in a row. The
+  // 16-character window this file used before let both halves through.
+  assert.deepEqual(leaks(`${secret.slice(0, 15)} ${secret.slice(15, 30)}`, secret), [
+    ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => secret.slice(i, i + 8)),
+    ...[15, 16, 17, 18, 19, 20, 21, 22].map((i) => secret.slice(i, i + 8)),
+  ]);
+  // JSON-escaped: the piece across the escaped break is found too.
+  const broken = "abcdEFGH\nijklMNOP";
+  assert.ok(leaks(JSON.stringify({ m: broken }), broken).includes("GH\\nijkl"));
+  // Seven characters in a row are not a leak; neither is a text without the secret.
+  assert.deepEqual(leaks(`${secret.slice(0, 7)} ${secret.slice(7, 14)} ${secret.slice(14, 21)}`, secret), []);
+  assert.deepEqual(leaks("credproc: AssumeRole: AccessDenied: not allowed (ASIA…WXYZ)", secret), []);
 });

@@ -14,7 +14,7 @@ import {
   sourceHome,
   startServe,
 } from "../support/serve_helpers.ts";
-import { until } from "../support/helpers.ts";
+import { mkfifo, until } from "../support/helpers.ts";
 
 const TOKEN = "file-token-0123456789-abcdefghij";
 
@@ -67,8 +67,7 @@ Deno.test("serve --token-file: a file another user can read or write, or another
     ]]);
   }
   const fifo = file("fifo");
-  const made = await new Deno.Command("mkfifo", { args: ["-m", "600", fifo], stdin: "null" }).output();
-  assert.ok(made.success);
+  await mkfifo(fifo);
   cases.push([fifo, [`credproc: --token-file ${fifo}: not a regular file (a FIFO, device or socket)`]]);
   cases.push(["/dev/null", [
     "credproc: --token-file /dev/null: not a regular file (a FIFO, device or socket)",

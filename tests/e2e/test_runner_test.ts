@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ignoreIf, ROOT, runProcess } from "../support/helpers.ts";
 import { closingLine, noCounts, tally } from "../../scripts/test.ts";
+import lintTests, { ASSERTING_HELPERS, MUST_ASSERT } from "../../scripts/lint_tests.ts";
 
 const RUNNER = [Deno.execPath(), "run", "-A", `${ROOT}scripts/test.ts`];
 const IS_ROOT = Deno.uid() === 0;
@@ -185,4 +186,156 @@ Deno.test("test runner: every ignored test says why (through ignoreIf)", async (
   };
   await walk("tests");
   assert.deepEqual(bare, []);
+});
+
+// ── No test runs without an assertion (scripts/lint_tests.ts, also run by `deno task check`) ──────────────
+
+/** Every `*_test.ts` under tests/, as [path from the root, text]. */
+async function testFiles(): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(`${ROOT}${dir}`)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory && e.name !== "node_modules") await walk(path);
+      else if (e.isFile && e.name.endsWith("_test.ts")) {
+        out.push([path, await Deno.readTextFile(`${ROOT}${path}`)]);
+      }
+    }
+  };
+  await walk("tests");
+  return out.sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** `path:line: message` for each body the rule flags in `source`. */
+function flagged(path: string, source: string): string[] {
+  return Deno.lint.runPlugin(lintTests, path, source).map((d) =>
+    `${path}:${source.slice(0, d.range[0]).split("\n").length}: ${d.message}`
+  );
+}
+
+Deno.test("test runner: every Deno.test and t.step body in tests/ holds an assertion", async () => {
+  const files = await testFiles();
+  const paths = files.map(([path]) => path);
+  assert.ok(
+    paths.includes("tests/e2e/test_runner_test.ts") && paths.includes("tests/unit/cli_test.ts"),
+    "the walk",
+  );
+  assert.deepEqual(files.flatMap(([path, text]) => flagged(path, text)), []);
+});
+
+Deno.test("test runner: the assertion rule flags what cannot fail, and only that", () => {
+  // Each line ending `// flagged` must be reported, and no other.
+  const fixture = [
+    'import assert from "node:assert/strict";',
+    'import fc from "fast-check";',
+    'import { ok } from "../support/helpers.ts";',
+    "",
+    'Deno.test("figures", () => { // flagged',
+    "  console.log(`took ${Date.now()} ms`);",
+    "});",
+    'Deno.test({ name: "options, fn", fn() { const x = 1; void x; } }); // flagged',
+    'Deno.test("only a constant", () => { // flagged',
+    "  assert.ok(true);",
+    "  assert.equal(1, 1);",
+    "});",
+    'Deno.test("a step that cannot fail", async (t) => {',
+    '  await t.step("inner", () => {}); // flagged',
+    '  await t.step("asserting", () => assert.equal(Math.max(1, 2), 2));',
+    "});",
+    "/** A local `check` that only parses: it decides for its name, not the list of helpers. */",
+    "function check(text: string) {",
+    "  return JSON.parse(text);",
+    "}",
+    'Deno.test("a weak local helper", () => { // flagged',
+    '  check("{}");',
+    "});",
+    "function shTest(name: string, fn: () => void) {",
+    "  Deno.test({ name, fn });",
+    "}",
+    'shTest("through a wrapper", () => {}); // flagged',
+    'shTest("through a wrapper, asserting", () => assert.match(String(Math.PI), /^3\\./));',
+    "",
+    "/** A local helper that asserts, two calls down. */",
+    "function outer(x: number) {",
+    "  inner(x);",
+    "}",
+    "const inner = (x: number) => assert.ok(x > 0);",
+    'Deno.test("a local helper, followed", () => outer(1));',
+    'Deno.test("a known helper", () => {',
+    '  ok({ code: 0, stdout: "", stderr: "" });',
+    "});",
+    'Deno.test("a throw", () => {',
+    '  if (Math.random() > 2) throw new Error("never");',
+    "});",
+    'Deno.test("assert.fail and rejects", async () => {',
+    '  if (Math.random() > 2) assert.fail("never");',
+    "  await assert.rejects(Promise.reject(new Error()));",
+    "});",
+    'Deno.test("fast-check", () => fc.assert(fc.property(fc.nat(), (n) => n >= 0)));',
+    'Deno.test("a helper passed by name", () => [{ code: 0, stdout: "", stderr: "" }].forEach(ok));',
+    'Deno.test("a non-asserting function passed by name", () => ["{}"].forEach(check)); // flagged',
+    'Deno.test("nested in a loop and a callback", () => {',
+    "  for (const n of [1, 2]) [n].forEach((m) => assert.equal(m, n));",
+    "});",
+  ];
+  const source = fixture.join("\n") + "\n";
+  const want = fixture.flatMap((line, i) => line.endsWith("// flagged") ? [i + 1] : []);
+  const got = Deno.lint.runPlugin(lintTests, "fixture_test.ts", source).map((d) =>
+    source.slice(0, d.range[0]).split("\n").length
+  );
+  assert.deepEqual(got, want);
+  assert.equal(want.length, 7);
+  // Only test files: the same text in a module that is not a test is not checked.
+  assert.deepEqual(Deno.lint.runPlugin(lintTests, "helpers.ts", source), []);
+  // The message names the rule's reason and the way out.
+  const [d] = Deno.lint.runPlugin(lintTests, "x_test.ts", 'Deno.test("x", () => {});');
+  assert.equal(d.id, MUST_ASSERT);
+  assert.equal(d.message, "this Deno.test body holds no assertion: it cannot fail");
+});
+
+Deno.test("test runner: each helper the assertion rule trusts is exported by tests/support and asserts", async () => {
+  const support = new Map<string, string>();
+  for await (const e of Deno.readDir(`${ROOT}tests/support`)) {
+    if (e.isFile && e.name.endsWith(".ts")) {
+      support.set(e.name, await Deno.readTextFile(`${ROOT}tests/support/${e.name}`));
+    }
+  }
+  const probe = (source: string, name: string) =>
+    Deno.lint.runPlugin(lintTests, "probe_test.ts", `${source}\nDeno.test("probe", () => ${name}());\n`);
+  for (const name of ASSERTING_HELPERS) {
+    const homes = [...support].filter(([, text]) =>
+      new RegExp(`^export (?:async )?function ${name}\\b`, "m").test(text)
+    );
+    assert.equal(homes.length, 1, `${name}: exported by ${homes.map(([f]) => f).join(", ") || "no file"}`);
+    // The helper's own text, followed through its local calls by the same rule: it must assert.
+    assert.deepEqual(probe(homes[0][1], name), [], `${name} (tests/support/${homes[0][0]}) does not assert`);
+  }
+  // The probe tells: `leaks` returns what it found and asserts nothing.
+  assert.equal(probe(support.get("leaks.ts")!, "leaks").length, 1);
+});
+
+Deno.test("test runner: one of each helper — no test file defines a function tests/support exports", async () => {
+  const exported = new Set<string>();
+  for await (const e of Deno.readDir(`${ROOT}tests/support`)) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(`${ROOT}tests/support/${e.name}`);
+    for (
+      const m of text.matchAll(/^export (?:async )?function\*? ?(\w+)|^export const (\w+) = (?:async )?\(/gm)
+    ) {
+      exported.add(m[1] ?? m[2]);
+    }
+  }
+  assert.ok(
+    exported.has("ok") && exported.has("leaks") && exported.has("fakeDeps") && exported.has("tempHome"),
+  );
+  const declared =
+    /\bfunction\*?\s+(\w+)\s*[<(]|\b(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]+)?=>|\b(?:const|let)\s+(\w+)\s*=\s*(?:async\s+)?function\b/g;
+  const twice: string[] = [];
+  for (const [path, text] of await testFiles()) {
+    for (const m of text.matchAll(declared)) {
+      const name = m[1] ?? m[2] ?? m[3];
+      if (exported.has(name)) twice.push(`${path}:${text.slice(0, m.index).split("\n").length}: ${name}`);
+    }
+  }
+  assert.deepEqual(twice, []);
 });

@@ -108,7 +108,7 @@ function serve(files: Files): Server {
 }
 
 /** Every path under `dir`, with file contents, for before/after comparisons. */
-function snapshot(dir: string): string[] {
+function listing(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of [...Deno.readDirSync(d)].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -168,7 +168,7 @@ async function sandbox(
         ...(base === null ? {} : { CREDPROC_DOWNLOAD_BASE: base }),
         ...extra,
       }, { cwd: home }),
-    state: () => [...snapshot(home), ...snapshot(tmp)],
+    state: () => [...listing(home), ...listing(tmp)],
     [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
   };
 }

@@ -41,9 +41,13 @@ export interface FakeStsCall {
 
 /**
  * Fake collaborators. `answer` is AssumeRole's answer (default {@link FAKE_ASSUMED}); GetSessionToken answers
- * {@link FAKE_SESSION}; web identity and the federation call are refused.
+ * {@link FAKE_SESSION}; web identity and the network (the console's federation call) are refused unless `over`
+ * gives its own (`{ fetch }`).
  */
-export function fakeDeps(answer: () => Promise<Credentials> = () => Promise.resolve(FAKE_ASSUMED)): {
+export function fakeDeps(
+  answer: () => Promise<Credentials> = () => Promise.resolve(FAKE_ASSUMED),
+  over: Partial<CliDeps> = {},
+): {
   deps: CliDeps;
   calls: FakeStsCall[];
   sessions: SessionTokenParams[];
@@ -77,6 +81,7 @@ export function fakeDeps(answer: () => Promise<Credentials> = () => Promise.reso
     clock: () => FAKE_NOW,
     homeDir: () => undefined,
     fetch: () => Promise.reject(new Error("no network in this test")),
+    ...over,
   };
   return { deps, calls, sessions, sources };
 }

@@ -4,16 +4,12 @@
  * run after the first costs nothing.
  */
 import { ROOT } from "./helpers.ts";
+import { sha256Hex } from "./sts_standin/util.ts";
 
 /** Where Debian's Go packages put their sources (golang-github-aws-aws-sdk-go{,-v2}-dev). */
 const DEBIAN_GOPATH = "/usr/share/gocode";
 
 let built: Promise<string> | undefined;
-
-async function hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The path of the built consumer (`go-consumer v1|v2 STS_URL`); builds it on first use. */
 export function goConsumer(): Promise<string> {
@@ -21,7 +17,7 @@ export function goConsumer(): Promise<string> {
     const source = `${ROOT}tests/go-consumer/main.go`;
     const version = await new Deno.Command("go", { args: ["version"], stdin: "null" }).output();
     if (!version.success) throw new Error("go is missing: apt-get install golang-go");
-    const id = (await hex(
+    const id = (await sha256Hex(
       new Uint8Array([...await Deno.readFile(source), ...version.stdout]),
     )).slice(0, 16);
     const dir = `${ROOT}.tmp/go-consumer`;

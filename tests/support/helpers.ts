@@ -225,6 +225,21 @@ export const MOTO_KEYS = {
   AWS_SECRET_ACCESS_KEY: "moto-secret-example",
 };
 
+/** argv for one credproc call against moto: {@link ROLE} as role session `session`, in us-east-1 (then `extra`). */
+export function motoArgs(moto: Moto, session: string, extra: readonly string[] = []): string[] {
+  return [
+    "--role-arn",
+    ROLE,
+    "--role-session-name",
+    session,
+    "--endpoint-url",
+    moto.url,
+    "--region",
+    "us-east-1",
+    ...extra,
+  ];
+}
+
 /** A role ARN used across tests. */
 export const ROLE = "arn:aws:iam::123456789012:role/deploy";
 
@@ -278,11 +293,89 @@ export async function until(
   }
 }
 
-/** Asserts a successful run: exit 0, nothing on stderr, and a credential_process document on stdout. */
-export function assertDoc(r: Result): void {
-  assert.equal(r.stderr, "", `credproc failed (exit ${r.code}):\n${r.stderr}`);
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, PROCESS_DOC);
+/** What a finished run of any program shows a check (a {@link Result}, or a run of another harness). */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A credential_process document, parsed (`AccountId` only with `--include-account-id`). */
+export interface ProcessDoc {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+  Expiration: string;
+  Version: 1;
+  AccountId?: string;
+}
+
+/**
+ * A successful credential call, the one strict check: nothing on stderr, exit 0, and stdout exactly a
+ * credential_process document ({@link PROCESS_DOC}); returns it parsed. Runs that need less say so by name:
+ * {@link okVerbose} (log lines on stderr), {@link okJson} (other JSON on stdout), {@link okText} (any stdout).
+ */
+export function ok(r: Ran, what = "credproc"): ProcessDoc {
+  okText(r, what);
+  assert.match(r.stdout, PROCESS_DOC, `${what}: stdout is not a credential_process document`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * A successful `--verbose` credential call: exit 0, stdout exactly a credential_process document, and stderr
+ * nothing but credproc's own log lines (`credproc: …`, no hint, no stack, no other program's words).
+ */
+export function okVerbose(r: Ran, what = "credproc"): ProcessDoc {
+  const context = `${what} (exit ${r.code}):\n${r.stderr}`;
+  assert.equal(r.code, 0, `${what} failed ${context}`);
+  for (const line of r.stderr.split("\n").filter((l) => l !== "")) {
+    assert.match(line, /^credproc: (?!internal error)\S/, `a line that is not a log line: ${context}`);
+  }
+  assert.match(r.stdout, PROCESS_DOC, `${what}: stdout is not a credential_process document`);
+  return JSON.parse(r.stdout);
+}
+
+/** A successful run whose stdout is JSON but not the document (`cache list --json`, `--include-account-id`). */
+export function okJson<T = Record<string, unknown>>(r: Ran, what = "credproc"): T {
+  return JSON.parse(okText(r, what));
+}
+
+/**
+ * A successful run whose stdout is text (another format, a listing, a URL, another program): nothing on
+ * stderr, exit 0; returns stdout.
+ */
+export function okText(r: Ran, what = "credproc"): string {
+  assert.equal(r.stderr, "", `${what} wrote to stderr (exit ${r.code}):\n${r.stderr}`);
+  assert.equal(r.code, 0, `${what} exited ${r.code}`);
+  return r.stdout;
+}
+
+/** The `credential_process` value that runs credproc (as {@link credprocCommand}) with `args`, quoted. */
+export function credprocLine(args: readonly string[]): string {
+  return [...credprocCommand(), ...args].map(shellQuote).join(" ");
+}
+
+/** A FIFO (mode 0600) at `path`, in place of whatever file was there. */
+export async function mkfifo(path: string): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", path], stdin: "null" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.ok((await Deno.lstat(path)).isFifo, `${path} is not a FIFO`);
+}
+
+/** Every regular file under `dir` (recursively) as text, by path; nothing when `dir` does not exist. */
+export async function filesUnder(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) { for (const [p, t] of await filesUnder(path)) out.set(p, t); }
+      else if (e.isFile) out.set(path, await Deno.readTextFile(path));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@
  * One deliberate difference: the authenticator only trusts `https` STS hosts of an AWS partition; here the
  * trusted STS is the stand-in, on loopback, with whatever scheme it was started with.
  */
+import assert from "node:assert/strict";
 import { makeTlsFixture, type TlsFixture } from "./net_fixtures.ts";
 
 /** How one request to the fake API server was judged. */
@@ -61,8 +62,19 @@ function decodeRawUrlBase64(text: string): string {
   return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
+/**
+ * The presigned URL inside an EKS token: fails the test unless the token is `k8s-aws-v1.` and strict base64url
+ * without padding of a URL.
+ */
+export function tokenUrl(token: string): URL {
+  assert.ok(token.startsWith(PREFIX), token);
+  const text = token.slice(PREFIX.length);
+  assert.match(text, /^[A-Za-z0-9_-]+$/, "base64url without padding");
+  return new URL(decodeRawUrlBase64(text));
+}
+
 /** `20261206T101400Z` → epoch ms, or NaN. */
-function amzDate(text: string): number {
+export function amzDate(text: string): number {
   const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(text);
   return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
 }

@@ -3,20 +3,13 @@
  * and fetch: exactly the login URL on stdout, and bad input ending before any call.
  */
 import assert from "node:assert/strict";
-import { cli, type CliDeps } from "../../lib/cli/cli.ts";
-import type { Credentials } from "../../lib/model.ts";
-import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
+import { cli } from "../../lib/cli/cli.ts";
 import type { Fetch } from "../../lib/console/federation.ts";
 import { fakeIo } from "../support/fake_io.ts";
+import { fakeDeps } from "../support/fake_deps.ts";
+import { tempHome } from "../support/helpers.ts";
 
-const NOW = Date.parse("2026-11-25T12:00:00Z");
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
-const CREDS: Credentials = {
-  accessKeyId: "ASIAFAKEASSUMED00001",
-  secretAccessKey: "fakeAssumedSecret/0123456789+abcdefghijA",
-  sessionToken: "IQoJb3JpZ2luX2VjEFakeSessionToken0123456789+/abcdef==",
-  expiration: new Date(NOW + 3600_000),
-};
 const TOKEN = "Tok-en_0123456789abcdefghij+/=";
 const SESSION_JSON =
   '{"sessionId":"ASIAFAKEASSUMED00001","sessionKey":"fakeAssumedSecret/0123456789+abcdefghijA",' +
@@ -38,37 +31,11 @@ function fakeFetch(
 
 // ── whole commands through cli() ───────────────────────────────────────────────────────────────────────
 
-function fakeDeps(fetch: Fetch): { deps: CliDeps; stsCalls: () => number } {
-  let calls = 0;
-  const unexpected = () => Promise.reject(new Error("unexpected STS call"));
-  const deps: CliDeps = {
-    sts: () => ({
-      assumeRole: () => {
-        calls++;
-        return Promise.resolve({ credentials: CREDS, assumedRoleArn: `${ROLE}/s` });
-      },
-      assumeRoleWithWebIdentity: unexpected,
-      getSessionToken: unexpected,
-    }),
-    source: () => () =>
-      Promise.resolve({ accessKeyId: "AKIAFAKESOURCE000001", secretAccessKey: "s".repeat(40) }),
-    prompt: () => () => Promise.reject(new Error("no prompt in this test")),
-    readFile: (path) => Promise.reject(new Error(`no file ${path} in this test`)),
-    loadSharedConfig: (paths) => Promise.resolve(emptySharedConfig(paths.configPath, paths.credentialsPath)),
-    uid: () => Deno.uid(),
-    os: "linux",
-    clock: () => NOW,
-    homeDir: () => undefined,
-    fetch,
-  };
-  return { deps, stsCalls: () => calls };
-}
-
 Deno.test("cli: console prints exactly the login URL on out, nothing on err; the region picks the destination", async () => {
-  await using dir = await tempDir();
+  await using home = await tempHome();
   const fetch = fakeFetch(() => Response.json({ SigninToken: TOKEN }));
-  const { deps, stsCalls } = fakeDeps(fetch);
-  const io = fakeIo({ HOME: dir.path, AWS_REGION: "eu-central-1" });
+  const { deps, calls } = fakeDeps(undefined, { fetch });
+  const io = fakeIo({ HOME: home.dir, AWS_REGION: "eu-central-1" });
   assert.equal(await cli(["console", "--role-arn", ROLE], io, deps), 0, io.stderr.join("\n"));
   assert.deepEqual(io.stderr, []);
   assert.deepEqual(io.stdout, [
@@ -76,7 +43,7 @@ Deno.test("cli: console prints exactly the login URL on out, nothing on err; the
     "&Destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fconsole%2Fhome%3Fregion%3Deu-central-1" +
     "&SigninToken=Tok-en_0123456789abcdefghij%2B%2F%3D\n",
   ]);
-  assert.equal(stsCalls(), 1);
+  assert.equal(calls.length, 1);
   assert.equal(fetch.urls.length, 1);
   assert.equal(
     fetch.urls[0],
@@ -87,7 +54,7 @@ Deno.test("cli: console prints exactly the login URL on out, nothing on err; the
 });
 
 Deno.test("cli: console's bad input ends before STS and the federation call (exit 2, one line and a hint)", async () => {
-  await using dir = await tempDir();
+  await using home = await tempHome();
   for (
     const [argv, env, first] of [
       [
@@ -108,19 +75,14 @@ Deno.test("cli: console's bad input ends before STS and the federation call (exi
     ] as const
   ) {
     const fetch = fakeFetch(() => Response.json({ SigninToken: TOKEN }));
-    const { deps, stsCalls } = fakeDeps(fetch);
-    const io = fakeIo({ HOME: dir.path, ...env });
+    const { deps, calls } = fakeDeps(undefined, { fetch });
+    const io = fakeIo({ HOME: home.dir, ...env });
     assert.equal(await cli([...argv], io, deps), 2, io.stderr.join("\n"));
     assert.deepEqual(io.stdout, []);
     assert.equal(io.stderr.length, 2, io.stderr.join("\n"));
     assert.match(io.stderr[0], first);
     assert.match(io.stderr[1], /^hint: /);
-    assert.equal(stsCalls(), 0);
+    assert.equal(calls.length, 0);
     assert.equal(fetch.urls.length, 0);
   }
 });
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "credproc-console-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createLogger, withoutQuotedHeader } from "../../lib/log.ts";
-import { oneLine } from "../../lib/output.ts";
-import { escapeControls as printable } from "../../lib/output.ts";
+import { leaks, SECRET_SHAPES } from "../support/leaks.ts";
 import { announceSeed, FUZZ_LONG, FUZZ_SEED } from "../support/fuzz.ts";
 
 const RUNS = FUZZ_LONG || 300;
@@ -23,35 +22,11 @@ const brokenSecret = fc.tuple(
 ).map(([pieces, breaks]) => pieces.map((p, i) => i === 0 ? p : `${breaks[i - 1]}${p}`).join(""))
   .filter((s) => s.replace(/[\p{Cc}\s\u2028\u2029]/gu, "").length >= 12 && !s.includes("redacted"));
 
-/** The shapes a secret takes on its way into a line. */
-const SHAPES: Record<string, (s: string) => string> = {
-  raw: (s) => s,
-  oneLine: (s) => oneLine(s),
-  json: (s) => JSON.stringify(s).slice(1, -1),
-  printable: (s) => printable(s),
-  "printable(oneLine)": (s) => printable(oneLine(s)),
-  "json(oneLine)": (s) => JSON.stringify(oneLine(s)).slice(1, -1),
-  dropped: (s) => s.replace(/[\p{Cc}\s\u2028\u2029]/gu, ""),
-};
-
-/** Every 8-character piece of every shape of `secret` that `text` holds. */
-function leaks(text: string, secret: string): string[] {
-  const found: string[] = [];
-  for (const shape of Object.values(SHAPES)) {
-    const form = shape(secret);
-    for (let i = 0; i + 8 <= form.length; i++) {
-      const piece = form.slice(i, i + 8);
-      if (text.includes(piece)) found.push(piece);
-    }
-  }
-  return found;
-}
-
 Deno.test("scrub: a secret with breaks leaves no 8-character piece in any shape of a line", () => {
   fc.assert(
     fc.property(
       brokenSecret,
-      fc.constantFrom(...Object.keys(SHAPES)),
+      fc.constantFrom(...Object.keys(SECRET_SHAPES)),
       fc.constantFrom(
         (x: string) => `AssumeRole: cannot reach the endpoint: Invalid header value: "${x}"`,
         (x: string) => `STS said: AccessDenied: the token ${x} is not allowed`,
@@ -61,7 +36,7 @@ Deno.test("scrub: a secret with breaks leaves no 8-character piece in any shape 
       (secret, shape, context) => {
         const log = createLogger(false, () => {});
         log.secret(secret);
-        const line = log.scrub(context(SHAPES[shape](secret)));
+        const line = log.scrub(context(SECRET_SHAPES[shape](secret)));
         assert.deepEqual(
           leaks(line, secret),
           [],
@@ -109,7 +84,7 @@ Deno.test("scrub: a broken secret made of any printable characters is scrubbed, 
   for (const secret of [`tok-a'b\n${printableAscii}\nend-piece`, `a-b-c-d\r\n'q'"x"\\y\\z%7`]) {
     const log = createLogger(false, () => {});
     log.secret(secret);
-    for (const [name, shape] of Object.entries(SHAPES)) {
+    for (const [name, shape] of Object.entries(SECRET_SHAPES)) {
       const line = log.scrub(`credproc: sts: ${shape(secret)} (after)`);
       if (name === "raw" || name === "oneLine" || name === "dropped") {
         assert.equal(line, "credproc: sts: [redacted] (after)", name);

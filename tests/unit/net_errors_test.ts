@@ -13,6 +13,7 @@ import { CredprocError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createDeadline } from "../../lib/providers/deadline.ts";
 import { hasOpenssl, makeTlsFixture } from "../support/net_fixtures.ts";
+import { freePort } from "../support/helpers.ts";
 
 /** A loopback listener that does `serve` with each connection; closed (and its connections) on dispose. */
 function listener(serve: (conn: Deno.Conn) => Promise<void>): { port: number } & AsyncDisposable {
@@ -38,14 +39,6 @@ function listener(serve: (conn: Deno.Conn) => Promise<void>): { port: number } &
       await loop;
     },
   };
-}
-
-/** A port nothing listens on. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** What `f` throws (it must throw). */

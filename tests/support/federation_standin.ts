@@ -6,7 +6,7 @@
  */
 
 /** What the stand-in answers GetSigninToken with. */
-export type SigninAnswer =
+export type FederationAnswer =
   | { kind: "token" }
   | { kind: "status"; status: number; body?: string }
   | { kind: "body"; body: string; contentType?: string }
@@ -15,7 +15,7 @@ export type SigninAnswer =
   | { kind: "hang" };
 
 /** One request as received. */
-export interface SigninRequest {
+export interface FederationRequest {
   readonly method: string;
   readonly path: string;
   /** The query parameters, decoded, in order (a repeated name appears twice). */
@@ -24,11 +24,11 @@ export interface SigninRequest {
 }
 
 /** A running stand-in. */
-export interface SigninStandin {
+export interface FederationStandin {
   /** `http://127.0.0.1:PORT/federation` */
   readonly url: string;
-  readonly requests: SigninRequest[];
-  answer: SigninAnswer;
+  readonly requests: FederationRequest[];
+  answer: FederationAnswer;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -40,8 +40,8 @@ export const STANDIN_SIGNIN_TOKEN = "VCQgs5qZZt3Q6fn8Tr5EXAMPLE-signin_token+par
   "Abc123-_".repeat(96);
 
 /** Starts the stand-in on a free loopback port. */
-export function startSigninStandin(answer: SigninAnswer = { kind: "token" }): SigninStandin {
-  const requests: SigninRequest[] = [];
+export function startFederationStandin(answer: FederationAnswer = { kind: "token" }): FederationStandin {
+  const requests: FederationRequest[] = [];
   const hanging = new Set<() => void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
@@ -83,7 +83,7 @@ export function startSigninStandin(answer: SigninAnswer = { kind: "token" }): Si
         return new Promise<Response>((resolve) => hanging.add(() => resolve(new Response("late"))));
     }
   });
-  const standin: SigninStandin = {
+  const standin: FederationStandin = {
     url: `http://127.0.0.1:${server.addr.port}/federation`,
     requests,
     answer,
