@@ -19,8 +19,11 @@ export const STANDIN_USER_NAME = "standin";
 export const STANDIN_USER_ARN = `arn:aws:iam::${STANDIN_ACCOUNT}:user/${STANDIN_USER_NAME}`;
 /** The default base access key id. */
 export const STANDIN_ACCESS_KEY_ID = "AKIDSTANDINEXAMPLE01";
-/** The default base secret access key. */
-export const STANDIN_SECRET_ACCESS_KEY = "standin/secret/key/EXAMPLEKEY0000000000001";
+/**
+ * The default base secret access key: random-looking, as a real one is. The leak detector looks for any 8
+ * characters of it in a row (tests/support/leaks.ts), so words would match paths such as `lib/plan/secrets.ts`.
+ */
+export const STANDIN_SECRET_ACCESS_KEY = "q7Zs2WlX/9kLp3Rt+Vb8nYd4Hj6Mf0Gc1EXAMPLE01";
 /** The default known base keys: access key id → secret access key. */
 export const STANDIN_KEYS: Readonly<Record<string, string>> = Object.freeze({
   [STANDIN_ACCESS_KEY_ID]: STANDIN_SECRET_ACCESS_KEY,
