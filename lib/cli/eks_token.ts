@@ -11,6 +11,7 @@ import type { CliDeps, CliIo } from "./deps.ts";
 import type { Logger } from "../log.ts";
 import { ConfigError } from "../errors.ts";
 import type { TokenEndpoint } from "../cache/session.ts";
+import { effectiveMarginMs } from "../cache/store.ts";
 import {
   EXEC_INFO_ENV,
   EXEC_INFO_HINT,
@@ -75,13 +76,20 @@ export async function eksToken(
   const token = cache.entry("eks-token", async (endpoint) => {
     via = endpoint;
     const credentials = await provider();
+    const now = deps.clock();
     return await signToken({
       credentials,
       clusterName,
       endpoint: endpoint.url,
       signingRegion: endpoint.signingRegion,
-      now: new Date(deps.clock()),
-      marginMs: cache.marginMs,
+      now: new Date(now),
+      // The cache's rule for the credentials' own lifetime: a session no longer than the margin (an aws login
+      // session's 15 minutes, a 900 s role) is reused for its first half, so the token may live until then —
+      // with the whole margin it would expire as it is printed. Credentials without an issue time are fresh.
+      marginMs: credentials.expiration === undefined ? cache.marginMs : effectiveMarginMs(
+        cache.marginMs,
+        credentials.expiration.getTime() - (credentials.issuedAt?.getTime() ?? now),
+      ),
     });
   }, {
     cluster: clusterName,

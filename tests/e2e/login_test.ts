@@ -549,4 +549,9 @@ Deno.test("login without a role: eks-token signs with the session's credentials;
   );
   assert.match(url.searchParams.get("X-Amz-Credential")!, new RegExp(`^${onDisk.accessToken.accessKeyId}/`));
   assert.equal(w.sts.requests.length, 0, "no STS call: the token is signed locally");
+  // 15-minute credentials are reused for their first half (the cache's rule for a session no longer than the
+  // margin): the token lives until then, not until "expiry minus the whole 15-minute margin" (= at once).
+  const expires = Date.parse(JSON.parse(results[0].stdout).status.expirationTimestamp);
+  const halfLeft = Date.parse(onDisk.accessToken.expiresAt) - 450_000;
+  assert.ok(Math.abs(expires - halfLeft) <= 2000, `expires ${new Date(expires).toISOString()}`);
 });
