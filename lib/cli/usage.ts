@@ -67,7 +67,7 @@ token is cached too (reused while 5 minutes are left): a repeated call costs a c
         exec:
           apiVersion: client.authentication.k8s.io/v1beta1
           command: credproc
-          args: [eks-token, --cluster-name, prod, --profile, prod, --region, eu-west-1]
+          args: [eks-token, --cluster-name, prod, --profile, default, --role-arn, arn:aws:iam::123456789012:role/deploy, --region, eu-west-1]
           interactiveMode: Never
 `;
 
@@ -196,7 +196,7 @@ Example: credproc serve ${EXAMPLE_ROLE} --port 9911
 /** `credproc eks-token --help`. */
 export const EKS_USAGE = `Usage: credproc eks-token --cluster-name NAME [role options]
 
-${EKS}
+For kubectl's exec plugin: ${EKS}
 ${ROLE_OPTIONS}`;
 
 /** `credproc cache --help`, and `credproc cache` alone: the cache commands. */

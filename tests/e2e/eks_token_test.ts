@@ -20,6 +20,7 @@ import { assertNoCrash, assertOneErrorLine } from "../support/hardening_helpers.
 import { type KubeApi, kubeconfig, startKubeApi, tokenUrl } from "../support/kube_api.ts";
 import { type Standin, startStandin } from "../support/sts_standin/mod.ts";
 import { presignedUrl } from "../../lib/eks/token.ts";
+import { EKS_USAGE, USAGE } from "../../lib/cli/usage.ts";
 
 const KUBECTL = which("kubectl");
 const CLUSTER = "demo";
@@ -303,5 +304,51 @@ Deno.test("the fake API server refuses what aws-iam-authenticator refuses, befor
     assert.equal(res.status, 200, await res.text());
   } finally {
     client.close();
+  }
+});
+
+Deno.test("every kubeconfig entry credproc shows (README, docs/usage.md, --help) runs as written with kubectl", async (t) => {
+  const shown: [string, string][] = [];
+  const texts: [string, string][] = [
+    ["README.md", await Deno.readTextFile(new URL("../../README.md", import.meta.url))],
+    ["docs/usage.md", await Deno.readTextFile(new URL("../../docs/usage.md", import.meta.url))],
+    ["--help", USAGE],
+    ["eks-token --help", EKS_USAGE],
+  ];
+  for (const [where, text] of texts) {
+    // The flow list as written (deno fmt wraps a long one over several lines).
+    for (const m of text.matchAll(/args: \[\s*(eks-token,[^\]]*)\]/g)) shown.push([where, m[1]]);
+  }
+  assert.deepEqual(shown.map(([where]) => where), [
+    "README.md",
+    "docs/usage.md",
+    "--help",
+    "eks-token --help",
+  ]);
+  for (const [where, list] of shown) {
+    await t.step(`${where}: ${list}`, async () => {
+      const args = list.split(/,\s*/).filter((a) => a !== "");
+      const cluster = args[args.indexOf("--cluster-name") + 1];
+      await using sts = await startStandin();
+      const kube = await startKubeApi({ clusterName: cluster, stsUrl: sts.url });
+      await using home = await tempHome();
+      try {
+        // The world the README sets up: the source keys in [default]; only STS is the stand-in.
+        await home.writeCredentials(
+          `[default]\naws_access_key_id = ${sts.accessKeyId}\naws_secret_access_key = ${sts.secretAccessKey}\n`,
+        );
+        const config = `${home.dir}/kubeconfig`;
+        await Deno.writeTextFile(config, kubeconfig(kube, [...credprocCommand(), ...args]));
+        const r = await runProcess(KUBECTL!, ["get", "--raw", "/api"], {
+          ...home.env({ AWS_ENDPOINT_URL_STS: sts.url }),
+          KUBECONFIG: config,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /"kind":\s*"APIVersions"/);
+        assert.equal(sts.count("AssumeRole"), 1);
+      } finally {
+        await kube.stop();
+      }
+    });
   }
 });
