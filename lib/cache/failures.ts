@@ -12,7 +12,7 @@ import { ISO_TIME, MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
 import { writeFileAtomic } from "./write.ts";
 import { acquireLock } from "./lock.ts";
-import { judgeCacheDir } from "./session.ts";
+import { judgeCacheDir } from "./verdict.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";

@@ -5,8 +5,10 @@
  * Changing any of them gives another key. MFA codes, output format and verbosity are not part of it.
  *
  * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
- * {@link cacheKey} hashes it with Web Crypto. Also here: the fast path's inputs key, the digest key's format
- * and every keyed digest (secrets, watched files). Nothing heavy is imported: this runs on the fast path.
+ * {@link cacheKey} hashes it with Web Crypto. Also here: every other key a cache session uses (the
+ * `--mfa-session` entry's, an `eks-token` entry's, a lock's — {@link sessionKeys} computes a session's in one
+ * call), the fast path's inputs key, the digest key's format and every keyed digest (secrets, watched files).
+ * Nothing heavy is imported: this runs on the fast path.
  */
 import {
   type HopPlan,
@@ -148,6 +150,67 @@ function endpointMaterial(plan: Plan): Json {
 /** The hex SHA-256 of {@link cacheKeyMaterial}. */
 export async function cacheKey(plan: Plan, inputs: KeyInputs = {}): Promise<string> {
   return await sha256Hex(cacheKeyMaterial(plan, inputs));
+}
+
+/** What a cache session's entries are keyed by (see {@link sessionKeys}). */
+export interface SessionKeys {
+  /** The keyed digest of the plan's secrets ({@link secretsDigest}). */
+  readonly secrets: string;
+  /** The role entry's key ({@link cacheKey}). */
+  readonly role: string;
+  /** The `--mfa-session` entry's key ({@link mfaSessionKeyMaterial}); undefined for a plan without one. */
+  readonly mfaSession?: string;
+  /** This invocation's inputs key ({@link inputsKey}: the memo's name); undefined without `inputs`. */
+  readonly inputs?: string;
+}
+
+/**
+ * Every key a cache session needs before its first entry's call, in one call (session.ts asks once, when the
+ * first entry needs its key): the secrets are read (`secretValues`: reading them may take the session's login
+ * lock) and digested under the cache's `digestKey`, file policies loaded, and the role entry's, the
+ * `--mfa-session` entry's and the invocation's inputs key made from them.
+ */
+export async function sessionKeys(plan: Plan, o: {
+  readonly digestKey: CryptoKey;
+  readonly secretValues: () => Promise<readonly (string | undefined)[]>;
+  readonly loadPolicy: (source: PolicySource) => Promise<string>;
+  /** `--role-session-name` when given (see {@link KeyInputs}). */
+  readonly sessionName?: string;
+  /** The invocation's raw inputs, when its memo is read or written. */
+  readonly inputs?: { readonly argv: ArgvScan; readonly env: RawEnv; readonly cwd: string };
+}): Promise<SessionKeys> {
+  const secrets = await secretsDigest(o.digestKey, await o.secretValues());
+  const role = await cacheKey(plan, {
+    sessionName: o.sessionName,
+    policies: await filePolicies(plan, o.loadPolicy),
+    secrets,
+  });
+  const mfaSession = mfaSessionKeyMaterial(plan, secrets);
+  const i = o.inputs;
+  return {
+    secrets,
+    role,
+    ...(mfaSession === undefined ? {} : { mfaSession: await sha256Hex(mfaSession) }),
+    ...(i === undefined ? {} : {
+      inputs: await inputsKey(i.argv, i.env, i.cwd, {
+        key: o.digestKey,
+        secretValues: inputSecretValues(i.argv, (name) => i.env[name]),
+      }),
+    }),
+  };
+}
+
+/** An `eks-token` entry's key: the hex SHA-256 of {@link eksTokenKeyMaterial}. */
+export async function eksTokenKey(o: EksTokenKeyInputs): Promise<string> {
+  return await sha256Hex(eksTokenKeyMaterial(o));
+}
+
+/**
+ * A lock's key (its file is `<key>.lock`): of what it serializes, by `kind` and its `subject` (for the
+ * `login-token` lock, an `aws login` token file's path) — never a secret.
+ */
+export async function lockKey(kind: string, subject: string): Promise<string> {
+  return await sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, kind, file: subject }));
 }
 
 /** Reads the text of every file policy in the plan (inline ones are already in it). */
@@ -377,6 +440,16 @@ export async function fileHmac(path: string, digestKey: CryptoKey): Promise<stri
     throw e;
   }
   return await hmacHex(digestKey, bytes);
+}
+
+/** {@link fileHmac} of each file, in order: the digests a memo records (see `WatchedFile` in memo.ts). */
+export async function fileHmacs(
+  paths: readonly string[],
+  digestKey: CryptoKey,
+): Promise<{ readonly path: string; readonly hmac: string | null }[]> {
+  const files = [];
+  for (const path of paths) files.push({ path, hmac: await fileHmac(path, digestKey) });
+  return files;
 }
 
 /**

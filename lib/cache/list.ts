@@ -20,7 +20,7 @@ import {
   parseTokenEntry,
   readTrusted,
 } from "./store.ts";
-import type { CacheDirVerdict } from "./session.ts";
+import type { CacheDirVerdict } from "./verdict.ts";
 import { unhandled } from "../model.ts";
 import { type Failure, readFailureRecord } from "./failures.ts";
 import { maskKeyId } from "../log.ts";

@@ -6,7 +6,6 @@
  */
 import type { ArgvScan } from "../argv.ts";
 import { type CacheSession, type Locked, openCacheSession } from "../cache/session.ts";
-import { inputSecretValues } from "../cache/key.ts";
 import type { MemoKind } from "../cache/memo.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
 import { readSsoToken, type SsoToken } from "../plan/sso_token.ts";
@@ -177,7 +176,6 @@ export async function roleProvider(
       argv,
       cwd: io.cwd,
       env,
-      secretValues: inputSecretValues(argv, (name) => env[name]),
       files: [
         configPaths.configPath,
         configPaths.credentialsPath,
