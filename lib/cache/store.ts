@@ -173,14 +173,18 @@ export interface EntryExpect {
 
 /**
  * The checks every entry file passes whatever it holds: its metadata ({@link judgeFacts}), JSON, the shape
- * `parse` checks, the key. Returns the document, or why it is not trusted.
+ * `parse` checks, the key. Returns the document with its issue and expiry times (epoch ms; `expiry` names the
+ * payload's), or why it is not trusted.
  */
-function judgeDocument<E extends { readonly key: string }>(
+function judgeDocument<E extends { readonly key: string; readonly issuedAt: string }>(
   facts: FileFacts,
   text: string,
   expect: EntryExpect,
   parse: (doc: unknown) => E | string,
-): { readonly entry: E } | { readonly ok: false; readonly reason: string } {
+  expiry: (entry: E) => string,
+):
+  | { readonly entry: E; readonly issuedAt: number; readonly expiration: number }
+  | { readonly ok: false; readonly reason: string } {
   const bad = judgeFacts(facts, expect.uid);
   if (bad !== undefined) return { ok: false, reason: bad };
   let doc: unknown;
@@ -192,27 +196,32 @@ function judgeDocument<E extends { readonly key: string }>(
   const entry = parse(doc);
   if (typeof entry === "string") return { ok: false, reason: entry };
   if (entry.key !== expect.key) return { ok: false, reason: "it belongs to another key" };
-  return { entry };
+  return { entry, issuedAt: Date.parse(entry.issuedAt), expiration: Date.parse(expiry(entry)) };
+}
+
+/**
+ * Why a value with `remainingMs` left is not reused under a margin of `marginMs` (`margin` names it), or
+ * undefined; `expired` is the words for nothing left.
+ */
+function tooLate(remainingMs: number, marginMs: number, expired: string, margin: string): string | undefined {
+  if (remainingMs <= 0) return expired;
+  if (remainingMs <= marginMs) {
+    return `only ${Math.round(remainingMs / 1000)} s remain, within ${margin} of ${
+      Math.round(marginMs / 1000)
+    } s`;
+  }
+  return undefined;
 }
 
 /** Checks a cache file's metadata and text. Pure, so every rule is tested without a file system. */
 export function judgeEntry(facts: FileFacts, text: string, expect: EntryExpect): Verdict {
-  const judged = judgeDocument(facts, text, expect, parseEntry);
+  const judged = judgeDocument(facts, text, expect, parseEntry, (e) => e.credentials.Expiration);
   if (!("entry" in judged)) return judged;
-  const { entry } = judged;
-  const expiration = Date.parse(entry.credentials.Expiration);
-  const issuedAt = Date.parse(entry.issuedAt);
+  const { entry, issuedAt, expiration } = judged;
   const remainingMs = expiration - expect.now;
-  if (remainingMs <= 0) return { ok: false, reason: "the credentials have expired" };
   const margin = effectiveMarginMs(expect.marginMs, expiration - issuedAt);
-  if (remainingMs <= margin) {
-    return {
-      ok: false,
-      reason: `only ${Math.round(remainingMs / 1000)} s remain, within the refresh margin of ${
-        Math.round(margin / 1000)
-      } s`,
-    };
-  }
+  const late = tooLate(remainingMs, margin, "the credentials have expired", "the refresh margin");
+  if (late !== undefined) return { ok: false, reason: late };
   const c = entry.credentials;
   return {
     ok: true,
@@ -251,24 +260,15 @@ export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
  * its signature not yet current, and the printed expiry would be too far ahead).
  */
 export function judgeTokenEntry(facts: FileFacts, text: string, expect: EntryExpect): TokenVerdict {
-  const judged = judgeDocument(facts, text, expect, parseTokenEntry);
+  const judged = judgeDocument(facts, text, expect, parseTokenEntry, (e) => e.token.Expiration);
   if (!("entry" in judged)) return judged;
-  const { entry } = judged;
-  const expiration = Date.parse(entry.token.Expiration);
-  const issuedAt = Date.parse(entry.issuedAt);
+  const { entry, issuedAt, expiration } = judged;
   if (issuedAt > expect.now + SIGNED_AHEAD_MS) {
     return { ok: false, reason: "it was signed later than now (the clock went back)" };
   }
   const remainingMs = expiration - expect.now;
-  if (remainingMs <= 0) return { ok: false, reason: "the token has expired" };
-  if (remainingMs <= expect.marginMs) {
-    return {
-      ok: false,
-      reason: `only ${Math.round(remainingMs / 1000)} s remain, within the token's margin of ${
-        Math.round(expect.marginMs / 1000)
-      } s`,
-    };
-  }
+  const late = tooLate(remainingMs, expect.marginMs, "the token has expired", "the token's margin");
+  if (late !== undefined) return { ok: false, reason: late };
   return {
     ok: true,
     issuedAt,
