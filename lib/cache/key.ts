@@ -4,6 +4,11 @@
  * the profile and an identity of the source credentials (a profile name or an access key id, never a secret).
  * Changing any of them gives another key. MFA codes, output format and verbosity are not part of it.
  *
+ * Which field of each part of the plan enters a key, and why the others do not, is `KEYING` (keying.ts). Each
+ * material function here destructures every field of its part and passes the rest to `noOtherFields`: the
+ * compiler's half of that rule, so a field added to a plan type is an error here until it is used or named
+ * (`_name`). The comments here say how a field enters; `KEYING` says whether and why.
+ *
  * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
  * {@link cacheKey} hashes it with Web Crypto. Also here: every other key a cache session uses (the
  * `--mfa-session` entry's, an `eks-token` entry's, a lock's — {@link sessionKeys} computes a session's in one
@@ -52,8 +57,7 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
  * no secret (only access key ids and names), but callers should still not print it.
  */
 export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
-  // Which fields enter the key, and why the others do not, is KEYING.plan (keying.ts). This destructuring is
-  // the compiler's half of that rule: a field added to Plan is an error here until it is used or named (`_`).
+  // KEYING.plan
   const {
     source: _source, // with sourceEnv, through sourceIdentity
     sourceEnv: _sourceEnv,
@@ -132,7 +136,7 @@ export function eksTokenKeyMaterial(o: EksTokenKeyInputs): string {
   });
 }
 
-/** The MFA session's keyed fields (the rule: `KEYING.mfaSession`); a new field is a compile error until used or named. */
+/** The MFA session's keyed fields (`KEYING.mfaSession`). */
 function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; duration: number | undefined } {
   const { serialNumber, durationSeconds, tokenCode: _tokenCode, ...rest } = mfaSession;
   noOtherFields(rest);
@@ -140,7 +144,7 @@ function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; durat
 }
 
 function endpointMaterial(plan: Plan): Json {
-  // The rule: KEYING.endpoint. A new endpoint field is a compile error here until used or named.
+  // KEYING.endpoint
   const { region, endpointUrl, useFips, useDualstack, useGlobalEndpoint, endpointFrom: _from, ...rest } =
     plan.endpoint;
   noOtherFields(rest);
@@ -227,7 +231,7 @@ export async function filePolicies(
  */
 export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
   const { source } = plan;
-  // The rule: KEYING.sourceEnv. A new field of the snapshot is a compile error here until used or named.
+  // KEYING.sourceEnv
   const {
     accessKeyId,
     profile: envProfile,
@@ -300,7 +304,7 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
   }
 }
 
-/** A hop's material (the rule: `KEYING.hop`); a new field of HopPlan is a compile error until used or named. */
+/** A hop's material (`KEYING.hop`). */
 function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {
   const {
     kind,

@@ -48,7 +48,7 @@ import {
 } from "../model.ts";
 
 // The directory verdict and the mode are verdict.ts's, the memo decision memo.ts's; named here too, where a
-// call's cache is opened (cli.ts, cache list and the tests ask the session for the verdict).
+// call's cache is opened (cli.ts's cache commands and the tests ask the session for the verdict).
 export { type CacheDirVerdict, type CacheUse, judgeCacheDir, type MemoDecision };
 
 /** What a cache session is opened from (one object, built by `roleProvider`). */
