@@ -19,7 +19,7 @@ import { resolvePlan } from "../../lib/plan/planner.ts";
 import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { assumeOptions } from "../support/options.ts";
 import { statsOf } from "../support/stat_spy.ts";
-import { ignoreIf } from "../support/helpers.ts";
+import { ignoreIf, ROOT } from "../support/helpers.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -518,4 +518,49 @@ Deno.test("session: lock(login-token) — serializes work in the session's direc
     8,
   );
   assert.equal(await Deno.stat(f.cacheDir).catch(() => undefined), undefined);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The way a call goes through the cache
+// ---------------------------------------------------------------------------------------------------------
+
+/** Each module of lib/cache/ the session reaches, with the modules of lib/cache/ it imports code from. */
+async function cacheCodeImports(): Promise<Record<string, string[]>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--no-npm", "--config", `${ROOT}deno.json`, `${ROOT}lib/cache/session.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string; code?: unknown }[] }[];
+  };
+  const graph: Record<string, string[]> = {};
+  for (const m of info.modules) {
+    const name = /\/lib\/cache\/(\w+\.ts)$/.exec(m.specifier)?.[1];
+    if (name === undefined) continue;
+    // Code imports only: a type-only import (the decorator's lock handle, write.ts's documents) runs nothing.
+    graph[name] = (m.dependencies ?? []).filter((d) =>
+      d.code !== undefined && /^\.\/\w+\.ts$/.test(d.specifier)
+    )
+      .map((d) => d.specifier.slice(2)).sort();
+  }
+  return graph;
+}
+
+Deno.test("session: a call goes to each cache module in one step; only files.ts reads, locks and writes", async () => {
+  assert.deepEqual(await cacheCodeImports(), {
+    // Decides, touches no file: store.ts gives it constants and types only.
+    "session.ts": ["decorator.ts", "files.ts", "key.ts", "memo.ts", "store.ts", "verdict.ts"],
+    "verdict.ts": ["dir.ts", "files.ts"],
+    "files.ts": ["dir.ts", "key.ts", "lock.ts", "markers.ts", "memo.ts", "store.ts", "write.ts"],
+    "decorator.ts": [],
+    "key.ts": [],
+    "memo.ts": ["store.ts"],
+    "markers.ts": ["store.ts"],
+    "store.ts": [],
+    "write.ts": [],
+    "lock.ts": [],
+    "dir.ts": [],
+  });
 });
