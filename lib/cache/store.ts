@@ -29,7 +29,9 @@ export const ENTRY_FILE = /^[0-9a-f]{64}\.json$/;
 export const LOCK_FILE = /^[0-9a-f]{64}\.lock$/;
 /** The fast path's memo of an invocation's inputs (see {@link InputsMemo}). */
 export const MEMO_FILE = /^[0-9a-f]{64}\.inputs\.json$/;
-export const TEMP_FILE = /^(?:[0-9a-f]{64}\.(?:inputs\.|failure\.)?json|digest\.key)\.[0-9a-z]+\.tmp$/;
+/** A temp file of an interrupted atomic write (`tempPath`, write.ts) of any of them, or of the failure record. */
+export const TEMP_FILE =
+  /^(?:[0-9a-f]{64}\.(?:inputs\.|failure\.)?json|digest\.key|failures\.json)\.[0-9a-z]+\.tmp$/;
 /** A failed lock holder's short-lived record, reported by the callers that waited for it (no secrets). */
 export const FAILURE_FILE = /^[0-9a-f]{64}\.failure\.json$/;
 
