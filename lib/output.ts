@@ -1,4 +1,7 @@
-/** Credentials × format → the text credproc prints. Pure. */
+/**
+ * Credentials × format → the text credproc prints (pure), and the few text and byte helpers every layer shares:
+ * one-line errors, escaped diagnostics, hex, and whole writes and bounded reads of a file or stream.
+ */
 import type { Credentials, Format } from "./model.ts";
 
 /**
@@ -113,6 +116,24 @@ export async function writeAll(to: { write(p: Uint8Array): Promise<number> }, te
 }
 
 /**
+ * Reads `from` until its end or `limit` bytes, whichever comes first (one read may return only part): callers
+ * ask one byte more than they accept, so that memory stays bounded and "too large" is seen.
+ */
+export async function readUpTo(
+  from: { read(p: Uint8Array): Promise<number | null> },
+  limit: number,
+): Promise<Uint8Array> {
+  const buf = new Uint8Array(limit);
+  let off = 0;
+  while (off < buf.length) {
+    const n = await from.read(buf.subarray(off));
+    if (n === null) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/**
  * An error (or any text) as one line: line breaks and runs of blanks become one space. Every diagnostic
  * quotes an error this way, so a message can never spill onto a second stderr line.
  */
@@ -134,8 +155,13 @@ const TEXT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "
 export function escapeControls(text: string): string {
   return text.replace(
     UNPRINTABLE_TEXT,
-    (c) => TEXT_ESCAPES[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+    (c) => TEXT_ESCAPES[c] ?? unicodeEscape(c),
   );
+}
+
+/** A character as `\\u` and its code point in hex, at least four digits (`\\u202e`). */
+export function unicodeEscape(c: string): string {
+  return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
 }
 
 /** Bytes as lowercase hex, two digits each: digests, keys, random names (the one hex encoding in lib/). */

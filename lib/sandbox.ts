@@ -126,25 +126,11 @@ export function isLoopbackHost(host: string): boolean {
  * stand-in). The inner check for `credproc console`, as {@link endpointProblem} is for STS.
  */
 export function signinEndpointProblem(value: string): string | undefined {
-  return reason(value, {
-    schemes: HTTP_OR_HTTPS,
-    noQuery: true,
-    check: (url) => {
-      // No trailing-dot form: the permission set names the hosts without it.
-      const host = url.hostname;
-      if (isLoopbackHost(host)) return undefined;
-      if (!CONSOLE_SIGNIN_HOSTS.includes(host)) {
-        return {
-          why: `host ${host} is not a console sign-in endpoint (${
-            CONSOLE_SIGNIN_HOSTS.join(", ")
-          }) nor loopback`,
-        };
-      }
-      if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/federation") {
-        return { why: `must be https://${host}/federation` };
-      }
-      return undefined;
-    },
+  // No trailing-dot form: the permission set names the hosts without it.
+  return signinProblem(value, {
+    known: (host) => CONSOLE_SIGNIN_HOSTS.includes(host),
+    hosts: `a console sign-in endpoint (${CONSOLE_SIGNIN_HOSTS.join(", ")})`,
+    path: "/federation",
   });
 }
 
@@ -154,21 +140,34 @@ export function signinEndpointProblem(value: string): string | undefined {
  * or user info, or any http(s) URL on loopback (a local stand-in).
  */
 export function signinTokenEndpointProblem(value: string): string | undefined {
+  return signinProblem(value, {
+    known: (host) => SIGNIN_TOKEN_HOST.test(host),
+    hosts: `a regional sign-in endpoint (REGION.${SIGNIN_TOKEN_DOMAINS[0]}, …)`,
+    path: "/",
+  });
+}
+
+/**
+ * The rule both sign-in endpoints share: any http(s) URL on loopback, else `https://<host><path>` exactly for a
+ * `known` host (`hosts` says which), with no port, query or user info.
+ */
+function signinProblem(
+  value: string,
+  o: {
+    readonly known: (host: string) => boolean;
+    readonly hosts: string;
+    readonly path: "/" | "/federation";
+  },
+): string | undefined {
   return reason(value, {
     schemes: HTTP_OR_HTTPS,
     noQuery: true,
     check: (url) => {
       const host = url.hostname;
       if (isLoopbackHost(host)) return undefined;
-      if (!SIGNIN_TOKEN_HOST.test(host)) {
-        return {
-          why: `host ${host} is not a regional sign-in endpoint (REGION.${
-            SIGNIN_TOKEN_DOMAINS[0]
-          }, …) nor loopback`,
-        };
-      }
-      if (url.protocol !== "https:" || url.port !== "" || url.pathname !== "/") {
-        return { why: `must be https://${host}` };
+      if (!o.known(host)) return { why: `host ${host} is not ${o.hosts} nor loopback` };
+      if (url.protocol !== "https:" || url.port !== "" || url.pathname !== o.path) {
+        return { why: `must be https://${host}${o.path === "/" ? "" : o.path}` };
       }
       return undefined;
     },

@@ -6,7 +6,7 @@
 import { joinPath } from "./dir.ts";
 import { ENTRY_FILE, FAILURE_FILE, LOCK_FILE, MEMO_FILE, TEMP_FILE } from "./store.ts";
 import { DIGEST_KEY_FILE } from "./key.ts";
-import { FAILURES_FILE, FAILURES_LOCK, FAILURES_TEMP } from "./failures.ts";
+import { FAILURES_FILE, FAILURES_LOCK } from "./failures.ts";
 import { CredprocError } from "../errors.ts";
 import { removeLockIfFree } from "./lock.ts";
 import type { Logger } from "../log.ts";
@@ -48,7 +48,7 @@ export async function clearCache(dir: string, log: Logger): Promise<ClearResult>
     try {
       if (
         ENTRY_FILE.test(name) || MEMO_FILE.test(name) || TEMP_FILE.test(name) || FAILURE_FILE.test(name) ||
-        name === DIGEST_KEY_FILE || name === FAILURES_FILE || FAILURES_TEMP.test(name)
+        name === DIGEST_KEY_FILE || name === FAILURES_FILE
       ) {
         await Deno.remove(path).catch((e) => {
           if (!(e instanceof Deno.errors.NotFound)) throw e;

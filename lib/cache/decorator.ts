@@ -12,8 +12,9 @@
  *   fetched and returned, and one warning goes to the `warn` callback.
  * - Secrets live only in the files; the log gets paths, hit/miss and reasons, never content.
  *
- * The files come in as an {@link EntryFiles} that the cache session made for a directory it has judged
- * (session.ts): this module imports no other part of the cache, only what it is given.
+ * The files come in as an {@link EntryFiles} that the cache session had made (files.ts `entryFiles`) for a
+ * directory it has judged: this module imports no other part of the cache (but the lock handle's type), only
+ * what it is given.
  */
 import { CredprocError, LockTimeoutError } from "../errors.ts";
 import type { LockHandle } from "./lock.ts";
@@ -33,7 +34,7 @@ export type EntryRead<T> =
   | { readonly untrusted: string }
   | { readonly value: T; readonly issuedAt: number; readonly remainingMs: number };
 
-/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, entry_files.ts). */
+/** One entry's files in a judged directory, bound to its key, margin and uid (see `entryFiles`, files.ts). */
 export interface EntryFiles<T extends Expiring = Credentials> {
   /** `<dir>/<key>.json`, `<key>.lock` and `<key>.failure.json`: for log lines. */
   readonly path: string;

@@ -9,7 +9,7 @@
  * - Windows: `%LOCALAPPDATA%\credproc`, else `%USERPROFILE%\AppData\Local\credproc`.
  *
  * {@link judgeDirSync} is the rule itself (one `stat`), synchronous for the fast path; a call judges its
- * directory once, through `judgeCacheDir` (session.ts), which also creates a missing one.
+ * directory once, through `judgeCacheDir` (verdict.ts), which also creates a missing one.
  */
 import type { CacheDirPlan, Env, Os } from "../model.ts";
 import { oneLine } from "../output.ts";

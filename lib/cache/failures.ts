@@ -12,7 +12,7 @@ import { ISO_TIME, MAX_ENTRY_BYTES, readTrusted } from "./store.ts";
 import { oneLine } from "../output.ts";
 import { writeFileAtomic } from "./write.ts";
 import { acquireLock } from "./lock.ts";
-import { judgeCacheDir } from "./session.ts";
+import { judgeCacheDir } from "./verdict.ts";
 
 /** The record's file name in the cache directory. */
 export const FAILURES_FILE = "failures.json";
@@ -20,8 +20,6 @@ export const FAILURES_FILE = "failures.json";
 export const MAX_FAILURES = 20;
 /** Held while the record is read, extended and replaced, so failures recorded together are all kept. */
 export const FAILURES_LOCK = "failures.json.lock";
-/** A temp file of an interrupted write of the record (`writeFileAtomic`'s name), which `cache clear` removes. */
-export const FAILURES_TEMP = /^failures\.json\.[0-9a-z]+\.tmp$/;
 /** A writer holds the lock for a few ms; past this, the failure is not recorded (best effort). */
 const LOCK_WAIT_MS = 2000;
 /** Longest line kept; longer ones are cut. The file also stays under the cache's size limit for files. */

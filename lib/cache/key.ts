@@ -4,9 +4,16 @@
  * the profile and an identity of the source credentials (a profile name or an access key id, never a secret).
  * Changing any of them gives another key. MFA codes, output format and verbosity are not part of it.
  *
+ * Which field of each part of the plan enters a key, and why the others do not, is `KEYING` (keying.ts). Each
+ * material function here destructures every field of its part and passes the rest to `noOtherFields`: the
+ * compiler's half of that rule, so a field added to a plan type is an error here until it is used or named
+ * (`_name`). The comments here say how a field enters; `KEYING` says whether and why.
+ *
  * {@link cacheKeyMaterial} is pure (plan + environment snapshot + the text of file policies);
- * {@link cacheKey} hashes it with Web Crypto. Also here: the fast path's inputs key, the digest key's format
- * and every keyed digest (secrets, watched files). Nothing heavy is imported: this runs on the fast path.
+ * {@link cacheKey} hashes it with Web Crypto. Also here: every other key a cache session uses (the
+ * `--mfa-session` entry's, an `eks-token` entry's, a lock's — {@link sessionKeys} computes a session's in one
+ * call), the fast path's inputs key, the digest key's format and every keyed digest (secrets, watched files).
+ * Nothing heavy is imported: this runs on the fast path.
  */
 import {
   type HopPlan,
@@ -50,8 +57,7 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
  * no secret (only access key ids and names), but callers should still not print it.
  */
 export function cacheKeyMaterial(plan: Plan, inputs: KeyInputs = {}): string {
-  // Which fields enter the key, and why the others do not, is KEYING.plan (keying.ts). This destructuring is
-  // the compiler's half of that rule: a field added to Plan is an error here until it is used or named (`_`).
+  // KEYING.plan
   const {
     source: _source, // with sourceEnv, through sourceIdentity
     sourceEnv: _sourceEnv,
@@ -130,7 +136,7 @@ export function eksTokenKeyMaterial(o: EksTokenKeyInputs): string {
   });
 }
 
-/** The MFA session's keyed fields (the rule: `KEYING.mfaSession`); a new field is a compile error until used or named. */
+/** The MFA session's keyed fields (`KEYING.mfaSession`). */
 function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; duration: number | undefined } {
   const { serialNumber, durationSeconds, tokenCode: _tokenCode, ...rest } = mfaSession;
   noOtherFields(rest);
@@ -138,7 +144,7 @@ function mfaSessionMaterial(mfaSession: MfaSessionPlan): { serial: string; durat
 }
 
 function endpointMaterial(plan: Plan): Json {
-  // The rule: KEYING.endpoint. A new endpoint field is a compile error here until used or named.
+  // KEYING.endpoint
   const { region, endpointUrl, useFips, useDualstack, useGlobalEndpoint, endpointFrom: _from, ...rest } =
     plan.endpoint;
   noOtherFields(rest);
@@ -148,6 +154,67 @@ function endpointMaterial(plan: Plan): Json {
 /** The hex SHA-256 of {@link cacheKeyMaterial}. */
 export async function cacheKey(plan: Plan, inputs: KeyInputs = {}): Promise<string> {
   return await sha256Hex(cacheKeyMaterial(plan, inputs));
+}
+
+/** What a cache session's entries are keyed by (see {@link sessionKeys}). */
+export interface SessionKeys {
+  /** The keyed digest of the plan's secrets ({@link secretsDigest}). */
+  readonly secrets: string;
+  /** The role entry's key ({@link cacheKey}). */
+  readonly role: string;
+  /** The `--mfa-session` entry's key ({@link mfaSessionKeyMaterial}); undefined for a plan without one. */
+  readonly mfaSession?: string;
+  /** This invocation's inputs key ({@link inputsKey}: the memo's name); undefined without `inputs`. */
+  readonly inputs?: string;
+}
+
+/**
+ * Every key a cache session needs before its first entry's call, in one call (session.ts asks once, when the
+ * first entry needs its key): the secrets are read (`secretValues`: reading them may take the session's login
+ * lock) and digested under the cache's `digestKey`, file policies loaded, and the role entry's, the
+ * `--mfa-session` entry's and the invocation's inputs key made from them.
+ */
+export async function sessionKeys(plan: Plan, o: {
+  readonly digestKey: CryptoKey;
+  readonly secretValues: () => Promise<readonly (string | undefined)[]>;
+  readonly loadPolicy: (source: PolicySource) => Promise<string>;
+  /** `--role-session-name` when given (see {@link KeyInputs}). */
+  readonly sessionName?: string;
+  /** The invocation's raw inputs, when its memo is read or written. */
+  readonly inputs?: { readonly argv: ArgvScan; readonly env: RawEnv; readonly cwd: string };
+}): Promise<SessionKeys> {
+  const secrets = await secretsDigest(o.digestKey, await o.secretValues());
+  const role = await cacheKey(plan, {
+    sessionName: o.sessionName,
+    policies: await filePolicies(plan, o.loadPolicy),
+    secrets,
+  });
+  const mfaSession = mfaSessionKeyMaterial(plan, secrets);
+  const i = o.inputs;
+  return {
+    secrets,
+    role,
+    ...(mfaSession === undefined ? {} : { mfaSession: await sha256Hex(mfaSession) }),
+    ...(i === undefined ? {} : {
+      inputs: await inputsKey(i.argv, i.env, i.cwd, {
+        key: o.digestKey,
+        secretValues: inputSecretValues(i.argv, (name) => i.env[name]),
+      }),
+    }),
+  };
+}
+
+/** An `eks-token` entry's key: the hex SHA-256 of {@link eksTokenKeyMaterial}. */
+export async function eksTokenKey(o: EksTokenKeyInputs): Promise<string> {
+  return await sha256Hex(eksTokenKeyMaterial(o));
+}
+
+/**
+ * A lock's key (its file is `<key>.lock`): of what it serializes, by `kind` and its `subject` (for the
+ * `login-token` lock, an `aws login` token file's path) — never a secret.
+ */
+export async function lockKey(kind: string, subject: string): Promise<string> {
+  return await sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, kind, file: subject }));
 }
 
 /** Reads the text of every file policy in the plan (inline ones are already in it). */
@@ -164,7 +231,7 @@ export async function filePolicies(
  */
 export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
   const { source } = plan;
-  // The rule: KEYING.sourceEnv. A new field of the snapshot is a compile error here until used or named.
+  // KEYING.sourceEnv
   const {
     accessKeyId,
     profile: envProfile,
@@ -237,7 +304,7 @@ export function sourceIdentity(plan: Pick<Plan, "source" | "sourceEnv">): Json {
   }
 }
 
-/** A hop's material (the rule: `KEYING.hop`); a new field of HopPlan is a compile error until used or named. */
+/** A hop's material (`KEYING.hop`). */
 function hopMaterial(hop: HopPlan, inputs: KeyInputs, policyText: string | undefined): Json {
   const {
     kind,
@@ -377,6 +444,16 @@ export async function fileHmac(path: string, digestKey: CryptoKey): Promise<stri
     throw e;
   }
   return await hmacHex(digestKey, bytes);
+}
+
+/** {@link fileHmac} of each file, in order: the digests a memo records (see `WatchedFile` in memo.ts). */
+export async function fileHmacs(
+  paths: readonly string[],
+  digestKey: CryptoKey,
+): Promise<{ readonly path: string; readonly hmac: string | null }[]> {
+  const files = [];
+  for (const path of paths) files.push({ path, hmac: await fileHmac(path, digestKey) });
+  return files;
 }
 
 /**

@@ -20,7 +20,7 @@ type FieldKeying<T> = Readonly<Record<keyof T, Keying>>;
  */
 export const KEYING = {
   plan: {
-    source: "keyed", // with sourceEnv, through sourceIdentity
+    source: "keyed",
     sourceEnv: "keyed",
     profile: "keyed",
     mfaSession: "keyed",
@@ -38,7 +38,7 @@ export const KEYING = {
   hop: {
     kind: "keyed",
     roleArn: "keyed",
-    roleSessionName: "keyed", // unless generated (see hopMaterial)
+    roleSessionName: "keyed", // unless generated (see hopMaterial in key.ts)
     durationSeconds: "keyed",
     externalId: "keyed",
     serialNumber: "keyed",

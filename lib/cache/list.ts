@@ -20,11 +20,11 @@ import {
   parseTokenEntry,
   readTrusted,
 } from "./store.ts";
-import type { CacheDirVerdict } from "./session.ts";
+import type { CacheDirVerdict } from "./verdict.ts";
 import { unhandled } from "../model.ts";
 import { type Failure, readFailureRecord } from "./failures.ts";
 import { maskKeyId } from "../log.ts";
-import { escapeControls } from "../output.ts";
+import { escapeControls, unicodeEscape } from "../output.ts";
 
 /** The version of the JSON document below. */
 export const CACHE_LIST_SCHEMA = 1;
@@ -298,43 +298,52 @@ export function formatListing(l: CacheListing): string {
     : `NOT usable: ${d.problem}`;
   const out = [`cache directory: ${escapeControls(d.path)}`, `  ${escapeControls(state)}`];
   if (!d.usable) out.push("  credproc neither reads nor writes it: every call fetches new credentials");
-  out.push("");
-  if (!d.usable) {
-    out.push("entries not read (the directory is not usable)");
-  } else if (l.entries.length === 0) {
-    out.push("no cached entries");
-  } else {
-    const rows = [["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"]];
-    for (const e of l.entries) {
-      const region = e.endpointUrl ? `${e.region ?? "-"} ${e.endpointUrl}` : e.region ?? "-";
-      rows.push([
-        forDisplay(e),
-        e.sessionName ?? "-",
-        e.source ?? "-",
-        region,
-        e.accessKeyId ?? "-",
-        e.remainingSeconds === null ? "-" : duration(e.remainingSeconds),
-        e.status === "unusable" ? `${NEXT.unusable}: ${e.problem}` : NEXT[e.status],
-      ]);
-    }
-    // Every cell escaped before the widths are measured: one row per line, whatever a file held.
-    const cells = rows.map((r) => r.map(escapeControls));
-    const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-    for (const r of cells) out.push(r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
-  }
-  out.push("");
-  if (!d.usable) {
-    out.push("failures not read (the directory is not usable)");
-  } else if (l.failures.length === 0) {
-    out.push("no recorded failures");
-  } else {
-    out.push(`recent failures (newest last):`);
-    for (const f of l.failures) {
-      out.push(`${f.time}  ${escapeControls(f.line)}`);
-      if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${escapeControls(f.hint)}`);
-    }
-  }
+  out.push("", ...section(d.usable, "entries", l.entries, "no cached entries", entryLines));
+  out.push("", ...section(d.usable, "failures", l.failures, "no recorded failures", failureLines));
   return `${out.join("\n")}\n`;
+}
+
+/** A part of the listing: not read (an unusable directory), `none` for no items, else the items' lines. */
+function section<T>(
+  usable: boolean,
+  what: string,
+  items: readonly T[],
+  none: string,
+  lines: (items: readonly T[]) => string[],
+): string[] {
+  if (!usable) return [`${what} not read (the directory is not usable)`];
+  return items.length === 0 ? [none] : lines(items);
+}
+
+/** The entries as a table, one row per line, columns padded. */
+function entryLines(entries: readonly ListedEntry[]): string[] {
+  const rows = [["FOR", "SESSION", "SOURCE", "REGION", "KEY ID", "LEFT", "NEXT CALL"]];
+  for (const e of entries) {
+    const region = e.endpointUrl ? `${e.region ?? "-"} ${e.endpointUrl}` : e.region ?? "-";
+    rows.push([
+      forDisplay(e),
+      e.sessionName ?? "-",
+      e.source ?? "-",
+      region,
+      e.accessKeyId ?? "-",
+      e.remainingSeconds === null ? "-" : duration(e.remainingSeconds),
+      e.status === "unusable" ? `${NEXT.unusable}: ${e.problem}` : NEXT[e.status],
+    ]);
+  }
+  // Every cell escaped before the widths are measured: one row per line, whatever a file held.
+  const cells = rows.map((r) => r.map(escapeControls));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "));
+}
+
+/** The recorded failures, newest last, each with its hint. */
+function failureLines(failures: readonly Failure[]): string[] {
+  const out = [`recent failures (newest last):`];
+  for (const f of failures) {
+    out.push(`${f.time}  ${escapeControls(f.line)}`);
+    if (f.hint) out.push(`${" ".repeat(f.time.length)}  hint: ${escapeControls(f.hint)}`);
+  }
+  return out;
 }
 
 /** The listing as JSON for scripts (stable shape; see {@link CacheListing}). */
@@ -342,8 +351,4 @@ export function listingJson(l: CacheListing): string {
   // JSON escapes control characters itself; bidi and line-separator characters are escaped too (the same
   // values, as \uXXXX), so that the document is safe to show on a terminal.
   return `${JSON.stringify(l, null, 2).replace(/[\p{Cf}\u2028\u2029]/gu, unicodeEscape)}\n`;
-}
-
-function unicodeEscape(c: string): string {
-  return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
 }

@@ -2,9 +2,9 @@
  * Failure markers: `<dir>/<key>.failure.json`, left by a lock holder whose call failed, so that the callers
  * that were waiting for it report its failure instead of each retrying (a crowd makes one failed call, not
  * N). Short-lived by design: only a marker recorded after the reader was launched counts. Already scrubbed
- * of every registered secret. This module is the marker's document, both ways; the session reads and writes
- * the file under the cache's file rules (entry_files.ts `entryFiles`). Not to be confused with the failure record
- * (`failures.json`, failures.ts), which keeps the last failures for `credproc cache list`.
+ * of every registered secret. This module is the marker's document, both ways; files.ts (`entryFiles`) reads
+ * and writes the file under the cache's file rules. Not to be confused with the failure record (`failures.json`,
+ * failures.ts), which keeps the last failures for `credproc cache list`.
  */
 import { CACHE_FORMAT_VERSION } from "./store.ts";
 import { CredprocError } from "../errors.ts";

@@ -2,8 +2,9 @@
  * The fast path's memo: after a hit or a fetch, which entry these raw inputs lead to, what kind of output they
  * print, and the keyed digests of the files the plan was read from ({@link InputsMemo}), so that the next
  * identical call is answered by lib/fast_path.ts without parsing or planning. This module is the document —
- * its shape check (`parseMemo`, on the fast path) and the rules for writing one; the session does the file
- * work (session.ts `remember`), the fast path the reading.
+ * its shape check (`parseMemo`, on the fast path) and the rules for writing one; the session decides when
+ * (session.ts `remember`), files.ts reads and writes the file (`readMemo`, `writeMemo`), the fast path reads it
+ * on its own.
  */
 import { CACHE_FORMAT_VERSION, isObject } from "./store.ts";
 import { type Format, isFormat, type Plan } from "../model.ts";
@@ -12,7 +13,7 @@ import { type Format, isFormat, type Plan } from "../model.ts";
  * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, working directory;
  * see `inputsKey`), what that invocation printed — its {@link MemoKind} — the entry key its plan gave, and the
  * files the plan was built from, each with the keyed digest of its content. Holds no secret. Written by the
- * full path after a hit or a fetch in the default cache mode without `--verbose` (memo.ts, session.ts); trusted
+ * full path after a hit or a fetch in the default cache mode without `--verbose` (session.ts, files.ts); trusted
  * by the fast path under the same rules as an entry (regular file, owner, 0600, shape), and only while every
  * file still has the same digest.
  */
@@ -194,7 +195,7 @@ export type MemoFields = InputsMemo extends infer M ? M extends InputsMemo ? Omi
   : never;
 
 /**
- * The memo's file text (one line), its kind included (`parseMemo` in store.ts reads a memo without one as an
+ * The memo's file text (one line), its kind included ({@link parseMemo} reads a memo without one as an
  * `assume` memo, as every memo was before `eks-token`). Each watched file's digest goes on disk as `sha256`
  * (see `WatchedFile`).
  */

@@ -5,8 +5,9 @@
  *
  * - the directory verdict ({@link judgeCacheDir}: a named path that is not a directory is bad input; a missing
  *   directory is created 0700; one that is not ours, or writable by others, is not used);
- * - the digest key (`digest.key`, read, or made on first use) and the keyed digest of the secret inputs (read
- *   when the first entry asks, once);
+ * - the digest key (`digest.key`, read, or made on first use) and every key of the call — the keyed digest of
+ *   the secret inputs, the role's, the MFA session's, the inputs key (computed together when the first entry
+ *   asks, once);
  * - the mode ({@link CacheUse}: `use`, `refresh`, or `off` and why — `--no-cache`, no directory, a directory
  *   that cannot be used), said once under `--verbose`;
  * - the margin (`effectiveMarginMs` in store.ts is its rule for short-lived credentials), the lock wait, the
@@ -15,54 +16,26 @@
  *
  * It hands out one decorator per entry kind (`entry("role" | "mfa-session", provider)`,
  * `entry("eks-token", signer, token)`; see `EntryKind` in store.ts), the locks that serialize work outside
- * the cache (`lock("login-token", file)`), and writes the memo (`remember`). During a call it is the one part
- * of the cache that touches the directory: reading (store.ts), writing (write.ts), the lock (lock.ts), the
- * memo document (memo.ts), the keys (key.ts) and each entry's files (entry_files.ts: its reads, lock, failure
- * markers and writes) are each called from here; the decorator (decorator.ts) runs the call over the entry's
- * files it is given.
+ * the cache (`lock("login-token", file)`), and writes the memo (`remember`). It decides; it touches no file
+ * itself. A call goes from here to each module in one step: at open to verdict.ts (`openCacheDir`: the
+ * directory verdict, the mode, the digest key) and memo.ts (the memo decision); at the first entry to key.ts
+ * (`sessionKeys`: every key at once); for each entry to files.ts (the entry's files: every read, lock,
+ * failure marker and write of the cache goes through there) and decorator.ts (the call over those files);
+ * after the call to files.ts (the memo written).
  */
 import { cachedCall, type EntryFiles, type Expiring } from "./decorator.ts";
-import { entryFiles, tokenFiles } from "./entry_files.ts";
-import { joinPath } from "./dir.ts";
-import {
-  CACHE_KEY_VERSION,
-  cacheKey,
-  canonicalJson,
-  eksTokenKeyMaterial,
-  fileHmac,
-  filePolicies,
-  inputsKey,
-  mfaSessionKeyMaterial,
-  secretsDigest,
-  sha256Hex,
-} from "./key.ts";
-import { acquireLock, type LockHandle } from "./lock.ts";
-import { type CacheDirVerdict, type CacheUse, decideUse, judgeCacheDir, offLine } from "./verdict.ts";
-import {
-  changedJustNow,
-  decideMemo,
-  type MemoDecision,
-  type MemoFields,
-  type MemoKind,
-  memoText,
-  parseMemo,
-  type WatchedFile,
-  watchedFiles,
-} from "./memo.ts";
+import { entryFiles, readMemo, tokenFiles, underLock, writeMemo } from "./files.ts";
+import { eksTokenKey, lockKey, sessionKeys } from "./key.ts";
+import { type CacheDirVerdict, type CacheUse, judgeCacheDir, openCacheDir } from "./verdict.ts";
+import { decideMemo, type MemoDecision, type MemoFields, type MemoKind } from "./memo.ts";
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   DEFAULT_REFRESH_MARGIN_SECONDS,
   EKS_TOKEN_MARGIN_SECONDS,
   type EntryKind,
   type EntryMeta,
-  entryMeta,
-  readTrusted,
-  readTrustedSync,
 } from "./store.ts";
-import { writeFileAtomic } from "./write.ts";
-import { LockTimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { oneLine } from "../output.ts";
 import type { ArgvScan } from "../argv.ts";
 import {
   type CredentialProvider,
@@ -75,7 +48,7 @@ import {
 } from "../model.ts";
 
 // The directory verdict and the mode are verdict.ts's, the memo decision memo.ts's; named here too, where a
-// call's cache is opened (cli.ts, cache list and the tests ask the session for the verdict).
+// call's cache is opened (cli.ts's cache commands and the tests ask the session for the verdict).
 export { type CacheDirVerdict, type CacheUse, judgeCacheDir, type MemoDecision };
 
 /** What a cache session is opened from (one object, built by `roleProvider`). */
@@ -118,10 +91,11 @@ export interface MemoInputs {
   /** argv as lib/argv.ts read it (the inputs key hashes it with the MFA code blanked). */
   readonly argv: ArgvScan;
   readonly cwd: string;
-  /** The values of `INPUT_ENV_NAMES`. */
+  /**
+   * The values of `INPUT_ENV_NAMES`, and of the variable `--web-identity-token-env` names (the inputs key digests
+   * it with the secret ones: `inputSecretValues` in key.ts).
+   */
   readonly env: RawEnv;
-  /** The secret values the fast path digests (`inputSecretValues`), read with the rest of the snapshot. */
-  readonly secretValues: readonly (string | undefined)[];
   /** The shared config and credentials files, the SSO token cache file (policy and token files are added). */
   readonly files: readonly string[];
 }
@@ -195,34 +169,25 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
   const memoKind = o.memoKind ?? "assume";
   // When this process started: a watched file changed after that may not be what the plan was built from.
   const startedAt = clock() - performance.now();
-  const dir = options.cacheMode === "off"
-    ? undefined
-    : await judgeCacheDir(plan.cacheDir, uid, { create: true });
-  const use = await decideUse(options.cacheMode, dir, uid);
-  if (use.mode === "off") log.debug(offLine(use));
+  const { dir, use } = await openCacheDir(options.cacheMode, plan.cacheDir, uid, log);
   const memo = decideMemo({
     asked: o.memoInputs !== undefined,
     mode: use.mode,
     verbose: options.verbose,
     logsToFile: o.logsToFile,
   });
-  // The secrets' keyed digest and the role entry's key: once, when the first entry asks, and only for a cache
-  // in use (reading the secrets may need a lock this session hands out: the aws login token's).
+  // Every key of this call (the secrets' keyed digest, the role's, the MFA session's, the inputs key that
+  // names the memo): once, when the first entry asks (reading the secrets may need a lock this session hands
+  // out: the aws login token's), and only for a cache in use.
   const keys = once(async () => {
-    if (use.mode === "off") return { secrets: undefined, roleKey: "" };
-    const secrets = await secretsDigest(use.digestKey, await o.secretValues());
-    const roleKey = await cacheKey(plan, {
+    if (use.mode === "off") throw new Error("unreachable: no keys when the cache is off");
+    return await sessionKeys(plan, {
+      digestKey: use.digestKey,
+      secretValues: o.secretValues,
+      loadPolicy: o.loadPolicy,
       sessionName: options.roleSessionName,
-      policies: await filePolicies(plan, o.loadPolicy),
-      secrets,
+      inputs: o.memoInputs,
     });
-    return { secrets, roleKey };
-  });
-  // This invocation's inputs key (the memo's name): once, for reading the memo and for writing it.
-  const inputs = once(async () => {
-    if (use.mode === "off" || o.memoInputs === undefined) return undefined;
-    const i = o.memoInputs;
-    return await inputsKey(i.argv, i.env, i.cwd, { key: use.digestKey, secretValues: i.secretValues });
   });
   /** The token this call's `eks-token` entry was keyed for: what its memo records. */
   let tokenSpec: (EksTokenMemoFields & { key: string }) | undefined;
@@ -234,19 +199,11 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
    * The endpoint this invocation's memo recorded for the same role's token, if any: the memo's role key equal to
    * this plan's means the same region, FIPS, dual-stack and endpoint settings, which are all the rules read.
    */
-  const recalledEndpoint = async (cluster: string, roleKey: string): Promise<TokenEndpoint | undefined> => {
-    const key = await inputs();
-    if (key === undefined || use.mode === "off") return undefined;
-    const read = readTrustedSync(joinPath(use.dir, `${key}.inputs.json`), uid);
-    if (!("text" in read)) return undefined;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(read.text);
-    } catch {
-      return undefined;
-    }
-    const m = parseMemo(doc, key);
-    if (typeof m === "string" || m.kind !== "eks-token" || m.role !== roleKey || m.cluster !== cluster) {
+  const recalledEndpoint = async (cluster: string): Promise<TokenEndpoint | undefined> => {
+    const { inputs, role } = await keys();
+    if (inputs === undefined || use.mode === "off") return undefined;
+    const m = readMemo(use.dir, inputs, uid);
+    if (m === undefined || m.kind !== "eks-token" || m.role !== role || m.cluster !== cluster) {
       return undefined;
     }
     log.debug(
@@ -263,7 +220,7 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
     switch (kind) {
       case "role":
         return {
-          key: (await keys()).roleKey,
+          key: (await keys()).role,
           meta: entryMeta(plan, kind, marginMs, {
             roles,
             sessionName,
@@ -271,28 +228,28 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           }),
         };
       case "mfa-session": {
-        const material = mfaSessionKeyMaterial(plan, (await keys()).secrets);
-        if (material === undefined) return undefined;
+        const key = (await keys()).mfaSession;
+        if (key === undefined) return undefined;
         log.debug("cache: MFA session entry");
         return {
-          key: await sha256Hex(material),
+          key,
           meta: entryMeta(plan, kind, marginMs, { roles: [], mfaSerial: plan.mfaSession?.serialNumber }),
         };
       }
       case "eks-token": {
         if (token === undefined) return undefined;
-        const { roleKey } = await keys();
-        const endpoint = await recalledEndpoint(token.cluster, roleKey) ?? await token.resolveEndpoint();
-        const key = await sha256Hex(eksTokenKeyMaterial({
-          role: roleKey,
+        const { role } = await keys();
+        const endpoint = await recalledEndpoint(token.cluster) ?? await token.resolveEndpoint();
+        const key = await eksTokenKey({
+          role,
           cluster: token.cluster,
           tokenEndpoint: endpoint.url,
           signingRegion: endpoint.signingRegion,
           marginMs,
-        }));
+        });
         tokenSpec = {
           key,
-          role: roleKey,
+          role,
           cluster: token.cluster,
           tokenEndpoint: endpoint.url,
           signingRegion: endpoint.signingRegion,
@@ -389,70 +346,44 @@ export async function openCacheSession(o: CacheSessionOptions): Promise<CacheSes
           log.debug(`cache: no usable cache directory: the ${kind} lock is not taken`);
           return await work();
         }
-        const path = joinPath(dir, `${await sha256Hex(lockMaterial(kind, subject))}.lock`);
-        let held: LockHandle | undefined;
-        try {
-          held = await acquireLock(path, {
-            timeoutMs: lockWaitMs,
-            onWait: () => log.debug(`cache: waiting for the ${kind} lock ${path}`),
-          });
-          log.debug(`cache: ${kind} lock ${path} acquired`);
-        } catch (e) {
-          if (e instanceof LockTimeoutError) throw e;
-          log.debug(`cache: ${kind} lock unavailable, going on without it: ${path}: ${oneLine(e)}`);
-        }
-        try {
-          return await work();
-        } finally {
-          held?.release();
-        }
+        return await underLock(dir, await lockKey(kind, subject), kind, { timeoutMs: lockWaitMs, log }, work);
       };
     },
     async remember() {
       if (memo !== "write" || use.mode === "off" || o.memoInputs === undefined) return;
-      const memoInputs = o.memoInputs;
       const { dir, digestKey } = use;
-      const key = (await inputs())!;
-      const path = joinPath(dir, `${key}.inputs.json`);
-      try {
-        const files: WatchedFile[] = [];
-        for (const file of watchedFiles(plan, memoInputs.files)) {
-          const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime();
-          if (mtime !== undefined && changedJustNow(mtime, startedAt, Date.now())) {
-            log.debug(`cache: ${file} changed just now; not remembering these inputs`);
-            return;
-          }
-          files.push({ path: file, hmac: await fileHmac(file, digestKey) });
+      const { inputs, role } = await keys();
+      /** The memo's fields, given the watched files' digests. */
+      let fields: (files: MemoFields["files"]) => MemoFields;
+      switch (memoKind) {
+        case "assume":
+          fields = (files) => ({
+            kind: memoKind,
+            inputs: inputs!,
+            key: role,
+            format: plan.format,
+            marginMs,
+            ...(plan.includeAccountId ? { accountId: true as const } : {}),
+            files,
+          });
+          break;
+        case "eks-token": {
+          const spec = tokenSpec;
+          if (spec === undefined) return;
+          fields = (files) => ({ kind: memoKind, inputs: inputs!, ...spec, marginMs: tokenMarginMs, files });
+          break;
         }
-        let fields: MemoFields;
-        switch (memoKind) {
-          case "assume":
-            fields = {
-              kind: memoKind,
-              inputs: key,
-              key: (await keys()).roleKey,
-              format: plan.format,
-              marginMs,
-              ...(plan.includeAccountId ? { accountId: true as const } : {}),
-              files,
-            };
-            break;
-          case "eks-token":
-            if (tokenSpec === undefined) return;
-            fields = { kind: memoKind, inputs: key, ...tokenSpec, marginMs: tokenMarginMs, files };
-            break;
-          default:
-            return unhandled(memoKind, "memo kind");
-        }
-        const text = memoText(fields);
-        // The same memo is not written again (the full path runs whenever the fast path cannot answer).
-        const old = await readTrusted(path, uid);
-        if ("text" in old && old.text === text) return;
-        await writeFileAtomic(path, text, false);
-        log.debug(`cache: remembered these inputs in ${path}`);
-      } catch (e) {
-        log.debug(`cache: could not remember these inputs in ${path}: ${oneLine(e)}`);
+        default:
+          return unhandled(memoKind, "memo kind");
       }
+      await writeMemo(dir, inputs!, fields, {
+        plan,
+        read: o.memoInputs.files,
+        digestKey,
+        startedAt,
+        uid,
+        log,
+      });
     },
   };
 }
@@ -463,14 +394,34 @@ type EksTokenMemoFields = Pick<
   "role" | "cluster" | "tokenEndpoint" | "signingRegion"
 >;
 
-/** A lock's name: what it serializes, never a secret (an `aws login` token file's path). */
-function lockMaterial(kind: LockKind, subject: string): string {
-  switch (kind) {
-    case "login-token":
-      return canonicalJson({ v: CACHE_KEY_VERSION, kind, file: subject });
-    default:
-      return unhandled(kind, "lock kind");
-  }
+/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
+function entryMeta(
+  plan: Plan,
+  kind: EntryKind,
+  marginMs: number,
+  of: {
+    roles: readonly string[];
+    sessionName?: string;
+    mfaSerial?: string;
+    token?: { cluster: string; endpoint: { readonly url: string; readonly signingRegion: string } };
+  },
+): EntryMeta {
+  return {
+    kind,
+    roles: of.roles,
+    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
+    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
+    source: plan.source.kind,
+    region: plan.endpoint.region,
+    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
+    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
+    marginSeconds: Math.round(marginMs / 1000),
+    ...(of.token === undefined ? {} : {
+      cluster: of.token.cluster,
+      tokenEndpoint: of.token.endpoint.url,
+      signingRegion: of.token.endpoint.signingRegion,
+    }),
+  };
 }
 
 /** A function of no arguments that runs `f` once and shares its promise. */

@@ -4,7 +4,7 @@
  * locking (lock.ts) so that the fast path loads nothing else. Never throws on a bad file: it says why the file
  * is not trusted.
  */
-import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken, type Plan } from "../model.ts";
+import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken } from "../model.ts";
 import { oneLine } from "../output.ts";
 
 /** Version of the file format; files of another version are ignored. */
@@ -29,7 +29,9 @@ export const ENTRY_FILE = /^[0-9a-f]{64}\.json$/;
 export const LOCK_FILE = /^[0-9a-f]{64}\.lock$/;
 /** The fast path's memo of an invocation's inputs (see {@link InputsMemo}). */
 export const MEMO_FILE = /^[0-9a-f]{64}\.inputs\.json$/;
-export const TEMP_FILE = /^(?:[0-9a-f]{64}\.(?:inputs\.|failure\.)?json|digest\.key)\.[0-9a-z]+\.tmp$/;
+/** A temp file of an interrupted atomic write (`tempPath`, write.ts) of any of them, or of the failure record. */
+export const TEMP_FILE =
+  /^(?:[0-9a-f]{64}\.(?:inputs\.|failure\.)?json|digest\.key|failures\.json)\.[0-9a-z]+\.tmp$/;
 /** A failed lock holder's short-lived record, reported by the callers that waited for it (no secrets). */
 export const FAILURE_FILE = /^[0-9a-f]{64}\.failure\.json$/;
 
@@ -121,36 +123,6 @@ export interface EntryMeta {
   readonly signingRegion?: string;
 }
 
-/** The non-secret description of an entry (see `EntryMeta`), in the order it is written. */
-export function entryMeta(
-  plan: Plan,
-  kind: EntryKind,
-  marginMs: number,
-  of: {
-    roles: readonly string[];
-    sessionName?: string;
-    mfaSerial?: string;
-    token?: { cluster: string; endpoint: { readonly url: string; readonly signingRegion: string } };
-  },
-): EntryMeta {
-  return {
-    kind,
-    roles: of.roles,
-    ...(of.sessionName === undefined ? {} : { sessionName: of.sessionName }),
-    ...(plan.profile === undefined ? {} : { profile: plan.profile }),
-    source: plan.source.kind,
-    region: plan.endpoint.region,
-    ...(plan.endpoint.endpointUrl === undefined ? {} : { endpointUrl: plan.endpoint.endpointUrl }),
-    ...(of.mfaSerial === undefined ? {} : { mfaSerial: of.mfaSerial }),
-    marginSeconds: Math.round(marginMs / 1000),
-    ...(of.token === undefined ? {} : {
-      cluster: of.token.cluster,
-      tokenEndpoint: of.token.endpoint.url,
-      signingRegion: of.token.endpoint.signingRegion,
-    }),
-  };
-}
-
 /** What a cache file's `lstat`/`fstat` must show; a subset of `Deno.FileInfo` so tests can fake it. */
 export interface FileFacts {
   readonly isFile: boolean;
@@ -193,12 +165,28 @@ export function judgeFacts(facts: FileFacts, uid: number | null): string | undef
   return undefined;
 }
 
-/** Checks a cache file's metadata and text. Pure, so every rule is tested without a file system. */
-export function judgeEntry(
+/** What an entry is judged against: its key, the time, the margin, the uid its files must belong to. */
+export interface EntryExpect {
+  readonly key: string;
+  readonly now: number;
+  readonly marginMs: number;
+  readonly uid: number | null;
+}
+
+/**
+ * The checks every entry file passes whatever it holds: its metadata ({@link judgeFacts}), JSON, the shape
+ * `parse` checks, the key. Returns the document with its issue and expiry times (epoch ms; `expiry` names the
+ * payload's), or why it is not trusted.
+ */
+function judgeDocument<E extends { readonly key: string; readonly issuedAt: string }>(
   facts: FileFacts,
   text: string,
-  expect: { key: string; now: number; marginMs: number; uid: number | null },
-): Verdict {
+  expect: EntryExpect,
+  parse: (doc: unknown) => E | string,
+  expiry: (entry: E) => string,
+):
+  | { readonly entry: E; readonly issuedAt: number; readonly expiration: number }
+  | { readonly ok: false; readonly reason: string } {
   const bad = judgeFacts(facts, expect.uid);
   if (bad !== undefined) return { ok: false, reason: bad };
   let doc: unknown;
@@ -207,22 +195,35 @@ export function judgeEntry(
   } catch {
     return { ok: false, reason: "it is not valid JSON" };
   }
-  const entry = parseEntry(doc);
+  const entry = parse(doc);
   if (typeof entry === "string") return { ok: false, reason: entry };
   if (entry.key !== expect.key) return { ok: false, reason: "it belongs to another key" };
-  const expiration = Date.parse(entry.credentials.Expiration);
-  const issuedAt = Date.parse(entry.issuedAt);
-  const remainingMs = expiration - expect.now;
-  if (remainingMs <= 0) return { ok: false, reason: "the credentials have expired" };
-  const margin = effectiveMarginMs(expect.marginMs, expiration - issuedAt);
-  if (remainingMs <= margin) {
-    return {
-      ok: false,
-      reason: `only ${Math.round(remainingMs / 1000)} s remain, within the refresh margin of ${
-        Math.round(margin / 1000)
-      } s`,
-    };
+  return { entry, issuedAt: Date.parse(entry.issuedAt), expiration: Date.parse(expiry(entry)) };
+}
+
+/**
+ * Why a value with `remainingMs` left is not reused under a margin of `marginMs` (`margin` names it), or
+ * undefined; `expired` is the words for nothing left.
+ */
+function tooLate(remainingMs: number, marginMs: number, expired: string, margin: string): string | undefined {
+  if (remainingMs <= 0) return expired;
+  if (remainingMs <= marginMs) {
+    return `only ${Math.round(remainingMs / 1000)} s remain, within ${margin} of ${
+      Math.round(marginMs / 1000)
+    } s`;
   }
+  return undefined;
+}
+
+/** Checks a cache file's metadata and text. Pure, so every rule is tested without a file system. */
+export function judgeEntry(facts: FileFacts, text: string, expect: EntryExpect): Verdict {
+  const judged = judgeDocument(facts, text, expect, parseEntry, (e) => e.credentials.Expiration);
+  if (!("entry" in judged)) return judged;
+  const { entry, issuedAt, expiration } = judged;
+  const remainingMs = expiration - expect.now;
+  const margin = effectiveMarginMs(expect.marginMs, expiration - issuedAt);
+  const late = tooLate(remainingMs, margin, "the credentials have expired", "the refresh margin");
+  if (late !== undefined) return { ok: false, reason: late };
   const c = entry.credentials;
   return {
     ok: true,
@@ -260,37 +261,16 @@ export const MAX_TOKEN_LIFETIME_MS = 15 * 60_000;
  * never worth keeping for less), and never when it was signed later than now (a clock set back: STS would call
  * its signature not yet current, and the printed expiry would be too far ahead).
  */
-export function judgeTokenEntry(
-  facts: FileFacts,
-  text: string,
-  expect: { key: string; now: number; marginMs: number; uid: number | null },
-): TokenVerdict {
-  const bad = judgeFacts(facts, expect.uid);
-  if (bad !== undefined) return { ok: false, reason: bad };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "it is not valid JSON" };
-  }
-  const entry = parseTokenEntry(doc);
-  if (typeof entry === "string") return { ok: false, reason: entry };
-  if (entry.key !== expect.key) return { ok: false, reason: "it belongs to another key" };
-  const expiration = Date.parse(entry.token.Expiration);
-  const issuedAt = Date.parse(entry.issuedAt);
+export function judgeTokenEntry(facts: FileFacts, text: string, expect: EntryExpect): TokenVerdict {
+  const judged = judgeDocument(facts, text, expect, parseTokenEntry, (e) => e.token.Expiration);
+  if (!("entry" in judged)) return judged;
+  const { entry, issuedAt, expiration } = judged;
   if (issuedAt > expect.now + SIGNED_AHEAD_MS) {
     return { ok: false, reason: "it was signed later than now (the clock went back)" };
   }
   const remainingMs = expiration - expect.now;
-  if (remainingMs <= 0) return { ok: false, reason: "the token has expired" };
-  if (remainingMs <= expect.marginMs) {
-    return {
-      ok: false,
-      reason: `only ${Math.round(remainingMs / 1000)} s remain, within the token's margin of ${
-        Math.round(expect.marginMs / 1000)
-      } s`,
-    };
-  }
+  const late = tooLate(remainingMs, expect.marginMs, "the token has expired", "the token's margin");
+  if (late !== undefined) return { ok: false, reason: late };
   return {
     ok: true,
     issuedAt,
@@ -303,18 +283,16 @@ export function judgeTokenEntry(
 const TOKEN_TEXT = /^k8s-aws-v1\.[A-Za-z0-9_-]+$/;
 
 /** Shape check of a token entry: returns it, or why it is not one. */
-export function parseTokenEntry(doc: unknown): TokenEntry | string {
-  if (!isObject(doc)) return "it is not a JSON object";
-  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
-  if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
-  if (!isTime(doc.issuedAt)) return "it has no valid issuedAt";
+export function parseTokenEntry(value: unknown): TokenEntry | string {
+  const doc = entryHead(value);
+  if (typeof doc === "string") return doc;
   const t = doc.token;
   if (!isObject(t)) return "it has no token object";
   if (typeof t.Token !== "string" || t.Token.length > EKS_TOKEN_MAX_BYTES || !TOKEN_TEXT.test(t.Token)) {
     return "its Token is not valid";
   }
   if (!isTime(t.Expiration)) return "its Expiration is not valid";
-  const lifetime = Date.parse(t.Expiration) - Date.parse(doc.issuedAt);
+  const lifetime = Date.parse(t.Expiration) - Date.parse(doc.issuedAt as string);
   if (lifetime < 0) return "it expires before it was issued";
   if (lifetime > MAX_TOKEN_LIFETIME_MS) return "it expires more than 15 minutes after it was signed";
   return doc as unknown as TokenEntry;
@@ -332,17 +310,21 @@ export function tokenEntryFor(key: string, token: EksToken, issuedAt: number, me
 }
 
 /** Reads and judges a token entry; never throws. */
-export async function readTokenEntry(
-  path: string,
-  expect: { key: string; now: number; marginMs: number; uid: number | null },
-): Promise<{ readonly verdict: TokenVerdict } | { readonly missing: true }> {
-  const read = await readTrusted(path, expect.uid);
-  if ("missing" in read) return read;
-  if ("problem" in read) return { verdict: { ok: false, reason: read.problem } };
-  return { verdict: judgeTokenEntry(read.facts, read.text, expect) };
+export function readTokenEntry(path: string, expect: EntryExpect): Promise<ReadResult<TokenVerdict>> {
+  return readJudged(path, expect, judgeTokenEntry);
 }
 
-function isTime(v: unknown): v is string {
+/** The members every entry document starts with (format version, key, issue time): the document, or why not. */
+function entryHead(doc: unknown): Record<string, unknown> | string {
+  if (!isObject(doc)) return "it is not a JSON object";
+  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
+  if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
+  if (!isTime(doc.issuedAt)) return "it has no valid issuedAt";
+  return doc;
+}
+
+/** A time as every cache file writes it ({@link ISO_TIME}) that is a real date. */
+export function isTime(v: unknown): v is string {
   return typeof v === "string" && ISO_TIME.test(v) && !isNaN(Date.parse(v));
 }
 
@@ -351,13 +333,9 @@ export const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 const KEY_ID = /^\w{16,128}$/;
 
 /** Shape check: returns the entry, or why it is not one. */
-export function parseEntry(doc: unknown): CacheEntry | string {
-  if (!isObject(doc)) return "it is not a JSON object";
-  if (doc.credproc !== CACHE_FORMAT_VERSION) return "it has another format version";
-  if (typeof doc.key !== "string" || !/^[0-9a-f]{64}$/.test(doc.key)) return "it has no valid key";
-  if (typeof doc.issuedAt !== "string" || !ISO_TIME.test(doc.issuedAt) || isNaN(Date.parse(doc.issuedAt))) {
-    return "it has no valid issuedAt";
-  }
+export function parseEntry(value: unknown): CacheEntry | string {
+  const doc = entryHead(value);
+  if (typeof doc === "string") return doc;
   const c = doc.credentials;
   if (!isObject(c)) return "it has no credentials object";
   if (typeof c.AccessKeyId !== "string" || !KEY_ID.test(c.AccessKeyId)) return "its AccessKeyId is not valid";
@@ -367,13 +345,11 @@ export function parseEntry(doc: unknown): CacheEntry | string {
   if (c.SessionToken !== undefined && (typeof c.SessionToken !== "string" || c.SessionToken === "")) {
     return "its SessionToken is not valid";
   }
-  if (typeof c.Expiration !== "string" || !ISO_TIME.test(c.Expiration) || isNaN(Date.parse(c.Expiration))) {
-    return "its Expiration is not valid";
-  }
+  if (!isTime(c.Expiration)) return "its Expiration is not valid";
   if (c.AccountId !== undefined && (typeof c.AccountId !== "string" || !/^\d{12}$/.test(c.AccountId))) {
     return "its AccountId is not valid";
   }
-  if (Date.parse(c.Expiration) < Date.parse(doc.issuedAt)) return "it expires before it was issued";
+  if (Date.parse(c.Expiration) < Date.parse(doc.issuedAt as string)) return "it expires before it was issued";
   return doc as unknown as CacheEntry;
 }
 
@@ -404,7 +380,8 @@ export function entryFor(
   };
 }
 
-type ReadResult = { readonly verdict: Verdict } | { readonly missing: true };
+/** What reading and judging an entry found: its verdict, or no file. */
+type ReadResult<V> = { readonly verdict: V } | { readonly missing: true };
 
 /** What {@link readTrusted} found. */
 export type TrustedRead =
@@ -458,12 +435,18 @@ export function readTrusted(path: string, uid: number | null): Promise<TrustedRe
 }
 
 /** Reads and judges a credentials entry; never throws. */
-export async function readEntry(
+export function readEntry(path: string, expect: EntryExpect): Promise<ReadResult<Verdict>> {
+  return readJudged(path, expect, judgeEntry);
+}
+
+/** Reads an entry file under the trust rules ({@link readTrusted}) and judges what it holds with `judge`. */
+async function readJudged<V>(
   path: string,
-  expect: { key: string; now: number; marginMs: number; uid: number | null },
-): Promise<ReadResult> {
+  expect: EntryExpect,
+  judge: (facts: FileFacts, text: string, expect: EntryExpect) => V,
+): Promise<ReadResult<V | { readonly ok: false; readonly reason: string }>> {
   const read = await readTrusted(path, expect.uid);
   if ("missing" in read) return read;
   if ("problem" in read) return { verdict: { ok: false, reason: read.problem } };
-  return { verdict: judgeEntry(read.facts, read.text, expect) };
+  return { verdict: judge(read.facts, read.text, expect) };
 }

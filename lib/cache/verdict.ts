@@ -1,13 +1,13 @@
 /**
- * What a cache session decides about the directory when it opens (session.ts): the directory verdict
- * ({@link judgeCacheDir}, which `cache list`, `cache clear` and the failure record ask too), the mode
- * ({@link CacheUse}: use, refresh, or off and why) and the digest key that a usable directory must give.
+ * What a cache session decides about the directory when it opens (session.ts), in one call
+ * ({@link openCacheDir}): the directory verdict ({@link judgeCacheDir}, which `cache list`, `cache clear` and
+ * the failure record ask too), the mode ({@link CacheUse}: use, refresh, or off and why, said once under
+ * `--verbose`) and the digest key that a usable directory must give (files.ts reads or makes it).
  */
-import { type DirInfo, joinPath, judgeDirSync } from "./dir.ts";
-import { DIGEST_KEY_FILE, importDigestKey, newDigestKeyText } from "./key.ts";
-import { readTrustedSync } from "./store.ts";
-import { linkNewFile, writeFileAtomic } from "./write.ts";
+import { type DirInfo, judgeDirSync } from "./dir.ts";
+import { openDigestKey } from "./files.ts";
 import { ConfigError, isNameTooLong } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import { oneLine } from "../output.ts";
 import { type CacheDirPlan, type CacheMode, unhandled } from "../model.ts";
 
@@ -73,8 +73,26 @@ export async function judgeCacheDir(
   return { state: "unusable", path, problem, ...(verdict.info ? { info: verdict.info } : {}) };
 }
 
+/**
+ * What a session decides when it opens: the directory verdict (none under `--no-cache`: the directory is not
+ * looked at; a missing one is created), then the mode, from the flag, the verdict and the digest key, which a
+ * usable directory must give. Why the cache is off is said once under `--verbose`. Throws only for a wrong
+ * named directory (see {@link judgeCacheDir}).
+ */
+export async function openCacheDir(
+  mode: CacheMode,
+  dirPlan: CacheDirPlan | undefined,
+  uid: number | null,
+  log: Logger,
+): Promise<{ readonly dir: CacheDirVerdict | undefined; readonly use: CacheUse }> {
+  const dir = mode === "off" ? undefined : await judgeCacheDir(dirPlan, uid, { create: true });
+  const use = await decideUse(mode, dir, uid);
+  if (use.mode === "off") log.debug(offLine(use));
+  return { dir, use };
+}
+
 /** The mode, from the flag and the directory verdict (and the digest key, which a usable directory must give). */
-export async function decideUse(
+async function decideUse(
   mode: CacheMode,
   dir: CacheDirVerdict | undefined,
   uid: number | null,
@@ -98,7 +116,7 @@ export async function decideUse(
 }
 
 /** The `--verbose` line that says why the cache is off. */
-export function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
+function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
   switch (use.why) {
     case "--no-cache":
       return "cache: off (--no-cache)";
@@ -109,26 +127,4 @@ export function offLine(use: Extract<CacheUse, { mode: "off" }>): string {
     default:
       return unhandled(use, "reason");
   }
-}
-
-/**
- * Reads the directory's digest key (`digest.key`: 32 random bytes as hex, 0600, ours), creating it on first
- * use without ever replacing a good one (`linkNewFile`: a parallel first run keeps the winner's key); a file
- * there that is not a trusted key (wrong mode or owner, not a key) is replaced.
- */
-async function openDigestKey(dir: string, uid: number | null): Promise<CryptoKey> {
-  const path = joinPath(dir, DIGEST_KEY_FILE);
-  const read = async () => {
-    const file = readTrustedSync(path, uid);
-    return "text" in file ? await importDigestKey(file.text) : undefined;
-  };
-  const existing = await read();
-  if (existing !== undefined) return existing;
-  const text = newDigestKeyText();
-  if (!(await linkNewFile(path, text)) && await read() === undefined) {
-    await writeFileAtomic(path, text, false);
-  }
-  const key = await read();
-  if (key === undefined) throw new Error(`${path} cannot be read back`);
-  return key;
 }

@@ -2,7 +2,7 @@
  * Writing cache files: atomic 0600 files (a new temp file in the same directory, optionally fsync'd, then
  * renamed: a reader sees the old file or the new, never half), and a file created once without ever replacing
  * one already there (the digest key). Entries, memos, failure markers, the failure record and the digest key
- * all go through here, into a directory the caller has judged (`judgeCacheDir`, session.ts).
+ * all go through here, into a directory the caller has judged (`judgeCacheDir`, verdict.ts).
  */
 import type { CacheEntry, TokenEntry } from "./store.ts";
 import { writeAll } from "../output.ts";

@@ -25,7 +25,7 @@ import { escapeControls, outputErrorReason, render } from "../output.ts";
 import { type Os, unhandled } from "../model.ts";
 import { consoleUrl } from "../console/sign_in.ts";
 import { SIGNIN_URL_ENV } from "../console/federation.ts";
-import type { CliDeps, CliIo } from "./deps.ts";
+import type { CliDeps, CliIo, Invocation } from "./deps.ts";
 import { SHORT_USAGE, usageFor } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { escaping, report } from "./report.ts";
@@ -57,13 +57,8 @@ async function commandCacheDir(
   return verdict;
 }
 
-async function run(
-  command: Command,
-  argv: ArgvScan,
-  io: CliIo,
-  deps: CliDeps,
-  log: Logger & { readonly toFile: boolean },
-): Promise<string> {
+async function run(command: Command, inv: Invocation): Promise<string> {
+  const { io, deps } = inv;
   switch (command.kind) {
     case "help":
       return usageFor(command.topic);
@@ -82,7 +77,7 @@ async function run(
       return clearReport(path, await clearCache(path, createLogger(command.verbose, io.err)));
     }
     case "assume": {
-      const { plan, provider } = await roleProvider(command.options, argv, io, deps, log, { memo: "assume" });
+      const { plan, provider } = await roleProvider(command.options, inv, { memo: "assume" });
       const credentials = await provider();
       try {
         return render(credentials, plan.format, plan.includeAccountId === true);
@@ -92,19 +87,19 @@ async function run(
       }
     }
     case "console": {
-      const { plan, provider, deadline } = await roleProvider(command.options, argv, io, deps, log);
+      const { plan, provider, deadline } = await roleProvider(command.options, inv);
       return await consoleUrl(plan, provider, {
         destination: command.destination,
         signinUrl: io.getEnv(SIGNIN_URL_ENV) || undefined,
         fetch: deps.fetch,
         deadline,
-        log,
+        log: inv.log,
       });
     }
     case "serve":
-      return await serve(command, argv, io, deps, log);
+      return await serve(command, inv);
     case "eksToken":
-      return await eksToken(command, argv, io, deps, log);
+      return await eksToken(command, inv);
     default:
       return unhandled(command, "command");
   }
@@ -156,7 +151,7 @@ export async function cli(given: readonly string[], streams: CliIo, deps: CliDep
     const restore = io.captureConsole ? captureConsole(log) : undefined;
     let text: string;
     try {
-      text = await run(command, argv, io, deps, log);
+      text = await run(command, { argv, io, deps, log });
     } finally {
       restore?.();
     }

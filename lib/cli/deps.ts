@@ -5,6 +5,7 @@
  * `assume` runs against buffers with no network and no terminal.
  */
 import { homedir } from "node:os";
+import type { ArgvScan } from "../argv.ts";
 import type { Logger } from "../log.ts";
 import type { CredentialProvider, LoginToken, Os, SourcePlan } from "../model.ts";
 import type { Deadline } from "../providers/deadline.ts";
@@ -85,4 +86,16 @@ export interface CliIo {
    * credproc's own lines may reach stderr. main.ts sets it; in-process tests leave their console alone.
    */
   readonly captureConsole?: boolean;
+}
+
+/**
+ * One invocation as each command runs it (`run` in cli.ts, `serve`, `eksToken`, `roleProvider`): argv as the
+ * pre-scan read it, the io, the collaborators, and the logger the options made.
+ */
+export interface Invocation {
+  readonly argv: ArgvScan;
+  readonly io: CliIo;
+  readonly deps: CliDeps;
+  /** The `--verbose` logger; `toFile`: its lines also go to a log file (`--log-file`, `CREDPROC_LOG_FILE`). */
+  readonly log: Logger & { readonly toFile: boolean };
 }

@@ -6,9 +6,7 @@
  * identical call with an ExecCredential (never with the credential document: the memo records its kind).
  */
 import type { Command } from "./args.ts";
-import type { ArgvScan } from "../argv.ts";
-import type { CliDeps, CliIo } from "./deps.ts";
-import type { Logger } from "../log.ts";
+import type { Invocation } from "./deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { TokenEndpoint } from "../cache/session.ts";
 import { effectiveMarginMs } from "../cache/store.ts";
@@ -54,11 +52,9 @@ export function execCredentialVersion(raw: string | undefined): ExecCredentialVe
 /** Runs `credproc eks-token`; returns the ExecCredential document. */
 export async function eksToken(
   command: Extract<Command, { kind: "eksToken" }>,
-  argv: ArgvScan,
-  io: CliIo,
-  deps: CliDeps,
-  log: Logger & { readonly toFile: boolean },
+  inv: Invocation,
 ): Promise<string> {
+  const { io, deps, log } = inv;
   // Bad input fails before anything is read or sent.
   let execInfo: string | undefined;
   try {
@@ -68,7 +64,7 @@ export async function eksToken(
   }
   const version = execCredentialVersion(execInfo);
   const { clusterName } = command;
-  const { plan, provider, cache } = await roleProvider(command.options, argv, io, deps, log, {
+  const { plan, provider, cache } = await roleProvider(command.options, inv, {
     memo: "eks-token",
     sourceOnly: true,
   });

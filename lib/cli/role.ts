@@ -4,9 +4,7 @@
  * around it. `assume`, `eks-token`, `console` and `serve` all start here, so they share one cache entry per
  * role.
  */
-import type { ArgvScan } from "../argv.ts";
 import { type CacheSession, type Locked, openCacheSession } from "../cache/session.ts";
-import { inputSecretValues } from "../cache/key.ts";
 import type { MemoKind } from "../cache/memo.ts";
 import { LoginTokenError, loginTokenFile, readLoginToken } from "../plan/login_token.ts";
 import { readSsoToken, type SsoToken } from "../plan/sso_token.ts";
@@ -33,7 +31,7 @@ import {
 import { createDeadline, type Deadline } from "../providers/deadline.ts";
 import { resolvePlan } from "../plan/planner.ts";
 import type { SdkLogger } from "../providers/sources.ts";
-import type { CliDeps, CliIo } from "./deps.ts";
+import type { CliDeps, CliIo, Invocation } from "./deps.ts";
 import { CONTROL_CHARACTER_REASON, hasControlCharacter } from "../validate.ts";
 
 /** The same call as a shell line, to run once in a terminal so the cache holds what an SDK will ask for. */
@@ -91,10 +89,7 @@ function proxyLine(io: CliIo): string {
  */
 export async function roleProvider(
   options: RoleOptions & Partial<OutputOptions>,
-  argv: ArgvScan,
-  io: CliIo,
-  deps: CliDeps,
-  log: Logger & { readonly toFile: boolean },
+  inv: Invocation,
   /**
    * `memo`: what these inputs print, for the fast path's memo — `assume` (the credential document, written
    * after each call of the provider) or `eks-token` (an ExecCredential: the caller writes it with
@@ -116,6 +111,7 @@ export async function roleProvider(
   readonly deadline: Deadline;
   readonly cache: CacheSession;
 }> {
+  const { argv, io, deps, log } = inv;
   const env = snapshotEnv(io, options.webIdentity?.kind === "env" ? [options.webIdentity.name] : []);
   log.secret(options.tokenCode);
   const configPaths = sharedConfigPaths(env, deps.homeDir());
@@ -177,7 +173,6 @@ export async function roleProvider(
       argv,
       cwd: io.cwd,
       env,
-      secretValues: inputSecretValues(argv, (name) => env[name]),
       files: [
         configPaths.configPath,
         configPaths.credentialsPath,

@@ -4,7 +4,6 @@
  * one warning when the environment would shadow the endpoint, and the wait for a signal.
  */
 import type { Command } from "./args.ts";
-import type { ArgvScan } from "../argv.ts";
 import { ConfigError, CredprocError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { outputErrorReason } from "../output.ts";
@@ -15,7 +14,7 @@ import { exportLines, shadowWarning } from "../serve/exports.ts";
 import { listen, untilSignal } from "../serve/listen.ts";
 import { sharedCredentials } from "../serve/shared.ts";
 import { fixedToken, newToken, readTokenFile, type TokenSource, watchedTokenFile } from "../serve/token.ts";
-import type { CliDeps, CliIo } from "./deps.ts";
+import type { CliDeps, CliIo, Invocation } from "./deps.ts";
 import { report } from "./report.ts";
 import { roleProvider, snapshotEnv } from "./role.ts";
 
@@ -29,22 +28,15 @@ const SERVE_GRACE_MS = 2000;
  * credentials plans again (a fresh `--timeout` budget, the shared files as they are now) and goes through the
  * same cache entry and lock as `assume`.
  */
-export async function serve(
-  command: Extract<Command, { kind: "serve" }>,
-  argv: ArgvScan,
-  io: CliIo,
-  deps: CliDeps,
-  log: Logger & { readonly toFile: boolean },
-): Promise<string> {
+export async function serve(command: Extract<Command, { kind: "serve" }>, inv: Invocation): Promise<string> {
+  const { io, deps, log } = inv;
   const { options, tokenFile } = command;
   const token = await serveToken(tokenFile, deps.uid(), log, io.err);
   let calls = 0;
   const fetchCredentials = async () => {
     // --refresh forces the first call only; later ones use the cache like any other caller.
     const cacheMode = calls++ > 0 && options.cacheMode === "refresh" ? "use" : options.cacheMode;
-    const { provider } = await roleProvider({ ...options, cacheMode }, argv, io, deps, log, {
-      longRunning: true,
-    });
+    const { provider } = await roleProvider({ ...options, cacheMode }, inv, { longRunning: true });
     const credentials = await provider();
     if (credentials.sessionToken === undefined || credentials.expiration === undefined) {
       throw new ConfigError(

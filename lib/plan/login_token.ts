@@ -6,19 +6,19 @@
  * refreshing and rewriting itself.
  */
 import type { LoginToken } from "../model.ts";
-import {
-  readTokenFile,
-  textField,
-  TOKEN_REGION,
-  TokenFileError,
-  type TokenFileJudge,
-  type TokenFileProblem,
-} from "./token_file.ts";
-
-export type { TokenFileJudge };
+import { hex } from "../output.ts";
+import { readTokenFile, textField, TOKEN_REGION, TokenFileError, type TokenFileJudge } from "./token_file.ts";
 
 /** The token file is a few KiB (keys, a JWT, a PEM key); anything larger is not one. */
 export const MAX_LOGIN_TOKEN_BYTES = 64 * 1024;
+
+/** The `aws login` token file as a kind of token file: who writes it, its bound, how its errors read. */
+const LOGIN_TOKEN_FILE = {
+  writer: "aws login",
+  maxBytes: MAX_LOGIN_TOKEN_BYTES,
+  what: (profile: string) => `aws login session of profile ${profile}`,
+  signIn: (profile: string) => `aws login --profile ${profile}`,
+};
 
 /** The file the SDK reads for a session: `<dir>/<hex SHA-256 of the session>.json`. */
 export async function loginTokenFile(source: {
@@ -29,25 +29,11 @@ export async function loginTokenFile(source: {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(source.session)),
   );
-  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${source.tokenCacheDir.replace(/[\\/]+$/, "")}/${hex}.json`;
+  return `${source.tokenCacheDir.replace(/[\\/]+$/, "")}/${hex(digest)}.json`;
 }
 
 /** Why the token file cannot be used; `kind` says whether reading again under the lock may help. */
-export class LoginTokenError extends TokenFileError {
-  constructor(kind: TokenFileProblem, profile: string, path: string, reason: string, cause?: unknown) {
-    super(
-      kind,
-      {
-        what: `aws login session of profile ${profile}`,
-        signIn: `aws login --profile ${profile}`,
-      },
-      path,
-      reason,
-      cause,
-    );
-  }
-}
+export class LoginTokenError extends TokenFileError {}
 
 /**
  * Reads and judges the token file: the token-file rule (lib/plan/token_file.ts: a regular file of this user,
@@ -60,13 +46,8 @@ export async function readLoginToken(
   profile: string,
   judge: TokenFileJudge,
 ): Promise<LoginToken> {
-  const t = await readTokenFile(
-    path,
-    judge,
-    { writer: "aws login", maxBytes: MAX_LOGIN_TOKEN_BYTES },
-    (kind, reason, cause) => new LoginTokenError(kind, profile, path, reason, cause),
-  );
-  const problem = (why: string) => new LoginTokenError("malformed", profile, path, why);
+  const { doc: t, refuse } = await readTokenFile(path, profile, judge, LOGIN_TOKEN_FILE, LoginTokenError);
+  const problem = (why: string) => refuse("malformed", why);
   const access = typeof t.accessToken === "object" && t.accessToken !== null
     ? t.accessToken as Record<string, unknown>
     : {};

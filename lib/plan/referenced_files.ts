@@ -2,7 +2,7 @@
 import { ConfigError, CredprocError, isNameTooLong } from "../errors.ts";
 import { isNullDevice, type PolicySource, type RawEnv, type TokenSource } from "../model.ts";
 import { validatePolicy } from "../validate.ts";
-import { oneLine } from "../output.ts";
+import { oneLine, readUpTo } from "../output.ts";
 
 /** Reads a text file of at most `maxBytes`; tests pass a fake. */
 export type ReadTextFile = (path: string, maxBytes: number) => Promise<string>;
@@ -25,8 +25,8 @@ export class FileTooLargeError extends Error {
 
 /**
  * Reads a regular file of at most `maxBytes` as UTF-8 (the null device reads as empty, see `isNullDevice`):
- * `stat` first (a FIFO would block the open, a device such as /dev/zero never ends), then reads at most `maxBytes + 1` bytes, so memory stays bounded even if the
- * file grows or is swapped in between.
+ * `stat` first (a FIFO would block the open, a device such as /dev/zero never ends), then reads at most
+ * `maxBytes + 1` bytes (`readUpTo`), so memory stays bounded even if the file grows or is swapped in between.
  */
 export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
   // The null device reads as empty (never opened: nothing to block on); other devices stay refused.
@@ -41,16 +41,10 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
     if (!(await file.stat()).isFile) {
       throw new NotRegularFileError("not a regular file (a FIFO, device or socket)");
     }
-    const buf = new Uint8Array(maxBytes + 1);
-    let off = 0;
-    while (off < buf.length) {
-      const n = await file.read(buf.subarray(off));
-      if (n === null) break;
-      off += n;
-    }
-    if (off > maxBytes) throw new FileTooLargeError(maxBytes);
+    const bytes = await readUpTo(file, maxBytes + 1);
+    if (bytes.length > maxBytes) throw new FileTooLargeError(maxBytes);
     // Lossy on purpose: invalid UTF-8 becomes U+FFFD, which the token and policy checks refuse by name.
-    return new TextDecoder().decode(buf.subarray(0, off));
+    return new TextDecoder().decode(bytes);
   } finally {
     file.close();
   }

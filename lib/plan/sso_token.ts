@@ -6,17 +6,21 @@
  * when one is named (the SDK refreshes the token there). Which sign-in it holds (the access token) is a secret
  * input of the cache key.
  */
-import {
-  readTokenFile,
-  textField,
-  TOKEN_REGION,
-  TokenFileError,
-  type TokenFileJudge,
-  type TokenFileProblem,
-} from "./token_file.ts";
+import { readTokenFile, textField, TOKEN_REGION, TokenFileError, type TokenFileJudge } from "./token_file.ts";
 
 /** The SSO token file holds a few tokens and ids (KiB); anything larger is not one. */
 export const MAX_SSO_TOKEN_BYTES = 64 * 1024;
+
+/**
+ * The SSO token file as a kind of token file: its errors in the same words as the SDK's sign-in errors (the step
+ * the SDK's own failures are reported under, lib/providers/sources.ts), with the same hint.
+ */
+const SSO_TOKEN_FILE = {
+  writer: "aws sso login",
+  maxBytes: MAX_SSO_TOKEN_BYTES,
+  what: (profile: string) => `source credentials (sso from profile ${profile})`,
+  signIn: (profile: string) => `aws sso login --profile ${profile}`,
+};
 
 /** What credproc takes from the SSO token file: the sign-in (a secret) and when it ends. */
 export interface SsoToken {
@@ -24,33 +28,12 @@ export interface SsoToken {
   readonly expiresAt: Date;
 }
 
-/** Why the SSO token file cannot be used (the same words as the SDK's sign-in errors, the same hint). */
-export class SsoTokenError extends TokenFileError {
-  constructor(kind: TokenFileProblem, profile: string, path: string, reason: string, cause?: unknown) {
-    super(
-      kind,
-      {
-        // The step the SDK's own failures are reported under (lib/providers/sources.ts).
-        what: `source credentials (sso from profile ${profile})`,
-        signIn: `aws sso login --profile ${profile}`,
-      },
-      path,
-      reason,
-      cause,
-    );
-  }
-}
+/** Why the SSO token file cannot be used (see `SSO_TOKEN_FILE`). */
+export class SsoTokenError extends TokenFileError {}
 
 /** Reads and judges the SSO token file of `profile` (see the module's comment); throws an {@link SsoTokenError}. */
 export async function readSsoToken(path: string, profile: string, judge: TokenFileJudge): Promise<SsoToken> {
-  const refuse = (kind: TokenFileProblem, reason: string, cause?: unknown) =>
-    new SsoTokenError(kind, profile, path, reason, cause);
-  const t = await readTokenFile(
-    path,
-    judge,
-    { writer: "aws sso login", maxBytes: MAX_SSO_TOKEN_BYTES },
-    refuse,
-  );
+  const { doc: t, refuse } = await readTokenFile(path, profile, judge, SSO_TOKEN_FILE, SsoTokenError);
   const missing = [["accessToken", textField(t.accessToken)], ["expiresAt", textField(t.expiresAt)]]
     .filter(([, v]) => v === undefined).map(([k]) => k);
   if (missing.length > 0) throw refuse("malformed", `missing ${missing.join(", ")}`);

@@ -20,49 +20,57 @@ export interface TokenFileJudge {
 /** Why a token file cannot be used: not there, not trusted, or not what its tool writes. */
 export type TokenFileProblem = "missing" | "untrusted" | "malformed";
 
-/** A kind of token file: who writes it, how large one may be. */
+/** A kind of token file: who writes it, how large one may be, how its errors read. */
 export interface TokenFileKind {
   /** Who writes the file, for "not a token … wrote" (`aws login`). */
   readonly writer: string;
   readonly maxBytes: number;
-}
-
-/** How errors about one token file read. */
-export interface TokenFileErrorWords {
-  /** The step that failed, as the error line names it (`aws login session of profile dev`). */
-  readonly what: string;
-  /** The command that writes the file anew (`aws login --profile dev`). */
-  readonly signIn: string;
+  /** The step that failed, as the error line names it for a profile (`aws login session of profile dev`). */
+  readonly what: (profile: string) => string;
+  /** The command that writes a profile's file anew (`aws login --profile dev`). */
+  readonly signIn: (profile: string) => string;
 }
 
 /** A token file that cannot be used; `kind` says whether reading again (under a lock) may help. */
 export class TokenFileError extends CredentialsError {
   constructor(
     readonly kind: TokenFileProblem,
-    file: TokenFileErrorWords,
+    file: TokenFileKind,
+    profile: string,
     path: string,
     reason: string,
     cause?: unknown,
   ) {
-    super(file.what, `${path}: ${reason}`, {
+    super(file.what(profile), `${path}: ${reason}`, {
       hint: kind === "untrusted"
-        ? `only you may write it: run ${file.signIn} to write it anew (mode 0600)`
-        : `run ${file.signIn}, then retry`,
+        ? `only you may write it: run ${file.signIn(profile)} to write it anew (mode 0600)`
+        : `run ${file.signIn(profile)}, then retry`,
       cause,
     });
   }
 }
 
+/** Makes a token file's error: the kind's own subclass of {@link TokenFileError}, so callers can tell them apart. */
+export type TokenFileRefusal<E extends TokenFileError> = new (
+  ...args: ConstructorParameters<typeof TokenFileError>
+) => E;
+
 /**
- * Reads and judges a token file by the rule above; returns its JSON object for the kind's own checks. `refuse`
- * makes the kind's error (a subclass of {@link TokenFileError}, so callers can tell the kinds apart).
+ * Reads and judges `profile`'s token file of kind `file` at `path` by the rule above; returns its JSON object
+ * for the kind's own checks, and `refuse`, which makes the kind's error (`Refusal`) for them.
  */
-export async function readTokenFile(
+export async function readTokenFile<E extends TokenFileError>(
   path: string,
+  profile: string,
   judge: TokenFileJudge,
   file: TokenFileKind,
-  refuse: (kind: TokenFileProblem, reason: string, cause?: unknown) => TokenFileError,
-): Promise<Record<string, unknown>> {
+  Refusal: TokenFileRefusal<E>,
+): Promise<{
+  readonly doc: Record<string, unknown>;
+  readonly refuse: (kind: TokenFileProblem, reason: string, cause?: unknown) => E;
+}> {
+  const refuse = (kind: TokenFileProblem, reason: string, cause?: unknown) =>
+    new Refusal(kind, file, profile, path, reason, cause);
   const stat = judge.stat ?? Deno.stat;
   const read = judge.read ?? readRegularFile;
   let info: Deno.FileInfo;
@@ -98,7 +106,7 @@ export async function readTokenFile(
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw refuse("malformed", `not a token ${file.writer} wrote (not a JSON object)`);
   }
-  return doc as Record<string, unknown>;
+  return { doc: doc as Record<string, unknown>, refuse };
 }
 
 /** A region as a token file names it (it becomes a host name): `us-east-1`, `eusc-de-east-1`. */

@@ -93,7 +93,7 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
     loaded ??= Promise.all([import("@aws-sdk/client-sts"), import("@smithy/fetch-http-handler")]);
 
   type Client = InstanceType<Sdk["STSClient"]>;
-  type Call = (client: Client, sdk: Sdk, options: { abortSignal: AbortSignal }) => Promise<StsResult>;
+  type Call<R = StsResult> = (client: Client, sdk: Sdk, options: { abortSignal: AbortSignal }) => Promise<R>;
 
   async function send(what: string, credentials: Credentials | undefined, call: Call): Promise<StsResult> {
     const [sdk, { FetchHttpHandler }] = await load();
@@ -136,33 +136,33 @@ export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
     }
   }
 
+  /** A role call: its answer's credentials and assumed role taken out. */
+  const roleCall = (
+    what: string,
+    source: Credentials | undefined,
+    call: Call<Parameters<typeof roleResult>[0]>,
+  ) => send(what, source, async (...args) => roleResult(await call(...args)));
+
   return {
     assumeRole: (source, p) =>
-      send(`AssumeRole ${p.roleArn}`, source, async (client, sdk, options) =>
-        roleResult(
-          await client.send(
-            new sdk.AssumeRoleCommand({
-              ...roleInput(p),
-              ExternalId: p.externalId,
-              SerialNumber: p.serialNumber,
-              TokenCode: p.tokenCode,
-              Tags: p.tags?.length ? p.tags.map((t) => ({ Key: t.key, Value: t.value })) : undefined,
-              TransitiveTagKeys: p.transitiveTagKeys?.length ? [...p.transitiveTagKeys] : undefined,
-              SourceIdentity: p.sourceIdentity,
-            }),
-            options,
-          ),
+      roleCall(`AssumeRole ${p.roleArn}`, source, (client, sdk, options) =>
+        client.send(
+          new sdk.AssumeRoleCommand({
+            ...roleInput(p),
+            ExternalId: p.externalId,
+            SerialNumber: p.serialNumber,
+            TokenCode: p.tokenCode,
+            Tags: p.tags?.length ? p.tags.map((t) => ({ Key: t.key, Value: t.value })) : undefined,
+            TransitiveTagKeys: p.transitiveTagKeys?.length ? [...p.transitiveTagKeys] : undefined,
+            SourceIdentity: p.sourceIdentity,
+          }),
+          options,
         )),
     assumeRoleWithWebIdentity: (p) =>
-      send(`AssumeRoleWithWebIdentity ${p.roleArn}`, undefined, async (client, sdk, options) =>
-        roleResult(
-          await client.send(
-            new sdk.AssumeRoleWithWebIdentityCommand({
-              ...roleInput(p),
-              WebIdentityToken: p.webIdentityToken,
-            }),
-            options,
-          ),
+      roleCall(`AssumeRoleWithWebIdentity ${p.roleArn}`, undefined, (client, sdk, options) =>
+        client.send(
+          new sdk.AssumeRoleWithWebIdentityCommand({ ...roleInput(p), WebIdentityToken: p.webIdentityToken }),
+          options,
         )),
     getSessionToken: (source, p) =>
       send("GetSessionToken", source, async (client, sdk, options) => {

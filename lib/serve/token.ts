@@ -11,7 +11,7 @@
  * fails closed: every request is refused until it is right again; the old token is never kept as a fallback.
  */
 import { InputError } from "../errors.ts";
-import { shellWord } from "../output.ts";
+import { readUpTo, shellWord } from "../output.ts";
 
 /** A token file larger than this is refused. */
 export const MAX_TOKEN_FILE_BYTES = 4096;
@@ -147,17 +147,11 @@ export async function readTokenFile(
     const opened = await file.stat();
     const why = judgeTokenFile(opened, uid);
     if (why !== undefined) throw refused(path, why);
-    const buf = new Uint8Array(MAX_TOKEN_FILE_BYTES + 1);
-    let off = 0;
-    while (off < buf.length) {
-      const n = await file.read(buf.subarray(off));
-      if (n === null) break;
-      off += n;
-    }
-    if (off > MAX_TOKEN_FILE_BYTES) throw refused(path, `larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
+    const bytes = await readUpTo(file, MAX_TOKEN_FILE_BYTES + 1);
+    if (bytes.length > MAX_TOKEN_FILE_BYTES) throw refused(path, `larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
     // Lossy on purpose: invalid UTF-8 becomes U+FFFD, which the token rule refuses by name.
     return {
-      token: tokenFromFile(new TextDecoder().decode(buf.subarray(0, off)), path),
+      token: tokenFromFile(new TextDecoder().decode(bytes), path),
       stamp: stamp(opened),
     };
   } catch (e) {

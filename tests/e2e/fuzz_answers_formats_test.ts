@@ -1,12 +1,12 @@
 /**
- * Property-based tests (fast-check) of STS answers, the output formats, endpoint shapes and the failure record:
+ * Property-based tests (fast-check) of STS answers, the output formats and endpoint shapes:
  * - whatever an STS answer holds, it is refused or its fields have the documented shapes (and need no
  *   quoting in any shell format);
  * - whatever a credential value holds, `eval` of the `env` format in a real bash sets exactly that value and
  *   runs nothing; PowerShell and cmd lines stay one assignment per variable;
  * - endpoint shapes: hosts under the AWS suffixes that are not STS / SSO / OIDC are refused; real STS
- *   hosts of every partition, FIPS and dual-stack, are accepted;
- * - the failure record and the digest never carry a secret (in process, through the cache wrapper).
+ *   hosts of every partition, FIPS and dual-stack, are accepted.
+ * That no secret reaches the failure record or any other cache file is secrets_breaks_test.ts's.
  * `CREDPROC_FUZZ_RUNS` makes the runs longer; the seed policy is tests/support/fuzz.ts (as in fuzz_test.ts).
  */
 import assert from "node:assert/strict";

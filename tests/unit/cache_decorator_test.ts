@@ -1,11 +1,11 @@
 /**
  * lib/cache/decorator.ts: one cached call over an entry's files — miss, hit, margin, refresh, tampered files,
  * the lock (crowds, timeouts, none to take) — against a real temp directory with a fake provider. The files
- * are the session's (`entryFiles`, lib/cache/entry_files.ts), in a directory judged as a session judges it.
+ * are the session's (`entryFiles`, lib/cache/files.ts), in a directory judged as a session judges it.
  */
 import assert from "node:assert/strict";
 import { cachedCall, type EntryFiles } from "../../lib/cache/decorator.ts";
-import { entryFiles, type EntryFilesOptions } from "../../lib/cache/entry_files.ts";
+import { entryFiles, type EntryFilesOptions } from "../../lib/cache/files.ts";
 import { judgeCacheDir } from "../../lib/cache/session.ts";
 import { entryFor } from "../../lib/cache/store.ts";
 import { writeEntry } from "../../lib/cache/write.ts";

@@ -1,7 +1,7 @@
 /** Failure markers (`<key>.failure.json`): left by a failed lock holder, removed by the next success. */
 import assert from "node:assert/strict";
 import { cachedCall } from "../../lib/cache/decorator.ts";
-import { entryFiles } from "../../lib/cache/entry_files.ts";
+import { entryFiles } from "../../lib/cache/files.ts";
 import { judgeCacheDir } from "../../lib/cache/session.ts";
 import { createLogger } from "../../lib/log.ts";
 import { CredprocError } from "../../lib/errors.ts";

@@ -19,7 +19,7 @@ import { resolvePlan } from "../../lib/plan/planner.ts";
 import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 import { assumeOptions } from "../support/options.ts";
 import { statsOf } from "../support/stat_spy.ts";
-import { ignoreIf } from "../support/helpers.ts";
+import { ignoreIf, ROOT } from "../support/helpers.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const MIN = 60_000;
@@ -89,7 +89,7 @@ Deno.test("session: the directory is judged once — one stat for the open, the 
   const session: CredentialProvider = () => Promise.resolve(creds(++n));
   const stats = await statsOf(f.cacheDir, async () => {
     const cache = await f.open(["--serial-number", SERIAL, "--mfa-session"], {
-      memoInputs: { argv: scanArgv([]), cwd: f.dir, env: {}, secretValues: [], files: [] },
+      memoInputs: { argv: scanArgv([]), cwd: f.dir, env: {}, files: [] },
     });
     assert.equal(cache.memo, "write");
     const mfa = cache.entry("mfa-session", session);
@@ -168,7 +168,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
 });
 
 Deno.test("session: the memo decision is made once, and says why not", async () => {
-  const inputs = { argv: scanArgv([]), cwd: "/", env: {}, secretValues: [], files: [] };
+  const inputs = { argv: scanArgv([]), cwd: "/", env: {}, files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
     [
@@ -347,7 +347,7 @@ Deno.test("session: remember: not written when a watched file changed after the 
   const argv = scanArgv(["--role-arn", ROLE]);
   const open = async () => {
     const session = await f.open([], {
-      memoInputs: { argv, cwd: f.dir, env: {}, secretValues: [], files: [configFile] },
+      memoInputs: { argv, cwd: f.dir, env: {}, files: [configFile] },
       clock: () => Date.now(),
     });
     assert.equal(session.memo, "write");
@@ -439,7 +439,7 @@ Deno.test("session: eks-token — a token miss for a remembered role reads the e
   const call = async (role = ROLE) => {
     const session = await f.open(["--role-arn", role].slice(role === ROLE ? 2 : 0), {
       memoKind: "eks-token",
-      memoInputs: { argv: scanArgv(argv), cwd: f.dir, env: {}, secretValues: [], files: [] },
+      memoInputs: { argv: scanArgv(argv), cwd: f.dir, env: {}, files: [] },
     });
     const t = await session.entry("eks-token", s.sign, {
       cluster: "prod",
@@ -518,4 +518,49 @@ Deno.test("session: lock(login-token) — serializes work in the session's direc
     8,
   );
   assert.equal(await Deno.stat(f.cacheDir).catch(() => undefined), undefined);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The way a call goes through the cache
+// ---------------------------------------------------------------------------------------------------------
+
+/** Each module of lib/cache/ the session reaches, with the modules of lib/cache/ it imports code from. */
+async function cacheCodeImports(): Promise<Record<string, string[]>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--no-npm", "--config", `${ROOT}deno.json`, `${ROOT}lib/cache/session.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string; code?: unknown }[] }[];
+  };
+  const graph: Record<string, string[]> = {};
+  for (const m of info.modules) {
+    const name = /\/lib\/cache\/(\w+\.ts)$/.exec(m.specifier)?.[1];
+    if (name === undefined) continue;
+    // Code imports only: a type-only import (the decorator's lock handle, write.ts's documents) runs nothing.
+    graph[name] = (m.dependencies ?? []).filter((d) =>
+      d.code !== undefined && /^\.\/\w+\.ts$/.test(d.specifier)
+    )
+      .map((d) => d.specifier.slice(2)).sort();
+  }
+  return graph;
+}
+
+Deno.test("session: a call goes to each cache module in one step; only files.ts reads, locks and writes", async () => {
+  assert.deepEqual(await cacheCodeImports(), {
+    // Decides, touches no file: store.ts gives it constants and types only.
+    "session.ts": ["decorator.ts", "files.ts", "key.ts", "memo.ts", "store.ts", "verdict.ts"],
+    "verdict.ts": ["dir.ts", "files.ts"],
+    "files.ts": ["dir.ts", "key.ts", "lock.ts", "markers.ts", "memo.ts", "store.ts", "write.ts"],
+    "decorator.ts": [],
+    "key.ts": [],
+    "memo.ts": ["store.ts"],
+    "markers.ts": ["store.ts"],
+    "store.ts": [],
+    "write.ts": [],
+    "lock.ts": [],
+    "dir.ts": [],
+  });
 });

@@ -35,7 +35,7 @@ Deno.test("role: one cache session per call — the cache directory is examined 
   const { deps, calls, sessions } = fakeDeps();
   const { log } = logger();
   const stats = await statsOf(home.cacheDir, async () => {
-    const { provider } = await roleProvider(assumeOptions(...args), scanArgv(args), io, deps, log, {
+    const { provider } = await roleProvider(assumeOptions(...args), { argv: scanArgv(args), io, deps, log }, {
       memo: "assume",
     });
     // Fresh from the call, as from the entry: with the time they were issued (serve's margin needs it).
@@ -70,13 +70,8 @@ Deno.test("role: only assume leaves the fast path's memo; not under --verbose, w
     const all = ["--role-arn", ROLE, ...args];
     const { provider } = await roleProvider(
       assumeOptions(...all),
-      scanArgv(all),
-      fakeIo(env),
-      deps,
-      logger(toFile).log,
-      {
-        memo: assume ? "assume" : undefined,
-      },
+      { argv: scanArgv(all), io: fakeIo(env), deps, log: logger(toFile).log },
+      { memo: assume ? "assume" : undefined },
     );
     await provider();
   };

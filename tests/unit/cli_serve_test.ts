@@ -76,10 +76,9 @@ async function serveAndVisit<T>(
   const order: string[] = [];
   let visited: Promise<T> | undefined;
   const { log, lines } = logger();
-  const result = await serve(
-    command,
-    scanArgv(["serve"]),
-    {
+  const result = await serve(command, {
+    argv: scanArgv(["serve"]),
+    io: {
       ...io,
       out: (text) => {
         order.push(`out: ${text}`);
@@ -99,7 +98,7 @@ async function serveAndVisit<T>(
     },
     deps,
     log,
-  );
+  });
   assert.ok(visited, "serve printed no export lines");
   return { result, order, logLines: lines, visit: await visited };
 }
@@ -184,7 +183,12 @@ Deno.test("cli serve: a bad --token-file is exit 2 before any credentials call, 
       const io = mustNotServe(envOf(home));
       const { log } = logger();
       await assert.rejects(
-        serve(serveCommand("--role-arn", ROLE, "--token-file", file), scanArgv(["serve"]), io, deps, log),
+        serve(serveCommand("--role-arn", ROLE, "--token-file", file), {
+          argv: scanArgv(["serve"]),
+          io,
+          deps,
+          log,
+        }),
         (e: unknown) => {
           assert.ok(e instanceof CredprocError, String(e));
           assert.equal(e.exitCode, 2);
@@ -219,10 +223,7 @@ Deno.test("cli serve: a failed first call ends the command with its error: no ex
       await assert.rejects(
         serve(
           serveCommand("--role-arn", ROLE, ...args.map((a) => a === "TOKEN_FILE" ? file : a)),
-          scanArgv(["serve"]),
-          io,
-          deps,
-          log,
+          { argv: scanArgv(["serve"]), io, deps, log },
         ),
         (e: unknown) => e === refusal,
       );
@@ -242,7 +243,7 @@ Deno.test("cli serve: credentials without a session token are refused, exit 2: a
   const io = mustNotServe(envOf(home));
   const { log } = logger();
   await assert.rejects(
-    serve(serveCommand("--role-arn", ROLE), scanArgv(["serve"]), io, deps, log),
+    serve(serveCommand("--role-arn", ROLE), { argv: scanArgv(["serve"]), io, deps, log }),
     (e: unknown) => {
       assert.ok(e instanceof CredprocError, String(e));
       assert.equal(e.exitCode, 2);
@@ -360,10 +361,9 @@ Deno.test("cli serve: stdout that cannot be written: exit 1 naming stdout, and t
   const { log } = logger();
   let written = "";
   await assert.rejects(
-    serve(
-      serveCommand("--role-arn", ROLE),
-      scanArgv(["serve"]),
-      {
+    serve(serveCommand("--role-arn", ROLE), {
+      argv: scanArgv(["serve"]),
+      io: {
         ...io,
         out: (text) => {
           written = text;
@@ -372,7 +372,7 @@ Deno.test("cli serve: stdout that cannot be written: exit 1 naming stdout, and t
       },
       deps,
       log,
-    ),
+    }),
     (e: unknown) => {
       assert.ok(e instanceof CredprocError, String(e));
       assert.equal(e.exitCode, 1);

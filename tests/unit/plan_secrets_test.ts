@@ -70,7 +70,12 @@ async function entryKeys(s: Scenario): Promise<{ keys: string[]; plan: Plan; hom
     // The shared files' paths are left to HOME (unset variables): a temp path in the key would change it.
     const io = fakeIo({ HOME: home.dir, CREDPROC_CACHE_DIR: home.cacheDir, ...env });
     const log = Object.assign(createLogger(false, () => {}), { toFile: false });
-    const { plan, provider } = await roleProvider(assumeOptions(...s.args), scanArgv(s.args), io, real, log);
+    const { plan, provider } = await roleProvider(assumeOptions(...s.args), {
+      argv: scanArgv(s.args),
+      io,
+      deps: real,
+      log,
+    });
     await provider();
     const keys = [...Deno.readDirSync(home.cacheDir)].map((e) => e.name)
       .filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).map((n) => n.slice(0, 64)).sort();
