@@ -69,7 +69,9 @@ if (o.callers > 0) {
   batches = await concurrentCallers(trees, world, o.callers, o.callersRounds);
 }
 let serve;
-if (o.serve) {
+if (o.serve && !which("wrk")) {
+  progress("bench: serve skipped: wrk is missing (apt-get install -y wrk)");
+} else if (o.serve) {
   progress(`bench: serve under wrk (${o.serveRounds} rounds of ${o.serveSeconds} s × 2 connection counts)…`);
   serve = await serveFigures(trees, world, {
     seconds: o.serveSeconds,

@@ -10,7 +10,7 @@ import type { Row } from "./rows.ts";
 import { fmt, median, pairedRatios, type Spread, spread } from "./stats.ts";
 import type { Measured } from "./timing.ts";
 import type { Tree } from "./trees.ts";
-import { CONNECTIONS, type ServeFigures, serveRatio } from "./serve.ts";
+import { CONNECTIONS, memoryGrowth, type ServeFigures, serveRatio } from "./serve.ts";
 
 /** Everything measured, for the tables and `--json`. */
 export interface Results {
@@ -29,7 +29,7 @@ export const GOALS = {
   coldRssOverSdkMiB: 5,
   serveThroughput: 0.85,
   serveCpu: 1.3,
-  serveGrowthMiB: 5,
+  serveGrowthMiB: 2,
   callersFaster: 1.5,
   hitVsSeed: 10,
   coldVsSeed: 2.5,
@@ -154,12 +154,16 @@ export function goalTable(r: Results): string[] {
       goal: "a fast-path hit",
       per: (t) => {
         const k = key(t, "hit-new-dir");
-        const by = r.measured.answerer.get(k);
+        // Without the audit (a compiled binary), by its peak RSS: nearer the fast-path hit's or the full program's.
+        const byRss = Math.abs(rss(k) - rss(key(t, "hit"))) < Math.abs(rss(k) - rss(key(t, "hit-full")))
+          ? "fast path (by RSS)"
+          : "full program (by RSS)";
+        const by = r.measured.answerer.get(k) ?? (Number.isFinite(rss(k)) ? byRss : undefined);
         return [
           `${by ?? "?"}: ${fmt(median(r.measured.ms.get(k) ?? []))} ms, ${
             fmt(ratio(r, k, "floor"), 2)
           }× floor, ${fmt(rss(k))} MiB`,
-          by === undefined ? undefined : by === "fast path",
+          by === undefined ? undefined : by.startsWith("fast path"),
         ];
       },
     },
@@ -183,14 +187,17 @@ export function goalTable(r: Results): string[] {
     ]),
     {
       figure: "serve memory over a long run",
-      goal: `flat (≤ +${GOALS.serveGrowthMiB} MiB)`,
+      goal: `flat: ≤ +${GOALS.serveGrowthMiB} MiB over the second half`,
       per: (t) => {
         const m = t.id === "this" ? r.serve?.memory : undefined;
         if (m === undefined) return ["n/a", undefined];
-        const d = m.afterMiB - m.beforeMiB;
+        const g = memoryGrowth(m.samples);
+        const first = m.samples[0].rssMiB;
         return [
-          `${fmt(m.beforeMiB)} → ${fmt(m.afterMiB)} MiB over ${m.requests} requests`,
-          d <= GOALS.serveGrowthMiB,
+          `${fmt(first)} → ${fmt(first + g.total)} MiB over ${g.requests} requests, ${
+            g.secondHalf >= 0 ? "+" : ""
+          }${fmt(g.secondHalf)} over the second half`,
+          g.secondHalf <= GOALS.serveGrowthMiB,
         ];
       },
     },

@@ -44,8 +44,8 @@ export interface ServeFigures {
   readonly labels: readonly string[];
   /** `runs[label][connections]`. */
   readonly runs: Record<string, Record<number, ServeRuns>>;
-  /** This tree's RSS after the rounds and after `requests` more. */
-  readonly memory?: { readonly beforeMiB: number; readonly afterMiB: number; readonly requests: number };
+  /** This tree's RSS after the rounds, then after each wrk run of the long run (requests so far, MiB). */
+  readonly memory?: { readonly samples: readonly { readonly requests: number; readonly rssMiB: number }[] };
 }
 
 /**
@@ -163,7 +163,7 @@ export async function serveFigures(
 ): Promise<ServeFigures> {
   const wrk = which("wrk");
   if (wrk === undefined) {
-    throw new Error("serve: wrk is missing (apt-get install -y wrk), or pass --no-serve");
+    throw new Error("serve: wrk is missing (apt-get install -y wrk)");
   }
   const env = {
     ...world.env,
@@ -229,12 +229,13 @@ export async function serveFigures(
     let memory: ServeFigures["memory"];
     if (o.long > 0) {
       const s = servers[1];
-      const beforeMiB = await rssMiB(s.pid);
+      const samples = [{ requests: 0, rssMiB: await rssMiB(s.pid) }];
       let requests = 0;
       while (requests < o.long) {
-        requests += (await load(wrk, s, 16, Math.min(10, o.seconds), world.work)).done;
+        requests += (await load(wrk, s, 16, Math.min(5, o.seconds), world.work)).done;
+        samples.push({ requests, rssMiB: await rssMiB(s.pid) });
       }
-      memory = { beforeMiB, afterMiB: await rssMiB(s.pid), requests };
+      memory = { samples };
     }
     return { seconds: o.seconds, rounds: o.rounds, labels: servers.map((s) => s.label), runs, memory };
   } finally {
@@ -275,12 +276,29 @@ export function serveTable(f: ServeFigures): string[] {
     }
   }
   if (f.memory) {
+    const m = memoryGrowth(f.memory.samples);
     lines.push(
       "",
-      `memory: ${f.labels[1]} RSS ${f.memory.beforeMiB.toFixed(1)} MiB after the rounds, ${
-        f.memory.afterMiB.toFixed(1)
-      } MiB after ${f.memory.requests} more requests`,
+      `memory: ${f.labels[1]} RSS (MiB) after the rounds, then after each wrk run of 16 connections: ${
+        f.memory.samples.map((x) => x.rssMiB.toFixed(1)).join(" ")
+      } (${m.requests} requests; ${m.secondHalf >= 0 ? "+" : ""}${
+        m.secondHalf.toFixed(1)
+      } MiB over the second half)`,
     );
   }
   return lines;
+}
+
+/**
+ * How the long run's RSS moved: over all of it, and over its second half (by requests) — a heap that settles
+ * grows early and then stays; a leak keeps growing, so "flat" is judged on the second half.
+ */
+export function memoryGrowth(samples: readonly { readonly requests: number; readonly rssMiB: number }[]) {
+  const last = samples[samples.length - 1];
+  const half = samples.find((x) => x.requests >= last.requests / 2) ?? last;
+  return {
+    requests: last.requests,
+    total: last.rssMiB - samples[0].rssMiB,
+    secondHalf: last.rssMiB - half.rssMiB,
+  };
 }
