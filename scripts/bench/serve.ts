@@ -232,7 +232,7 @@ export async function serveFigures(
       const samples = [{ requests: 0, rssMiB: await rssMiB(s.pid) }];
       let requests = 0;
       while (requests < o.long) {
-        requests += (await load(wrk, s, 16, Math.min(5, o.seconds), world.work)).done;
+        requests += (await load(wrk, s, 16, 1, world.work)).done;
         samples.push({ requests, rssMiB: await rssMiB(s.pid) });
       }
       memory = { samples };
@@ -279,7 +279,9 @@ export function serveTable(f: ServeFigures): string[] {
     const m = memoryGrowth(f.memory.samples);
     lines.push(
       "",
-      `memory: ${f.labels[1]} RSS (MiB) after the rounds, then after each wrk run of 16 connections: ${
+      `memory: ${
+        f.labels[1]
+      } RSS (MiB) after the rounds, then after each 1-second wrk run of 16 connections: ${
         f.memory.samples.map((x) => x.rssMiB.toFixed(1)).join(" ")
       } (${m.requests} requests; ${m.secondHalf >= 0 ? "+" : ""}${
         m.secondHalf.toFixed(1)
