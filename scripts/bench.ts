@@ -35,7 +35,13 @@ await using world = await makeWorld((o.warmup + o.runs + o.rssRuns + 4) * treeCo
 const trees: Tree[] = [thisTree(world.work, o.bin)];
 if (o.against) {
   progress(`bench: ${o.against} into a temporary directory (git archive)…`);
-  trees.push(await revTree(o.against, world.work, world.env));
+  try {
+    trees.push(await revTree(o.against, world.work, world.env));
+  } catch (e) {
+    console.error(`bench: --against ${o.against}: ${e instanceof Error ? e.message : e}`);
+    await world[Symbol.asyncDispose]();
+    Deno.exit(2);
+  }
 }
 let rows: Row[] = [
   ...floorRows(world, o.floorBin),
