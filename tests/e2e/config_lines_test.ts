@@ -36,7 +36,7 @@ const MARK = "credential_process = ";
 const SHOWN = ["README.md", "ARCHITECTURE.md", "scripts/install.sh", "scripts/install.ps1"];
 /** Files outside tests/ that hold the mark but show no line to users, and why. */
 const NOT_SHOWN: Record<string, string> = {
-  "scripts/bench.ts": "the benchmark's own profile, written to a temporary config, never printed",
+  "scripts/bench/world.ts": "the benchmark's own profile, written to a temporary config, never printed",
   "scripts/demo.ts": "the demo's own profile, built from its argv and run with --profile, never printed",
   "lib/plan/profiles.ts": "a hint with placeholders (credproc --profile SOURCE ...), not a line to paste",
 };
