@@ -44,11 +44,13 @@ export const RELEASE_TUNING: readonly string[] = [];
 
 /**
  * The program's entry point, and modules the module graph cannot see that must be embedded too: main.ts
- * imports the full program through a non-literal specifier (the fast path), so lib/cli/cli.ts must be included
- * (checked here: with `--include lib/cli/cli.ts`, `--exclude-unused-npm` still embeds every SDK package).
+ * imports the full program through a non-literal specifier (the fast path), so lib/cli/cli.ts must be included;
+ * the full program loads every npm module through a specifier in a variable too (lib/npm.ts), so their list,
+ * lib/npm_modules.ts, is included for `--exclude-unused-npm` to keep their packages (without it the binary
+ * would hold none: tests/release/compile_test.ts checks that it holds each one).
  */
 export const ENTRYPOINT = "main.ts";
-export const INCLUDES: readonly string[] = ["lib/cli/cli.ts"];
+export const INCLUDES: readonly string[] = ["lib/cli/cli.ts", "lib/npm_modules.ts"];
 
 export function isWindows(target: string): boolean {
   return target.includes("windows");

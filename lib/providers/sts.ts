@@ -3,6 +3,7 @@
  * SDK's endpoint resolution, standard retries bounded by a total timeout, and the three calls credproc makes.
  * The SDK is imported lazily so a cache hit never loads it.
  */
+import { importNpm, type NpmModules } from "../npm.ts";
 import { NetworkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Credentials, HopPlan } from "../model.ts";
@@ -73,7 +74,7 @@ export interface StsCaller {
   getSessionToken(source: Credentials, params: SessionTokenParams): Promise<StsResult>;
 }
 
-type Sdk = typeof import("@aws-sdk/client-sts");
+type Sdk = NpmModules["@aws-sdk/client-sts"];
 
 /** The request fields both role calls share, in the SDK's shape. */
 function roleInput(p: RoleCallParams<never>) {
@@ -88,9 +89,9 @@ function roleInput(p: RoleCallParams<never>) {
 
 /** Creates the real STS caller; the SDK modules load on the first call. */
 export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
-  let loaded: Promise<[Sdk, typeof import("@smithy/fetch-http-handler")]> | undefined;
+  let loaded: Promise<[Sdk, NpmModules["@smithy/fetch-http-handler"]]> | undefined;
   const load = () =>
-    loaded ??= Promise.all([import("@aws-sdk/client-sts"), import("@smithy/fetch-http-handler")]);
+    loaded ??= Promise.all([importNpm("@aws-sdk/client-sts"), importNpm("@smithy/fetch-http-handler")]);
 
   type Client = InstanceType<Sdk["STSClient"]>;
   type Call<R = StsResult> = (client: Client, sdk: Sdk, options: { abortSignal: AbortSignal }) => Promise<R>;
@@ -294,7 +295,7 @@ export function toCredentials(c: SdkCredentials | undefined, now = Date.now()): 
 export async function resolveStsEndpoint(
   config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
 ): Promise<{ readonly url: string; readonly signingRegion: string }> {
-  const { STSClient } = await import("@aws-sdk/client-sts");
+  const { STSClient } = await importNpm("@aws-sdk/client-sts");
   const client = new STSClient({
     region: config.region,
     credentials: { accessKeyId: "", secretAccessKey: "" },

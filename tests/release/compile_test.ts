@@ -16,6 +16,7 @@ import {
   ROOT,
   TARGETS,
 } from "../../scripts/compile.ts";
+import { NPM_MODULES } from "../../lib/npm_modules.ts";
 import {
   type EmbeddedPermissions,
   expectedPermissions,
@@ -87,6 +88,15 @@ Deno.test({
       assert.deepEqual(names, [archive, binaryName(VERSION, HOST), "SHA256SUMS"].sort());
 
       const binary = await Deno.readFile(bin);
+      // Every npm package the program loads through lib/npm.ts is embedded (the binary holds its package.json),
+      // though no literal import of the program's graph names it: lib/npm_modules.ts is included. A test-only
+      // package is not (--exclude-unused-npm).
+      const text = new TextDecoder("latin1").decode(binary);
+      const packages = new Set(
+        Object.keys(NPM_MODULES).map((s) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/")),
+      );
+      for (const p of packages) assert.ok(text.includes(`"name": "${p}"`), `${p} is not in the binary`);
+      assert.ok(!text.includes(`"name": "fast-check"`), "fast-check (a test-only package) is in the binary");
       const meta = readEmbeddedMetadata(binary);
       assertShippedSandbox(meta.permissions);
       assert.deepEqual(permissionProblems(meta, DEFAULT_SET), []);
