@@ -44,12 +44,12 @@ Deno.test("fast path lists stay in step with model.ts", () => {
 });
 
 /** A temp cache with a memo and an entry as the full path leaves them, and fast path io pointing at them. */
-async function fastHarness() {
+async function fastHarness(extraArgv: readonly string[] = []) {
   const dir = await Deno.makeTempDir({ prefix: "credproc-fast-unit-" });
   const cacheDir = `${dir}/cache`;
   const configFile = `${dir}/config`;
   await Deno.writeTextFile(configFile, "[default]\nregion = us-east-1\n");
-  const argv = ["--role-arn", ROLE, "--cache-dir", cacheDir];
+  const argv = ["--role-arn", ROLE, "--cache-dir", cacheDir, ...extraArgv];
   const env: Record<string, string> = { HOME: dir, AWS_CONFIG_FILE: configFile };
   const io = (over: Partial<FastPathIo> = {}): FastPathIo => ({
     argv,
@@ -71,10 +71,12 @@ async function fastHarness() {
   const keyText = newDigestKeyText();
   await writeFileAtomic(`${cacheDir}/digest.key`, keyText, false);
   const digestKey = (await importDigestKey(keyText))!;
-  const inputs = await inputsKey(scanArgv(argv), env, dir, {
-    key: digestKey,
-    secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]),
-  });
+  const keyOfInputs = () =>
+    inputsKey(scanArgv(argv), env, { cwd: dir, os: "linux" }, {
+      key: digestKey,
+      secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]),
+    });
+  let inputs = await keyOfInputs();
   // The memo as the full path leaves it (session.ts `remember`).
   const remember = async (format: Format = "process") => {
     const files = [configFile, `${dir}/missing-credentials`];
@@ -93,6 +95,11 @@ async function fastHarness() {
     io,
     inputs,
     remember,
+    /** Remembers again under the inputs key of the environment as it now is. */
+    async rekey() {
+      inputs = await keyOfInputs();
+      await remember();
+    },
     digestKey,
     memoPath: `${cacheDir}/${inputs}.inputs.json`,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
@@ -143,7 +150,6 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
       (f) => Promise.resolve({ getEnv: (n: string) => ({ ...f.env, AWS_PROFILE: "other" })[n] }),
     ],
     ["another argv", () => Promise.resolve({ argv: ["--role-arn", ROLE, "--format", "env"] })],
-    ["another working directory", () => Promise.resolve({ cwd: "/" })],
     ["the entry is inside the margin", () => Promise.resolve({ now: NOW + 50 * MIN })],
     ["the entry expired", () => Promise.resolve({ now: NOW + 61 * MIN })],
     ["the entry is gone", (f) => Deno.remove(`${f.cacheDir}/${KEY}.json`)],
@@ -174,6 +180,26 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
   }
 });
 
+Deno.test("fast path: a hit from any working directory, unless a path among the inputs is relative", async (t) => {
+  await t.step("every path absolute: another working directory hits", async () => {
+    await using f = await fastHarness();
+    assert.ok(await fastPath(f.io({ cwd: "/" })));
+    assert.ok(await fastPath(f.io({ cwd: `${f.dir}/elsewhere` })));
+  });
+  await t.step("a relative path in argv: the working directory is an input", async () => {
+    await using f = await fastHarness(["--web-identity-token-file", "token"]);
+    assert.ok(await fastPath(f.io()), "the same working directory hits");
+    assert.equal(await fastPath(f.io({ cwd: "/" })), undefined);
+  });
+  await t.step("a relative path in a variable: the working directory is an input", async () => {
+    await using f = await fastHarness();
+    f.env.AWS_SHARED_CREDENTIALS_FILE = "credentials";
+    await f.rekey();
+    assert.ok(await fastPath(f.io()), "the same working directory hits");
+    assert.equal(await fastPath(f.io({ cwd: "/" })), undefined);
+  });
+});
+
 /**
  * The fast path's harness for an `eks-token` line: a token entry and its memo (kind `eks-token`) beside the
  * assume harness's role entry and memo, in the same directory and under the same digest key.
@@ -181,7 +207,7 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
 async function eksHarness() {
   const f = await fastHarness();
   const argv = ["eks-token", "--cluster-name", "prod", "--role-arn", ROLE, "--cache-dir", f.cacheDir];
-  const inputs = await inputsKey(scanArgv(argv), f.env, f.dir, {
+  const inputs = await inputsKey(scanArgv(argv), f.env, { cwd: f.dir, os: Deno.build.os }, {
     key: f.digestKey,
     secretValues: inputSecretValues(scanArgv(argv), (n) => f.env[n]),
   });
