@@ -16,7 +16,7 @@
  * keeps it that way.
  */
 import { readEntry, readTokenEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
-import { type MemoKind, parseMemo } from "./cache/memo.ts";
+import { leavesNoMemo, type MemoKind, parseMemo } from "./cache/memo.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
 import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/key.ts";
 import { type ArgvScan, lastValue, scanArgv } from "./argv.ts";
@@ -58,6 +58,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     if (kind === undefined || io.argv.length === 0) return undefined;
     const env: Record<string, string | undefined> = {};
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
+    if (leavesNoMemo(argv, env.CREDPROC_LOG_FILE)) return undefined;
     const dir = planCacheDir(lastValue(argv, "cache-dir"), env as Env, io.os)?.path;
     if (dir === undefined) return undefined;
     // A directory anyone else could write to is never read: its files could have been planted.

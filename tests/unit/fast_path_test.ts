@@ -69,7 +69,7 @@ async function fastHarness(extraArgv: readonly string[] = []) {
   await Deno.mkdir(cacheDir, { mode: 0o700 });
   await writeEntry(`${cacheDir}/${KEY}.json`, entryFor(KEY, credentials, NOW));
   const keyText = newDigestKeyText();
-  await writeFileAtomic(`${cacheDir}/digest.key`, keyText, false);
+  await writeFileAtomic(`${cacheDir}/digest.key`, keyText);
   const digestKey = (await importDigestKey(keyText))!;
   const keyOfInputs = () =>
     inputsKey(scanArgv(argv), env, { cwd: dir, os: "linux" }, {
@@ -84,7 +84,7 @@ async function fastHarness(extraArgv: readonly string[] = []) {
       files.map(async (path) => ({ path, hmac: await fileHmac(path, digestKey) })),
     );
     const text = memoText({ kind: "assume", inputs, key: KEY, format, marginMs: 15 * MIN, files: watched });
-    await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text, false);
+    await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text);
   };
   await remember();
   return {
@@ -180,6 +180,32 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
   }
 });
 
+Deno.test("fast path: a call that leaves no memo is not looked up, whatever memo is there", async (t) => {
+  const cases: [string, string[], Record<string, string>][] = [
+    ["--refresh", ["--refresh"], {}],
+    ["--no-cache", ["--no-cache"], {}],
+    ["--verbose", ["--verbose"], {}],
+    ["-v", ["-v"], {}],
+    ["--log-file", ["--log-file", "/dev/null"], {}],
+    ["CREDPROC_LOG_FILE", [], { CREDPROC_LOG_FILE: "/dev/null" }],
+  ];
+  for (const [name, extra, vars] of cases) {
+    await t.step(name, async () => {
+      // A memo for exactly these inputs, as no credproc leaves one (planted): never used.
+      await using f = await fastHarness(extra);
+      Object.assign(f.env, vars);
+      await f.rekey();
+      assert.equal(await fastPath(f.io()), undefined);
+    });
+  }
+  await t.step("the control: an empty CREDPROC_LOG_FILE names no log file", async () => {
+    await using f = await fastHarness();
+    f.env.CREDPROC_LOG_FILE = "";
+    await f.rekey();
+    assert.ok(await fastPath(f.io()));
+  });
+});
+
 Deno.test("fast path: a hit from any working directory, unless a path among the inputs is relative", async (t) => {
   await t.step("every path absolute: another working directory hits", async () => {
     await using f = await fastHarness();
@@ -231,7 +257,7 @@ async function eksHarness() {
         files,
       })
       : memoText({ kind, inputs, key, format: "process", marginMs: 15 * MIN, files });
-    await writeFileAtomic(memoPath, text, false);
+    await writeFileAtomic(memoPath, text);
   };
   await remember();
   return { ...f, argv, eksInputs: inputs, token, TOKEN_KEY, remember, eksMemoPath: memoPath };
@@ -283,10 +309,10 @@ Deno.test("fast path: an assume memo never answers eks-token, an eks-token memo 
   await t.step("an eks-token memo under the assume line's inputs", async () => {
     await using f = await eksHarness();
     const doc = JSON.parse(await Deno.readTextFile(f.eksMemoPath));
-    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs }), false);
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs }));
     assert.equal(await fastPath(f.io()), undefined);
     // Even pointing at the role entry, whose payload the assume line could print.
-    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs, key: KEY }), false);
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs, key: KEY }));
     assert.equal(await fastPath(f.io()), undefined);
   });
   await t.step(
