@@ -1,13 +1,13 @@
 /**
  * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
- * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
- * that decide the plan, the working directory when a path among them is relative), finds the memo the full
- * path left for exactly those inputs (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts),
- * checks that the memo's kind is what argv asks for (`assume` prints credentials, `eks-token` an
- * ExecCredential), that the files the plan was read from (the shared config and credentials files, policy
- * files, SSO and login token files) still hash the same, then reads and judges the entry under the same rules
- * as the full path — a credentials entry for `assume`, a token entry for `eks-token`, whose ExecCredential
- * version `KUBERNETES_EXEC_INFO` decides now, by the full path's rule. Any doubt — no memo, another kind, a changed file, an entry inside its margin, a refused
+ * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables that
+ * decide the plan, the working directory when a path among them is relative), finds the memo the full path left
+ * for exactly those inputs (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts), checks that the
+ * memo's kind is what argv asks for (`assume` prints credentials, `eks-token` an ExecCredential), that the files
+ * the plan was read from (the shared config and credentials files, policy files, SSO and login token files) still
+ * hash the same, then reads and judges the entry under the same rules as the full path — a credentials entry for
+ * `assume`, a token entry for `eks-token`, whose ExecCredential version `KUBERNETES_EXEC_INFO` decides now, by
+ * the full path's rule. Any doubt — no memo, another kind, a changed file, an entry inside its margin, a refused
  * `KUBERNETES_EXEC_INFO`, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time, or prints the error).
  *

@@ -12,11 +12,11 @@ import { type ArgvScan, hasFlag } from "../argv.ts";
 
 /**
  * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, the working directory
- * when a path among them is relative; see `inputsKey`), what that invocation printed — its {@link MemoKind} — the entry key its plan gave, and the
- * files the plan was built from, each with the keyed digest of its content. Holds no secret. Written by the
- * full path after a hit or a fetch in the default cache mode without `--verbose` (session.ts, files.ts); trusted
- * by the fast path under the same rules as an entry (regular file, owner, 0600, shape), and only while every
- * file still has the same digest.
+ * when a path among them is relative; see `inputsKey`), what that invocation printed — its {@link MemoKind} — the
+ * entry key its plan gave, and the files the plan was built from, each with the keyed digest of its content.
+ * Holds no secret. Written by the full path after a hit or a fetch in the default cache mode without `--verbose`
+ * (session.ts, files.ts); trusted by the fast path under the same rules as an entry (regular file, owner, 0600,
+ * shape), and only while every file still has the same digest.
  */
 export type InputsMemo = AssumeMemo | EksTokenMemo;
 
