@@ -30,6 +30,8 @@ interface OptionSpec {
   readonly repeatable?: true;
   /** A one-time secret: blanked where argv is hashed (the inputs key), so a new code still finds the memo. */
   readonly secret?: true;
+  /** Its value is a path: a relative one makes the working directory one of the inputs (`cwdIsInput`, key.ts). */
+  readonly path?: true;
   /** The commands that take it; the parser refuses it on any other. */
   readonly takenBy: readonly CommandName[];
 }
@@ -48,7 +50,7 @@ export const OPTIONS = {
   "serial-number": { type: "string", takenBy: ROLE },
   "token-code": { type: "string", secret: true, takenBy: ROLE },
   "policy": { type: "string", takenBy: ROLE },
-  "policy-file": { type: "string", takenBy: ROLE },
+  "policy-file": { type: "string", path: true, takenBy: ROLE },
   "policy-arn": { type: "string", repeatable: true, takenBy: ROLE },
   "tag": { type: "string", repeatable: true, takenBy: ROLE },
   "transitive-tag-key": { type: "string", repeatable: true, takenBy: ROLE },
@@ -57,21 +59,21 @@ export const OPTIONS = {
   "format": { type: "string", takenBy: ["assume"] },
   "timeout": { type: "string", takenBy: ROLE },
   "profile": { type: "string", takenBy: ROLE },
-  "web-identity-token-file": { type: "string", takenBy: ROLE },
+  "web-identity-token-file": { type: "string", path: true, takenBy: ROLE },
   "web-identity-token-env": { type: "string", takenBy: ROLE },
   "mfa-session": { type: "boolean", takenBy: ROLE },
   "mfa-session-duration": { type: "string", takenBy: ROLE },
   "mfa-timeout": { type: "string", takenBy: ROLE },
-  "cache-dir": { type: "string", takenBy: [...ROLE, "cache list", "cache clear"] },
+  "cache-dir": { type: "string", path: true, takenBy: [...ROLE, "cache list", "cache clear"] },
   "no-cache": { type: "boolean", takenBy: ROLE },
   "refresh": { type: "boolean", takenBy: ROLE },
   "refresh-margin": { type: "string", takenBy: ROLE },
   "include-account-id": { type: "boolean", takenBy: ["assume", "serve"] },
-  "log-file": { type: "string", takenBy: ROLE },
+  "log-file": { type: "string", path: true, takenBy: ROLE },
   "json": { type: "boolean", takenBy: ["cache list"] },
   "destination": { type: "string", takenBy: ["console"] },
   "port": { type: "string", takenBy: ["serve"] },
-  "token-file": { type: "string", takenBy: ["serve"] },
+  "token-file": { type: "string", path: true, takenBy: ["serve"] },
   "cluster-name": { type: "string", takenBy: ["eks-token"] },
   "verbose": { type: "boolean", short: "v", takenBy: [...ROLE, "cache clear"] },
   "help": { type: "boolean", short: "h", takenBy: COMMANDS },
@@ -80,6 +82,11 @@ export const OPTIONS = {
 
 /** The name of an option credproc knows (without the dashes). */
 export type OptionName = keyof typeof OPTIONS;
+
+/** Whether option `name` takes a path (see {@link OptionSpec.path}). */
+export function takesPath(name: OptionName): boolean {
+  return (OPTIONS[name] as OptionSpec).path === true;
+}
 
 /** Whether `name` (without dashes) is an option credproc knows. */
 export function isOptionName(name: string): name is OptionName {

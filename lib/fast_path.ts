@@ -1,13 +1,13 @@
 /**
  * The fast path: answers a repeated call from the cache before anything heavy is loaded — no flag parser
- * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables
- * that decide the plan, the working directory), finds the memo the full path left for exactly those inputs
- * (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts), checks that the memo's kind is what
- * argv asks for (`assume` prints credentials, `eks-token` an ExecCredential), that the files the plan was read
- * from (the shared config and credentials files, policy files, SSO and login token files) still hash the same,
- * then reads and judges the entry under the same rules as the full path — a credentials entry for `assume`, a
- * token entry for `eks-token`, whose ExecCredential version `KUBERNETES_EXEC_INFO` decides now, by the full
- * path's rule. Any doubt — no memo, another kind, a changed file, an entry inside its margin, a refused
+ * (`node:util`), no shared-config loader, no SDK. It hashes the raw inputs (argv, the environment variables that
+ * decide the plan, the working directory when a path among them is relative), finds the memo the full path left
+ * for exactly those inputs (`<dir>/<inputs>.inputs.json`, see `InputsMemo` in lib/cache/memo.ts), checks that the
+ * memo's kind is what argv asks for (`assume` prints credentials, `eks-token` an ExecCredential), that the files
+ * the plan was read from (the shared config and credentials files, policy files, SSO and login token files) still
+ * hash the same, then reads and judges the entry under the same rules as the full path — a credentials entry for
+ * `assume`, a token entry for `eks-token`, whose ExecCredential version `KUBERNETES_EXEC_INFO` decides now, by
+ * the full path's rule. Any doubt — no memo, another kind, a changed file, an entry inside its margin, a refused
  * `KUBERNETES_EXEC_INFO`, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time, or prints the error).
  *
@@ -16,7 +16,7 @@
  * keeps it that way.
  */
 import { readEntry, readTokenEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
-import { type MemoKind, parseMemo } from "./cache/memo.ts";
+import { leavesNoMemo, type MemoKind, parseMemo } from "./cache/memo.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
 import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/key.ts";
 import { type ArgvScan, lastValue, scanArgv } from "./argv.ts";
@@ -58,6 +58,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     if (kind === undefined || io.argv.length === 0) return undefined;
     const env: Record<string, string | undefined> = {};
     for (const name of INPUT_ENV_NAMES) env[name] = io.getEnv(name);
+    if (leavesNoMemo(argv, env.CREDPROC_LOG_FILE)) return undefined;
     const dir = planCacheDir(lastValue(argv, "cache-dir"), env as Env, io.os)?.path;
     if (dir === undefined) return undefined;
     // A directory anyone else could write to is never read: its files could have been planted.
@@ -66,7 +67,7 @@ export async function fastPath(io: FastPathIo): Promise<string | undefined> {
     const keyFile = readTrustedSync(joinPath(dir, DIGEST_KEY_FILE), io.uid);
     const digestKey = "text" in keyFile ? await importDigestKey(keyFile.text) : undefined;
     if (digestKey === undefined) return undefined;
-    const inputs = await inputsKey(argv, env, io.cwd, {
+    const inputs = await inputsKey(argv, env, { cwd: io.cwd, os: io.os }, {
       key: digestKey,
       secretValues: inputSecretValues(argv, io.getEnv),
     });

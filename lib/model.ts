@@ -126,6 +126,25 @@ export const INPUT_ENV_NAMES = [
   "HOMEPATH",
 ] as const;
 
+/**
+ * The variables of {@link INPUT_ENV_NAMES} whose value is a path (a file, or a directory something is found
+ * in): a relative one resolves against the working directory, which then is one of the call's inputs (see
+ * `cwdIsInput` in lib/cache/key.ts). `HOMEPATH` is judged with `HOMEDRIVE` in front, as the SDK joins them.
+ */
+export const PATH_ENV_NAMES = [
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_LOGIN_CACHE_DIRECTORY",
+  "CREDPROC_CACHE_DIR",
+  "CREDPROC_LOG_FILE",
+  "XDG_CACHE_HOME",
+  "LOCALAPPDATA",
+  "HOME",
+  "USERPROFILE",
+  "HOMEPATH",
+] as const satisfies readonly (typeof INPUT_ENV_NAMES)[number][];
+
 /** The variable that can carry an MFA code: snapshotted with the rest, but no key hashes it (it changes every 30 s). */
 export const MFA_ENV = "CREDPROC_MFA_TOKEN_CODE";
 

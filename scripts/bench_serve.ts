@@ -4,7 +4,7 @@
  * with 16 and 64 connections, then its memory over a long run.
  *
  * Options: --seconds N (each wrk run, default 8), --rounds N (default 3), --long N (requests of the memory
- * run, default 500000), --json FILE.
+ * run, default 3000000), --json FILE.
  */
 import { parseArgs } from "node:util";
 import { serveFigures, serveTable } from "./bench/serve.ts";
@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "8" },
     rounds: { type: "string", default: "3" },
-    long: { type: "string", default: "500000" },
+    long: { type: "string", default: "3000000" },
     json: { type: "string" },
   },
 });

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { type Entry, sha256sums, tarGz, zip } from "./archive.ts";
 import { permissionProblems, readEmbeddedMetadata } from "./embedded_metadata.ts";
+import { LAZY_MODULES } from "../lib/cli/lazy.ts";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -44,11 +45,18 @@ export const RELEASE_TUNING: readonly string[] = [];
 
 /**
  * The program's entry point, and modules the module graph cannot see that must be embedded too: main.ts
- * imports the full program through a non-literal specifier (the fast path), so lib/cli/cli.ts must be included
- * (checked here: with `--include lib/cli/cli.ts`, `--exclude-unused-npm` still embeds every SDK package).
+ * imports the full program through a non-literal specifier (the fast path), so lib/cli/cli.ts must be included,
+ * and so must the modules it loads the same way for the commands that need them (`LAZY_MODULES`,
+ * lib/cli/lazy.ts); the full program loads every npm module through a specifier in a variable too
+ * (lib/npm.ts), so their list, lib/npm_modules.ts, is included for `--exclude-unused-npm` to keep their packages
+ * (without it the binary would hold none). tests/release/compile_test.ts checks that the binary holds each.
  */
 export const ENTRYPOINT = "main.ts";
-export const INCLUDES: readonly string[] = ["lib/cli/cli.ts"];
+export const INCLUDES: readonly string[] = [
+  "lib/cli/cli.ts",
+  ...Object.values(LAZY_MODULES).map((s) => new URL(s, "file:///lib/cli/").pathname.slice(1)),
+  "lib/npm_modules.ts",
+];
 
 export function isWindows(target: string): boolean {
   return target.includes("windows");

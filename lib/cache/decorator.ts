@@ -48,8 +48,11 @@ export interface EntryFiles<T extends Expiring = Credentials> {
    * lock to take (the call then goes on without it).
    */
   lock(ready: () => Promise<boolean>): Promise<LockHandle | undefined>;
-  /** The failure another process left for this key since `launchedAt` (see markers.ts), if any. */
-  readFailureMarker(launchedAt: number): CredprocError | undefined;
+  /**
+   * The failure another process left for this key since `launchedAt` (see markers.ts), if any, and whether a
+   * marker file is there at all (an older one is history, but still there to remove).
+   */
+  readFailureMarker(launchedAt: number): { readonly failure?: CredprocError; readonly present: boolean };
   /** Leaves this call's failure for the callers waiting on the lock. Best effort. */
   writeFailureMarker(e: CredprocError): Promise<void>;
   /** Removes a failure an earlier call left. Best effort. */
@@ -107,7 +110,7 @@ export function cachedCall<T extends Expiring>(
     let shared: CredprocError | undefined;
     const ready = async () =>
       (early = await lookup(o, "hit while waiting", notBefore, true)) !== undefined ||
-      (shared = files.readFailureMarker(launchedAt)) !== undefined;
+      (shared = files.readFailureMarker(launchedAt).failure) !== undefined;
     let lock: LockHandle | undefined;
     try {
       lock = await files.lock(ready);
@@ -116,6 +119,9 @@ export function cachedCall<T extends Expiring>(
       warnOnce(`cache lock unavailable, fetching without it: ${files.lockPath}: ${oneLine(e)}`);
     }
     if (lock === undefined && early !== undefined) return early;
+    // Whether a failure marker may be there to remove after a success: unknown (so yes) unless read under the
+    // lock, where none can appear (only a lock holder writes one).
+    let markerPresent = true;
     if (lock === undefined && shared !== undefined) {
       log.debug(`cache: another credproc failed just now (${files.failurePath}); reporting its failure`);
       throw shared;
@@ -131,7 +137,9 @@ export function cachedCall<T extends Expiring>(
         // first lookup (or --refresh) already said why there was nothing to use.
         const again = await lookup(o, "hit after waiting", notBefore, true);
         if (again) return again;
-        const failed = files.readFailureMarker(launchedAt);
+        const marker = files.readFailureMarker(launchedAt);
+        markerPresent = marker.present;
+        const failed = marker.failure;
         if (failed) {
           log.debug(`cache: another credproc failed just now (${files.failurePath}); reporting its failure`);
           throw failed;
@@ -147,7 +155,7 @@ export function cachedCall<T extends Expiring>(
         throw e;
       }
       // This key works again: a failure an earlier call left is history (and markers must not pile up).
-      await files.removeFailureMarker();
+      if (markerPresent) await files.removeFailureMarker();
       const issuedAt = o.clock();
       if (value.expiration === undefined || value.expiration.getTime() <= issuedAt) {
         log.debug("cache: not storing credentials without a future expiration");

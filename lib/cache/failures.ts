@@ -87,7 +87,7 @@ export async function appendFailureRecord(
         failures = failures.slice(1);
         text = encode();
       }
-      await writeFileAtomic(joinPath(dir, FAILURES_FILE), text, false);
+      await writeFileAtomic(joinPath(dir, FAILURES_FILE), text);
     } finally {
       lock.release();
     }

@@ -53,7 +53,7 @@ export async function openDigestKey(dir: string, uid: number | null): Promise<Cr
   if (existing !== undefined) return existing;
   const text = newDigestKeyText();
   if (!(await linkNewFile(path, text)) && await read() === undefined) {
-    await writeFileAtomic(path, text, false);
+    await writeFileAtomic(path, text);
   }
   const key = await read();
   if (key === undefined) throw new Error(`${path} cannot be read back`);
@@ -147,11 +147,13 @@ function payloadFiles<T extends Expiring, V extends Trusted>(
       }),
     readFailureMarker(launchedAt) {
       const read = readTrustedSync(failurePath, o.uid);
-      return "text" in read ? failureFromMarker(read.text, key, o.clock(), launchedAt) : undefined;
+      if ("missing" in read) return { present: false };
+      const failure = "text" in read ? failureFromMarker(read.text, key, o.clock(), launchedAt) : undefined;
+      return failure === undefined ? { present: true } : { failure, present: true };
     },
     async writeFailureMarker(e) {
       try {
-        await writeFileAtomic(failurePath, failureMarkerText(key, o.clock(), e, log.scrub), false);
+        await writeFileAtomic(failurePath, failureMarkerText(key, o.clock(), e, log.scrub));
         log.debug(`cache: failure recorded in ${failurePath} for the callers waiting`);
       } catch (err) {
         log.debug(`cache: could not record the failure in ${failurePath}: ${oneLine(err)}`);
@@ -219,7 +221,7 @@ export async function writeMemo(
     const text = memoText(fields(await fileHmacs(watched, o.digestKey)));
     const old = readTrustedSync(path, o.uid);
     if ("text" in old && old.text === text) return;
-    await writeFileAtomic(path, text, false);
+    await writeFileAtomic(path, text);
     o.log.debug(`cache: remembered these inputs in ${path}`);
   } catch (e) {
     o.log.debug(`cache: could not remember these inputs in ${path}: ${oneLine(e)}`);

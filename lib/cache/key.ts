@@ -21,6 +21,8 @@ import {
   isNullDevice,
   type MfaSessionPlan,
   noOtherFields,
+  type Os,
+  PATH_ENV_NAMES,
   type Plan,
   type PolicySource,
   type RawEnv,
@@ -28,7 +30,7 @@ import {
   unhandled,
 } from "../model.ts";
 import { hex } from "../output.ts";
-import { type ArgvScan, lastValue } from "../argv.ts";
+import { type ArgvScan, lastValue, takesPath } from "../argv.ts";
 
 /** Bumped whenever the material's meaning changes, so old entries simply miss. */
 export const CACHE_KEY_VERSION = 2;
@@ -181,7 +183,7 @@ export async function sessionKeys(plan: Plan, o: {
   /** `--role-session-name` when given (see {@link KeyInputs}). */
   readonly sessionName?: string;
   /** The invocation's raw inputs, when its memo is read or written. */
-  readonly inputs?: { readonly argv: ArgvScan; readonly env: RawEnv; readonly cwd: string };
+  readonly inputs?: { readonly argv: ArgvScan; readonly env: RawEnv; readonly where: Where };
 }): Promise<SessionKeys> {
   const secrets = await secretsDigest(o.digestKey, await o.secretValues());
   const role = await cacheKey(plan, {
@@ -196,7 +198,7 @@ export async function sessionKeys(plan: Plan, o: {
     role,
     ...(mfaSession === undefined ? {} : { mfaSession: await sha256Hex(mfaSession) }),
     ...(i === undefined ? {} : {
-      inputs: await inputsKey(i.argv, i.env, i.cwd, {
+      inputs: await inputsKey(i.argv, i.env, i.where, {
         key: o.digestKey,
         secretValues: inputSecretValues(i.argv, (name) => i.env[name]),
       }),
@@ -371,22 +373,65 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
 // ---------------------------------------------------------------------------------------------------------
 
 /**
+ * The version of the inputs key's material. 2: the working directory is in it only when {@link cwdIsInput}
+ * (1 always held it). Memos are named by the key, so a memo of another version is simply never found.
+ */
+export const INPUTS_KEY_VERSION = 2;
+
+/** Where an invocation runs: its working directory, and the OS that says which paths are relative. */
+export interface Where {
+  readonly cwd: string;
+  readonly os: Os;
+}
+
+/** Whether `path` resolves against the working directory: not `/…` (Windows: not `C:\…`, `C:/…` or `\\…`). */
+export function isRelativePath(path: string, os: Os): boolean {
+  return os === "windows" ? !/^(?:[A-Za-z]:[\\/]|[\\/]{2})/.test(path) : !path.startsWith("/");
+}
+
+/**
+ * Whether the working directory is one of an invocation's inputs: an option that takes a path (`path` in
+ * `OPTIONS`, lib/argv.ts) or a variable that holds one ({@link PATH_ENV_NAMES}) holds a relative path, which
+ * resolves against it. Otherwise every file the plan is built from is named by an absolute path (a path a
+ * profile names is watched as written, and re-read where the call runs), so the working directory changes
+ * nothing: `credential_process` runs from whatever directory the tool is in, and hits from any of them.
+ */
+export function cwdIsInput(argv: ArgvScan, env: RawEnv, os: Os): boolean {
+  const relative = (v: string | true | undefined) =>
+    typeof v === "string" && v !== "" && isRelativePath(v, os);
+  for (const [name, values] of argv.options) {
+    if (takesPath(name) && values.some(relative)) return true;
+  }
+  // The SDK's home directory without HOME or USERPROFILE: HOMEDRIVE and HOMEPATH joined.
+  const joined = (name: string) =>
+    name === "HOMEPATH" && env.HOMEPATH ? `${env.HOMEDRIVE ?? ""}${env.HOMEPATH}` : env[name];
+  return PATH_ENV_NAMES.some((name) => relative(joined(name)));
+}
+
+/**
  * The digest of the raw inputs of one invocation — argv (the MFA code blanked: `ArgvScan.redacted`), the values of
- * {@link INPUT_ENV_NAMES} and the working directory (relative paths in flags) — and, with `keyed`, the secret
- * values too: then the whole is one HMAC under the cache's digest key (one WebCrypto call on the fast path, not
- * a keyed digest of the secrets plus a hash of the rest); without it, a plain SHA-256. Pure but for the hash.
- * Together with the contents of the files the plan was built from (checked separately), it determines the
- * plan, so it can stand for the plan's {@link cacheKey} without parsing flags or loading the shared config.
+ * {@link INPUT_ENV_NAMES} and, when a path among them is relative ({@link cwdIsInput}), the working directory —
+ * and, with `keyed`, the secret values too: then the whole is one HMAC under the cache's digest key (one
+ * WebCrypto call on the fast path, not a keyed digest of the secrets plus a hash of the rest); without it, a
+ * plain SHA-256. Pure but for the hash. Together with the contents of the files the plan was built from (checked
+ * separately), it determines the plan, so it can stand for the plan's {@link cacheKey} without parsing flags or
+ * loading the shared config.
  */
 export async function inputsKey(
   argv: ArgvScan,
   env: RawEnv,
-  cwd: string,
+  where: Where,
   keyed?: { readonly key: CryptoKey; readonly secretValues: readonly (string | undefined)[] },
 ): Promise<string> {
   const vars: Record<string, string | undefined> = {};
   for (const name of INPUT_ENV_NAMES) vars[name] = env[name];
-  const material = { v: CACHE_KEY_VERSION, inputs: 1, argv: [...argv.redacted], env: vars, cwd };
+  const material = {
+    v: CACHE_KEY_VERSION,
+    inputs: INPUTS_KEY_VERSION,
+    argv: [...argv.redacted],
+    env: vars,
+    cwd: cwdIsInput(argv, env, where.os) ? where.cwd : undefined,
+  };
   if (keyed === undefined) return await sha256Hex(canonicalJson({ ...material, secrets: "" }));
   const secrets = keyed.secretValues.map((v) => v ?? null);
   return await hmacHex(keyed.key, canonicalJson({ ...material, secrets }));

@@ -8,14 +8,15 @@
  */
 import { CACHE_FORMAT_VERSION, isObject } from "./store.ts";
 import { type Format, isFormat, type Plan } from "../model.ts";
+import { type ArgvScan, hasFlag } from "../argv.ts";
 
 /**
- * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, working directory;
- * see `inputsKey`), what that invocation printed — its {@link MemoKind} — the entry key its plan gave, and the
- * files the plan was built from, each with the keyed digest of its content. Holds no secret. Written by the
- * full path after a hit or a fetch in the default cache mode without `--verbose` (session.ts, files.ts); trusted
- * by the fast path under the same rules as an entry (regular file, owner, 0600, shape), and only while every
- * file still has the same digest.
+ * `<dir>/<inputs key>.inputs.json`: for one invocation's raw inputs (argv, environment, the working directory
+ * when a path among them is relative; see `inputsKey`), what that invocation printed — its {@link MemoKind} — the
+ * entry key its plan gave, and the files the plan was built from, each with the keyed digest of its content.
+ * Holds no secret. Written by the full path after a hit or a fetch in the default cache mode without `--verbose`
+ * (session.ts, files.ts); trusted by the fast path under the same rules as an entry (regular file, owner, 0600,
+ * shape), and only while every file still has the same digest.
  */
 export type InputsMemo = AssumeMemo | EksTokenMemo;
 
@@ -157,6 +158,17 @@ export function decideMemo(o: {
   if (o.verbose) return "skip: --verbose (the fast path logs nothing)";
   if (o.logsToFile) return "skip: logging to a file (the fast path logs nothing)";
   return "write";
+}
+
+/**
+ * Whether argv (and the log file variable, `CREDPROC_LOG_FILE`) already say that a call leaves no memo, by the
+ * reasons of {@link decideMemo} that show before parsing — `--refresh`, `--no-cache`, `--verbose` (`-v`), a log
+ * file: the fast path does not look such a call up (no memo can answer it; reading the digest key and hashing
+ * the inputs would only delay the full program).
+ */
+export function leavesNoMemo(argv: ArgvScan, logFileEnv: string | undefined): boolean {
+  return hasFlag(argv, "refresh") || hasFlag(argv, "no-cache") || hasFlag(argv, "verbose") ||
+    argv.options.has("log-file") || (logFileEnv !== undefined && logFileEnv !== "");
 }
 
 /** How far back before the process started an mtime still counts: coarse timestamps (FAT: 2 s). */

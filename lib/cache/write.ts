@@ -1,8 +1,11 @@
 /**
- * Writing cache files: atomic 0600 files (a new temp file in the same directory, optionally fsync'd, then
- * renamed: a reader sees the old file or the new, never half), and a file created once without ever replacing
- * one already there (the digest key). Entries, memos, failure markers, the failure record and the digest key
- * all go through here, into a directory the caller has judged (`judgeCacheDir`, verdict.ts).
+ * Writing cache files: atomic 0600 files (a new temp file in the same directory, then renamed: a reader sees the
+ * old file or the new, never half), and a file created once without ever replacing one already there (the digest
+ * key). Nothing is fsync'd: a cache file only saves a call. After a crash a file may be empty or torn (the rename
+ * reached the disk before the data); every reader judges every file it reads (store.ts: JSON, shape, key, expiry;
+ * the digest key's 64 hex digits) and a file that fails is not used — the entry is fetched again and replaced,
+ * the digest key replaced (its entries then simply miss). Entries, memos, failure markers, the failure record and
+ * the digest key all go through here, into a directory the caller has judged (`judgeCacheDir`, verdict.ts).
  */
 import type { CacheEntry, TokenEntry } from "./store.ts";
 import { writeAll } from "../output.ts";
@@ -13,19 +16,18 @@ export function tempPath(path: string): string {
   return `${path}.${suffix}.tmp`;
 }
 
-/** Writes the entry atomically: temp file (0600, exclusive create) in the same directory, fsync, rename. */
+/** Writes the entry atomically: temp file (0600, exclusive create) in the same directory, rename. */
 export async function writeEntry(path: string, entry: CacheEntry | TokenEntry): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(entry)}\n`, true);
+  await writeFileAtomic(path, `${JSON.stringify(entry)}\n`);
 }
 
-/** Writes `text` to `path` atomically and 0600 (temp file in the same directory + rename), `sync`ed first. */
-export async function writeFileAtomic(path: string, text: string, sync: boolean): Promise<void> {
+/** Writes `text` to `path` atomically and 0600 (temp file in the same directory + rename). */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const temp = tempPath(path);
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
       await writeAll(file, text);
-      if (sync) await file.syncData();
     } finally {
       file.close();
     }

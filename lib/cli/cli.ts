@@ -14,24 +14,17 @@ import {
   scanArgv,
 } from "../argv.ts";
 import { judgeCacheDir } from "../cache/session.ts";
-import { clearCache, clearReport } from "../cache/clear.ts";
-import { formatListing, listCache, type ListedDir, listingJson } from "../cache/list.ts";
-import { appendFailureRecord } from "../cache/failures.ts";
+import type { ListedDir } from "../cache/list.ts";
 import { planCacheDir } from "../cache/dir.ts";
 import { CredprocError, FailureError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { logFileSink } from "./log_file.ts";
-import { escapeControls, outputErrorReason, render } from "../output.ts";
+import { escapeControls, oneLine, outputErrorReason, render } from "../output.ts";
 import { type Os, unhandled } from "../model.ts";
-import { consoleUrl } from "../console/sign_in.ts";
-import { SIGNIN_URL_ENV } from "../console/federation.ts";
 import type { CliDeps, CliIo, Invocation } from "./deps.ts";
-import { SHORT_USAGE, usageFor } from "./usage.ts";
 import { VERSION } from "./version.ts";
 import { escaping, report } from "./report.ts";
 import { roleProvider, sdkLine, snapshotEnv } from "./role.ts";
-import { serve } from "./serve.ts";
-import { eksToken } from "./eks_token.ts";
+import { lazy } from "./lazy.ts";
 
 export { type CliDeps, type CliIo, realDeps } from "./deps.ts";
 export { reportUncaught } from "./report.ts";
@@ -61,12 +54,13 @@ async function run(command: Command, inv: Invocation): Promise<string> {
   const { io, deps } = inv;
   switch (command.kind) {
     case "help":
-      return usageFor(command.topic);
+      return (await lazy("usage")).usageFor(command.topic);
     case "usage":
       // Handled by cli() (stderr, exit 2); never printed on stdout.
       throw new Error("the short usage is not command output");
     case "cacheList": {
       const dir = await commandCacheDir("cache list", command.cacheDir, io, deps);
+      const { listCache, listingJson, formatListing } = await lazy("cacheList");
       const listing = await listCache(dir, deps.clock(), deps.uid());
       return command.json ? listingJson(listing) : formatListing(listing);
     }
@@ -74,6 +68,7 @@ async function run(command: Command, inv: Invocation): Promise<string> {
       return `credproc ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`;
     case "cacheClear": {
       const { path } = await commandCacheDir("cache clear", command.cacheDir, io, deps);
+      const { clearCache, clearReport } = await lazy("cacheClear");
       return clearReport(path, await clearCache(path, createLogger(command.verbose, io.err)));
     }
     case "assume": {
@@ -88,6 +83,7 @@ async function run(command: Command, inv: Invocation): Promise<string> {
     }
     case "console": {
       const { plan, provider, deadline } = await roleProvider(command.options, inv);
+      const { consoleUrl, SIGNIN_URL_ENV } = await lazy("console");
       return await consoleUrl(plan, provider, {
         destination: command.destination,
         signinUrl: io.getEnv(SIGNIN_URL_ENV) || undefined,
@@ -97,9 +93,9 @@ async function run(command: Command, inv: Invocation): Promise<string> {
       });
     }
     case "serve":
-      return await serve(command, inv);
+      return await (await lazy("serve")).serve(command, inv);
     case "eksToken":
-      return await eksToken(command, inv);
+      return await (await lazy("eksToken")).eksToken(command, inv);
     default:
       return unhandled(command, "command");
   }
@@ -113,8 +109,15 @@ export const LOG_FILE_ENV = "CREDPROC_LOG_FILE";
  * refused, without blocking). Best effort: a log file that cannot be written never fails the call; after the
  * first failure it is left, and `note` (a `--verbose` line) says why.
  */
-function fileSink(path: string, clock: () => number, note: (why: string) => void): (line: string) => void {
-  const append = logFileSink(path, note);
+async function fileSink(
+  path: string,
+  clock: () => number,
+  note: (why: string) => void,
+): Promise<(line: string) => void> {
+  const append = await lazy("logFile").then(({ logFileSink }) => logFileSink(path, note)).catch((e) => {
+    note(oneLine(e)); // its module not loaded: the log is best effort
+    return () => {};
+  });
   return (line) => append(`${new Date(clock()).toISOString()} ${escapeControls(line)}`);
 }
 
@@ -134,7 +137,7 @@ export async function cli(given: readonly string[], streams: CliIo, deps: CliDep
     const command = parseCommand(argv);
     if (command.kind === "usage") {
       // No arguments at all: the short usage, on stderr (stdout carries only credentials), exit 2.
-      for (const line of SHORT_USAGE.trimEnd().split("\n")) io.err(line);
+      for (const line of (await lazy("usage")).SHORT_USAGE.trimEnd().split("\n")) io.err(line);
       return 2;
     }
     if ("options" in command) {
@@ -142,7 +145,7 @@ export async function cli(given: readonly string[], streams: CliIo, deps: CliDep
       const logFile = options.logFile ?? (io.getEnv(LOG_FILE_ENV) || undefined);
       toStderr = options.verbose;
       if (logFile !== undefined) {
-        toFile = fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, io.err));
+        toFile = await fileSink(logFile, deps.clock, logFileNote(logFile, toStderr, io.err));
       }
       log = Object.assign(createLogger(toStderr || toFile !== undefined, sink), {
         toFile: toFile !== undefined,
@@ -175,7 +178,9 @@ export async function cli(given: readonly string[], streams: CliIo, deps: CliDep
     if (toFile === undefined && !cacheCommand) {
       // The command line itself was refused: the log file is still the one it (or the environment) names.
       const named = fromArgvOrEnv(argv, "log-file", () => io.getEnv(LOG_FILE_ENV) || undefined);
-      if (named !== undefined) toFile = fileSink(named, deps.clock, logFileNote(named, toStderr, io.err));
+      if (named !== undefined) {
+        toFile = await fileSink(named, deps.clock, logFileNote(named, toStderr, io.err));
+      }
     }
     const lines: string[] = [];
     const code = report(e, log, (line) => {
@@ -189,11 +194,13 @@ export async function cli(given: readonly string[], streams: CliIo, deps: CliDep
       ? undefined
       : failureRecordDir(argv, io, deps.os);
     if (recordIn !== undefined) {
-      const why = await appendFailureRecord(recordIn, {
-        time: new Date(deps.clock()).toISOString(),
-        line: lines[0],
-        hint: lines[1]?.replace(/^hint: /, "") ?? null,
-      }, deps.uid());
+      const why = await lazy("failureRecord").then(({ appendFailureRecord }) =>
+        appendFailureRecord(recordIn, {
+          time: new Date(deps.clock()).toISOString(),
+          line: lines[0],
+          hint: lines[1]?.replace(/^hint: /, "") ?? null,
+        }, deps.uid())
+      ).catch((e) => oneLine(e)); // its module not loaded: this function never throws
       if (why !== undefined) log.debug(`failure record not written: ${why}`);
     }
     return code;

@@ -171,7 +171,7 @@ export async function roleProvider(
     memoKind: memo,
     memoInputs: memo === undefined ? undefined : {
       argv,
-      cwd: io.cwd,
+      where: { cwd: io.cwd, os: deps.os },
       env,
       files: [
         configPaths.configPath,

@@ -10,6 +10,9 @@ import type { Deadline } from "../providers/deadline.ts";
 import { checkDestinationPartition, consolePartition, defaultDestination } from "./destination.ts";
 import { type Fetch, getSigninToken, loginUrl, SIGNIN_URL_ENV, signinEndpoint } from "./federation.ts";
 
+// The variable that overrides the federation endpoint: the full program reads it when it runs `console`.
+export { SIGNIN_URL_ENV };
+
 /** What {@link consoleUrl} needs besides the plan and the provider. */
 export interface ConsoleDeps {
   /** `--destination`, validated by `validateDestination` (destination.ts); else the console home of the region. */

@@ -6,6 +6,7 @@
  * the credentials, endpoint and clock come in as arguments. The SDK modules are imported lazily, like the STS
  * client's: the full program's static graph holds no npm package (a test keeps it so).
  */
+import { importNpm } from "../npm.ts";
 import { FailureError } from "../errors.ts";
 import { type Credentials, EKS_TOKEN_MAX_BYTES, type EksToken } from "../model.ts";
 
@@ -94,9 +95,9 @@ export function tokenExpiration(now: Date, credentialsExpiry: Date | undefined, 
 export async function presignedUrl(input: TokenInput): Promise<string> {
   const endpoint = new URL(input.endpoint);
   const [{ SignatureV4 }, { Sha256 }, { escapeUri }] = await Promise.all([
-    import("@smithy/signature-v4"),
-    import("@smithy/core/checksum"),
-    import("@smithy/core/protocols"),
+    importNpm("@smithy/signature-v4"),
+    importNpm("@smithy/core/checksum"),
+    importNpm("@smithy/core/protocols"),
   ]);
   const signer = new SignatureV4({
     credentials: {

@@ -4,6 +4,7 @@
  * the SDK does. The loader costs ~35 ms to import, so it is imported only when one of the files exists; the
  * files' paths come from the environment snapshot `lib/cli/role.ts` takes, like everything else.
  */
+import { importNpm } from "../npm.ts";
 import { ConfigError } from "../errors.ts";
 import {
   fileErrorReason,
@@ -100,7 +101,7 @@ export type IniLoader = (
 }>;
 
 async function sdkLoader(init: Parameters<IniLoader>[0]): ReturnType<IniLoader> {
-  const { loadSharedConfigFiles } = await import("@smithy/shared-ini-file-loader");
+  const { loadSharedConfigFiles } = await importNpm("@smithy/shared-ini-file-loader");
   return await loadSharedConfigFiles(init);
 }
 

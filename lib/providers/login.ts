@@ -13,6 +13,7 @@
  *   the file, without a request.
  * Serializing refreshes across credproc processes is the caller's (lib/cli/role.ts, the login lock).
  */
+import { importNpm, type NpmModules } from "../npm.ts";
 import { CredentialsError, NetworkError, SandboxError } from "../errors.ts";
 import type { CredentialProvider, LoginToken, SourcePlan } from "../model.ts";
 import { signinTokenEndpointProblem } from "../sandbox.ts";
@@ -58,9 +59,9 @@ export function loginProvider(source: LoginSource, deps: LoginProviderDeps): Cre
       );
     }
     const [{ fromLoginCredentials }, signin, { FetchHttpHandler }] = await Promise.all([
-      import("@aws-sdk/credential-provider-login"),
-      import("@aws-sdk/nested-clients/signin"),
-      import("@smithy/fetch-http-handler"),
+      importNpm("@aws-sdk/credential-provider-login"),
+      importNpm("@aws-sdk/nested-clients/signin"),
+      importNpm("@smithy/fetch-http-handler"),
     ]);
     const endpoint = source.endpointUrl ?? rulesEndpoint(signin, region);
     const problem = signinTokenEndpointProblem(endpoint);
@@ -121,7 +122,7 @@ function unreachable(e: unknown, what: string): NetworkError | undefined {
 }
 
 /** The URL the SDK's Signin endpoint rules give for a region (no FIPS, no dual-stack; no I/O). */
-function rulesEndpoint(signin: typeof import("@aws-sdk/nested-clients/signin"), region: string): string {
+function rulesEndpoint(signin: NpmModules["@aws-sdk/nested-clients/signin"], region: string): string {
   const probe = new signin.SigninClient({ region, credentials: { accessKeyId: "", secretAccessKey: "" } });
   try {
     return probe.config.endpointProvider({

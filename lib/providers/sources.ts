@@ -3,6 +3,7 @@
  * `aws login` token cache, instance metadata, container endpoints, the default chain); they load lazily so a
  * cache hit never pays.
  */
+import { importNpm } from "../npm.ts";
 import { CredentialsError, CredprocError, SandboxError } from "../errors.ts";
 import {
   type CredentialProvider,
@@ -61,7 +62,7 @@ export function sourceProvider(
         });
     case "default-chain":
       return wrap(async () =>
-        (await import("@aws-sdk/credential-provider-node")).defaultProvider({
+        (await importNpm("@aws-sdk/credential-provider-node")).defaultProvider({
           profile: source.profile,
           logger,
           timeout: perRequest(),
@@ -69,18 +70,18 @@ export function sourceProvider(
         })
       );
     case "environment":
-      return wrap(async () => (await import("@aws-sdk/credential-provider-env")).fromEnv({ logger }));
+      return wrap(async () => (await importNpm("@aws-sdk/credential-provider-env")).fromEnv({ logger }));
     case "instance-metadata":
       return wrap(async () =>
-        (await import("@smithy/credential-provider-imds")).fromInstanceMetadata(metadata())
+        (await importNpm("@smithy/credential-provider-imds")).fromInstanceMetadata(metadata())
       );
     case "container":
       return wrap(async () =>
-        (await import("@smithy/credential-provider-imds")).fromContainerMetadata(metadata())
+        (await importNpm("@smithy/credential-provider-imds")).fromContainerMetadata(metadata())
       );
     case "sso":
       return wrap(async () =>
-        (await import("@aws-sdk/credential-provider-sso")).fromSSO({
+        (await importNpm("@aws-sdk/credential-provider-sso")).fromSSO({
           profile: source.profile,
           logger,
           clientConfig: { logger, maxAttempts: 1 },

@@ -3,6 +3,7 @@
  * SDK's endpoint resolution, standard retries bounded by a total timeout, and the three calls credproc makes.
  * The SDK is imported lazily so a cache hit never loads it.
  */
+import { importNpm, type NpmModules } from "../npm.ts";
 import { NetworkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Credentials, HopPlan } from "../model.ts";
@@ -73,7 +74,7 @@ export interface StsCaller {
   getSessionToken(source: Credentials, params: SessionTokenParams): Promise<StsResult>;
 }
 
-type Sdk = typeof import("@aws-sdk/client-sts");
+type Sdk = NpmModules["@aws-sdk/client-sts"];
 
 /** The request fields both role calls share, in the SDK's shape. */
 function roleInput(p: RoleCallParams<never>) {
@@ -88,9 +89,9 @@ function roleInput(p: RoleCallParams<never>) {
 
 /** Creates the real STS caller; the SDK modules load on the first call. */
 export function createStsCaller(config: StsConfig, log: Logger): StsCaller {
-  let loaded: Promise<[Sdk, typeof import("@smithy/fetch-http-handler")]> | undefined;
+  let loaded: Promise<[Sdk, NpmModules["@smithy/fetch-http-handler"]]> | undefined;
   const load = () =>
-    loaded ??= Promise.all([import("@aws-sdk/client-sts"), import("@smithy/fetch-http-handler")]);
+    loaded ??= Promise.all([importNpm("@aws-sdk/client-sts"), importNpm("@smithy/fetch-http-handler")]);
 
   type Client = InstanceType<Sdk["STSClient"]>;
   type Call<R = StsResult> = (client: Client, sdk: Sdk, options: { abortSignal: AbortSignal }) => Promise<R>;
@@ -190,8 +191,9 @@ interface Handler {
 
 /**
  * Wraps the fetch handler so that an answer larger than {@link MAX_STS_RESPONSE_BYTES} fails while it streams
- * in (a declared Content-Length at once): memory stays bounded whatever the endpoint sends. Also used for the
- * sign-in token endpoint (providers/login.ts), whose answers are smaller still.
+ * in (a declared Content-Length at once): memory stays bounded whatever the endpoint sends. The body is read
+ * here, whole, and handed on as bytes (the SDK's deserializers take a `Uint8Array` body as it is). Also used
+ * for the sign-in token endpoint (providers/login.ts), whose answers are smaller still.
  */
 export function cappedHandler<H extends Handler>(inner: H, what: string, service = "an STS"): H {
   const tooLarge = () =>
@@ -205,20 +207,21 @@ export function cappedHandler<H extends Handler>(inner: H, what: string, service
   const handle = async (request: never, options?: never) => {
     const out = await inner.handle(request, options);
     const { response } = out;
-    const declared = Number(response.headers?.["content-length"]);
-    if (declared > MAX_STS_RESPONSE_BYTES) throw tooLarge();
     const body = response.body;
+    const declared = Number(response.headers?.["content-length"]);
+    if (declared > MAX_STS_RESPONSE_BYTES) {
+      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+      throw tooLarge();
+    }
     if (body instanceof ReadableStream) {
-      let seen = 0;
-      response.body = body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            seen += chunk.byteLength;
-            if (seen > MAX_STS_RESPONSE_BYTES) controller.error(tooLarge());
-            else controller.enqueue(chunk);
-          },
-        }),
-      );
+      try {
+        response.body = await readCapped(body, tooLarge);
+      } catch (e) {
+        if (e instanceof NetworkError) throw e;
+        // The connection failed mid-body: the error goes on in the body, where the SDK's deserializer meets
+        // it as it always did (and adds the answer's status, which the error line names).
+        response.body = new ReadableStream({ start: (controller) => controller.error(e) });
+      }
     }
     return out;
   };
@@ -229,6 +232,35 @@ export function cappedHandler<H extends Handler>(inner: H, what: string, service
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * A body read to its end with a counted loop into one buffer — no stream transform: the first one a process
+ * builds costs more than reading an STS answer — and refused (the rest cancelled) once it passes
+ * {@link MAX_STS_RESPONSE_BYTES}.
+ */
+async function readCapped(body: ReadableStream<Uint8Array>, tooLarge: () => Error): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let seen = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += value.byteLength;
+    if (seen > MAX_STS_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(seen);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
 }
 
 /** Credentials as the SDK parses them from an STS answer. */
@@ -294,7 +326,7 @@ export function toCredentials(c: SdkCredentials | undefined, now = Date.now()): 
 export async function resolveStsEndpoint(
   config: Pick<StsConfig, "region" | "useFips" | "useDualstack" | "useGlobalEndpoint">,
 ): Promise<{ readonly url: string; readonly signingRegion: string }> {
-  const { STSClient } = await import("@aws-sdk/client-sts");
+  const { STSClient } = await importNpm("@aws-sdk/client-sts");
   const client = new STSClient({
     region: config.region,
     credentials: { accessKeyId: "", secretAccessKey: "" },

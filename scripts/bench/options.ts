@@ -11,7 +11,7 @@ export const USAGE = `usage: deno task bench [options]
   --no-serve           skip the serve part (wrk runs: about 2 minutes, more with --against)
   --serve-seconds N    each wrk run (default 8)
   --serve-rounds N     interleaved wrk rounds per connection count (default 3)
-  --serve-requests N   requests of the serve memory run (default 500000; 0 skips it)
+  --serve-requests N   requests of the serve memory run (default 3000000; 0 skips it)
   --no-refusals        skip what refusing costs (scripts/bench_refusals.ts)
   --bin PATH           time a compiled credproc instead of \`deno run main.ts\` (CREDPROC_BIN works too)
   --floor-bin PATH     the floor for --bin: a compiled empty program (default: \`deno run\` of one)
@@ -43,7 +43,7 @@ const NUMBERS = {
   "callers-rounds": ["3", 1],
   "serve-seconds": ["8", 1],
   "serve-rounds": ["3", 1],
-  "serve-requests": ["500000", 0],
+  "serve-requests": ["3000000", 0],
 } as const;
 
 /** Reads `args`; prints the usage and exits 0 for --help, 2 for a bad option. */

@@ -27,6 +27,11 @@ interface Server {
   readonly pid: number;
   readonly port: number;
   readonly token: string;
+  /**
+   * The heap in use (MiB) after each garbage collection so far, in order: filled only for a server started with
+   * `DENO_V8_FLAGS=--trace-gc` (its stdout then carries V8's GC lines).
+   */
+  readonly heapAfterGcMiB: number[];
   stop(): Promise<void>;
 }
 
@@ -44,8 +49,17 @@ export interface ServeFigures {
   readonly labels: readonly string[];
   /** `runs[label][connections]`. */
   readonly runs: Record<string, Record<number, ServeRuns>>;
-  /** This tree's RSS after the rounds, then after each wrk run of the long run (requests so far, MiB). */
-  readonly memory?: { readonly samples: readonly { readonly requests: number; readonly rssMiB: number }[] };
+  /**
+   * The long run of this tree's server (one of its own, started with `--trace-gc`): after each wrk run, the
+   * requests so far, RSS, and the heap in use after the last garbage collection V8 reported (MiB).
+   */
+  readonly memory?: {
+    readonly samples: readonly {
+      readonly requests: number;
+      readonly rssMiB: number;
+      readonly heapMiB?: number;
+    }[];
+  };
 }
 
 /**
@@ -100,13 +114,32 @@ async function start(
     out += value;
     found = ready(out);
   }
+  const heapAfterGcMiB: number[] = [];
+  let rest = out;
+  const collect = () => {
+    // V8's --trace-gc line: "…: Scavenge 12.0 (19.5) -> 5.6 (19.5) MB, …" (or Mark-Compact): in use before
+    // (committed) -> in use after (committed), in MB of 2^20 bytes.
+    const lines = rest.split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      const m = / [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/.exec(line);
+      if (m) heapAfterGcMiB.push(Number(m[1]));
+    }
+  };
+  collect();
   (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += value;
+      collect();
+    }
   })();
   return {
     label,
     pid: child.pid,
     ...found,
+    heapAfterGcMiB,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -170,10 +203,10 @@ export async function serveFigures(
     AWS_CONFIG_FILE: world.withConfig[0].split("=")[1],
     AWS_SHARED_CREDENTIALS_FILE: world.withConfig[1].split("=")[1],
   };
-  const servers: Server[] = [];
-  try {
-    for (const tree of trees) {
-      const argv = [
+  const serveTree = (tree: Tree, label: string, extraEnv: Record<string, string> = {}) =>
+    start(
+      label,
+      [
         ...tree.command,
         "serve",
         "--profile",
@@ -184,16 +217,13 @@ export async function serveFigures(
         world.sts.url,
         "--region",
         "us-east-1",
-      ];
-      servers.push(
-        await start(
-          `serve (${tree.label})`,
-          argv,
-          { ...env, CREDPROC_CACHE_DIR: `${tree.cacheDir}-serve` },
-          exportLines,
-        ),
-      );
-    }
+      ],
+      { ...env, CREDPROC_CACHE_DIR: `${tree.cacheDir}-serve`, ...extraEnv },
+      exportLines,
+    );
+  const servers: Server[] = [];
+  try {
+    for (const tree of trees) servers.push(await serveTree(tree, `serve (${tree.label})`));
     const first = servers[0];
     const doc = await (await fetch(`http://127.0.0.1:${first.port}/credentials`, {
       headers: { authorization: first.token },
@@ -228,16 +258,28 @@ export async function serveFigures(
     }
     let memory: ServeFigures["memory"];
     if (o.long > 0) {
-      const s = servers[1];
-      const samples = [{ requests: 0, rssMiB: await rssMiB(s.pid) }];
+      // A server of its own, which V8 tells about each collection: RSS alone cannot tell a leak from V8 growing
+      // its young generation (RSS steps up by about 11 MiB at a time, to a bound, while the heap in use after
+      // each collection stays the same); what a leak keeps is in use after every collection.
+      const s = await serveTree(trees[0], `${servers[1].label}, --trace-gc`, { DENO_V8_FLAGS: "--trace-gc" });
+      servers.push(s);
+      await load(wrk, s, 16, 1, world.work); // warm up, as the rounds were
+      const heap = () => s.heapAfterGcMiB[s.heapAfterGcMiB.length - 1];
+      const samples = [{ requests: 0, rssMiB: await rssMiB(s.pid), heapMiB: heap() }];
       let requests = 0;
       while (requests < o.long) {
         requests += (await load(wrk, s, 16, 1, world.work)).done;
-        samples.push({ requests, rssMiB: await rssMiB(s.pid) });
+        samples.push({ requests, rssMiB: await rssMiB(s.pid), heapMiB: heap() });
       }
       memory = { samples };
     }
-    return { seconds: o.seconds, rounds: o.rounds, labels: servers.map((s) => s.label), runs, memory };
+    return {
+      seconds: o.seconds,
+      rounds: o.rounds,
+      labels: servers.slice(0, trees.length + 1).map((s) => s.label),
+      runs,
+      memory,
+    };
   } finally {
     for (const s of servers) await s.stop();
   }
@@ -287,20 +329,31 @@ export function serveTable(f: ServeFigures): string[] {
         m.secondHalf.toFixed(1)
       } MiB over the second half)`,
     );
+    const h = memoryGrowth(f.memory.samples, "heapMiB");
+    lines.push(
+      `heap in use after the last collection (MiB, V8's --trace-gc), at the same points: ${
+        f.memory.samples.map((x) => x.heapMiB?.toFixed(1) ?? "?").join(" ")
+      } (${h.secondHalf >= 0 ? "+" : ""}${h.secondHalf.toFixed(1)} MiB over the second half)`,
+    );
   }
   return lines;
 }
 
 /**
- * How the long run's RSS moved: over all of it, and over its second half (by requests) — a heap that settles
- * grows early and then stays; a leak keeps growing, so "flat" is judged on the second half.
+ * How the long run's RSS (or heap in use after collections) moved: over all of it, and over its second half
+ * (by requests) — a heap that settles grows early and then stays; a leak keeps growing, so "flat" is judged on
+ * the second half.
  */
-export function memoryGrowth(samples: readonly { readonly requests: number; readonly rssMiB: number }[]) {
+export function memoryGrowth(
+  samples: readonly { readonly requests: number; readonly rssMiB: number; readonly heapMiB?: number }[],
+  what: "rssMiB" | "heapMiB" = "rssMiB",
+) {
   const last = samples[samples.length - 1];
   const half = samples.find((x) => x.requests >= last.requests / 2) ?? last;
+  const at = (x: typeof last) => x[what] ?? NaN;
   return {
     requests: last.requests,
-    total: last.rssMiB - samples[0].rssMiB,
-    secondHalf: last.rssMiB - half.rssMiB,
+    total: at(last) - at(samples[0]),
+    secondHalf: at(last) - at(half),
   };
 }

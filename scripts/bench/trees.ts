@@ -95,7 +95,7 @@ export async function revTree(rev: string, work: string, env: Record<string, str
       "2",
     ], { ...env, AWS_MAX_ATTEMPTS: "1" });
   if (/module cache|not found in cache/.test((await probe()).err)) {
-    const entries = ["main.ts", "lib/cli/cli.ts"].filter((f) => {
+    const entries = ["main.ts", "lib/cli/cli.ts", "lib/npm_modules.ts"].filter((f) => {
       try {
         return Deno.statSync(`${root}${f}`).isFile;
       } catch {

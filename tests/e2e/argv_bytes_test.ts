@@ -116,7 +116,7 @@ Deno.test("argv bytes: the fast path never serves lossy argv, even from a memo p
   // An older version could have left one for exactly what Deno.args makes of those bytes: plant it.
   const key = await importDigestKey(await Deno.readTextFile(`${f.home.cacheDir}/digest.key`));
   const lossyArgv = ["--role-arn", ROLE, "--role-session-name", "s\uFFFD"];
-  const inputs = await inputsKey(scanArgv(lossyArgv), f.env, f.home.dir, {
+  const inputs = await inputsKey(scanArgv(lossyArgv), f.env, { cwd: f.home.dir, os: Deno.build.os }, {
     key: key!,
     secretValues: inputSecretValues(scanArgv(lossyArgv), (n) => f.env[n]),
   });

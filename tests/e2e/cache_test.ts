@@ -323,13 +323,15 @@ Deno.test("kill -9 of the lock holder mid-call: the next caller proceeds", async
 
 Deno.test({
   ...ignoreIf(
-    "fast path: the full program's (lib/cli/cli.ts) static import graph holds no npm package",
+    "fast path: the full program's (lib/cli/cli.ts) import graph, literal dynamic imports included, holds no npm package",
     CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
   ),
 }, async () => {
-  const seen = await startupModules("lib/cli/cli.ts");
+  // A literal npm specifier, even in a dynamic import, makes deno run read its registry metadata at start-up:
+  // npm modules load through lib/npm.ts (a specifier in a variable).
+  const seen = await startupModules("lib/cli/cli.ts", { dynamic: true });
   const heavy = seen.filter((s) => s.includes(":") && !s.startsWith("node:"));
-  assert.deepEqual(heavy, [], `statically imported at start-up: ${heavy.join(", ")}`);
+  assert.deepEqual(heavy, [], `prepared at start-up: ${heavy.join(", ")}`);
   // lib/ alone is about 60 modules (lib/cache/, lib/plan/ and lib/console/ split by concept); an npm graph
   // would be hundreds.
   assert.ok(seen.length > 5 && seen.length < 80, `${seen.length} modules at start-up`);
@@ -468,4 +470,67 @@ Deno.test({
   // A miss through the fast entry still locks, fetches and stores.
   ok((await runFast(["--refresh"])).r);
   assert.equal(standin.count("AssumeRole"), 2);
+});
+
+Deno.test({
+  ...ignoreIf(
+    "fast entry: a hit from a working directory no call has used; a relative path makes the directory count",
+    CREDPROC_BIN !== undefined && "runs main.ts from source; CREDPROC_BIN names a binary",
+  ),
+}, async () => {
+  await using standin = await startStandin();
+  await using home = await tempHome();
+  const fast = sourceCommand();
+  const audit = `${home.dir}/audit.jsonl`;
+  const dirs = { a: `${home.dir}/a`, b: `${home.dir}/b`, c: `${home.dir}/c` };
+  for (const d of Object.values(dirs)) await Deno.mkdir(d);
+  // Two different policies under one relative name: which one a call means depends on where it runs.
+  const past = new Date(Date.now() - 60_000);
+  for (const [d, sid] of [[dirs.a, "A"], [dirs.b, "B"]]) {
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: sid, Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+    });
+    await Deno.writeTextFile(`${d}/policy.json`, policy);
+    await Deno.utime(`${d}/policy.json`, past, past);
+  }
+  /** Runs main.ts in `cwd`; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE). */
+  const runIn = async (cwd: string, extra: string[] = []) => {
+    await Deno.remove(audit).catch(() => {});
+    const r = await runProcess(
+      fast[0],
+      [...fast.slice(1), ...standinArgs(standin, extra)],
+      standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
+      { cwd },
+    );
+    const log = await Deno.readTextFile(audit).catch(() => "");
+    return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
+  };
+  const first = await runIn(dirs.a);
+  ok(first.r);
+  assert.ok(first.full);
+  for (const d of [dirs.b, dirs.c, "/"]) {
+    const hit = await runIn(d);
+    assert.equal(hit.r.stdout, first.r.stdout, d);
+    assert.ok(!hit.full, `the first call from ${d} is answered by the fast path`);
+  }
+  assert.equal(standin.count("AssumeRole"), 1);
+
+  // --policy-file policy.json: each directory's own file, its own credentials; the fast path answers a
+  // directory only with what was fetched for it.
+  const rel = ["--policy-file", "policy.json"];
+  const inA = await runIn(dirs.a, rel);
+  ok(inA.r);
+  assert.equal(standin.count("AssumeRole"), 2);
+  assert.ok(!(await runIn(dirs.a, rel)).full, "remembered for directory a");
+  const inB = await runIn(dirs.b, rel);
+  ok(inB.r);
+  assert.ok(inB.full, "another directory: the full program");
+  assert.notEqual(inB.r.stdout, inA.r.stdout, "directory b's policy gets its own credentials");
+  assert.equal(standin.count("AssumeRole"), 3);
+  assert.match(standin.requests.at(-1)!.params.Policy ?? "", /"Sid":"B"/);
+  const inC = await runIn(dirs.c, rel);
+  assert.equal(inC.r.code, 2, "no policy.json in directory c: bad input");
+  assert.match(inC.r.stderr, /policy\.json/);
+  assert.equal(standin.count("AssumeRole"), 3);
 });

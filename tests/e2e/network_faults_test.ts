@@ -141,6 +141,8 @@ Deno.test("a crowd shares a failure: N callers against a refusing STS make at mo
   const retry = await runCredproc(["--role-arn", ROLE, "--timeout", "5"], env);
   assert.equal(retry.code, 0, retry.stderr);
   assert.equal(sts.requests(), before + 1);
+  // …and, the key working again, removes the marker: markers do not pile up.
+  await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
 });
 
 Deno.test("a crowd shares a hang: 6 callers against a hung STS with --timeout 3 finish within about 3 s", async () => {

@@ -16,6 +16,8 @@ import {
   ROOT,
   TARGETS,
 } from "../../scripts/compile.ts";
+import { NPM_MODULES } from "../../lib/npm_modules.ts";
+import { LAZY_MODULES } from "../../lib/cli/lazy.ts";
 import {
   type EmbeddedPermissions,
   expectedPermissions,
@@ -87,6 +89,23 @@ Deno.test({
       assert.deepEqual(names, [archive, binaryName(VERSION, HOST), "SHA256SUMS"].sort());
 
       const binary = await Deno.readFile(bin);
+      // Every npm package the program loads through lib/npm.ts is embedded (the binary holds its package.json),
+      // though no literal import of the program's graph names it: lib/npm_modules.ts is included. A test-only
+      // package is not (--exclude-unused-npm).
+      const text = new TextDecoder().decode(binary);
+      const packages = new Set(
+        Object.keys(NPM_MODULES).map((s) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/")),
+      );
+      for (const p of packages) assert.ok(text.includes(`"name": "${p}"`), `${p} is not in the binary`);
+      assert.ok(!text.includes(`"name": "fast-check"`), "fast-check (a test-only package) is in the binary");
+      // Every module the graph cannot see (loaded through a specifier in a variable) is embedded: the binary
+      // holds its code, whose module comment's first line the transpiled copy keeps.
+      const unseen = ["lib/cli/cli.ts", ...Object.values(LAZY_MODULES).map((s) => `lib/cli/${s}`)];
+      for (const m of unseen.map((p) => new URL(p, "file:///").pathname.slice(1))) {
+        const line = (await Deno.readTextFile(`${ROOT}${m}`)).split("\n")[1];
+        assert.match(line, /^ \* \S/, `${m}: no module comment`);
+        assert.ok(text.includes(line), `${m} is not in the binary`);
+      }
       const meta = readEmbeddedMetadata(binary);
       assertShippedSandbox(meta.permissions);
       assert.deepEqual(permissionProblems(meta, DEFAULT_SET), []);

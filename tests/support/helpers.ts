@@ -380,10 +380,12 @@ export async function filesUnder(dir: string): Promise<Map<string, string>> {
 
 /**
  * The modules `deno run` loads at start-up for `entry` (a path under the repository): its static import graph
- * from `deno info --json`, dynamic imports left out. `--no-npm`: resolving npm packages would fetch registry
- * metadata; an npm import still shows up as a specifier.
+ * from `deno info --json`, dynamic imports left out. With `dynamic`, literal dynamic imports are followed too:
+ * what `deno run` prepares at start-up (it resolves every literal import of the graph, dynamic ones included,
+ * and reads each npm package's registry metadata for them). `--no-npm`: resolving npm packages would fetch
+ * registry metadata; an npm import still shows up as a specifier.
  */
-export async function startupModules(entry: string): Promise<string[]> {
+export async function startupModules(entry: string, { dynamic = false } = {}): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--no-npm", "--config", `${ROOT}deno.json`, `${ROOT}${entry}`],
     stdout: "piped",
@@ -404,8 +406,8 @@ export async function startupModules(entry: string): Promise<string[]> {
     if (seen.has(spec)) continue;
     seen.add(spec);
     for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
-      // Only code imports that run at start-up: dynamic imports and type-only imports do not.
-      if (!d.isDynamic && d.code?.specifier) stack.push(d.code.specifier);
+      // Only code imports (type-only imports never load), dynamic ones when asked.
+      if ((dynamic || !d.isDynamic) && d.code?.specifier) stack.push(d.code.specifier);
     }
   }
   const root = new URL(`file://${ROOT}`).href;

@@ -206,6 +206,29 @@ Deno.test("decorator: credentials without a future expiration are returned but n
   await assert.rejects(Deno.lstat(`${h.cacheDir}/${KEY}.json`), Deno.errors.NotFound);
 });
 
+Deno.test("decorator: a success removes a failure marker only when one is there", async (t) => {
+  await t.step("none under the lock: no removal attempted", async () => {
+    await using h = await harness();
+    let removals = 0;
+    const cached = await h.cached({ files: { removeFailureMarker: () => Promise.resolve(void removals++) } });
+    await cached();
+    assert.equal(h.calls(), 1);
+    assert.equal(removals, 0);
+  });
+  await t.step("an earlier call's marker (history): removed", async () => {
+    await using h = await harness();
+    const marker = `${h.cacheDir}/${KEY}.failure.json`;
+    const cached = await h.cached();
+    const old = { credproc: 1, key: KEY, at: NOW - 60 * MIN, what: "AssumeRole", message: "denied" };
+    await Deno.writeTextFile(marker, JSON.stringify(old), { mode: 0o600 });
+    await Deno.chmod(marker, 0o600);
+    await cached();
+    assert.equal(h.calls(), 1, "an old failure is history: the call is made");
+    await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+    assert.ok(h.lines.some((l) => l.includes("removed the earlier failure's marker")), h.lines.join("\n"));
+  });
+});
+
 Deno.test("decorator: provider errors pass through and release the lock", async () => {
   await using h = await harness();
   const failing = cachedCall(() => Promise.reject(new Error("sts says no")), {

@@ -13,8 +13,8 @@ import {
   inputsKey as inputsKeyOf,
   mfaSessionKeyMaterial,
 } from "../../lib/cache/key.ts";
-import { lastValue, scanArgv } from "../../lib/argv.ts";
-import type { Env, Plan } from "../../lib/model.ts";
+import { lastValue, type OptionName, OPTIONS, scanArgv, takesPath } from "../../lib/argv.ts";
+import { type Env, type Os, PATH_ENV_NAMES, type Plan } from "../../lib/model.ts";
 import { resolvePlan } from "../../lib/plan/planner.ts";
 import { emptySharedConfig } from "../../lib/plan/shared_config.ts";
 
@@ -24,12 +24,14 @@ const ROLE = "arn:aws:iam::123456789012:role/deploy";
 /** A config with an empty `[profile dev]`: the planner refuses an AWS_PROFILE that names no profile. */
 const CONFIG = { ...emptySharedConfig(), configFile: { dev: {} } };
 
-/** The inputs key of argv as given (read by lib/argv.ts, as the fast path and the full program read it). */
+/** The inputs key of argv as given (read by lib/argv.ts, as the fast path and the full program read it), on Linux. */
 function inputsKey(
   argv: string[],
-  ...rest: Parameters<typeof inputsKeyOf> extends [unknown, ...infer R] ? R : never
+  env: Parameters<typeof inputsKeyOf>[1],
+  cwd: string,
+  keyed?: Parameters<typeof inputsKeyOf>[3],
 ) {
-  return inputsKeyOf(scanArgv(argv), ...rest);
+  return inputsKeyOf(scanArgv(argv), env, { cwd, os: "linux" }, keyed);
 }
 
 function plan(args: string[], env: Env = {}, now = new Date(NOW)): Plan {
@@ -176,7 +178,7 @@ Deno.test("canonical JSON sorts keys and drops undefined", () => {
   );
 });
 
-Deno.test("inputs key: argv, env and cwd count; the MFA code and unrelated variables do not", async () => {
+Deno.test("inputs key: argv and env count (the cwd only with a relative path); the MFA code and unrelated variables do not", async () => {
   const argv = ["--role-arn", ROLE];
   const k = await inputsKey(argv, { HOME: "/h" }, "/cwd");
   assert.match(k, /^[0-9a-f]{64}$/);
@@ -186,7 +188,8 @@ Deno.test("inputs key: argv, env and cwd count; the MFA code and unrelated varia
   );
   assert.notEqual(await inputsKey(argv, { HOME: "/h2" }, "/cwd"), k);
   assert.notEqual(await inputsKey(argv, { HOME: "/h", AWS_PROFILE: "p" }, "/cwd"), k);
-  assert.notEqual(await inputsKey(argv, { HOME: "/h" }, "/other"), k);
+  // Every path absolute: the working directory changes nothing (credential_process runs from anywhere).
+  assert.equal(await inputsKey(argv, { HOME: "/h" }, "/other"), k);
   assert.notEqual(await inputsKey([...argv, "--format", "env"], { HOME: "/h" }, "/cwd"), k);
   const mfa = [...argv, "--serial-number", "arn:aws:iam::123456789012:mfa/me"];
   assert.equal(
@@ -209,6 +212,47 @@ Deno.test("inputs key: argv, env and cwd count; the MFA code and unrelated varia
   assert.equal(cacheDir(["--role-arn", ROLE]), undefined);
 });
 
+Deno.test("inputs key: a relative path in an option or variable that takes one keys by the working directory", async () => {
+  // The options that take a path, by the table (a new one is a deliberate decision here).
+  assert.deepEqual(
+    (Object.keys(OPTIONS) as OptionName[]).filter(takesPath),
+    ["policy-file", "web-identity-token-file", "cache-dir", "log-file", "token-file"],
+  );
+  const base = ["--role-arn", ROLE];
+  const env = { HOME: "/h" };
+  const moves = async (argv: string[], e: Record<string, string>, os: Os = "linux") =>
+    await inputsKeyOf(scanArgv(argv), e, { cwd: "/a", os }) !==
+      await inputsKeyOf(scanArgv(argv), e, { cwd: "/b", os });
+  for (const name of (Object.keys(OPTIONS) as OptionName[]).filter(takesPath)) {
+    assert.ok(await moves([...base, `--${name}`, "rel/x"], env), `--${name} rel/x`);
+    assert.ok(await moves([...base, `--${name}=./x`], env), `--${name}=./x`);
+    assert.ok(await moves([...base, `--${name}`, "~/x"], env), `--${name} ~/x: the shell did not expand it`);
+    assert.ok(!await moves([...base, `--${name}`, "/abs/x"], env), `--${name} /abs/x`);
+  }
+  // A relative value of an option that takes no path (a session name) leaves the working directory out.
+  assert.ok(!await moves([...base, "--role-session-name", "rel"], env));
+  for (const name of PATH_ENV_NAMES) {
+    assert.ok(await moves(base, { ...env, [name]: "rel" }), `${name}=rel`);
+    assert.ok(!await moves(base, { ...env, [name]: "/abs" }), `${name}=/abs`);
+    assert.ok(!await moves(base, { ...env, [name]: "" }), `${name} empty`);
+  }
+  assert.ok(
+    !await moves(base, { ...env, AWS_PROFILE: "rel", AWS_REGION: "x" }),
+    "variables that are not paths",
+  );
+  // Windows: drive-absolute and UNC paths are absolute; a drive-relative or rooted path is not.
+  for (const p of ["C:\\x", "c:/x", "\\\\srv\\share\\x", "//srv/share/x"]) {
+    assert.ok(!await moves(base, { AWS_CONFIG_FILE: p }, "windows"), p);
+  }
+  for (const p of ["C:x", "\\x", "/x", "x"]) {
+    assert.ok(await moves(base, { AWS_CONFIG_FILE: p }, "windows"), p);
+  }
+  // HOMEPATH is judged with HOMEDRIVE in front, as the SDK joins them.
+  assert.ok(!await moves(base, { HOMEDRIVE: "C:", HOMEPATH: "\\Users\\u" }, "windows"));
+  assert.ok(await moves(base, { HOMEPATH: "\\Users\\u" }, "windows"));
+  assert.ok(!await moves(base, { HOMEDRIVE: "C:" }, "windows"), "HOMEDRIVE alone names no directory");
+});
+
 Deno.test("key: --include-account-id separates the entry; without it the key is what it always was", async () => {
   const base = ["--role-arn", ROLE];
   assert.doesNotMatch(cacheKeyMaterial(plan(base)), /accountId/);
@@ -220,11 +264,13 @@ Deno.test("key: --include-account-id separates the entry; without it the key is 
 });
 
 /**
- * The inputs key's bytes for fixed argv, environment and working directory: a memo written by one version is
- * found by the next only while these stay the same. A change here must be deliberate (bump `inputs` in the
- * material, so old memos simply miss) — never a side effect of how argv is read.
+ * The inputs key's bytes for fixed argv and environment (and working directory, which counts only with a relative
+ * path): a memo written by one version is found by the next only while these stay the same. A change here must
+ * be deliberate (bump `INPUTS_KEY_VERSION`, so old memos simply miss: they are named by the key) — never a side
+ * effect of how argv is read. Version 2 left the working directory out when every path is absolute: every
+ * memo of version 1 is simply not found (another name), and is rewritten by the next call.
  */
-Deno.test("inputs key: pinned bytes for fixed argv, environment and working directory", async () => {
+Deno.test("inputs key: pinned bytes for fixed argv and environment (the working directory with a relative path)", async () => {
   const digestKey = (await importDigestKey(`${"0123456789abcdef".repeat(4)}\n`))!;
   const env: Record<string, string> = {
     HOME: "/home/u",
@@ -242,33 +288,58 @@ Deno.test("inputs key: pinned bytes for fixed argv, environment and working dire
       keyed ? { key: digestKey, secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]) } : undefined,
     );
   const pinned: [string[], string][] = [
-    [["--role-arn", ROLE], "845aa24665c3032e56e49a10fc58c202f9d142679d84a86933cb9c8a0f1bb4de"],
+    [["--role-arn", ROLE], "3af6fa37c61002dfb8bfa1b5f8f7f0c4ddce48648aaf4916061f63cdf272088b"],
     [
       ["--role-arn", ROLE, "--serial-number", serial, "--token-code", "123456", "--format", "env"],
-      "9b1810106de8d898db0a929fd7e0b56fdf579706de30386995c6e5da0e993c69",
+      "1583d6893247c8d56355b6d304d17f0002b274d091219382fb820805dfb0c663",
     ],
     [
       ["--profile", "dev", "--token-code=654321", "--cache-dir=/c", "-v"],
-      "7fb4fde86be61b4367fc1713219b0ef1f1252eae927460ef8b7122963caccd98",
+      "132d515a028535371782903672f99f7823aae192aea3edc422f1a643e9b14dd3",
     ],
     [
       ["--web-identity-token-env", "AWS_OIDC", "--role-arn", ROLE, "--include-account-id", "--"],
-      "2296bf8d9ac5c4e7703de41458f15cc837b4268ec3dfcf6eaebc7b944e4dede2",
+      "ea44c2a5c159bfe36593b38e8080e5d9a70466e02edb0be2785fef6f2a28bcfc",
     ],
     [
       ["eks-token", "--cluster-name", "prod", "--profile", "dev", "--region", "us-east-1"],
-      "c14c430ff4ec7e52c2482035aae4c7702dc872263ace172da4f639a2c766460d",
+      "752df67131a6401f0b49b75d1cbea291a2b5b3b7c4a0385536fd861b760a0d3f",
     ],
     [
       ["--role-arn", ROLE, "--tag", "k=--token-code", "--role-session-name=s1", "--refresh-margin", "0"],
-      "b7c09071378ca1b6a58b1202494055cbe715702bae9e02f82b27b4886e9a24b7",
+      "6b0dd5747a4586a9a148f2fa2b219f51c88e3da28392923eeabe308b83d2b0a0",
+    ],
+    // A relative path: the working directory is in the material.
+    [
+      ["--role-arn", ROLE, "--policy-file", "policy.json"],
+      "3a700bafa7a19a8bcb518d0b5d8cc25a3b3b0be2a961b784f70994176195cf34",
     ],
   ];
   for (const [argv, key] of pinned) assert.equal(await keyOf(argv), key, JSON.stringify(argv));
   assert.equal(
     await keyOf(["--role-arn", ROLE], false),
-    "30c443e44979561e82f9c098190fe54a517f18e016c890b49b9d956997da9017",
+    "fd2c3db58187aab4d4f250ed7f4036d2b239bea59ff171ea15268f5c318c1a33",
   );
   // main.ts hands over Deno.args as they are: a leading `--` (deno task passes one on) is not part of the key.
   assert.equal(await keyOf(["--", "--role-arn", ROLE]), pinned[0][1]);
+  // The bytes themselves, HMAC'd here on their own: the material is canonical JSON, the working directory
+  // absent when every path is absolute and present with a relative one.
+  const hmac = async (text: string) =>
+    Array.from(
+      new Uint8Array(await crypto.subtle.sign("HMAC", digestKey, new TextEncoder().encode(text))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  const envText = '"env":{"AWS_PROFILE":"dev","AWS_REGION":"eu-west-1","HOME":"/home/u"}';
+  assert.equal(
+    await hmac(
+      `{"argv":["--role-arn","${ROLE}"],${envText},"inputs":2,"secrets":["secret",null,null],"v":2}`,
+    ),
+    pinned[0][1],
+  );
+  assert.equal(
+    await hmac(
+      `{"argv":["--role-arn","${ROLE}","--policy-file","policy.json"],"cwd":"/work",${envText},"inputs":2,"secrets":["secret",null,null],"v":2}`,
+    ),
+    pinned[6][1],
+  );
 });

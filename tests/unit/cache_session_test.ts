@@ -89,7 +89,7 @@ Deno.test("session: the directory is judged once — one stat for the open, the 
   const session: CredentialProvider = () => Promise.resolve(creds(++n));
   const stats = await statsOf(f.cacheDir, async () => {
     const cache = await f.open(["--serial-number", SERIAL, "--mfa-session"], {
-      memoInputs: { argv: scanArgv([]), cwd: f.dir, env: {}, files: [] },
+      memoInputs: { argv: scanArgv([]), where: { cwd: f.dir, os: "linux" }, env: {}, files: [] },
     });
     assert.equal(cache.memo, "write");
     const mfa = cache.entry("mfa-session", session);
@@ -168,7 +168,7 @@ Deno.test("session: off is decided once, with its reason; its entries are the pr
 });
 
 Deno.test("session: the memo decision is made once, and says why not", async () => {
-  const inputs = { argv: scanArgv([]), cwd: "/", env: {}, files: [] };
+  const inputs = { argv: scanArgv([]), where: { cwd: "/", os: "linux" as const }, env: {}, files: [] };
   const cases: [string, string[], Partial<CacheSessionOptions>, MemoDecision][] = [
     ["assume", [], { memoInputs: inputs }, "write"],
     [
@@ -347,7 +347,7 @@ Deno.test("session: remember: not written when a watched file changed after the 
   const argv = scanArgv(["--role-arn", ROLE]);
   const open = async () => {
     const session = await f.open([], {
-      memoInputs: { argv, cwd: f.dir, env: {}, files: [configFile] },
+      memoInputs: { argv, where: { cwd: f.dir, os: "linux" }, env: {}, files: [configFile] },
       clock: () => Date.now(),
     });
     assert.equal(session.memo, "write");
@@ -439,7 +439,7 @@ Deno.test("session: eks-token — a token miss for a remembered role reads the e
   const call = async (role = ROLE) => {
     const session = await f.open(["--role-arn", role].slice(role === ROLE ? 2 : 0), {
       memoKind: "eks-token",
-      memoInputs: { argv: scanArgv(argv), cwd: f.dir, env: {}, files: [] },
+      memoInputs: { argv: scanArgv(argv), where: { cwd: f.dir, os: "linux" }, env: {}, files: [] },
     });
     const t = await session.entry("eks-token", s.sign, {
       cluster: "prod",

@@ -44,12 +44,12 @@ Deno.test("fast path lists stay in step with model.ts", () => {
 });
 
 /** A temp cache with a memo and an entry as the full path leaves them, and fast path io pointing at them. */
-async function fastHarness() {
+async function fastHarness(extraArgv: readonly string[] = []) {
   const dir = await Deno.makeTempDir({ prefix: "credproc-fast-unit-" });
   const cacheDir = `${dir}/cache`;
   const configFile = `${dir}/config`;
   await Deno.writeTextFile(configFile, "[default]\nregion = us-east-1\n");
-  const argv = ["--role-arn", ROLE, "--cache-dir", cacheDir];
+  const argv = ["--role-arn", ROLE, "--cache-dir", cacheDir, ...extraArgv];
   const env: Record<string, string> = { HOME: dir, AWS_CONFIG_FILE: configFile };
   const io = (over: Partial<FastPathIo> = {}): FastPathIo => ({
     argv,
@@ -69,12 +69,14 @@ async function fastHarness() {
   await Deno.mkdir(cacheDir, { mode: 0o700 });
   await writeEntry(`${cacheDir}/${KEY}.json`, entryFor(KEY, credentials, NOW));
   const keyText = newDigestKeyText();
-  await writeFileAtomic(`${cacheDir}/digest.key`, keyText, false);
+  await writeFileAtomic(`${cacheDir}/digest.key`, keyText);
   const digestKey = (await importDigestKey(keyText))!;
-  const inputs = await inputsKey(scanArgv(argv), env, dir, {
-    key: digestKey,
-    secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]),
-  });
+  const keyOfInputs = () =>
+    inputsKey(scanArgv(argv), env, { cwd: dir, os: "linux" }, {
+      key: digestKey,
+      secretValues: inputSecretValues(scanArgv(argv), (n) => env[n]),
+    });
+  let inputs = await keyOfInputs();
   // The memo as the full path leaves it (session.ts `remember`).
   const remember = async (format: Format = "process") => {
     const files = [configFile, `${dir}/missing-credentials`];
@@ -82,7 +84,7 @@ async function fastHarness() {
       files.map(async (path) => ({ path, hmac: await fileHmac(path, digestKey) })),
     );
     const text = memoText({ kind: "assume", inputs, key: KEY, format, marginMs: 15 * MIN, files: watched });
-    await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text, false);
+    await writeFileAtomic(`${cacheDir}/${inputs}.inputs.json`, text);
   };
   await remember();
   return {
@@ -93,6 +95,11 @@ async function fastHarness() {
     io,
     inputs,
     remember,
+    /** Remembers again under the inputs key of the environment as it now is. */
+    async rekey() {
+      inputs = await keyOfInputs();
+      await remember();
+    },
     digestKey,
     memoPath: `${cacheDir}/${inputs}.inputs.json`,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
@@ -143,7 +150,6 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
       (f) => Promise.resolve({ getEnv: (n: string) => ({ ...f.env, AWS_PROFILE: "other" })[n] }),
     ],
     ["another argv", () => Promise.resolve({ argv: ["--role-arn", ROLE, "--format", "env"] })],
-    ["another working directory", () => Promise.resolve({ cwd: "/" })],
     ["the entry is inside the margin", () => Promise.resolve({ now: NOW + 50 * MIN })],
     ["the entry expired", () => Promise.resolve({ now: NOW + 61 * MIN })],
     ["the entry is gone", (f) => Deno.remove(`${f.cacheDir}/${KEY}.json`)],
@@ -174,6 +180,52 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
   }
 });
 
+Deno.test("fast path: a call that leaves no memo is not looked up, whatever memo is there", async (t) => {
+  const cases: [string, string[], Record<string, string>][] = [
+    ["--refresh", ["--refresh"], {}],
+    ["--no-cache", ["--no-cache"], {}],
+    ["--verbose", ["--verbose"], {}],
+    ["-v", ["-v"], {}],
+    ["--log-file", ["--log-file", "/dev/null"], {}],
+    ["CREDPROC_LOG_FILE", [], { CREDPROC_LOG_FILE: "/dev/null" }],
+  ];
+  for (const [name, extra, vars] of cases) {
+    await t.step(name, async () => {
+      // A memo for exactly these inputs, as no credproc leaves one (planted): never used.
+      await using f = await fastHarness(extra);
+      Object.assign(f.env, vars);
+      await f.rekey();
+      assert.equal(await fastPath(f.io()), undefined);
+    });
+  }
+  await t.step("the control: an empty CREDPROC_LOG_FILE names no log file", async () => {
+    await using f = await fastHarness();
+    f.env.CREDPROC_LOG_FILE = "";
+    await f.rekey();
+    assert.ok(await fastPath(f.io()));
+  });
+});
+
+Deno.test("fast path: a hit from any working directory, unless a path among the inputs is relative", async (t) => {
+  await t.step("every path absolute: another working directory hits", async () => {
+    await using f = await fastHarness();
+    assert.ok(await fastPath(f.io({ cwd: "/" })));
+    assert.ok(await fastPath(f.io({ cwd: `${f.dir}/elsewhere` })));
+  });
+  await t.step("a relative path in argv: the working directory is an input", async () => {
+    await using f = await fastHarness(["--web-identity-token-file", "token"]);
+    assert.ok(await fastPath(f.io()), "the same working directory hits");
+    assert.equal(await fastPath(f.io({ cwd: "/" })), undefined);
+  });
+  await t.step("a relative path in a variable: the working directory is an input", async () => {
+    await using f = await fastHarness();
+    f.env.AWS_SHARED_CREDENTIALS_FILE = "credentials";
+    await f.rekey();
+    assert.ok(await fastPath(f.io()), "the same working directory hits");
+    assert.equal(await fastPath(f.io({ cwd: "/" })), undefined);
+  });
+});
+
 /**
  * The fast path's harness for an `eks-token` line: a token entry and its memo (kind `eks-token`) beside the
  * assume harness's role entry and memo, in the same directory and under the same digest key.
@@ -181,7 +233,7 @@ Deno.test("fast path: any doubt falls through to the full path", async (t) => {
 async function eksHarness() {
   const f = await fastHarness();
   const argv = ["eks-token", "--cluster-name", "prod", "--role-arn", ROLE, "--cache-dir", f.cacheDir];
-  const inputs = await inputsKey(scanArgv(argv), f.env, f.dir, {
+  const inputs = await inputsKey(scanArgv(argv), f.env, { cwd: f.dir, os: Deno.build.os }, {
     key: f.digestKey,
     secretValues: inputSecretValues(scanArgv(argv), (n) => f.env[n]),
   });
@@ -205,7 +257,7 @@ async function eksHarness() {
         files,
       })
       : memoText({ kind, inputs, key, format: "process", marginMs: 15 * MIN, files });
-    await writeFileAtomic(memoPath, text, false);
+    await writeFileAtomic(memoPath, text);
   };
   await remember();
   return { ...f, argv, eksInputs: inputs, token, TOKEN_KEY, remember, eksMemoPath: memoPath };
@@ -257,10 +309,10 @@ Deno.test("fast path: an assume memo never answers eks-token, an eks-token memo 
   await t.step("an eks-token memo under the assume line's inputs", async () => {
     await using f = await eksHarness();
     const doc = JSON.parse(await Deno.readTextFile(f.eksMemoPath));
-    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs }), false);
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs }));
     assert.equal(await fastPath(f.io()), undefined);
     // Even pointing at the role entry, whose payload the assume line could print.
-    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs, key: KEY }), false);
+    await writeFileAtomic(f.memoPath, JSON.stringify({ ...doc, inputs: f.inputs, key: KEY }));
     assert.equal(await fastPath(f.io()), undefined);
   });
   await t.step(
