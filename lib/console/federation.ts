@@ -9,6 +9,7 @@
  * loopback stand-in. The sign-in token is a secret: registered with the logger, never cached, never in an
  * error message. A failure before any answer is named by `classifyNetworkError` (lib/net_errors.ts).
  */
+import { readCapped } from "../capped_read.ts";
 import { FailureError, InputError, NetworkError, SandboxError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { maskKeyId } from "../log.ts";
@@ -117,26 +118,7 @@ async function readBounded(response: Response): Promise<string> {
     throw tooLarge();
   }
   if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let seen = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    seen += value.byteLength;
-    if (seen > MAX_SIGNIN_ANSWER_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(seen);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(await readCapped(response.body, MAX_SIGNIN_ANSWER_BYTES, tooLarge));
 }
 
 /** What a failed HTTP exchange with the federation endpoint says, by status. */

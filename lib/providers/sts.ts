@@ -4,6 +4,7 @@
  * The SDK is imported lazily so a cache hit never loads it.
  */
 import { importNpm, type NpmModules } from "../npm.ts";
+import { readCapped } from "../capped_read.ts";
 import { NetworkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Credentials, HopPlan } from "../model.ts";
@@ -215,7 +216,7 @@ export function cappedHandler<H extends Handler>(inner: H, what: string, service
     }
     if (body instanceof ReadableStream) {
       try {
-        response.body = await readCapped(body, tooLarge);
+        response.body = await readCapped(body, MAX_STS_RESPONSE_BYTES, tooLarge);
       } catch (e) {
         if (e instanceof NetworkError) throw e;
         // The connection failed mid-body: the error goes on in the body, where the SDK's deserializer meets
@@ -232,35 +233,6 @@ export function cappedHandler<H extends Handler>(inner: H, what: string, service
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-}
-
-/**
- * A body read to its end with a counted loop into one buffer — no stream transform: the first one a process
- * builds costs more than reading an STS answer — and refused (the rest cancelled) once it passes
- * {@link MAX_STS_RESPONSE_BYTES}.
- */
-async function readCapped(body: ReadableStream<Uint8Array>, tooLarge: () => Error): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let seen = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    seen += value.byteLength;
-    if (seen > MAX_STS_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(seen);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return bytes;
 }
 
 /** Credentials as the SDK parses them from an STS answer. */

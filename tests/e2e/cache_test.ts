@@ -412,6 +412,29 @@ Deno.test("MFA session: cached on its own — another role needs no code; --refr
   assert.equal(names.length, 3, "one session entry and one entry per role");
 });
 
+/**
+ * Runs main.ts from source against the stand-in (in `cwd`, else here) under Deno's permission audit, and says
+ * whether the full program ran: it reads CREDPROC_MFA_TOKEN_CODE, the fast path never does.
+ */
+async function runAudited(
+  home: Awaited<ReturnType<typeof tempHome>>,
+  standin: Awaited<ReturnType<typeof startStandin>>,
+  extra: string[],
+  cwd?: string,
+) {
+  const fast = sourceCommand();
+  const audit = `${home.dir}/audit.jsonl`;
+  await Deno.remove(audit).catch(() => {});
+  const r = await runProcess(
+    fast[0],
+    [...fast.slice(1), ...standinArgs(standin, extra)],
+    standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
+    { cwd },
+  );
+  const log = await Deno.readTextFile(audit).catch(() => "");
+  return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
+}
+
 Deno.test({
   ...ignoreIf(
     "fast entry: a repeated call is answered before the full program is loaded",
@@ -420,22 +443,10 @@ Deno.test({
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const fast = sourceCommand();
-  const audit = `${home.dir}/audit.jsonl`;
   const past = new Date(Date.now() - 60_000);
   await home.writeConfig("[default]\nregion = us-east-1\n");
   await Deno.utime(home.configFile, past, past);
-  /** Runs main.ts; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE; the fast path never does). */
-  const runFast = async (extra: string[] = []) => {
-    await Deno.remove(audit).catch(() => {});
-    const r = await runProcess(
-      fast[0],
-      [...fast.slice(1), ...standinArgs(standin, extra)],
-      standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
-    );
-    const log = await Deno.readTextFile(audit).catch(() => "");
-    return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
-  };
+  const runFast = (extra: string[] = []) => runAudited(home, standin, extra);
   const first = await runFast();
   ok(first.r);
   assert.ok(first.full, "a cold call runs the full program");
@@ -480,8 +491,6 @@ Deno.test({
 }, async () => {
   await using standin = await startStandin();
   await using home = await tempHome();
-  const fast = sourceCommand();
-  const audit = `${home.dir}/audit.jsonl`;
   const dirs = { a: `${home.dir}/a`, b: `${home.dir}/b`, c: `${home.dir}/c` };
   for (const d of Object.values(dirs)) await Deno.mkdir(d);
   // Two different policies under one relative name: which one a call means depends on where it runs.
@@ -494,18 +503,7 @@ Deno.test({
     await Deno.writeTextFile(`${d}/policy.json`, policy);
     await Deno.utime(`${d}/policy.json`, past, past);
   }
-  /** Runs main.ts in `cwd`; says whether the full program ran (it reads CREDPROC_MFA_TOKEN_CODE). */
-  const runIn = async (cwd: string, extra: string[] = []) => {
-    await Deno.remove(audit).catch(() => {});
-    const r = await runProcess(
-      fast[0],
-      [...fast.slice(1), ...standinArgs(standin, extra)],
-      standinEnv(home, standin, { DENO_AUDIT_PERMISSIONS: audit }),
-      { cwd },
-    );
-    const log = await Deno.readTextFile(audit).catch(() => "");
-    return { r, full: log.includes('"CREDPROC_MFA_TOKEN_CODE"') };
-  };
+  const runIn = (cwd: string, extra: string[] = []) => runAudited(home, standin, extra, cwd);
   const first = await runIn(dirs.a);
   ok(first.r);
   assert.ok(first.full);
