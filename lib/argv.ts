@@ -3,7 +3,7 @@
  * finds what every reader needs: the command the words name wherever they stand among the options,
  * `--help`/`--version`, the first option credproc does not know, each option's values, argv with the MFA code
  * blanked, and the first argument that was not valid UTF-8. The fast path (lib/fast_path.ts), the inputs key
- * (lib/cache/key.ts), the strict parser (lib/cli/args.ts) and the error path (lib/cli/cli.ts: log file,
+ * (lib/cache/digests.ts), the strict parser (lib/cli/args.ts) and the error path (lib/cli/cli.ts: log file,
  * failure record) all read its result; none of them looks at argv on its own.
  *
  * Also here: {@link OPTIONS}, every option with its value type and the commands that take it — the table the
@@ -30,7 +30,7 @@ interface OptionSpec {
   readonly repeatable?: true;
   /** A one-time secret: blanked where argv is hashed (the inputs key), so a new code still finds the memo. */
   readonly secret?: true;
-  /** Its value is a path: a relative one makes the working directory one of the inputs (`cwdIsInput`, key.ts). */
+  /** Its value is a path: a relative one makes the working directory one of the inputs (`cwdIsInput`, digests.ts). */
   readonly path?: true;
   /** The commands that take it; the parser refuses it on any other. */
   readonly takenBy: readonly CommandName[];

@@ -11,14 +11,14 @@
  * `KUBERNETES_EXEC_INFO`, anything unreadable — answers `undefined`, and the caller takes the full path, which
  * parses, plans, locks and calls STS as usual (and writes the memo for next time, or prints the error).
  *
- * Imports only light modules (lib/cache/ store.ts, memo.ts, key.ts and dir.ts, the argv pre-scan argv.ts,
+ * Imports only light modules (lib/cache/ store.ts, memo.ts, digests.ts and dir.ts, the argv pre-scan argv.ts,
  * lib/eks/exec_credential.ts, output.ts and the type-and-constant leaf model.ts); tests/unit/fast_path_test.ts
  * keeps it that way.
  */
 import { readEntry, readTokenEntry, readTrusted, readTrustedSync } from "./cache/store.ts";
 import { leavesNoMemo, type MemoKind, parseMemo } from "./cache/memo.ts";
 import { joinPath, judgeDirSync, planCacheDir } from "./cache/dir.ts";
-import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/key.ts";
+import { DIGEST_KEY_FILE, fileHmac, importDigestKey, inputSecretValues, inputsKey } from "./cache/digests.ts";
 import { type ArgvScan, lastValue, scanArgv } from "./argv.ts";
 import { EXEC_INFO_ENV, execCredentialJson, execInfoVersion } from "./eks/exec_credential.ts";
 import { type Env, INPUT_ENV_NAMES, type Os } from "./model.ts";

@@ -85,9 +85,29 @@ export interface AssumeOptions extends RoleOptions, OutputOptions {}
 // ── the environment ──────────────────────────────────────────────────────────────────────────────────
 
 /**
+ * The variables of {@link INPUT_ENV_NAMES} whose value is a path (a file, or a directory something is found
+ * in): a relative one resolves against the working directory, which then is one of the call's inputs (see
+ * `cwdIsInput` in lib/cache/digests.ts). `HOMEPATH` is judged with `HOMEDRIVE` in front, as the SDK joins them.
+ */
+export const PATH_ENV_NAMES = [
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_LOGIN_CACHE_DIRECTORY",
+  "CREDPROC_CACHE_DIR",
+  // Not a plan input, but a call that logs must not be answered by the fast path (which logs nothing).
+  "CREDPROC_LOG_FILE",
+  "XDG_CACHE_HOME",
+  "LOCALAPPDATA",
+  "HOME",
+  "USERPROFILE",
+  "HOMEPATH",
+] as const;
+
+/**
  * The environment variables whose values decide the plan: the planner reads them, and the cache's inputs key
  * (which the fast path computes without planning) hashes exactly these, so a variable that shapes the plan
- * also changes the key.
+ * also changes the key. Those that hold a path are {@link PATH_ENV_NAMES}.
  */
 export const INPUT_ENV_NAMES = [
   "AWS_REGION",
@@ -106,44 +126,14 @@ export const INPUT_ENV_NAMES = [
   "AWS_ENDPOINT_URL_SSO",
   "AWS_ENDPOINT_URL_SSO_OIDC",
   "AWS_ENDPOINT_URL_SIGNIN",
-  "AWS_LOGIN_CACHE_DIRECTORY",
   "AWS_MAX_ATTEMPTS",
   "AWS_RETRY_MODE",
   "AWS_ACCESS_KEY_ID",
-  "AWS_CONFIG_FILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
   "AWS_ROLE_ARN",
   "AWS_ROLE_SESSION_NAME",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "CREDPROC_CACHE_DIR",
-  // Not a plan input, but a call that logs must not be answered by the fast path (which logs nothing).
-  "CREDPROC_LOG_FILE",
-  "XDG_CACHE_HOME",
-  "LOCALAPPDATA",
-  "HOME",
-  "USERPROFILE",
   "HOMEDRIVE",
-  "HOMEPATH",
+  ...PATH_ENV_NAMES,
 ] as const;
-
-/**
- * The variables of {@link INPUT_ENV_NAMES} whose value is a path (a file, or a directory something is found
- * in): a relative one resolves against the working directory, which then is one of the call's inputs (see
- * `cwdIsInput` in lib/cache/key.ts). `HOMEPATH` is judged with `HOMEDRIVE` in front, as the SDK joins them.
- */
-export const PATH_ENV_NAMES = [
-  "AWS_CONFIG_FILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_LOGIN_CACHE_DIRECTORY",
-  "CREDPROC_CACHE_DIR",
-  "CREDPROC_LOG_FILE",
-  "XDG_CACHE_HOME",
-  "LOCALAPPDATA",
-  "HOME",
-  "USERPROFILE",
-  "HOMEPATH",
-] as const satisfies readonly (typeof INPUT_ENV_NAMES)[number][];
 
 /** The variable that can carry an MFA code: snapshotted with the rest, but no key hashes it (it changes every 30 s). */
 export const MFA_ENV = "CREDPROC_MFA_TOKEN_CODE";

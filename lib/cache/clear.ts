@@ -5,7 +5,7 @@
  */
 import { joinPath } from "./dir.ts";
 import { ENTRY_FILE, FAILURE_FILE, LOCK_FILE, MEMO_FILE, TEMP_FILE } from "./store.ts";
-import { DIGEST_KEY_FILE } from "./key.ts";
+import { DIGEST_KEY_FILE } from "./digests.ts";
 import { FAILURES_FILE, FAILURES_LOCK } from "./failures.ts";
 import { CredprocError } from "../errors.ts";
 import { removeLockIfFree } from "./lock.ts";

@@ -9,7 +9,7 @@
  */
 import type { EntryFiles, EntryRead, Expiring } from "./decorator.ts";
 import { joinPath } from "./dir.ts";
-import { DIGEST_KEY_FILE, fileHmacs, importDigestKey, newDigestKeyText } from "./key.ts";
+import { DIGEST_KEY_FILE, fileHmacs, importDigestKey, newDigestKeyText } from "./digests.ts";
 import { acquireLock, type LockHandle } from "./lock.ts";
 import { failureFromMarker, failureMarkerText } from "./markers.ts";
 import {

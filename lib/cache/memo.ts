@@ -60,8 +60,8 @@ export interface EksTokenMemo extends MemoCommon {
 }
 
 /**
- * A file the plan was read from: the HMAC-SHA-256 of its content under the cache's digest key (`fileHmac`
- * in key.ts), `null` when it did not exist. On disk the field is named `sha256` (the name format 1 has always
+ * A file the plan was read from: the HMAC-SHA-256 of its content under the cache's digest key (`fileHmac` in
+ * digests.ts), `null` when it did not exist. On disk the field is named `sha256` (the name format 1 has always
  * used; the value has always been the keyed digest): see {@link parseMemo} and {@link memoText}.
  */
 export interface WatchedFile {

@@ -25,7 +25,8 @@
  */
 import { cachedCall, type EntryFiles, type Expiring } from "./decorator.ts";
 import { entryFiles, readMemo, tokenFiles, underLock, writeMemo } from "./files.ts";
-import { eksTokenKey, lockKey, sessionKeys, type Where } from "./key.ts";
+import { eksTokenKey, lockKey, sessionKeys } from "./key.ts";
+import type { Where } from "./digests.ts";
 import { type CacheDirVerdict, type CacheUse, judgeCacheDir, openCacheDir } from "./verdict.ts";
 import { decideMemo, type MemoDecision, type MemoFields, type MemoKind } from "./memo.ts";
 import {
@@ -90,11 +91,11 @@ export interface CacheSessionOptions {
 export interface MemoInputs {
   /** argv as lib/argv.ts read it (the inputs key hashes it with the MFA code blanked). */
   readonly argv: ArgvScan;
-  /** The working directory (an input only when a path among the inputs is relative: `cwdIsInput`, key.ts). */
+  /** The working directory (an input only when a path among the inputs is relative: `cwdIsInput`, digests.ts). */
   readonly where: Where;
   /**
    * The values of `INPUT_ENV_NAMES`, and of the variable `--web-identity-token-env` names (the inputs key digests
-   * it with the secret ones: `inputSecretValues` in key.ts).
+   * it with the secret ones: `inputSecretValues` in digests.ts).
    */
   readonly env: RawEnv;
   /** The shared config and credentials files, the SSO token cache file (policy and token files are added). */

@@ -2,7 +2,7 @@
  * The secrets a plan's credentials depend on, in one list: the source's secret key and session token (written
  * in a profile, or the environment's), each web identity token, the SSO sign-in's access token and the `aws
  * login` token's DPoP key. `lib/cli/role.ts` registers them with the logger (so no message can print them) and
- * hands them to the call's cache session, which keys the entry by their keyed digest (lib/cache/key.ts
+ * hands them to the call's cache session, which keys the entry by their keyed digest (lib/cache/digests.ts
  * `secretsDigest`): another secret never gets this secret's credentials. The order is part of the cache key
  * (tests/unit/plan_secrets_test.ts pins it).
  */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { credprocCommand, type Result, ROLE, runCredproc, runProcess } from "../support/helpers.ts";
 import { startFakeStsHome } from "../support/fake_sts.ts";
 import { assertOneErrorLine } from "../support/hardening_helpers.ts";
-import { importDigestKey, inputSecretValues, inputsKey } from "../../lib/cache/key.ts";
+import { importDigestKey, inputSecretValues, inputsKey } from "../../lib/cache/digests.ts";
 import { scanArgv } from "../../lib/argv.ts";
 
 const encoder = new TextEncoder();

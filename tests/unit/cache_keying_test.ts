@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { assumeOptions } from "../support/options.ts";
-import { cacheKey, importDigestKey, mfaSessionKeyMaterial, secretsDigest } from "../../lib/cache/key.ts";
+import { cacheKey, mfaSessionKeyMaterial } from "../../lib/cache/key.ts";
+import { importDigestKey, secretsDigest } from "../../lib/cache/digests.ts";
 import { sourceSecrets } from "../../lib/plan/secrets.ts";
 import { type KeyedField, KEYING } from "../../lib/cache/keying.ts";
 import type { HopPlan, Plan } from "../../lib/model.ts";

@@ -11,7 +11,8 @@ import {
   openCacheSession,
   type TokenSigner,
 } from "../../lib/cache/session.ts";
-import { cacheKey, importDigestKey, secretsDigest } from "../../lib/cache/key.ts";
+import { cacheKey } from "../../lib/cache/key.ts";
+import { importDigestKey, secretsDigest } from "../../lib/cache/digests.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { CredentialProvider, Credentials } from "../../lib/model.ts";
@@ -553,9 +554,11 @@ Deno.test("session: a call goes to each cache module in one step; only files.ts 
     // Decides, touches no file: store.ts gives it constants and types only.
     "session.ts": ["decorator.ts", "files.ts", "key.ts", "memo.ts", "store.ts", "verdict.ts"],
     "verdict.ts": ["dir.ts", "files.ts"],
-    "files.ts": ["dir.ts", "key.ts", "lock.ts", "markers.ts", "memo.ts", "store.ts", "write.ts"],
+    "files.ts": ["digests.ts", "dir.ts", "lock.ts", "markers.ts", "memo.ts", "store.ts", "write.ts"],
     "decorator.ts": [],
-    "key.ts": [],
+    // The entry keys, made with digests.ts's digests (the fast path loads digests.ts alone).
+    "key.ts": ["digests.ts"],
+    "digests.ts": [],
     "memo.ts": ["store.ts"],
     "markers.ts": ["store.ts"],
     "store.ts": [],

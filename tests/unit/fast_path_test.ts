@@ -12,7 +12,7 @@ import {
   inputSecretValues,
   inputsKey,
   newDigestKeyText,
-} from "../../lib/cache/key.ts";
+} from "../../lib/cache/digests.ts";
 import { memoText } from "../../lib/cache/memo.ts";
 import { writeEntry, writeFileAtomic } from "../../lib/cache/write.ts";
 import { argvKind, fastPath, type FastPathIo } from "../../lib/fast_path.ts";
@@ -351,8 +351,8 @@ Deno.test("fast path: its static import graph is light (no node: built-ins, no n
   // An npm import in the fast path's graph would show up here as a specifier, and fail the test.
   assert.deepEqual(await startupModules("main.ts"), [
     "lib/argv.ts",
+    "lib/cache/digests.ts",
     "lib/cache/dir.ts",
-    "lib/cache/key.ts",
     // The memo document (its shape check; the rules for writing one import nothing more).
     "lib/cache/memo.ts",
     "lib/cache/store.ts",
